@@ -1,0 +1,168 @@
+//! Diagnostics a person can act on: file, line, column, the YAML path, what was expected, and a
+//! hint (usually a did-you-mean). Every loader and validator reports through this type, and
+//! `trellis check` prints all of them, not only the first.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in a site's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    /// Where in the YAML document: `routes[2].template`; empty for a whole file.
+    pub at: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The offending source line, quoted under the message.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line: None,
+            col: None,
+            at: String::new(),
+            message: message.into(),
+            hint: None,
+            snippet: None,
+        }
+    }
+
+    /// Place the diagnostic at a 1-based line and column of `text`, quoting that line.
+    pub fn at_pos(mut self, text: &str, line: usize, col: usize) -> Self {
+        self.line = Some(line);
+        self.col = Some(col);
+        self.snippet = text.lines().nth(line.saturating_sub(1)).map(str::to_owned);
+        self
+    }
+
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+
+    /// The one-line form: `file:line:col: at: message`.
+    pub fn headline(&self) -> String {
+        let mut s = self.file.display().to_string();
+        if let Some(line) = self.line {
+            s.push_str(&format!(":{line}"));
+            if let Some(col) = self.col {
+                s.push_str(&format!(":{col}"));
+            }
+        }
+        s.push_str(": ");
+        if !self.at.is_empty() {
+            s.push_str(&self.at);
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        s
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// The block form: the headline, the quoted line with a caret under the column, the hint.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.headline())?;
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{number} | {snippet}")?;
+            let col = self.col.unwrap_or(1).max(1);
+            // Keep tabs so the caret lines up under the same column in a terminal.
+            let lead: String = snippet
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{pad} | {lead}^")?;
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "  = help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Diagnostics sorted by file and position, for stable output.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (&a.file, a.line.unwrap_or(0), a.col.unwrap_or(0)).cmp(&(
+            &b.file,
+            b.line.unwrap_or(0),
+            b.col.unwrap_or(0),
+        ))
+    });
+}
+
+/// The closest candidate to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        let score = strsim::jaro_winkler(&word.to_lowercase(), &candidate.to_lowercase());
+        let edits = strsim::levenshtein(word, candidate);
+        let close = score >= 0.85 || edits <= (word.len().max(candidate.len()) / 3).max(1);
+        if close && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// A hint naming the likely intended value and listing the known ones.
+pub fn suggestion<'a, I>(word: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str> + Clone,
+{
+    let known: Vec<&str> = candidates.clone().into_iter().collect();
+    let list = if known.is_empty() {
+        "none are defined".to_string()
+    } else {
+        format!("known: {}", known.join(", "))
+    };
+    match did_you_mean(word, candidates) {
+        Some(m) => Some(format!("did you mean `{m}`? ({list})")),
+        None => Some(list),
+    }
+}
+
+/// Display a path relative to the current directory when it is inside it.
+pub fn short_path(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("tempalte", ["template", "view", "path"]),
+            Some("template".into())
+        );
+        assert_eq!(did_you_mean("zzz", ["template", "view"]), None);
+    }
+
+    #[test]
+    fn block_form_puts_the_caret_under_the_column() {
+        let d = Diagnostic::new("site.yaml", "boom").at_pos("a: 1\n  bad: 2\n", 2, 3);
+        let text = d.to_string();
+        assert!(text.contains("site.yaml:2:3: boom"), "{text}");
+        assert!(text.contains("2 |   bad: 2\n  |   ^"), "{text}");
+    }
+}

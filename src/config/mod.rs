@@ -1,0 +1,9 @@
+//! Configuration as written by a site's author: raw serde types (`raw`), YAML reading with
+//! positions (`yaml`, the only module that knows the YAML crates), and diagnostics.
+//! Nothing here knows HTTP, routing or templates; `crate::site` validates and compiles.
+
+pub mod diagnostic;
+pub mod raw;
+pub mod yaml;
+
+pub use diagnostic::Diagnostic;

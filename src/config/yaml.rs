@@ -1,0 +1,406 @@
+//! Reading YAML: the only file that knows `serde_yaml` (archived upstream, so kept replaceable)
+//! and `yaml-rust2` (used only to find where each node sits in the text).
+//!
+//! `serde_yaml` 0.9 reads YAML 1.2: `yes`, `no`, `on`, `off` stay strings. A document is decoded
+//! piece by piece — each top-level section, each converter, each route — so one mistake does not
+//! hide the next, and each serde error is placed at the line and column of the node it is about.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+use super::diagnostic::{did_you_mean, Diagnostic};
+use super::raw::{RawInclude, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
+
+/// A YAML file's text and where each node is, for placing diagnostics.
+#[derive(Debug)]
+pub struct Source {
+    pub file: PathBuf,
+    pub text: String,
+    /// Path (`routes[2].template`) → 1-based (line, column) of the value.
+    values: HashMap<String, (usize, usize)>,
+    /// Path → position of the mapping key that introduces it.
+    keys: HashMap<String, (usize, usize)>,
+}
+
+impl Source {
+    pub fn new(file: PathBuf, text: String) -> Source {
+        let mut index = SpanIndex::default();
+        let mut parser = Parser::new_from_str(&text);
+        // A scan error here is reported by serde_yaml with its own position.
+        let _ = parser.load(&mut index, false);
+        Source {
+            file,
+            text,
+            values: index.values,
+            keys: index.keys,
+        }
+    }
+
+    /// A diagnostic placed at the value found at `at` (or its nearest known ancestor).
+    pub fn diag(&self, at: &str, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::new(&self.file, message);
+        d.at = at.to_string();
+        if let Some((line, col)) = self.position(at, false) {
+            d = d.at_pos(&self.text, line, col);
+        }
+        d
+    }
+
+    /// A diagnostic placed at the key that introduces `at` (for unknown or misplaced keys).
+    pub fn diag_key(&self, at: &str, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::new(&self.file, message);
+        d.at = at.to_string();
+        if let Some((line, col)) = self.position(at, true) {
+            d = d.at_pos(&self.text, line, col);
+        }
+        d
+    }
+
+    fn position(&self, at: &str, key: bool) -> Option<(usize, usize)> {
+        let mut path = at.to_string();
+        loop {
+            let found = if key {
+                self.keys.get(&path).or_else(|| self.values.get(&path))
+            } else {
+                self.values.get(&path)
+            };
+            if let Some(pos) = found {
+                return Some(*pos);
+            }
+            if path.is_empty() {
+                return None;
+            }
+            path = parent_path(&path);
+        }
+    }
+}
+
+fn parent_path(path: &str) -> String {
+    match path.rfind(['.', '[']) {
+        Some(i) => path[..i].to_string(),
+        None => String::new(),
+    }
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+#[derive(Default)]
+struct SpanIndex {
+    values: HashMap<String, (usize, usize)>,
+    keys: HashMap<String, (usize, usize)>,
+    stack: Vec<Frame>,
+}
+
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
+}
+
+impl SpanIndex {
+    /// The path of the node that starts now; `None` when it is a mapping key.
+    fn enter(&mut self, event: &Event, mark: Marker) -> Option<String> {
+        let pos = (mark.line(), mark.col() + 1);
+        match self.stack.last_mut() {
+            None => {
+                self.values.insert(String::new(), pos);
+                Some(String::new())
+            }
+            Some(Frame::Seq { path, next }) => {
+                let p = format!("{path}[{next}]");
+                *next += 1;
+                self.values.insert(p.clone(), pos);
+                Some(p)
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                Some(k) => {
+                    let p = join(path, &k);
+                    self.values.insert(p.clone(), pos);
+                    Some(p)
+                }
+                None => {
+                    let k = match event {
+                        Event::Scalar(s, ..) => s.clone(),
+                        _ => "?".to_string(),
+                    };
+                    let p = join(path, &k);
+                    self.keys.insert(p, pos);
+                    *key = Some(k);
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for SpanIndex {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        match &event {
+            Event::Scalar(..) | Event::Alias(..) => {
+                self.enter(&event, mark);
+            }
+            Event::MappingStart(..) => {
+                let path = self.enter(&event, mark).unwrap_or_default();
+                self.stack.push(Frame::Map { path, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.enter(&event, mark).unwrap_or_default();
+                self.stack.push(Frame::Seq { path, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read a file and parse it as YAML, reporting a syntax error with its position.
+fn parse(file: &Path) -> Result<(Arc<Source>, Value), Diagnostic> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Diagnostic::new(file, format!("cannot read file: {e}")))?;
+    let value: Value = match serde_yaml::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut message = e.to_string();
+            // serde_yaml appends the position to its message; we show it in the headline.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            let mut d = Diagnostic::new(file, format!("invalid YAML: {message}"));
+            if let Some(loc) = e.location() {
+                d = d.at_pos(&text, loc.line(), loc.column());
+            }
+            return Err(d);
+        }
+    };
+    Ok((Arc::new(Source::new(file.to_path_buf(), text)), value))
+}
+
+/// Decode one node into `T`, turning a serde error into a placed, friendly diagnostic.
+fn decode<T: DeserializeOwned>(source: &Source, value: &Value, at: &str) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let inner = e.path().to_string();
+        let mut path = if inner == "." || inner.is_empty() {
+            at.to_string()
+        } else if inner.starts_with('[') {
+            format!("{at}{inner}")
+        } else {
+            join(at, &inner)
+        };
+        let raw = e.into_inner().to_string();
+        let (message, hint, key) = friendly(&raw);
+        if let Some(key) = &key {
+            let candidate = join(&path, key);
+            if source.keys.contains_key(&candidate) {
+                path = candidate;
+            }
+            source.diag_key(&path, message).with_hint(hint)
+        } else {
+            source.diag(&path, message).with_hint(hint)
+        }
+    })
+}
+
+/// Rewrite serde's messages in the words of a site's author; returns the message, a hint and,
+/// for unknown keys, the key itself (so the caret can point at it).
+fn friendly(raw: &str) -> (String, Option<String>, Option<String>) {
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, p)| p.to_string())
+            .collect()
+    };
+    for (prefix, noun) in [("unknown field", "key"), ("unknown variant", "value")] {
+        if raw.starts_with(prefix) {
+            let names = quoted(raw);
+            let Some((word, expected)) = names.split_first() else {
+                break;
+            };
+            let mut hint = did_you_mean(word, expected.iter().map(String::as_str))
+                .map(|m| format!("did you mean `{m}`? "))
+                .unwrap_or_default();
+            if expected.is_empty() {
+                hint.push_str("no keys are accepted here");
+            } else {
+                hint.push_str(&format!("expected one of: {}", expected.join(", ")));
+            }
+            let key = (noun == "key").then(|| word.clone());
+            return (format!("unknown {noun} `{word}`"), Some(hint), key);
+        }
+    }
+    if let Some(rest) = raw.strip_prefix("missing field ") {
+        return (format!("missing key {rest}"), None, None);
+    }
+    if raw.starts_with("invalid type: string") && raw.contains("expected a boolean") {
+        return (
+            raw.to_string(),
+            Some("YAML 1.2 reads yes/no/on/off as text; write true or false".into()),
+            None,
+        );
+    }
+    if raw.starts_with("data did not match any variant") {
+        return (
+            "expected a string, a number or a boolean here".into(),
+            None,
+            None,
+        );
+    }
+    (raw.to_string(), None, None)
+}
+
+/// A file of YAML decoded into raw types, with every error found along the way.
+pub struct Loaded<T> {
+    pub value: T,
+    pub source: Arc<Source>,
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Load `site.yaml`. Entries that fail to decode are left out of the value and reported.
+pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
+    let (source, value) = parse(file)?;
+    let mut site = RawSite::default();
+    let mut errors = Vec::new();
+    let map = match value {
+        Value::Null => serde_yaml::Mapping::new(),
+        Value::Mapping(m) => m,
+        _ => {
+            errors.push(source.diag("", "expected a mapping with keys site, converters, routes, errors"));
+            return Ok(Loaded { value: site, source, errors });
+        }
+    };
+    for (key, node) in &map {
+        let Some(key) = key.as_str() else {
+            errors.push(source.diag("", "top-level keys must be strings"));
+            continue;
+        };
+        match key {
+            "site" if !node.is_null() => match decode(&source, node, "site") {
+                Ok(v) => site.site = v,
+                Err(d) => errors.push(d),
+            },
+            "converters" if !node.is_null() => match node {
+                Value::Mapping(m) => {
+                    for (name, conv) in m {
+                        let name = scalar_key(name);
+                        let at = join("converters", &name);
+                        match decode(&source, conv, &at) {
+                            Ok(v) => {
+                                site.converters.insert(name, v);
+                            }
+                            Err(d) => errors.push(d),
+                        }
+                    }
+                }
+                _ => errors.push(source.diag("converters", "expected a mapping of converter names")),
+            },
+            "routes" if !node.is_null() => match routes(&source, node, "routes") {
+                Ok((v, mut e)) => {
+                    site.routes = v;
+                    errors.append(&mut e);
+                }
+                Err(d) => errors.push(d),
+            },
+            "errors" if !node.is_null() => match decode(&source, node, "errors") {
+                Ok(v) => site.errors = v,
+                Err(d) => errors.push(d),
+            },
+            "site" | "converters" | "routes" | "errors" => {}
+            other => {
+                let hint = did_you_mean(other, SITE_KEYS.iter().copied())
+                    .map(|m| format!("did you mean `{m}`? "))
+                    .unwrap_or_default()
+                    + &format!("expected one of: {}", SITE_KEYS.join(", "));
+                errors.push(
+                    source
+                        .diag_key(other, format!("unknown key `{other}`"))
+                        .with_hint(Some(hint)),
+                );
+            }
+        }
+    }
+    Ok(Loaded { value: site, source, errors })
+}
+
+/// Load an included routes file: a YAML list of routes.
+pub fn load_routes(file: &Path) -> Result<Loaded<Vec<RawRouteEntry>>, Diagnostic> {
+    let (source, value) = parse(file)?;
+    if value.is_null() {
+        return Ok(Loaded { value: Vec::new(), source, errors: Vec::new() });
+    }
+    match routes(&source, &value, "") {
+        Ok((value, errors)) => Ok(Loaded { value, source, errors }),
+        Err(d) => Err(d),
+    }
+}
+
+fn scalar_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => "?".into(),
+    }
+}
+
+type Decoded = (Vec<RawRouteEntry>, Vec<Diagnostic>);
+
+fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic> {
+    let Value::Sequence(items) = node else {
+        return Err(source.diag(at, "expected a list of routes (each item starting with `- `)"));
+    };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        let is_include = item
+            .as_mapping()
+            .is_some_and(|m| m.contains_key(Value::String("include".into())));
+        let result = if is_include {
+            decode::<RawInclude>(source, item, &here).map(RawRouteEntry::Include)
+        } else if item.is_mapping() {
+            decode::<RawRoute>(source, item, &here).map(|r| RawRouteEntry::Route(Box::new(r)))
+        } else {
+            Err(source.diag(&here, "expected a route: a mapping with `path` and `view`"))
+        };
+        match result {
+            Ok(entry) => out.push(entry),
+            Err(d) => errors.push(d),
+        }
+    }
+    Ok((out, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_places_values_and_keys() {
+        let text = "site:\n  name: x\nroutes:\n  - path: a\n    view: template\n";
+        let s = Source::new("s.yaml".into(), text.into());
+        assert_eq!(s.values.get("site.name"), Some(&(2, 9)));
+        assert_eq!(s.keys.get("routes[0].view"), Some(&(5, 5)));
+        assert_eq!(s.values.get("routes[0].path"), Some(&(4, 11)));
+    }
+
+    #[test]
+    fn unknown_key_gets_a_suggestion() {
+        let (m, hint, key) = friendly("unknown field `tempalte`, expected one of `template`, `view`");
+        assert_eq!(m, "unknown key `tempalte`");
+        assert!(hint.unwrap().starts_with("did you mean `template`?"));
+        assert_eq!(key.as_deref(), Some("tempalte"));
+    }
+}

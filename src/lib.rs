@@ -1,0 +1,16 @@
+//! Trellis serves a whole web site from a folder of YAML and Handlebars templates.
+//!
+//! The request's path through the crate: `server` (actix, the catch-all handler) → `routing`
+//! (path → route) → `query` (typed parameters) → `views` (the generic views) → `render`
+//! (Handlebars). `config` reads the YAML; `site` validates it into an immutable `Site`.
+
+pub mod bundled;
+pub mod config;
+pub mod query;
+pub mod render;
+pub mod routing;
+pub mod server;
+pub mod site;
+pub mod views;
+
+pub use site::Site;

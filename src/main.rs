@@ -1,0 +1,150 @@
+//! The command line: `serve`, `check`, `routes`, `schema`. Everything else lives in the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use trellis::config::diagnostic::short_path;
+use trellis::config::{raw, Diagnostic};
+use trellis::server::{serve, ServeOptions};
+use trellis::Site;
+
+#[derive(Parser)]
+#[command(name = "trellis", version, about = "Serve a whole web site from a folder of YAML and Handlebars templates.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a site (with no SITE, the bundled example site `greetings`).
+    Serve {
+        /// The site's folder (holding site.yaml).
+        site: Option<PathBuf>,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: String,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Log warnings and errors only, not every request.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Load and validate a site; print every error; exit non-zero on any.
+    Check {
+        site: Option<PathBuf>,
+    },
+    /// Print the resolved URL table: pattern, name, view, target.
+    Routes {
+        site: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
+    Schema {
+        #[arg(long)]
+        routes: bool,
+    },
+}
+
+fn site_dir(site: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    match site {
+        Some(p) => Ok(p),
+        None => trellis::bundled::extract().map_err(|e| {
+            eprintln!("error: cannot write the bundled example site: {e}");
+            ExitCode::FAILURE
+        }),
+    }
+}
+
+fn load(dir: &Path) -> Result<Site, ExitCode> {
+    Site::load(dir).map_err(|errors| {
+        report(&errors);
+        ExitCode::FAILURE
+    })
+}
+
+fn report(errors: &[Diagnostic]) {
+    for e in errors {
+        let mut e = e.clone();
+        e.file = short_path(&e.file);
+        eprintln!("{e}");
+    }
+    let n = errors.len();
+    eprintln!("{n} error{} found", if n == 1 { "" } else { "s" });
+}
+
+fn run(cli: Cli) -> Result<(), ExitCode> {
+    match cli.command {
+        Command::Serve { site, addr, workers, quiet } => {
+            let level = if quiet { "warn" } else { "info" };
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            let dir = site_dir(site)?;
+            let site = load(&dir)?;
+            serve(site, ServeOptions { addr: addr.clone(), workers }).map_err(|e| {
+                eprintln!("error: cannot serve on {addr}: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Command::Check { site } => {
+            let dir = site_dir(site)?;
+            let site = load(&dir)?;
+            println!(
+                "ok: {} ({} routes, {} templates)",
+                short_path(&site.root).display(),
+                site.router.len(),
+                site.renderer.names().len()
+            );
+            Ok(())
+        }
+        Command::Routes { site } => {
+            let dir = site_dir(site)?;
+            let site = load(&dir)?;
+            let rows: Vec<[String; 4]> = site
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    [
+                        site.router.pattern(i).display(),
+                        e.name.clone().unwrap_or_else(|| "-".into()),
+                        e.kind().to_string(),
+                        e.target(),
+                    ]
+                })
+                .collect();
+            let header = ["PATTERN", "NAME", "VIEW", "TARGET"].map(String::from);
+            let mut widths = [0; 4];
+            for row in std::iter::once(&header).chain(&rows) {
+                for (w, cell) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            for row in std::iter::once(&header).chain(&rows) {
+                let line = format!(
+                    "{:w0$}  {:w1$}  {:w2$}  {}",
+                    row[0], row[1], row[2], row[3],
+                    w0 = widths[0], w1 = widths[1], w2 = widths[2]
+                );
+                println!("{}", line.trim_end());
+            }
+            Ok(())
+        }
+        Command::Schema { routes } => {
+            print!("{}", if routes { raw::routes_schema() } else { raw::site_schema() });
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}

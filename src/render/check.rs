@@ -1,0 +1,134 @@
+//! Load-time checks of a parsed template: partials that must exist and `url` calls whose route
+//! name and arguments are literal, so that a mistake is a `check` error, not a 500 later.
+
+use std::path::Path;
+
+use handlebars::template::{Parameter, TemplateElement};
+use handlebars::{JsonValue, Template};
+
+use crate::config::diagnostic::{suggestion, Diagnostic};
+use crate::routing::Router;
+
+pub fn check(t: &Template, file: &Path, text: &str, names: &[String], router: &Router) -> Vec<Diagnostic> {
+    let mut inline = Vec::new();
+    collect_inline(t, &mut inline);
+    let mut out = Vec::new();
+    walk(t, &mut |el, pos| {
+        let at = |msg: String, hint: Option<String>| {
+            let d = Diagnostic::new(file, msg).with_hint(hint);
+            match pos {
+                Some((line, col)) => d.at_pos(text, line, col),
+                None => d,
+            }
+        };
+        match el {
+            TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                let Some(name) = param_name(&d.name) else { return };
+                if name.starts_with('@') || inline.contains(&name) {
+                    return;
+                }
+                let canonical = super::canonical(&name).to_string();
+                if !names.contains(&canonical) {
+                    out.push(at(
+                        format!("no template `{name}` for this partial"),
+                        suggestion(&canonical, names.iter().map(String::as_str)),
+                    ));
+                }
+            }
+            TemplateElement::Expression(h)
+            | TemplateElement::HtmlExpression(h)
+            | TemplateElement::HelperBlock(h) => {
+                if param_name(&h.name).as_deref() != Some("url") {
+                    return;
+                }
+                let Some(Parameter::Literal(JsonValue::String(route))) = h.params.first() else {
+                    return;
+                };
+                let Some(index) = router.lookup(route) else {
+                    out.push(at(
+                        format!("url: no route is named `{route}`"),
+                        suggestion(route, router.names()),
+                    ));
+                    return;
+                };
+                let wanted = router.pattern(index).param_names();
+                let given = h.params.len() - 1 + h.hash.len();
+                let mut problems = Vec::new();
+                if h.params.len() > 1 {
+                    if given != wanted.len() {
+                        problems.push(format!("takes {} argument(s), given {given}", wanted.len()));
+                    }
+                } else {
+                    for w in &wanted {
+                        if !h.hash.contains_key(w) {
+                            problems.push(format!("missing argument `{w}`"));
+                        }
+                    }
+                    let mut extra: Vec<&String> =
+                        h.hash.keys().filter(|k| !wanted.contains(k)).collect();
+                    extra.sort();
+                    for k in extra {
+                        problems.push(format!("unexpected argument `{k}`"));
+                    }
+                }
+                if !problems.is_empty() {
+                    let takes = if wanted.is_empty() {
+                        "it takes no arguments".to_string()
+                    } else {
+                        format!("it takes {}", wanted.join(", "))
+                    };
+                    out.push(at(
+                        format!("url `{route}`: {}", problems.join("; ")),
+                        Some(takes),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    });
+    out
+}
+
+fn param_name(p: &Parameter) -> Option<String> {
+    match p {
+        Parameter::Name(n) => Some(n.clone()),
+        Parameter::Path(path) => Some(match path {
+            handlebars::Path::Relative((_, raw)) => raw.clone(),
+            handlebars::Path::Local((_, _, raw)) => raw.clone(),
+        }),
+        Parameter::Literal(JsonValue::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn collect_inline(t: &Template, out: &mut Vec<String>) {
+    walk(t, &mut |el, _| {
+        if let TemplateElement::DecoratorBlock(d) = el {
+            if param_name(&d.name).as_deref() == Some("inline") {
+                if let Some(n) = d.params.first().and_then(param_name) {
+                    out.push(n);
+                }
+            }
+        }
+    });
+}
+
+fn walk(t: &Template, f: &mut dyn FnMut(&TemplateElement, Option<(usize, usize)>)) {
+    for (i, el) in t.elements.iter().enumerate() {
+        let pos = t.mapping.get(i).map(|m| (m.0, m.1));
+        f(el, pos);
+        match el {
+            TemplateElement::HelperBlock(h) => {
+                for sub in [&h.template, &h.inverse].into_iter().flatten() {
+                    walk(sub, f);
+                }
+            }
+            TemplateElement::DecoratorBlock(d) | TemplateElement::PartialBlock(d) => {
+                if let Some(sub) = &d.template {
+                    walk(sub, f);
+                }
+            }
+            _ => {}
+        }
+    }
+}

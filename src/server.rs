@@ -1,0 +1,213 @@
+//! The HTTP side: the actix app (one factory, used by `serve` and the tests alike), the
+//! middleware (access log, security headers), static files, and the one catch-all handler that
+//! hands every other request to Trellis's router. Site routes never enter actix's route table,
+//! because they come from YAML at run time.
+//!
+//! The site sits behind an atomic pointer (`ArcSwap`): each request takes the current `Site`
+//! once and finishes with it, so a reload can swap a whole new site in between requests.
+
+use std::net::TcpListener;
+use std::path::{Component, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use arc_swap::ArcSwap;
+
+use crate::site::Site;
+use crate::views::{self, Request, Response};
+
+/// What every worker shares: the current site.
+pub struct AppState {
+    pub site: ArcSwap<Site>,
+}
+
+/// The app's services and middleware; `serve` and the tests both build the app with this.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap_fn(|req, srv| {
+            let start = Instant::now();
+            let line = format!(
+                "\"{} {} {:?}\"",
+                req.method(),
+                req.uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str()),
+                req.version()
+            );
+            let fut = srv.call(req);
+            async move {
+                let mut res = fut.await?;
+                let headers = res.headers_mut();
+                for (name, value) in SECURITY_HEADERS {
+                    let name = HeaderName::from_static(name);
+                    if !headers.contains_key(&name) {
+                        headers.insert(name, HeaderValue::from_static(value));
+                    }
+                }
+                let bytes = match res.response().body().size() {
+                    BodySize::Sized(n) => n.to_string(),
+                    _ => "-".into(),
+                };
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
+                Ok(res)
+            }
+        })
+        .default_service(web::to(catch_all))
+}
+
+/// Headers every response carries unless it set its own (Django's defaults).
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+/// Percent-decode a request path as Django does before matching (`%2F` becomes `/`). A
+/// malformed escape or bytes that are not UTF-8 are refused with the reason.
+pub fn decode_path(raw: &str) -> Result<String, &'static str> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                _ => return Err("the path has a malformed percent-escape"),
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the path is not valid UTF-8")
+}
+
+async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let site = state.site.load_full();
+    let raw_path = req.uri().path();
+    let method = req.method().as_str().to_string();
+    let query_string = req.query_string().to_string();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query_string.as_bytes())
+        .into_owned()
+        .collect();
+    let decoded = decode_path(raw_path);
+    let request = Request {
+        method,
+        path: decoded.clone().unwrap_or_else(|_| raw_path.to_string()),
+        query_string,
+        pairs,
+    };
+    let path = match decoded {
+        Ok(p) => p,
+        Err(why) => return respond(views::bad_request(&site, &request, why)),
+    };
+    if let Some(rest) = path.strip_prefix(site.static_url.as_str()) {
+        return static_file(&req, &site, &request, rest).await;
+    }
+    respond(views::handle(&site, &request))
+}
+
+/// Serve a file from the site's static folder; anything that is not a plain file under it
+/// (a directory, `..`, a hidden file) is a 404.
+async fn static_file(req: &HttpRequest, site: &Arc<Site>, request: &Request, rest: &str) -> HttpResponse {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "GET, HEAD"))
+            .finish();
+    }
+    let mut path = site.static_dir.clone();
+    let rel = PathBuf::from(rest);
+    let safe = !rest.is_empty()
+        && !rest.contains('\\')
+        && !rest.contains('\0')
+        && rel.components().all(|c| match c {
+            Component::Normal(s) => !s.to_string_lossy().starts_with('.'),
+            _ => false,
+        });
+    if safe {
+        path.push(rel);
+        if path.is_file() {
+            if let Ok(file) = actix_files::NamedFile::open_async(&path).await {
+                return file.use_last_modified(true).into_response(req);
+            }
+        }
+    }
+    respond(views::not_found(site, request))
+}
+
+fn respond(r: Response) -> HttpResponse {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::CONTENT_TYPE, r.content_type));
+    for (name, value) in r.headers {
+        builder.insert_header((name, value));
+    }
+    builder.body(r.body)
+}
+
+/// Options for `trellis serve`.
+pub struct ServeOptions {
+    pub addr: String,
+    pub workers: Option<usize>,
+}
+
+/// Bind, print the address, and serve until interrupted (Ctrl-C finishes requests in flight).
+pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
+    let listener = TcpListener::bind(&opts.addr)?;
+    let local = listener.local_addr()?;
+    let routes = site.router.len();
+    let root = site.root.display().to_string();
+    let state = web::Data::new(AppState {
+        site: ArcSwap::from_pointee(site),
+    });
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = HttpServer::new(move || app(state.clone()))
+            .shutdown_timeout(5)
+            .listen(listener)?;
+        if let Some(n) = opts.workers {
+            server = server.workers(n.max(1));
+        }
+        println!("Trellis {}: serving {root} ({routes} routes) at http://{local}/", env!("CARGO_PKG_VERSION"));
+        println!("Quit with Ctrl-C.");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        server.run().await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_path;
+
+    #[test]
+    fn decoding_refuses_bad_escapes_and_bytes() {
+        assert_eq!(decode_path("/a%20b/").unwrap(), "/a b/");
+        assert_eq!(decode_path("/a%2Fb/").unwrap(), "/a/b/");
+        assert_eq!(decode_path("/caf%C3%A9/").unwrap(), "/café/");
+        assert!(decode_path("/%zz/").is_err());
+        assert!(decode_path("/%4").is_err());
+        assert!(decode_path("/%FF/").is_err());
+    }
+}

@@ -1,0 +1,510 @@
+//! The compiled, immutable `Site`: configuration validated and resolved — converters built,
+//! routes expanded from includes and compiled into a router, templates parsed and checked,
+//! every cross-reference (route names, templates, reverse arguments) verified.
+//!
+//! `load` reports every problem it finds, each placed in its file, not only the first. A `Site`
+//! is never partly valid: the server swaps a whole new one in or keeps the old.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::config::diagnostic::{self, suggestion, Diagnostic};
+use crate::config::raw::{
+    ConverterType, Method, RawRoute, RawRouteEntry, ViewKind, VIEW_KEYS, VIEW_SPECIFIC_KEYS,
+};
+use crate::config::yaml::{self, Source};
+use crate::query::QuerySpec;
+use crate::render::{canonical, Renderer};
+use crate::routing::{converters, Converter, Params, Pattern, PatternError, Router};
+use crate::views::{Endpoint, RedirectTarget, View};
+
+/// A site, ready to serve.
+pub struct Site {
+    pub root: PathBuf,
+    pub name: String,
+    pub append_slash: bool,
+    pub static_url: String,
+    pub static_dir: PathBuf,
+    pub router: Arc<Router>,
+    /// One per route, in the router's order.
+    pub endpoints: Vec<Endpoint>,
+    pub renderer: Renderer,
+    pub not_found: Option<String>,
+    pub server_error: Option<String>,
+}
+
+/// A route after includes are expanded.
+struct Flat {
+    raw: RawRoute,
+    source: Arc<Source>,
+    /// YAML path within its file: `routes[3]` or `[2]` in an included file.
+    at: String,
+    pattern: Pattern,
+    name: Option<String>,
+    /// Captures that come from include prefixes (for error messages).
+    origin: String,
+}
+
+impl Site {
+    /// Load and validate the site in `dir` (a folder holding `site.yaml`, or the file itself).
+    pub fn load(dir: &Path) -> Result<Site, Vec<Diagnostic>> {
+        let (root, file) = if dir.is_file() {
+            (
+                dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                dir.to_path_buf(),
+            )
+        } else {
+            (dir.to_path_buf(), dir.join("site.yaml"))
+        };
+        let mut errors = Vec::new();
+        if !file.exists() {
+            return Err(vec![Diagnostic::new(
+                &file,
+                "no site.yaml here; `trellis new NAME` makes a site, or pass the folder that holds one",
+            )]);
+        }
+        let loaded = yaml::load_site(&file).map_err(|d| vec![d])?;
+        errors.extend(loaded.errors);
+        let raw = loaded.value;
+        let source = loaded.source;
+
+        // Converters: the built-ins, then the site's own.
+        let mut convs: HashMap<String, Arc<Converter>> = converters::BUILTINS
+            .iter()
+            .map(|(n, _, _)| (n.to_string(), Arc::new(Converter::builtin(n).expect("built-in"))))
+            .collect();
+        for (name, c) in &raw.converters {
+            let at = format!("converters.{name}");
+            if converters::BUILTINS.iter().any(|(n, _, _)| n == name) {
+                errors.push(source.diag_key(&at, format!("`{name}` is a built-in converter; choose another name")));
+                continue;
+            }
+            if !is_identifier(name) {
+                errors.push(source.diag_key(&at, format!("converter name `{name}` must be a plain identifier (letters, digits, _)")));
+                continue;
+            }
+            let built = match (&c.regex, &c.values) {
+                (Some(r), None) => Converter::from_regex(name, r, c.value_type.unwrap_or(ConverterType::Str))
+                    .map_err(|e| source.diag(&format!("{at}.regex"), e)),
+                (None, Some(v)) => {
+                    if c.value_type.is_some_and(|t| t != ConverterType::Str) {
+                        Err(source.diag(&format!("{at}.type"), "a `values` converter is always a string"))
+                    } else {
+                        Converter::from_values(name, v).map_err(|e| source.diag(&format!("{at}.values"), e))
+                    }
+                }
+                _ => Err(source.diag(&at, "a converter needs exactly one of `regex` or `values`")),
+            };
+            match built {
+                Ok(c) => {
+                    convs.insert(name.clone(), Arc::new(c));
+                }
+                Err(d) => errors.push(d),
+            }
+        }
+
+        // Routes, includes expanded in place.
+        let mut flat = Vec::new();
+        let mut seen_files = vec![file.clone()];
+        expand(
+            raw.routes,
+            &source,
+            "routes",
+            &Pattern::default(),
+            "",
+            &convs,
+            &mut seen_files,
+            &mut flat,
+            &mut errors,
+        );
+
+        // Names must be unique.
+        let mut names: HashMap<String, usize> = HashMap::new();
+        for (i, r) in flat.iter().enumerate() {
+            let Some(name) = &r.name else { continue };
+            if let Some(&first) = names.get(name) {
+                let prev = &flat[first];
+                let where_ = prev.source.diag(&format!("{}.name", prev.at), "").headline();
+                let where_ = where_.trim_end_matches(": ").to_string();
+                errors.push(
+                    r.source
+                        .diag(&format!("{}.name", r.at), format!("route name `{name}` is already used"))
+                        .with_hint(Some(format!("first used at {where_}"))),
+                );
+            } else {
+                names.insert(name.clone(), i);
+            }
+        }
+
+        let router = match Router::new(flat.iter().map(|r| (r.pattern.clone(), r.name.clone())).collect()) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                errors.push(Diagnostic::new(&file, e));
+                diagnostic::sort(&mut errors);
+                return Err(errors);
+            }
+        };
+
+        let settings = raw.site;
+        let static_url = normalise_prefix(&settings.static_url);
+        let templates_dir = root.join(&settings.templates_dir);
+        let mut renderer = match Renderer::load(&templates_dir, router.clone(), &static_url) {
+            Ok(r) => Some(r),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        };
+
+        let mut endpoints = Vec::new();
+        for r in &flat {
+            match endpoint(r, &router, renderer.as_mut()) {
+                Ok(e) => endpoints.push(e),
+                Err(mut d) => errors.append(&mut d),
+            }
+        }
+
+        let mut error_pages = [(404u16, None::<String>), (500, None)];
+        for (key, template) in &raw.errors.0 {
+            let code = key.to_string();
+            let at = format!("errors.{code}");
+            let slot = error_pages.iter_mut().find(|(c, _)| c.to_string() == code);
+            let Some(slot) = slot else {
+                errors.push(source.diag_key(&at, format!("no error page for status {code}")).with_hint(Some("expected 404 or 500".into())));
+                continue;
+            };
+            if let Some(r) = &renderer {
+                if !r.has(template) {
+                    errors.push(source.diag(&at, format!("no template `{template}`")).with_hint(suggestion(canonical(template), r.names().iter().map(String::as_str))));
+                    continue;
+                }
+            }
+            slot.1 = Some(canonical(template).to_string());
+        }
+        for (code, slot) in error_pages.iter_mut() {
+            if slot.is_none() && renderer.as_ref().is_some_and(|r| r.has(&code.to_string())) {
+                *slot = Some(code.to_string());
+            }
+        }
+
+        if static_url == "/" {
+            errors.push(source.diag("site.static_url", "static_url cannot be `/`: it would hide every route"));
+        }
+
+        if !errors.is_empty() {
+            diagnostic::sort(&mut errors);
+            return Err(errors);
+        }
+        let [(_, not_found), (_, server_error)] = error_pages;
+        Ok(Site {
+            name: settings.name.unwrap_or_else(|| {
+                root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            }),
+            root: root.clone(),
+            append_slash: settings.append_slash,
+            static_dir: root.join(&settings.static_dir),
+            static_url,
+            router,
+            endpoints,
+            renderer: renderer.expect("no errors means templates loaded"),
+            not_found,
+            server_error,
+        })
+    }
+}
+
+fn normalise_prefix(p: &str) -> String {
+    let mut s = p.trim().to_string();
+    if !s.starts_with('/') {
+        s.insert(0, '/');
+    }
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    s
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn pattern_diag(source: &Source, at: &str, e: PatternError) -> Diagnostic {
+    let hint = e
+        .unknown_converter
+        .as_ref()
+        .and_then(|(name, known)| suggestion(name, known.split(',')));
+    source.diag(at, e.message).with_hint(hint)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expand(
+    entries: Vec<RawRouteEntry>,
+    source: &Arc<Source>,
+    at: &str,
+    prefix: &Pattern,
+    namespace: &str,
+    convs: &HashMap<String, Arc<Converter>>,
+    seen: &mut Vec<PathBuf>,
+    out: &mut Vec<Flat>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (i, entry) in entries.into_iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        match entry {
+            RawRouteEntry::Route(raw) => {
+                let raw = *raw;
+                let pattern = match (&raw.path, &raw.regex) {
+                    (Some(p), None) => {
+                        if p.starts_with('/') {
+                            errors.push(source.diag(&format!("{here}.path"), format!("path {p:?} starts with `/`")).with_hint(Some(format!("paths are written without the leading slash: {:?}", p.trim_start_matches('/')))));
+                            continue;
+                        }
+                        Pattern::parse_path(p, convs).map_err(|e| pattern_diag(source, &format!("{here}.path"), e))
+                    }
+                    (None, Some(r)) => Pattern::parse_regex(r).map_err(|e| pattern_diag(source, &format!("{here}.regex"), e)),
+                    (Some(_), Some(_)) => Err(source.diag(&here, "a route has either `path` or `regex`, not both")),
+                    (None, None) => Err(source.diag(&here, "missing key `path`").with_hint(Some("every route needs `path` (or `regex`)".into()))),
+                };
+                let pattern = match pattern.and_then(|p| prefix.join(&p).map_err(|e| pattern_diag(source, &here, e))) {
+                    Ok(p) => p,
+                    Err(d) => {
+                        errors.push(d);
+                        continue;
+                    }
+                };
+                let name = match &raw.name {
+                    Some(n) if n.is_empty() || n.contains(':') => {
+                        errors.push(source.diag(&format!("{here}.name"), format!("route name {n:?} cannot be empty or contain `:` (namespaces come from includes)")));
+                        continue;
+                    }
+                    Some(n) if namespace.is_empty() => Some(n.clone()),
+                    Some(n) => Some(format!("{namespace}:{n}")),
+                    None => None,
+                };
+                let origin = source.diag(&here, "").headline();
+                out.push(Flat {
+                    raw,
+                    source: source.clone(),
+                    at: here,
+                    pattern,
+                    name,
+                    origin: origin.trim_end_matches(": ").to_string(),
+                });
+            }
+            RawRouteEntry::Include(inc) => {
+                let dir = source.file.parent().unwrap_or(Path::new("."));
+                let file = dir.join(&inc.include);
+                if seen.contains(&file) {
+                    errors.push(source.diag(&format!("{here}.include"), format!("{} includes itself (through {})", inc.include, seen.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "))));
+                    continue;
+                }
+                if !file.is_file() {
+                    errors.push(source.diag(&format!("{here}.include"), format!("no file {}", file.display())));
+                    continue;
+                }
+                let sub_prefix = match Pattern::parse_path(&inc.prefix, convs)
+                    .and_then(|p| prefix.join(&p))
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errors.push(pattern_diag(source, &format!("{here}.prefix"), e));
+                        continue;
+                    }
+                };
+                if inc.prefix.starts_with('/') {
+                    errors.push(source.diag(&format!("{here}.prefix"), "a prefix is written without the leading slash"));
+                    continue;
+                }
+                let ns = match &inc.namespace {
+                    Some(n) if n.is_empty() || n.contains(':') => {
+                        errors.push(source.diag(&format!("{here}.namespace"), "a namespace cannot be empty or contain `:`"));
+                        continue;
+                    }
+                    Some(n) if namespace.is_empty() => n.clone(),
+                    Some(n) => format!("{namespace}:{n}"),
+                    None => namespace.to_string(),
+                };
+                match yaml::load_routes(&file) {
+                    Ok(loaded) => {
+                        errors.extend(loaded.errors);
+                        seen.push(file);
+                        expand(loaded.value, &loaded.source, "", &sub_prefix, &ns, convs, seen, out, errors);
+                        seen.pop();
+                    }
+                    Err(d) => errors.push(d),
+                }
+            }
+        }
+    }
+}
+
+/// The keys a route sets, for checking them against its view.
+fn present_keys(r: &RawRoute) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    let flags = [
+        ("template", r.template.is_some()),
+        ("context", r.context.is_some()),
+        ("status", r.status.is_some()),
+        ("to", r.to.is_some()),
+        ("url", r.url.is_some()),
+        ("args", r.args.is_some()),
+        ("permanent", r.permanent.is_some()),
+        ("query_string", r.query_string.is_some()),
+        ("body", r.body.is_some()),
+        ("content_type", r.content_type.is_some()),
+    ];
+    for (k, set) in flags {
+        if set {
+            keys.push(k);
+        }
+    }
+    debug_assert!(keys.iter().all(|k| VIEW_SPECIFIC_KEYS.contains(k)));
+    keys
+}
+
+fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Result<Endpoint, Vec<Diagnostic>> {
+    let raw = &r.raw;
+    let src = &r.source;
+    let at = |key: &str| format!("{}.{key}", r.at);
+    let mut errors = Vec::new();
+    let (_, allowed, required) = VIEW_KEYS.iter().find(|(v, _, _)| *v == raw.view).expect("every view is in VIEW_KEYS");
+    for key in present_keys(raw) {
+        if !allowed.contains(&key) {
+            let users: Vec<&str> = VIEW_KEYS.iter().filter(|(_, a, _)| a.contains(&key)).map(|(v, _, _)| v.as_str()).collect();
+            errors.push(src.diag_key(&at(key), format!("`{key}` does not apply to view `{}`", raw.view.as_str())).with_hint(Some(format!("`{key}` is for view: {}", users.join(", ")))));
+        }
+    }
+    let present = present_keys(raw);
+    for key in *required {
+        if !present.contains(key) {
+            errors.push(src.diag(&r.at, format!("view `{}` needs `{key}`", raw.view.as_str())));
+        }
+    }
+
+    let methods = raw.methods.clone().unwrap_or_else(|| vec![Method::GET]);
+    let mut allow = Vec::new();
+    for m in &methods {
+        let name = match m {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+        };
+        if !allow.contains(&name) {
+            allow.push(name);
+        }
+        if name == "GET" && !allow.contains(&"HEAD") {
+            allow.push("HEAD");
+        }
+    }
+    allow.push("OPTIONS");
+
+    let query = match &raw.query {
+        Some(q) => match QuerySpec::compile(q) {
+            Ok(spec) => spec,
+            Err(list) => {
+                for (key, why) in list {
+                    errors.push(src.diag(&at(&format!("query.{key}")), why));
+                }
+                QuerySpec::default()
+            }
+        },
+        None => QuerySpec::default(),
+    };
+
+    let status = raw.status.unwrap_or(200);
+    if !(100..=599).contains(&status) {
+        errors.push(src.diag(&at("status"), format!("{status} is not an HTTP status (100-599)")));
+    }
+    let context: Map<String, Value> = raw.context.clone().map(|c| c.into_iter().collect()).unwrap_or_default();
+    let captures = r.pattern.param_names();
+
+    let view = match raw.view {
+        ViewKind::Template => {
+            let template = raw.template.clone().unwrap_or_default();
+            if let Some(renderer) = &renderer {
+                if !template.is_empty() && !renderer.has(&template) {
+                    errors.push(src.diag(&at("template"), format!("no template `{template}`")).with_hint(suggestion(canonical(&template), renderer.names().iter().map(String::as_str))));
+                }
+            }
+            View::Template { template: canonical(&template).to_string(), context, status }
+        }
+        ViewKind::Redirect => {
+            let target = match (&raw.to, &raw.url) {
+                (Some(name), None) => {
+                    let args: Params = raw.args.iter().flatten().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                    match router.lookup(name) {
+                        None => errors.push(src.diag(&at("to"), format!("no route is named `{name}`")).with_hint(suggestion(name, router.names()))),
+                        Some(index) => {
+                            let wanted = router.pattern(index).param_names();
+                            for w in &wanted {
+                                if !args.contains_key(w) && !captures.contains(w) {
+                                    errors.push(src.diag(&at("to"), format!("route `{name}` needs argument `{w}`, which this route neither captures nor sets in `args`")));
+                                }
+                            }
+                            for k in args.keys() {
+                                if !wanted.contains(k) {
+                                    errors.push(src.diag(&at(&format!("args.{k}")), format!("route `{name}` takes no argument `{k}`")).with_hint(Some(if wanted.is_empty() { "it takes none".into() } else { format!("it takes {}", wanted.join(", ")) })));
+                                }
+                            }
+                            if wanted.iter().all(|w| args.contains_key(w)) && args.keys().all(|k| wanted.contains(k)) {
+                                if let Err(e) = router.reverse(name, &args) {
+                                    errors.push(src.diag(&at("args"), e.to_string()));
+                                }
+                            }
+                        }
+                    }
+                    RedirectTarget::Route { name: name.clone(), args }
+                }
+                (None, Some(url)) => {
+                    for piece in url.split('{').skip(1) {
+                        if let Some(end) = piece.find('}') {
+                            let p = &piece[..end];
+                            if !captures.iter().any(|c| c == p) {
+                                errors.push(src.diag(&at("url"), format!("`{{{p}}}` is not captured by this route")).with_hint(Some(if captures.is_empty() { "it captures nothing".into() } else { format!("it captures {}", captures.join(", ")) })));
+                            }
+                        }
+                    }
+                    RedirectTarget::Url(url.clone())
+                }
+                (Some(_), Some(_)) => {
+                    errors.push(src.diag(&r.at, "a redirect has either `to` (a route name) or `url`, not both"));
+                    RedirectTarget::Url(String::new())
+                }
+                (None, None) => {
+                    errors.push(src.diag(&r.at, "a redirect needs `to` (a route name) or `url`"));
+                    RedirectTarget::Url(String::new())
+                }
+            };
+            View::Redirect { target, permanent: raw.permanent.unwrap_or(false), query_string: raw.query_string.unwrap_or(false) }
+        }
+        ViewKind::Response => {
+            let mut content_type = raw.content_type.clone().unwrap_or_else(|| "text/html".into());
+            if content_type.starts_with("text/") && !content_type.contains("charset") {
+                content_type.push_str("; charset=utf-8");
+            }
+            let lower = content_type.to_ascii_lowercase();
+            let escape_html = lower.contains("html") || lower.contains("xml");
+            let name = format!("__inline{}", r.origin);
+            if let Some(renderer) = renderer {
+                let body = raw.body.clone().unwrap_or_default();
+                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape_html, router) {
+                    let line = pos.map(|(l, _)| format!(" (line {l} of the body)")).unwrap_or_default();
+                    errors.push(src.diag(&at("body"), format!("body template{line}: {why}")));
+                }
+            }
+            View::Response { template: name, content_type, escape_html, context, status }
+        }
+        ViewKind::NotFound => View::NotFound,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Endpoint { view, allow, query, name: r.name.clone(), origin: r.origin.clone() })
+}
