@@ -10,7 +10,11 @@ use trellis::server::{serve, ServeOptions};
 use trellis::Site;
 
 #[derive(Parser)]
-#[command(name = "trellis", version, about = "Serve a whole web site from a folder of YAML and Handlebars templates.")]
+#[command(
+    name = "trellis",
+    version,
+    about = "Serve a whole web site from a folder of YAML and Handlebars templates."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,13 +37,9 @@ enum Command {
         quiet: bool,
     },
     /// Load and validate a site; print every error; exit non-zero on any.
-    Check {
-        site: Option<PathBuf>,
-    },
+    Check { site: Option<PathBuf> },
     /// Print the resolved URL table: pattern, name, view, target.
-    Routes {
-        site: Option<PathBuf>,
-    },
+    Routes { site: Option<PathBuf> },
     /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
     Schema {
         #[arg(long)]
@@ -76,17 +76,35 @@ fn report(errors: &[Diagnostic]) {
 
 fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
-        Command::Serve { site, addr, workers, quiet } => {
-            let level = if quiet { "warn" } else { "info" };
+        Command::Serve {
+            site,
+            addr,
+            workers,
+            quiet,
+        } => {
+            let level = if quiet {
+                "warn"
+            } else {
+                "info,actix_server=warn"
+            };
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
             tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let dir = site_dir(site)?;
             let site = load(&dir)?;
-            serve(site, ServeOptions { addr: addr.clone(), workers }).map_err(|e| {
+            serve(
+                site,
+                ServeOptions {
+                    addr: addr.clone(),
+                    workers,
+                },
+            )
+            .map_err(|e| {
                 eprintln!("error: cannot serve on {addr}: {e}");
                 ExitCode::FAILURE
             })
@@ -128,15 +146,27 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             for row in std::iter::once(&header).chain(&rows) {
                 let line = format!(
                     "{:w0$}  {:w1$}  {:w2$}  {}",
-                    row[0], row[1], row[2], row[3],
-                    w0 = widths[0], w1 = widths[1], w2 = widths[2]
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2]
                 );
                 println!("{}", line.trim_end());
             }
             Ok(())
         }
         Command::Schema { routes } => {
-            print!("{}", if routes { raw::routes_schema() } else { raw::site_schema() });
+            print!(
+                "{}",
+                if routes {
+                    raw::routes_schema()
+                } else {
+                    raw::site_schema()
+                }
+            );
             Ok(())
         }
     }

@@ -42,7 +42,10 @@ impl QueryParam {
         let ty = raw.param_type.unwrap_or(QueryType::Str);
         let items = raw.items.unwrap_or(QueryType::Str);
         if raw.items.is_some() && ty != QueryType::List {
-            return Err(("items".into(), "`items` applies only to `type: list`".into()));
+            return Err((
+                "items".into(),
+                "`items` applies only to `type: list`".into(),
+            ));
         }
         if items == QueryType::List {
             return Err(("items".into(), "a list cannot hold lists".into()));
@@ -69,7 +72,10 @@ impl QueryParam {
         };
         if let Some(choices) = &raw.choices {
             if scalar_ty == QueryType::Bool {
-                return Err(("choices".into(), "`choices` makes no sense for a bool".into()));
+                return Err((
+                    "choices".into(),
+                    "`choices` makes no sense for a bool".into(),
+                ));
             }
             let mut out = Vec::new();
             for c in choices {
@@ -115,8 +121,12 @@ impl QueryParam {
                 ))
             }
         };
-        self.parse_scalar(ty, &text)
-            .map_err(|why| ("default".into(), format!("the default {v} is invalid: {why}")))
+        self.parse_scalar(ty, &text).map_err(|why| {
+            (
+                "default".into(),
+                format!("the default {v} is invalid: {why}"),
+            )
+        })
     }
 
     /// Parse one value of a scalar type, applying bounds and choices.
@@ -157,10 +167,7 @@ impl QueryParam {
         if let Some(choices) = &self.choices {
             if !choices.contains(&value) {
                 let list: Vec<String> = choices.iter().map(plain).collect();
-                return Err(format!(
-                    "must be one of {}, got {text:?}",
-                    list.join(", ")
-                ));
+                return Err(format!("must be one of {}, got {text:?}", list.join(", ")));
             }
         }
         Ok(value)
@@ -215,7 +222,10 @@ impl QuerySpec {
             let parsed = if param.ty == QueryType::List {
                 let mut items = Vec::new();
                 let mut failure = None;
-                for r in raw.iter().filter(|r| !r.is_empty() || param.items == QueryType::Str) {
+                for r in raw
+                    .iter()
+                    .filter(|r| !r.is_empty() || param.items == QueryType::Str)
+                {
                     match param.parse_scalar(param.items, r) {
                         Ok(v) => items.push(v),
                         Err(why) => {
@@ -269,7 +279,9 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -279,7 +291,12 @@ mod tests {
             "tag": {"type": "list"}
         }));
         let q = s
-            .extract(&pairs(&[("page", "2"), ("page", "3"), ("tag", "a"), ("tag", "b")]))
+            .extract(&pairs(&[
+                ("page", "2"),
+                ("page", "3"),
+                ("tag", "a"),
+                ("tag", "b"),
+            ]))
             .unwrap();
         assert_eq!(q["page"], Value::from(3));
         assert_eq!(q["tag"], serde_json::json!(["a", "b"]));
@@ -288,8 +305,14 @@ mod tests {
     #[test]
     fn invalid_values_fall_back_or_refuse() {
         let s = spec(serde_json::json!({"page": {"type": "int", "default": 1, "min": 1}}));
-        assert_eq!(s.extract(&pairs(&[("page", "0")])).unwrap()["page"], Value::from(1));
-        assert_eq!(s.extract(&pairs(&[("page", "x")])).unwrap()["page"], Value::from(1));
+        assert_eq!(
+            s.extract(&pairs(&[("page", "0")])).unwrap()["page"],
+            Value::from(1)
+        );
+        assert_eq!(
+            s.extract(&pairs(&[("page", "x")])).unwrap()["page"],
+            Value::from(1)
+        );
         let strict = spec(serde_json::json!({"page": {"type": "int", "on_invalid": "error"}}));
         let err = strict.extract(&pairs(&[("page", "x")])).unwrap_err();
         assert!(err.0.contains("`page`"), "{err:?}");
@@ -297,9 +320,10 @@ mod tests {
 
     #[test]
     fn a_default_outside_the_bounds_is_a_load_error() {
-        let raw: IndexMap<String, RawQueryParam> =
-            serde_json::from_value(serde_json::json!({"n": {"type": "int", "default": 0, "min": 1}}))
-                .unwrap();
+        let raw: IndexMap<String, RawQueryParam> = serde_json::from_value(
+            serde_json::json!({"n": {"type": "int", "default": 0, "min": 1}}),
+        )
+        .unwrap();
         let errs = QuerySpec::compile(&raw).unwrap_err();
         assert_eq!(errs[0].0, "n.default");
     }

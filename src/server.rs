@@ -89,7 +89,10 @@ pub fn decode_path(raw: &str) -> Result<String, &'static str> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = |b: u8| (b as char).to_digit(16);
-            match (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+            match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push((h * 16 + l) as u8);
                     i += 3;
@@ -131,7 +134,12 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
 
 /// Serve a file from the site's static folder; anything that is not a plain file under it
 /// (a directory, `..`, a hidden file) is a 404.
-async fn static_file(req: &HttpRequest, site: &Arc<Site>, request: &Request, rest: &str) -> HttpResponse {
+async fn static_file(
+    req: &HttpRequest,
+    site: &Arc<Site>,
+    request: &Request,
+    rest: &str,
+) -> HttpResponse {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "GET, HEAD"))
@@ -189,7 +197,10 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         if let Some(n) = opts.workers {
             server = server.workers(n.max(1));
         }
-        println!("Trellis {}: serving {root} ({routes} routes) at http://{local}/", env!("CARGO_PKG_VERSION"));
+        println!(
+            "Trellis {}: serving {root} ({routes} routes) at http://{local}/",
+            env!("CARGO_PKG_VERSION")
+        );
         println!("Quit with Ctrl-C.");
         use std::io::Write;
         let _ = std::io::stdout().flush();

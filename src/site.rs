@@ -70,30 +70,50 @@ impl Site {
         errors.extend(loaded.errors);
         let raw = loaded.value;
         let source = loaded.source;
+        let indices = loaded.route_indices;
 
         // Converters: the built-ins, then the site's own.
         let mut convs: HashMap<String, Arc<Converter>> = converters::BUILTINS
             .iter()
-            .map(|(n, _, _)| (n.to_string(), Arc::new(Converter::builtin(n).expect("built-in"))))
+            .map(|(n, _, _)| {
+                (
+                    n.to_string(),
+                    Arc::new(Converter::builtin(n).expect("built-in")),
+                )
+            })
             .collect();
         for (name, c) in &raw.converters {
             let at = format!("converters.{name}");
             if converters::BUILTINS.iter().any(|(n, _, _)| n == name) {
-                errors.push(source.diag_key(&at, format!("`{name}` is a built-in converter; choose another name")));
+                errors.push(source.diag_key(
+                    &at,
+                    format!("`{name}` is a built-in converter; choose another name"),
+                ));
                 continue;
             }
             if !is_identifier(name) {
-                errors.push(source.diag_key(&at, format!("converter name `{name}` must be a plain identifier (letters, digits, _)")));
+                errors.push(source.diag_key(
+                    &at,
+                    format!(
+                        "converter name `{name}` must be a plain identifier (letters, digits, _)"
+                    ),
+                ));
                 continue;
             }
             let built = match (&c.regex, &c.values) {
-                (Some(r), None) => Converter::from_regex(name, r, c.value_type.unwrap_or(ConverterType::Str))
-                    .map_err(|e| source.diag(&format!("{at}.regex"), e)),
+                (Some(r), None) => {
+                    Converter::from_regex(name, r, c.value_type.unwrap_or(ConverterType::Str))
+                        .map_err(|e| source.diag(&format!("{at}.regex"), e))
+                }
                 (None, Some(v)) => {
                     if c.value_type.is_some_and(|t| t != ConverterType::Str) {
-                        Err(source.diag(&format!("{at}.type"), "a `values` converter is always a string"))
+                        Err(source.diag(
+                            &format!("{at}.type"),
+                            "a `values` converter is always a string",
+                        ))
                     } else {
-                        Converter::from_values(name, v).map_err(|e| source.diag(&format!("{at}.values"), e))
+                        Converter::from_values(name, v)
+                            .map_err(|e| source.diag(&format!("{at}.values"), e))
                     }
                 }
                 _ => Err(source.diag(&at, "a converter needs exactly one of `regex` or `values`")),
@@ -110,7 +130,7 @@ impl Site {
         let mut flat = Vec::new();
         let mut seen_files = vec![file.clone()];
         expand(
-            raw.routes,
+            indices.into_iter().zip(raw.routes).collect(),
             &source,
             "routes",
             &Pattern::default(),
@@ -127,11 +147,18 @@ impl Site {
             let Some(name) = &r.name else { continue };
             if let Some(&first) = names.get(name) {
                 let prev = &flat[first];
-                let where_ = prev.source.diag(&format!("{}.name", prev.at), "").headline();
-                let where_ = where_.trim_end_matches(": ").to_string();
+                let first = prev.source.diag(&format!("{}.name", prev.at), "");
+                let where_ = format!(
+                    "{}:{}",
+                    diagnostic::short_path(&first.file).display(),
+                    first.line.unwrap_or(0)
+                );
                 errors.push(
                     r.source
-                        .diag(&format!("{}.name", r.at), format!("route name `{name}` is already used"))
+                        .diag(
+                            &format!("{}.name", r.at),
+                            format!("route name `{name}` is already used"),
+                        )
                         .with_hint(Some(format!("first used at {where_}"))),
                 );
             } else {
@@ -139,7 +166,11 @@ impl Site {
             }
         }
 
-        let router = match Router::new(flat.iter().map(|r| (r.pattern.clone(), r.name.clone())).collect()) {
+        let router = match Router::new(
+            flat.iter()
+                .map(|r| (r.pattern.clone(), r.name.clone()))
+                .collect(),
+        ) {
             Ok(r) => Arc::new(r),
             Err(e) => {
                 errors.push(Diagnostic::new(&file, e));
@@ -151,13 +182,10 @@ impl Site {
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
         let templates_dir = root.join(&settings.templates_dir);
-        let mut renderer = match Renderer::load(&templates_dir, router.clone(), &static_url) {
-            Ok(r) => Some(r),
-            Err(mut e) => {
-                errors.append(&mut e);
-                None
-            }
-        };
+        let (renderer, mut template_errors) =
+            Renderer::load(&templates_dir, router.clone(), &static_url);
+        errors.append(&mut template_errors);
+        let mut renderer = Some(renderer);
 
         let mut endpoints = Vec::new();
         for r in &flat {
@@ -173,12 +201,23 @@ impl Site {
             let at = format!("errors.{code}");
             let slot = error_pages.iter_mut().find(|(c, _)| c.to_string() == code);
             let Some(slot) = slot else {
-                errors.push(source.diag_key(&at, format!("no error page for status {code}")).with_hint(Some("expected 404 or 500".into())));
+                errors.push(
+                    source
+                        .diag_key(&at, format!("no error page for status {code}"))
+                        .with_hint(Some("expected 404 or 500".into())),
+                );
                 continue;
             };
             if let Some(r) = &renderer {
                 if !r.has(template) {
-                    errors.push(source.diag(&at, format!("no template `{template}`")).with_hint(suggestion(canonical(template), r.names().iter().map(String::as_str))));
+                    errors.push(
+                        source
+                            .diag(&at, format!("no template `{template}`"))
+                            .with_hint(suggestion(
+                                canonical(template),
+                                r.names().iter().map(String::as_str),
+                            )),
+                    );
                     continue;
                 }
             }
@@ -191,7 +230,10 @@ impl Site {
         }
 
         if static_url == "/" {
-            errors.push(source.diag("site.static_url", "static_url cannot be `/`: it would hide every route"));
+            errors.push(source.diag(
+                "site.static_url",
+                "static_url cannot be `/`: it would hide every route",
+            ));
         }
 
         if !errors.is_empty() {
@@ -201,7 +243,9 @@ impl Site {
         let [(_, not_found), (_, server_error)] = error_pages;
         Ok(Site {
             name: settings.name.unwrap_or_else(|| {
-                root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                root.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             }),
             root: root.clone(),
             append_slash: settings.append_slash,
@@ -214,6 +258,19 @@ impl Site {
             server_error,
         })
     }
+}
+
+/// A did-you-mean for a route name, which also knows that a name inside an include is
+/// reversed with its namespace (`blog:index`, as in Django).
+pub fn route_suggestion(name: &str, router: &Router) -> Option<String> {
+    let names = router.names();
+    let suffix = format!(":{name}");
+    if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
+        return Some(format!(
+            "did you mean `{full}`? Names inside an include are reversed with their namespace"
+        ));
+    }
+    suggestion(name, names)
 }
 
 fn normalise_prefix(p: &str) -> String {
@@ -243,7 +300,7 @@ fn pattern_diag(source: &Source, at: &str, e: PatternError) -> Diagnostic {
 
 #[allow(clippy::too_many_arguments)]
 fn expand(
-    entries: Vec<RawRouteEntry>,
+    entries: Vec<(usize, RawRouteEntry)>,
     source: &Arc<Source>,
     at: &str,
     prefix: &Pattern,
@@ -253,7 +310,7 @@ fn expand(
     out: &mut Vec<Flat>,
     errors: &mut Vec<Diagnostic>,
 ) {
-    for (i, entry) in entries.into_iter().enumerate() {
+    for (i, entry) in entries {
         let here = format!("{at}[{i}]");
         match entry {
             RawRouteEntry::Route(raw) => {
@@ -261,16 +318,34 @@ fn expand(
                 let pattern = match (&raw.path, &raw.regex) {
                     (Some(p), None) => {
                         if p.starts_with('/') {
-                            errors.push(source.diag(&format!("{here}.path"), format!("path {p:?} starts with `/`")).with_hint(Some(format!("paths are written without the leading slash: {:?}", p.trim_start_matches('/')))));
+                            errors.push(
+                                source
+                                    .diag(
+                                        &format!("{here}.path"),
+                                        format!("path {p:?} starts with `/`"),
+                                    )
+                                    .with_hint(Some(format!(
+                                        "paths are written without the leading slash: {:?}",
+                                        p.trim_start_matches('/')
+                                    ))),
+                            );
                             continue;
                         }
-                        Pattern::parse_path(p, convs).map_err(|e| pattern_diag(source, &format!("{here}.path"), e))
+                        Pattern::parse_path(p, convs)
+                            .map_err(|e| pattern_diag(source, &format!("{here}.path"), e))
                     }
-                    (None, Some(r)) => Pattern::parse_regex(r).map_err(|e| pattern_diag(source, &format!("{here}.regex"), e)),
-                    (Some(_), Some(_)) => Err(source.diag(&here, "a route has either `path` or `regex`, not both")),
-                    (None, None) => Err(source.diag(&here, "missing key `path`").with_hint(Some("every route needs `path` (or `regex`)".into()))),
+                    (None, Some(r)) => Pattern::parse_regex(r)
+                        .map_err(|e| pattern_diag(source, &format!("{here}.regex"), e)),
+                    (Some(_), Some(_)) => {
+                        Err(source.diag(&here, "a route has either `path` or `regex`, not both"))
+                    }
+                    (None, None) => Err(source
+                        .diag(&here, "missing key `path`")
+                        .with_hint(Some("every route needs `path` (or `regex`)".into()))),
                 };
-                let pattern = match pattern.and_then(|p| prefix.join(&p).map_err(|e| pattern_diag(source, &here, e))) {
+                let pattern = match pattern
+                    .and_then(|p| prefix.join(&p).map_err(|e| pattern_diag(source, &here, e)))
+                {
                     Ok(p) => p,
                     Err(d) => {
                         errors.push(d);
@@ -300,29 +375,52 @@ fn expand(
                 let dir = source.file.parent().unwrap_or(Path::new("."));
                 let file = dir.join(&inc.include);
                 if seen.contains(&file) {
-                    errors.push(source.diag(&format!("{here}.include"), format!("{} includes itself (through {})", inc.include, seen.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "))));
+                    errors.push(
+                        source.diag(
+                            &format!("{here}.include"),
+                            format!(
+                                "{} includes itself (through {})",
+                                inc.include,
+                                seen.iter()
+                                    .map(|p| p.display().to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(" -> ")
+                            ),
+                        ),
+                    );
                     continue;
                 }
                 if !file.is_file() {
-                    errors.push(source.diag(&format!("{here}.include"), format!("no file {}", file.display())));
+                    errors.push(source.diag(
+                        &format!("{here}.include"),
+                        format!(
+                            "no file `{}` (paths are relative to the including file)",
+                            inc.include
+                        ),
+                    ));
                     continue;
                 }
-                let sub_prefix = match Pattern::parse_path(&inc.prefix, convs)
-                    .and_then(|p| prefix.join(&p))
-                {
-                    Ok(p) => p,
-                    Err(e) => {
-                        errors.push(pattern_diag(source, &format!("{here}.prefix"), e));
-                        continue;
-                    }
-                };
+                let sub_prefix =
+                    match Pattern::parse_path(&inc.prefix, convs).and_then(|p| prefix.join(&p)) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            errors.push(pattern_diag(source, &format!("{here}.prefix"), e));
+                            continue;
+                        }
+                    };
                 if inc.prefix.starts_with('/') {
-                    errors.push(source.diag(&format!("{here}.prefix"), "a prefix is written without the leading slash"));
+                    errors.push(source.diag(
+                        &format!("{here}.prefix"),
+                        "a prefix is written without the leading slash",
+                    ));
                     continue;
                 }
                 let ns = match &inc.namespace {
                     Some(n) if n.is_empty() || n.contains(':') => {
-                        errors.push(source.diag(&format!("{here}.namespace"), "a namespace cannot be empty or contain `:`"));
+                        errors.push(source.diag(
+                            &format!("{here}.namespace"),
+                            "a namespace cannot be empty or contain `:`",
+                        ));
                         continue;
                     }
                     Some(n) if namespace.is_empty() => n.clone(),
@@ -333,7 +431,18 @@ fn expand(
                     Ok(loaded) => {
                         errors.extend(loaded.errors);
                         seen.push(file);
-                        expand(loaded.value, &loaded.source, "", &sub_prefix, &ns, convs, seen, out, errors);
+                        let entries = loaded.route_indices.into_iter().zip(loaded.value).collect();
+                        expand(
+                            entries,
+                            &loaded.source,
+                            "",
+                            &sub_prefix,
+                            &ns,
+                            convs,
+                            seen,
+                            out,
+                            errors,
+                        );
                         seen.pop();
                     }
                     Err(d) => errors.push(d),
@@ -367,16 +476,33 @@ fn present_keys(r: &RawRoute) -> Vec<&'static str> {
     keys
 }
 
-fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Result<Endpoint, Vec<Diagnostic>> {
+fn endpoint(
+    r: &Flat,
+    router: &Router,
+    renderer: Option<&mut Renderer>,
+) -> Result<Endpoint, Vec<Diagnostic>> {
     let raw = &r.raw;
     let src = &r.source;
     let at = |key: &str| format!("{}.{key}", r.at);
     let mut errors = Vec::new();
-    let (_, allowed, required) = VIEW_KEYS.iter().find(|(v, _, _)| *v == raw.view).expect("every view is in VIEW_KEYS");
+    let (_, allowed, required) = VIEW_KEYS
+        .iter()
+        .find(|(v, _, _)| *v == raw.view)
+        .expect("every view is in VIEW_KEYS");
     for key in present_keys(raw) {
         if !allowed.contains(&key) {
-            let users: Vec<&str> = VIEW_KEYS.iter().filter(|(_, a, _)| a.contains(&key)).map(|(v, _, _)| v.as_str()).collect();
-            errors.push(src.diag_key(&at(key), format!("`{key}` does not apply to view `{}`", raw.view.as_str())).with_hint(Some(format!("`{key}` is for view: {}", users.join(", ")))));
+            let users: Vec<&str> = VIEW_KEYS
+                .iter()
+                .filter(|(_, a, _)| a.contains(&key))
+                .map(|(v, _, _)| v.as_str())
+                .collect();
+            errors.push(
+                src.diag_key(
+                    &at(key),
+                    format!("`{key}` does not apply to view `{}`", raw.view.as_str()),
+                )
+                .with_hint(Some(format!("`{key}` is for view: {}", users.join(", ")))),
+            );
         }
     }
     let present = present_keys(raw);
@@ -420,9 +546,16 @@ fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Resul
 
     let status = raw.status.unwrap_or(200);
     if !(100..=599).contains(&status) {
-        errors.push(src.diag(&at("status"), format!("{status} is not an HTTP status (100-599)")));
+        errors.push(src.diag(
+            &at("status"),
+            format!("{status} is not an HTTP status (100-599)"),
+        ));
     }
-    let context: Map<String, Value> = raw.context.clone().map(|c| c.into_iter().collect()).unwrap_or_default();
+    let context: Map<String, Value> = raw
+        .context
+        .clone()
+        .map(|c| c.into_iter().collect())
+        .unwrap_or_default();
     let captures = r.pattern.param_names();
 
     let view = match raw.view {
@@ -430,17 +563,35 @@ fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Resul
             let template = raw.template.clone().unwrap_or_default();
             if let Some(renderer) = &renderer {
                 if !template.is_empty() && !renderer.has(&template) {
-                    errors.push(src.diag(&at("template"), format!("no template `{template}`")).with_hint(suggestion(canonical(&template), renderer.names().iter().map(String::as_str))));
+                    errors.push(
+                        src.diag(&at("template"), format!("no template `{template}`"))
+                            .with_hint(suggestion(
+                                canonical(&template),
+                                renderer.names().iter().map(String::as_str),
+                            )),
+                    );
                 }
             }
-            View::Template { template: canonical(&template).to_string(), context, status }
+            View::Template {
+                template: canonical(&template).to_string(),
+                context,
+                status,
+            }
         }
         ViewKind::Redirect => {
             let target = match (&raw.to, &raw.url) {
                 (Some(name), None) => {
-                    let args: Params = raw.args.iter().flatten().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                    let args: Params = raw
+                        .args
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.to_json()))
+                        .collect();
                     match router.lookup(name) {
-                        None => errors.push(src.diag(&at("to"), format!("no route is named `{name}`")).with_hint(suggestion(name, router.names()))),
+                        None => errors.push(
+                            src.diag(&at("to"), format!("no route is named `{name}`"))
+                                .with_hint(route_suggestion(name, router)),
+                        ),
                         Some(index) => {
                             let wanted = router.pattern(index).param_names();
                             for w in &wanted {
@@ -450,31 +601,63 @@ fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Resul
                             }
                             for k in args.keys() {
                                 if !wanted.contains(k) {
-                                    errors.push(src.diag(&at(&format!("args.{k}")), format!("route `{name}` takes no argument `{k}`")).with_hint(Some(if wanted.is_empty() { "it takes none".into() } else { format!("it takes {}", wanted.join(", ")) })));
+                                    errors.push(
+                                        src.diag(
+                                            &at(&format!("args.{k}")),
+                                            format!("route `{name}` takes no argument `{k}`"),
+                                        )
+                                        .with_hint(Some(
+                                            if wanted.is_empty() {
+                                                "it takes none".into()
+                                            } else {
+                                                format!("it takes {}", wanted.join(", "))
+                                            },
+                                        )),
+                                    );
                                 }
                             }
-                            if wanted.iter().all(|w| args.contains_key(w)) && args.keys().all(|k| wanted.contains(k)) {
+                            if wanted.iter().all(|w| args.contains_key(w))
+                                && args.keys().all(|k| wanted.contains(k))
+                            {
                                 if let Err(e) = router.reverse(name, &args) {
                                     errors.push(src.diag(&at("args"), e.to_string()));
                                 }
                             }
                         }
                     }
-                    RedirectTarget::Route { name: name.clone(), args }
+                    RedirectTarget::Route {
+                        name: name.clone(),
+                        args,
+                    }
                 }
                 (None, Some(url)) => {
                     for piece in url.split('{').skip(1) {
                         if let Some(end) = piece.find('}') {
                             let p = &piece[..end];
                             if !captures.iter().any(|c| c == p) {
-                                errors.push(src.diag(&at("url"), format!("`{{{p}}}` is not captured by this route")).with_hint(Some(if captures.is_empty() { "it captures nothing".into() } else { format!("it captures {}", captures.join(", ")) })));
+                                errors.push(
+                                    src.diag(
+                                        &at("url"),
+                                        format!("`{{{p}}}` is not captured by this route"),
+                                    )
+                                    .with_hint(Some(
+                                        if captures.is_empty() {
+                                            "it captures nothing".into()
+                                        } else {
+                                            format!("it captures {}", captures.join(", "))
+                                        },
+                                    )),
+                                );
                             }
                         }
                     }
                     RedirectTarget::Url(url.clone())
                 }
                 (Some(_), Some(_)) => {
-                    errors.push(src.diag(&r.at, "a redirect has either `to` (a route name) or `url`, not both"));
+                    errors.push(src.diag(
+                        &r.at,
+                        "a redirect has either `to` (a route name) or `url`, not both",
+                    ));
                     RedirectTarget::Url(String::new())
                 }
                 (None, None) => {
@@ -482,10 +665,17 @@ fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Resul
                     RedirectTarget::Url(String::new())
                 }
             };
-            View::Redirect { target, permanent: raw.permanent.unwrap_or(false), query_string: raw.query_string.unwrap_or(false) }
+            View::Redirect {
+                target,
+                permanent: raw.permanent.unwrap_or(false),
+                query_string: raw.query_string.unwrap_or(false),
+            }
         }
         ViewKind::Response => {
-            let mut content_type = raw.content_type.clone().unwrap_or_else(|| "text/html".into());
+            let mut content_type = raw
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "text/html".into());
             if content_type.starts_with("text/") && !content_type.contains("charset") {
                 content_type.push_str("; charset=utf-8");
             }
@@ -494,17 +684,32 @@ fn endpoint(r: &Flat, router: &Router, renderer: Option<&mut Renderer>) -> Resul
             let name = format!("__inline{}", r.origin);
             if let Some(renderer) = renderer {
                 let body = raw.body.clone().unwrap_or_default();
-                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape_html, router) {
-                    let line = pos.map(|(l, _)| format!(" (line {l} of the body)")).unwrap_or_default();
+                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape_html, router)
+                {
+                    let line = pos
+                        .map(|(l, _)| format!(" (line {l} of the body)"))
+                        .unwrap_or_default();
                     errors.push(src.diag(&at("body"), format!("body template{line}: {why}")));
                 }
             }
-            View::Response { template: name, content_type, escape_html, context, status }
+            View::Response {
+                template: name,
+                content_type,
+                escape_html,
+                context,
+                status,
+            }
         }
         ViewKind::NotFound => View::NotFound,
     };
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Endpoint { view, allow, query, name: r.name.clone(), origin: r.origin.clone() })
+    Ok(Endpoint {
+        view,
+        allow,
+        query,
+        name: r.name.clone(),
+        origin: r.origin.clone(),
+    })
 }

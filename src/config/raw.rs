@@ -260,7 +260,11 @@ impl RawScalar {
 /// `methods`, `query`), and which one of them it requires. Both the loader and the schema read
 /// this table.
 pub const VIEW_KEYS: &[(ViewKind, &[&str], &[&str])] = &[
-    (ViewKind::Template, &["template", "context", "status"], &["template"]),
+    (
+        ViewKind::Template,
+        &["template", "context", "status"],
+        &["template"],
+    ),
     (
         ViewKind::Redirect,
         &["to", "url", "args", "permanent", "query_string"],
@@ -371,9 +375,7 @@ pub enum OnInvalid {
 /// YAML reads `404` as a number, so the keys are taken as numbers or strings.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct RawErrors(
-    #[schemars(schema_with = "errors_schema")] pub IndexMap<RawScalar, String>,
-);
+pub struct RawErrors(#[schemars(schema_with = "errors_schema")] pub IndexMap<RawScalar, String>);
 
 fn errors_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({

@@ -266,6 +266,8 @@ pub struct Loaded<T> {
     pub value: T,
     pub source: Arc<Source>,
     pub errors: Vec<Diagnostic>,
+    /// For each decoded route, its index in the file's list (entries that failed are left out).
+    pub route_indices: Vec<usize>,
 }
 
 /// Load `site.yaml`. Entries that fail to decode are left out of the value and reported.
@@ -273,12 +275,21 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
     let (source, value) = parse(file)?;
     let mut site = RawSite::default();
     let mut errors = Vec::new();
+    let mut route_indices = Vec::new();
     let map = match value {
         Value::Null => serde_yaml::Mapping::new(),
         Value::Mapping(m) => m,
         _ => {
-            errors.push(source.diag("", "expected a mapping with keys site, converters, routes, errors"));
-            return Ok(Loaded { value: site, source, errors });
+            errors.push(source.diag(
+                "",
+                "expected a mapping with keys site, converters, routes, errors",
+            ));
+            return Ok(Loaded {
+                value: site,
+                source,
+                errors,
+                route_indices,
+            });
         }
     };
     for (key, node) in &map {
@@ -304,11 +315,13 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
                         }
                     }
                 }
-                _ => errors.push(source.diag("converters", "expected a mapping of converter names")),
+                _ => {
+                    errors.push(source.diag("converters", "expected a mapping of converter names"))
+                }
             },
             "routes" if !node.is_null() => match routes(&source, node, "routes") {
                 Ok((v, mut e)) => {
-                    site.routes = v;
+                    (route_indices, site.routes) = v.into_iter().unzip();
                     errors.append(&mut e);
                 }
                 Err(d) => errors.push(d),
@@ -331,19 +344,33 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
             }
         }
     }
-    Ok(Loaded { value: site, source, errors })
+    Ok(Loaded {
+        value: site,
+        source,
+        errors,
+        route_indices,
+    })
 }
 
 /// Load an included routes file: a YAML list of routes.
 pub fn load_routes(file: &Path) -> Result<Loaded<Vec<RawRouteEntry>>, Diagnostic> {
     let (source, value) = parse(file)?;
     if value.is_null() {
-        return Ok(Loaded { value: Vec::new(), source, errors: Vec::new() });
+        return Ok(Loaded {
+            value: Vec::new(),
+            source,
+            errors: Vec::new(),
+            route_indices: Vec::new(),
+        });
     }
-    match routes(&source, &value, "") {
-        Ok((value, errors)) => Ok(Loaded { value, source, errors }),
-        Err(d) => Err(d),
-    }
+    let (decoded, errors) = routes(&source, &value, "")?;
+    let (route_indices, value) = decoded.into_iter().unzip();
+    Ok(Loaded {
+        value,
+        source,
+        errors,
+        route_indices,
+    })
 }
 
 fn scalar_key(v: &Value) -> String {
@@ -355,11 +382,14 @@ fn scalar_key(v: &Value) -> String {
     }
 }
 
-type Decoded = (Vec<RawRouteEntry>, Vec<Diagnostic>);
+type Decoded = (Vec<(usize, RawRouteEntry)>, Vec<Diagnostic>);
 
 fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic> {
     let Value::Sequence(items) = node else {
-        return Err(source.diag(at, "expected a list of routes (each item starting with `- `)"));
+        return Err(source.diag(
+            at,
+            "expected a list of routes (each item starting with `- `)",
+        ));
     };
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -376,7 +406,7 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
             Err(source.diag(&here, "expected a route: a mapping with `path` and `view`"))
         };
         match result {
-            Ok(entry) => out.push(entry),
+            Ok(entry) => out.push((i, entry)),
             Err(d) => errors.push(d),
         }
     }
@@ -398,7 +428,8 @@ mod tests {
 
     #[test]
     fn unknown_key_gets_a_suggestion() {
-        let (m, hint, key) = friendly("unknown field `tempalte`, expected one of `template`, `view`");
+        let (m, hint, key) =
+            friendly("unknown field `tempalte`, expected one of `template`, `view`");
         assert_eq!(m, "unknown key `tempalte`");
         assert!(hint.unwrap().starts_with("did you mean `template`?"));
         assert_eq!(key.as_deref(), Some("tempalte"));

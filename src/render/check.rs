@@ -9,7 +9,13 @@ use handlebars::{JsonValue, Template};
 use crate::config::diagnostic::{suggestion, Diagnostic};
 use crate::routing::Router;
 
-pub fn check(t: &Template, file: &Path, text: &str, names: &[String], router: &Router) -> Vec<Diagnostic> {
+pub fn check(
+    t: &Template,
+    file: &Path,
+    text: &str,
+    names: &[String],
+    router: &Router,
+) -> Vec<Diagnostic> {
     let mut inline = Vec::new();
     collect_inline(t, &mut inline);
     let mut out = Vec::new();
@@ -23,7 +29,9 @@ pub fn check(t: &Template, file: &Path, text: &str, names: &[String], router: &R
         };
         match el {
             TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
-                let Some(name) = param_name(&d.name) else { return };
+                let Some(name) = param_name(&d.name) else {
+                    return;
+                };
                 if name.starts_with('@') || inline.contains(&name) {
                     return;
                 }
@@ -47,7 +55,7 @@ pub fn check(t: &Template, file: &Path, text: &str, names: &[String], router: &R
                 let Some(index) = router.lookup(route) else {
                     out.push(at(
                         format!("url: no route is named `{route}`"),
-                        suggestion(route, router.names()),
+                        crate::site::route_suggestion(route, router),
                     ));
                     return;
                 };
@@ -113,7 +121,10 @@ fn collect_inline(t: &Template, out: &mut Vec<String>) {
     });
 }
 
-fn walk(t: &Template, f: &mut dyn FnMut(&TemplateElement, Option<(usize, usize)>)) {
+/// Called with each element and its (line, column).
+type Visit<'a> = dyn FnMut(&TemplateElement, Option<(usize, usize)>) + 'a;
+
+fn walk(t: &Template, f: &mut Visit) {
     for (i, el) in t.elements.iter().enumerate() {
         let pos = t.mapping.get(i).map(|m| (m.0, m.1));
         f(el, pos);

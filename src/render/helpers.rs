@@ -99,7 +99,10 @@ impl HelperDef for UrlHelper {
         let mut args = Params::new();
         let wanted = self.router.pattern(index).param_names();
         for (i, p) in h.params().iter().skip(1).enumerate() {
-            let key = wanted.get(i).cloned().unwrap_or_else(|| format!("#{}", i + 1));
+            let key = wanted
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("#{}", i + 1));
             args.insert(key, p.value().clone());
         }
         for (k, v) in h.hash() {

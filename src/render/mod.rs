@@ -32,12 +32,10 @@ pub fn canonical(name: &str) -> &str {
 }
 
 impl Renderer {
-    /// Load every template under `dir`. Errors carry the template's file, line and column.
-    pub fn load(
-        dir: &Path,
-        router: Arc<Router>,
-        static_url: &str,
-    ) -> Result<Renderer, Vec<Diagnostic>> {
+    /// Load every template under `dir`. Errors carry the template's file, line and column; the
+    /// templates that did compile are registered anyway, so that later checks (does a route's
+    /// template exist?) still report their own mistakes.
+    pub fn load(dir: &Path, router: Arc<Router>, static_url: &str) -> (Renderer, Vec<Diagnostic>) {
         let mut html = Handlebars::new();
         let mut plain = Handlebars::new();
         plain.register_escape_fn(handlebars::no_escape);
@@ -45,13 +43,16 @@ impl Renderer {
         helpers::register(&mut plain, router.clone(), static_url);
 
         let mut files = Vec::new();
+        let mut errors = Vec::new();
         if dir.is_dir() {
-            collect(dir, dir, &mut files).map_err(|e| {
-                vec![Diagnostic::new(dir, format!("cannot read templates folder: {e}"))]
-            })?;
+            if let Err(e) = collect(dir, dir, &mut files) {
+                errors.push(Diagnostic::new(
+                    dir,
+                    format!("cannot read templates folder: {e}"),
+                ));
+            }
         }
         files.sort();
-        let mut errors = Vec::new();
         let mut compiled = Vec::new();
         for (name, path) in files {
             let text = match std::fs::read_to_string(&path) {
@@ -74,14 +75,8 @@ impl Renderer {
             plain.register_template(&name, t.clone());
             html.register_template(&name, t);
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Renderer {
-            html,
-            plain,
-            names,
-        })
+        let renderer = Renderer { html, plain, names };
+        (renderer, errors)
     }
 
     /// Every template's canonical name, sorted.
@@ -119,7 +114,12 @@ impl Renderer {
         Ok(())
     }
 
-    pub fn render_inline(&self, name: &str, escape_html: bool, ctx: &Value) -> Result<String, String> {
+    pub fn render_inline(
+        &self,
+        name: &str,
+        escape_html: bool,
+        ctx: &Value,
+    ) -> Result<String, String> {
         let reg = if escape_html { &self.html } else { &self.plain };
         reg.render(name, ctx).map_err(|e| render_error(&e))
     }
@@ -144,8 +144,16 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
     Ok(())
 }
 
+/// Handlebars' reason, without the parser's list of every rule it could have expected.
 fn reason(e: &handlebars::TemplateError) -> String {
-    e.reason().to_string()
+    let text = e.reason().to_string();
+    match text.find(": expected ") {
+        Some(i) if text.len() > 120 => format!(
+            "{} (an unclosed or malformed {{{{...}}}} expression)",
+            &text[..i]
+        ),
+        _ => text,
+    }
 }
 
 fn template_error(path: &Path, text: &str, e: &handlebars::TemplateError) -> Diagnostic {

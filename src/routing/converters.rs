@@ -33,9 +33,8 @@ pub const BUILTINS: &[(&str, &str, ConverterType)] = &[
 impl Converter {
     /// A converter from a regex; the error says why the regex cannot be used.
     pub fn from_regex(name: &str, regex: &str, kind: ConverterType) -> Result<Converter, String> {
-        let anchored = Regex::new(&format!("^(?:{regex})$")).map_err(|e| {
-            format!("invalid regex: {}", e.to_string().lines().last().unwrap_or(""))
-        })?;
+        let anchored = Regex::new(&format!("^(?:{regex})$"))
+            .map_err(|e| format!("invalid regex: {}", crate::routing::regex_reason(&e)))?;
         if anchored.capture_names().flatten().next().is_some() {
             return Err("a converter's regex cannot have named groups; use (?:...)".into());
         }

@@ -92,9 +92,7 @@ impl Router {
                     Part::Regex { names, .. } => {
                         for name in names {
                             // Django passes an unmatched optional group as None.
-                            let v = caps
-                                .name(name)
-                                .map_or(Value::Null, |m| m.as_str().into());
+                            let v = caps.name(name).map_or(Value::Null, |m| m.as_str().into());
                             params.insert(name.clone(), v);
                         }
                     }
@@ -190,6 +188,13 @@ impl Router {
         }
         Ok(url)
     }
+}
+
+/// The last line of a regex error, which says what is wrong, without the "error: " label.
+pub fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 fn show(v: &Value) -> String {
@@ -324,7 +329,10 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, Value)]) -> Params {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -349,13 +357,19 @@ mod tests {
             ),
             (
                 "u/12345678-1234-1234-1234-123456789abc/",
-                Some((4, params(&[("id", "12345678-1234-1234-1234-123456789abc".into())]))),
+                Some((
+                    4,
+                    params(&[("id", "12345678-1234-1234-1234-123456789abc".into())]),
+                )),
             ),
             // Uppercase is not Django's canonical uuid form: the slug route takes it instead.
             ("u/12345678-1234-1234-1234-123456789ABC/", None),
             ("p/a/b/c", Some((5, params(&[("rest", "a/b/c".into())])))),
             ("héllo/", None),
-            ("hello-world_1/", Some((6, params(&[("s", "hello-world_1".into())])))),
+            (
+                "hello-world_1/",
+                Some((6, params(&[("s", "hello-world_1".into())]))),
+            ),
             ("search", None),
         ];
         for (path, expected) in cases {
@@ -371,11 +385,13 @@ mod tests {
         // `/` cannot be in a str segment, so this cannot reverse.
         assert!(url.is_err());
         assert_eq!(
-            r.reverse("greet", &params(&[("name", "a b&c@é".into())])).unwrap(),
+            r.reverse("greet", &params(&[("name", "a b&c@é".into())]))
+                .unwrap(),
             "/greet/a%20b&c@%C3%A9/"
         );
         assert_eq!(
-            r.reverse("path", &params(&[("rest", "x/y z".into())])).unwrap(),
+            r.reverse("path", &params(&[("rest", "x/y z".into())]))
+                .unwrap(),
             "/p/x/y%20z"
         );
     }
@@ -388,7 +404,10 @@ mod tests {
         assert!(r
             .reverse("int", &params(&[("n", 1.into()), ("x", 2.into())]))
             .is_err());
-        assert_eq!(r.reverse("int", &params(&[("n", 5.into())])).unwrap(), "/n/5/");
+        assert_eq!(
+            r.reverse("int", &params(&[("n", 5.into())])).unwrap(),
+            "/n/5/"
+        );
         assert_eq!(
             r.reverse("nope", &params(&[])),
             Err(ReverseError::UnknownName("nope".into()))

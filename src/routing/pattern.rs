@@ -13,9 +13,15 @@ use super::converters::Converter;
 pub enum Part {
     Literal(String),
     /// `<converter:name>`
-    Param { name: String, converter: Arc<Converter> },
+    Param {
+        name: String,
+        converter: Arc<Converter>,
+    },
     /// A raw regex (`re_path`), its `^`/`$` removed; its named groups are string parameters.
-    Regex { src: String, names: Vec<String> },
+    Regex {
+        src: String,
+        names: Vec<String>,
+    },
 }
 
 /// A parsed pattern: the parts, in order, of the path after its leading slash.
@@ -97,10 +103,7 @@ impl Pattern {
             body = &body[..body.len() - 1];
         }
         let re = Regex::new(body).map_err(|e| {
-            PatternError::new(format!(
-                "invalid regex: {}",
-                e.to_string().lines().last().unwrap_or("")
-            ))
+            PatternError::new(format!("invalid regex: {}", super::regex_reason(&e)))
         })?;
         let names: Vec<String> = re.capture_names().flatten().map(str::to_string).collect();
         if let Some(n) = names.iter().find(|n| n.starts_with("__")) {

@@ -68,7 +68,9 @@ impl Endpoint {
     pub fn target(&self) -> String {
         match &self.view {
             View::Template { template, .. } => template.clone(),
-            View::Redirect { target, permanent, .. } => {
+            View::Redirect {
+                target, permanent, ..
+            } => {
                 let code = if *permanent { 301 } else { 302 };
                 match target {
                     RedirectTarget::Route { name, .. } => format!("{code} -> {name}"),
@@ -280,7 +282,10 @@ pub fn handle(site: &Site, req: &Request) -> Response {
 fn fill_placeholders(url: &str, params: &Params) -> String {
     let mut out = url.to_string();
     for (k, v) in params {
-        out = out.replace(&format!("{{{k}}}"), &quote(&crate::render::helpers::text(v)));
+        out = out.replace(
+            &format!("{{{k}}}"),
+            &quote(&crate::render::helpers::text(v)),
+        );
     }
     out
 }
@@ -317,7 +322,13 @@ pub fn context_for(
     Value::Object(ctx)
 }
 
-fn error_page(site: &Site, req: &Request, template: Option<&str>, status: u16, message: &str) -> Response {
+fn error_page(
+    site: &Site,
+    req: &Request,
+    template: Option<&str>,
+    status: u16,
+    message: &str,
+) -> Response {
     if let Some(t) = template {
         let mut extra = Map::new();
         extra.insert("status".into(), status.into());
