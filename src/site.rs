@@ -375,10 +375,9 @@ fn expand(
                 let dir = source.file.parent().unwrap_or(Path::new("."));
                 let file = dir.join(&inc.include);
                 if seen.contains(&file) {
-                    errors.push(
-                        source.diag(
-                            &format!("{here}.include"),
-                            format!(
+                    errors.push(source.diag(
+                        &format!("{here}.include"),
+                        format!(
                                 "{} includes itself (through {})",
                                 inc.include,
                                 seen.iter()
@@ -386,8 +385,7 @@ fn expand(
                                     .collect::<Vec<_>>()
                                     .join(" -> ")
                             ),
-                        ),
-                    );
+                    ));
                     continue;
                 }
                 if !file.is_file() {
@@ -512,7 +510,20 @@ fn endpoint(
         }
     }
 
-    let methods = raw.methods.clone().unwrap_or_else(|| vec![Method::GET]);
+    // A redirect answers every method, as Django's RedirectView does; other views GET.
+    let methods = raw.methods.clone().unwrap_or_else(|| {
+        if raw.view == ViewKind::Redirect {
+            vec![
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ]
+        } else {
+            vec![Method::GET]
+        }
+    });
     let mut allow = Vec::new();
     for m in &methods {
         let name = match m {

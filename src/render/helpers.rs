@@ -48,14 +48,41 @@ fn falsy(v: &Value) -> bool {
     }
 }
 
-handlebars_helper!(capitalize: |v: Json| {
-    let s = text(v);
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect::<String>(),
-        None => String::new(),
-    }
-});
+handlebars_helper!(capitalize: |v: Json| capitalize_str(&text(v)));
+
+/// Python's `str.capitalize`: the first character in title case, the rest in lower case
+/// (with Greek final sigma, which `str::to_lowercase` applies in context).
+pub fn capitalize_str(s: &str) -> String {
+    let Some(first) = s.chars().next() else {
+        return String::new();
+    };
+    let lowered = s.to_lowercase();
+    let skip: usize = first.to_lowercase().map(char::len_utf8).sum();
+    let mut out = titlecase(first);
+    out.push_str(lowered.get(skip..).unwrap_or(""));
+    out
+}
+
+/// The title case of a character where it differs from upper case (digraphs, ß, ligatures).
+fn titlecase(c: char) -> String {
+    let special = match c {
+        'Ǆ' | 'ǅ' | 'ǆ' => "ǅ",
+        'Ǉ' | 'ǈ' | 'ǉ' => "ǈ",
+        'Ǌ' | 'ǋ' | 'ǌ' => "ǋ",
+        'Ǳ' | 'ǲ' | 'ǳ' => "ǲ",
+        'ß' => "Ss",
+        'ﬀ' => "Ff",
+        'ﬁ' => "Fi",
+        'ﬂ' => "Fl",
+        'ﬃ' => "Ffi",
+        'ﬄ' => "Ffl",
+        'ﬅ' | 'ﬆ' => "St",
+        'և' => "Եւ",
+        _ => return c.to_uppercase().collect(),
+    };
+    special.to_string()
+}
+
 handlebars_helper!(capfirst: |v: Json| {
     let s = text(v);
     let mut chars = s.chars();
@@ -135,5 +162,28 @@ impl HelperDef for StaticHelper {
         };
         let url = format!("{}{}", self.prefix, quote(path.trim_start_matches('/')));
         Ok(ScopedJson::Derived(Value::String(url)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capitalize_str;
+
+    #[test]
+    fn capitalize_matches_python() {
+        for (input, python) in [
+            ("alice", "Alice"),
+            ("ALICE", "Alice"),
+            ("élan", "Élan"),
+            ("ßx", "Ssx"),
+            ("ǄX", "ǅx"),
+            ("ﬁx", "Fix"),
+            ("ΟΔΟΣ", "Οδος"),
+            ("ΑΣ", "Ας"),
+            ("", ""),
+            ("1abc", "1abc"),
+        ] {
+            assert_eq!(capitalize_str(input), python, "{input}");
+        }
     }
 }

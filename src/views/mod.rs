@@ -197,15 +197,17 @@ pub fn handle(site: &Site, req: &Request) -> Response {
         return not_found(site, req);
     };
     let endpoint = &site.endpoints[m.index];
+    let is_redirect = matches!(endpoint.view, View::Redirect { .. });
+    // Django's View.options: 200, the Allow header, no body; a RedirectView redirects instead.
+    if req.method == "OPTIONS" && !is_redirect {
+        let mut r = Response::html(200, String::new());
+        r.headers.push(("Allow", endpoint.allow.join(", ")));
+        return r;
+    }
     if !endpoint.allows(&req.method) {
-        let allow = endpoint.allow.join(", ");
-        let mut r = if req.method == "OPTIONS" {
-            Response::html(200, String::new())
-        } else {
-            tracing::warn!("Method Not Allowed ({}): {}", req.method, req.path);
-            Response::html(405, String::new())
-        };
-        r.headers.push(("Allow", allow));
+        tracing::warn!("Method Not Allowed ({}): {}", req.method, req.path);
+        let mut r = Response::html(405, String::new());
+        r.headers.push(("Allow", endpoint.allow.join(", ")));
         return r;
     }
     let query = match endpoint.query.extract(&req.pairs) {
