@@ -9,9 +9,11 @@
 //! 3. The method plays no part in matching: the first matching route answers, and answers 405
 //!    itself if it does not accept the method (Django's `View.http_method_not_allowed`).
 //!
-//! Matching cost does not grow with the number of routes in a way that matters: every pattern
-//! is compiled into one `RegexSet`, which finds the candidate routes in a single pass over the
-//! path; only those candidates run their own regex to capture values.
+//! Matching cost does not grow with the number of routes in a way that matters. Routes whose
+//! first path segment is literal (`blog/…`, `about/`) are indexed by that segment in a hash
+//! map; the others (`<str:name>/`, regexes) are compiled into one `RegexSet`, which finds the
+//! matching ones in a single pass over the path. The two candidate lists are merged in route
+//! order, and only candidates run their own regex to capture values.
 
 pub mod converters;
 pub mod pattern;
@@ -37,8 +39,33 @@ struct Entry {
 /// The compiled route table.
 pub struct Router {
     entries: Vec<Entry>,
+    /// First path segment (with its `/`, or the whole path) → routes starting with it literally.
+    by_segment: HashMap<String, Vec<usize>>,
+    /// Routes whose first segment is not literal, and the set that matches them all at once.
+    others: Vec<usize>,
     set: RegexSet,
     names: HashMap<String, usize>,
+}
+
+/// The first segment of a path: up to and including the first `/`, or the whole path.
+fn first_segment(path: &str) -> &str {
+    match path.find('/') {
+        Some(i) => &path[..=i],
+        None => path,
+    }
+}
+
+/// The literal first segment every path matching `pattern` starts with, if there is one.
+fn literal_segment(pattern: &Pattern) -> Option<String> {
+    match pattern.parts.first() {
+        None => Some(String::new()),
+        Some(Part::Literal(l)) => match l.find('/') {
+            Some(i) => Some(l[..=i].to_string()),
+            None if pattern.parts.len() == 1 => Some(l.clone()),
+            None => None,
+        },
+        Some(_) => None,
+    }
 }
 
 /// The route that answers a path, with its captured values.
@@ -61,18 +88,56 @@ impl Router {
             }
             entries.push(Entry { pattern, regex });
         }
-        let set = RegexSet::new(entries.iter().map(|e| e.regex.as_str()))
+        let mut by_segment: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            match literal_segment(&e.pattern) {
+                Some(seg) => by_segment.entry(seg).or_default().push(i),
+                None => others.push(i),
+            }
+        }
+        let set = RegexSet::new(others.iter().map(|&i| entries[i].regex.as_str()))
             .map_err(|e| format!("route table: {e}"))?;
         Ok(Router {
             entries,
+            by_segment,
+            others,
             set,
             names,
         })
     }
 
+    /// Candidate routes for `path`, in route order.
+    fn candidates(&self, path: &str) -> Vec<usize> {
+        let literal = self
+            .by_segment
+            .get(first_segment(path))
+            .map_or(&[][..], Vec::as_slice);
+        let mut out = Vec::with_capacity(literal.len() + 2);
+        let mut lit = literal.iter().copied().peekable();
+        if self.others.is_empty() {
+            out.extend(lit);
+            return out;
+        }
+        for j in self.set.matches(path).iter() {
+            let other = self.others[j];
+            while let Some(&l) = lit.peek() {
+                if l < other {
+                    out.push(l);
+                    lit.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(other);
+        }
+        out.extend(lit);
+        out
+    }
+
     /// The first route that matches `path` (the request path without its leading slash).
     pub fn resolve(&self, path: &str) -> Option<Match> {
-        'candidates: for index in self.set.matches(path).iter() {
+        'candidates: for index in self.candidates(path) {
             let entry = &self.entries[index];
             let Some(caps) = entry.regex.captures(path) else {
                 continue;
@@ -376,6 +441,28 @@ mod tests {
             let got = r.resolve(path).map(|m| (m.index, m.params));
             assert_eq!(&got, expected, "path {path:?}");
         }
+    }
+
+    #[test]
+    fn literal_and_pattern_routes_keep_their_order() {
+        let r = router(&[
+            ("<str:s>/", "any"),
+            ("about/", "about"),
+            ("about/<int:n>/", "n"),
+            ("about", "bare"),
+        ]);
+        // `<str:s>/` comes first, so it wins over the literal `about/`, as in Django.
+        assert_eq!(r.resolve("about/").unwrap().index, 0);
+        assert_eq!(r.resolve("about/7/").unwrap().index, 2);
+        assert_eq!(r.resolve("about").unwrap().index, 3);
+        assert_eq!(
+            r.resolve("x/"),
+            Some(Match {
+                index: 0,
+                params: params(&[("s", "x".into())])
+            })
+        );
+        assert_eq!(r.resolve("nope"), None);
     }
 
     #[test]

@@ -1,0 +1,258 @@
+//! The command line besides `serve`: `check`, `routes`, `schema`, as a site's author uses them.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{command, edge_dir, greetings_dir, write_site, SiteDir};
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Run `trellis ARGS` with the working directory `cwd` (so that paths print relative to it).
+fn trellis_in(cwd: &Path, args: &[&str]) -> Output {
+    let tmp = tempfile::TempDir::new().expect("a temporary folder");
+    command(tmp.path())
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the trellis binary runs")
+}
+
+/// A site with three different mistakes, one per line 5, 6 and 7 of its site.yaml.
+const BROKEN: &str = r#"site:
+  name: Broken
+routes:
+  - { path: "", name: home, view: template, template: home.hbs }
+  - { path: "about/", name: about, view: template, tempalte: about.hbs }
+  - { path: "old/", view: redirect, to: hoem }
+  - { path: "team/", name: team, view: template, template: team.hbs }
+"#;
+
+fn broken_site() -> SiteDir {
+    write_site(BROKEN, &[("home.hbs", "<h1>Home</h1>\n")])
+}
+
+/// `site.yaml:LINE:COL` of the first `needle` on 1-based line `line` of `BROKEN`.
+fn position(line: usize, needle: &str) -> String {
+    let text = BROKEN.lines().nth(line - 1).expect("the line exists");
+    let col = text.find(needle).expect("the needle is on the line") + 1;
+    format!("site.yaml:{line}:{col}")
+}
+
+/// The one line of `err` that starts with `error: AT`.
+fn error_line<'a>(err: &'a str, at: &str) -> &'a str {
+    let start = format!("error: {at}: ");
+    err.lines()
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("no error at {at}:\n{err}"))
+}
+
+#[test]
+fn check_accepts_the_example_site() {
+    let out = common::trellis(["check".as_ref(), greetings_dir().as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("ok: "), "{text}");
+    assert!(text.contains("(6 routes, 7 templates)"), "{text}");
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn check_accepts_the_edge_test_site() {
+    let out = common::trellis(["check".as_ref(), edge_dir().as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
+}
+
+#[test]
+fn check_with_no_site_checks_the_bundled_example() {
+    let out = common::trellis(["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("(6 routes, 7 templates)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_reports_every_error_with_file_line_and_column() {
+    let site = broken_site();
+    let out = trellis_in(&site.path, &["check", site.path.to_str().unwrap()]);
+    assert!(!out.status.success(), "check must fail on a broken site");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "", "nothing is printed as ok");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+
+    // The typo is placed at the key itself, with a did-you-mean.
+    let line = error_line(&err, &position(5, "tempalte"));
+    assert!(line.contains("unknown key `tempalte`"), "{line}");
+    assert!(err.contains("did you mean `template`?"), "{err}");
+
+    // The redirect to a name no route has, placed at the name.
+    let line = error_line(&err, &position(6, "hoem"));
+    assert!(line.contains("no route is named `hoem`"), "{line}");
+    assert!(err.contains("did you mean `home`?"), "{err}");
+
+    // The route naming a template that does not exist, placed at the template.
+    let line = error_line(&err, &position(7, "team.hbs"));
+    assert!(line.contains("no template `team.hbs`"), "{line}");
+
+    // Each comes with its source line and a caret, and the count closes the report.
+    assert!(
+        err.contains(
+            "5 |   - { path: \"about/\", name: about, view: template, tempalte: about.hbs }"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("error: ").count(), 3, "{err}");
+    assert!(err.trim_end().ends_with("3 errors found"), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_broken_site_and_says_why() {
+    let site = broken_site();
+    let out = trellis_in(
+        &site.path,
+        &[
+            "serve",
+            site.path.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "", "no banner: nothing is served");
+    let err = stderr(&out);
+    assert!(err.contains("unknown key `tempalte`"), "{err}");
+    assert!(err.contains("3 errors found"), "{err}");
+}
+
+#[test]
+fn check_on_a_folder_without_a_site_fails() {
+    let empty = tempfile::TempDir::new().unwrap();
+    let out = common::trellis(["check".as_ref(), empty.path().as_os_str()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no site.yaml here"), "{err}");
+    assert!(err.contains("1 error found"), "{err}");
+}
+
+/// Table cells: columns are separated by two or more spaces.
+fn cells(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[test]
+fn routes_prints_the_table_with_namespaced_names() {
+    let out = common::trellis(["routes".as_ref(), greetings_dir().as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| cells(l)).collect();
+    let expected: &[&[&str]] = &[
+        &["PATTERN", "NAME", "VIEW", "TARGET"],
+        &["/", "home", "template", "home"],
+        &["/greetings/", "greetings:index", "template", "home"],
+        &[
+            "/greetings/search/",
+            "greetings:search",
+            "template",
+            "search",
+        ],
+        &[
+            "/greetings/go-home/",
+            "greetings:go-home",
+            "redirect",
+            "302 -> home",
+        ],
+        &[
+            "/greetings/profile/<user:username>/",
+            "greetings:profile",
+            "template",
+            "profile",
+        ],
+        &[
+            "/greetings/<str:name>/",
+            "greetings:greet",
+            "template",
+            "greet",
+        ],
+    ];
+    assert_eq!(rows, expected, "{text}");
+    // The columns line up.
+    let name_col = lines[0].find("NAME").unwrap();
+    let view_col = lines[0].find("VIEW").unwrap();
+    for (line, row) in lines.iter().zip(&rows).skip(1) {
+        assert_eq!(line.find(row[1]), Some(name_col), "{text}");
+        assert_eq!(&line[view_col..view_col + row[2].len()], row[2], "{text}");
+    }
+}
+
+#[test]
+fn routes_shows_include_prefixes_captures_and_unnamed_routes() {
+    let out = common::trellis(["routes".as_ref(), edge_dir().as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text.lines().map(cells).collect();
+    for expected in [
+        &[
+            "/teams/<slug:team>/members/<str:member>/",
+            "teams:member",
+            "template",
+            "team",
+        ][..],
+        &[
+            "/teams/<slug:team>/old-members/<str:member>/",
+            "-",
+            "redirect",
+            "302 -> teams:member",
+        ][..],
+        &["/moved/", "-", "redirect", "301 -> about"][..],
+        &[
+            "/robots.txt",
+            "-",
+            "response",
+            "200 text/plain; charset=utf-8",
+        ][..],
+        &["/gone/", "-", "not_found", "404"][..],
+    ] {
+        assert!(
+            rows.iter().any(|r| r == expected),
+            "no row {expected:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn schema_prints_the_json_schema_of_site_yaml() {
+    let out = common::trellis(["schema"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let schema: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("trellis schema prints JSON");
+    assert_eq!(schema["title"], "Trellis site.yaml");
+    assert_eq!(schema["type"], "object");
+    for key in ["site", "converters", "routes", "errors"] {
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "no property {key}: {schema}"
+        );
+    }
+
+    let out = common::trellis(["schema", "--routes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let schema: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("trellis schema --routes prints JSON");
+    assert_eq!(schema["type"], "array", "{schema}");
+}
