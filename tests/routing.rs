@@ -873,7 +873,7 @@ fn a_helper_given_the_wrong_type_is_a_500_with_the_detail_logged() {
     assert!(!r.body.contains("static:"), "{}", r.body);
     let log = s.wait_for_log("Internal Server Error: /broken/helper/");
     assert!(
-        log.contains("static: the argument must be a file path"),
+        log.contains("static: the first argument must be a file path"),
         "{log}"
     );
     // The server goes on.

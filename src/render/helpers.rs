@@ -101,6 +101,17 @@ fn fail(msg: String) -> RenderError {
     RenderErrorReason::Other(msg).into()
 }
 
+/// A helper's first argument, which must be a string.
+fn first_string(h: &Helper, helper: &str, what: &str) -> Result<String, RenderError> {
+    match h.param(0).map(|p| p.value()) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        other => Err(fail(format!(
+            "{helper}: the first argument must be {what}, got {}",
+            other.map_or("nothing".into(), |v| v.to_string())
+        ))),
+    }
+}
+
 /// `{{url "name" key=value}}` or `{{url "name" value1 value2}}` (positional, in the route's
 /// parameter order).
 struct UrlHelper {
@@ -115,10 +126,7 @@ impl HelperDef for UrlHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let name = match h.param(0).map(|p| p.value()) {
-            Some(Value::String(s)) => s.clone(),
-            _ => return Err(fail("url: the first argument must be a route name".into())),
-        };
+        let name = first_string(h, "url", "a route name")?;
         let index = self
             .router
             .lookup(&name)
@@ -156,10 +164,7 @@ impl HelperDef for StaticHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let path = match h.param(0).map(|p| p.value()) {
-            Some(Value::String(s)) => s.clone(),
-            _ => return Err(fail("static: the argument must be a file path".into())),
-        };
+        let path = first_string(h, "static", "a file path")?;
         let url = format!("{}{}", self.prefix, quote(path.trim_start_matches('/')));
         Ok(ScopedJson::Derived(Value::String(url)))
     }

@@ -62,7 +62,7 @@ impl Renderer {
                     continue;
                 }
             };
-            match Template::compile(&text) {
+            match Template::compile_with_name(&text, name.clone()) {
                 Ok(t) => compiled.push((name, path, text, t)),
                 Err(e) => errors.push(template_error(&path, &text, &e)),
             }
@@ -102,7 +102,8 @@ impl Renderer {
         escape_html: bool,
         router: &Router,
     ) -> Result<(), (String, Option<(usize, usize)>)> {
-        let t = Template::compile(text).map_err(|e| (reason(&e), e.pos()))?;
+        let t = Template::compile_with_name(text, name.to_string())
+            .map_err(|e| (reason(&e), e.pos()))?;
         if let Some(d) = check::check(&t, Path::new(name), text, &self.names, router).first() {
             return Err((d.message.clone(), d.line.zip(d.col)));
         }
@@ -168,7 +169,10 @@ fn render_error(e: &handlebars::RenderError) -> String {
     let mut s = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
-        s.push_str(&format!(": {inner}"));
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(&format!(": {text}"));
+        }
         source = inner.source();
     }
     s
