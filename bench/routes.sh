@@ -25,12 +25,15 @@ make_site() { # N
   echo "$dir"
 }
 
-start() { # DIR -> prints address
-  local out="$WORK/out.$RANDOM"
+start() { # DIR VAR: starts a server (in this shell, so its PID is kept) and sets VAR to its URL
+  local out="$WORK/out.$2"
   "$BIN" serve "$1" --addr 127.0.0.1:0 --workers 1 --quiet > "$out" 2>&1 &
   PIDS="$PIDS $!"
   for _ in $(seq 1 100); do
-    grep -o 'http://[0-9.:]*/' "$out" 2>/dev/null && return 0
+    if grep -q 'http://[0-9.:]*/' "$out" 2>/dev/null; then
+      printf -v "$2" '%s' "$(grep -o 'http://[0-9.:]*/' "$out" | head -1)"
+      return 0
+    fi
     sleep 0.05
   done
   echo "server did not start" >&2; cat "$out" >&2; exit 1
@@ -43,7 +46,7 @@ rps() { # URL
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 S10=$(make_site 10); S1000=$(make_site 1000)
-U10=$(start "$S10"); U1000=$(start "$S1000")
+start "$S10" U10; start "$S1000" U1000
 declare -A R
 for round in $(seq 1 "$ROUNDS"); do
   for n in 10 1000; do

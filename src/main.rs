@@ -47,13 +47,36 @@ enum Command {
     },
 }
 
-fn site_dir(site: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+/// The site to work on: the given folder, or the bundled example written to a temporary
+/// folder that is removed again when this value is dropped.
+struct SiteDir {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for SiteDir {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn site_dir(site: Option<PathBuf>) -> Result<SiteDir, ExitCode> {
     match site {
-        Some(p) => Ok(p),
-        None => trellis::bundled::extract().map_err(|e| {
-            eprintln!("error: cannot write the bundled example site: {e}");
-            ExitCode::FAILURE
+        Some(path) => Ok(SiteDir {
+            path,
+            temporary: false,
         }),
+        None => trellis::bundled::extract()
+            .map(|path| SiteDir {
+                path,
+                temporary: true,
+            })
+            .map_err(|e| {
+                eprintln!("error: cannot write the bundled example site: {e}");
+                ExitCode::FAILURE
+            }),
     }
 }
 
@@ -96,7 +119,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let dir = site_dir(site)?;
-            let site = load(&dir)?;
+            let site = load(&dir.path)?;
             serve(
                 site,
                 ServeOptions {
@@ -111,7 +134,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Check { site } => {
             let dir = site_dir(site)?;
-            let site = load(&dir)?;
+            let site = load(&dir.path)?;
             println!(
                 "ok: {} ({} routes, {} templates)",
                 short_path(&site.root).display(),
@@ -122,7 +145,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Routes { site } => {
             let dir = site_dir(site)?;
-            let site = load(&dir)?;
+            let site = load(&dir.path)?;
             let rows: Vec<[String; 4]> = site
                 .endpoints
                 .iter()

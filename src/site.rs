@@ -17,7 +17,7 @@ use crate::config::raw::{
 };
 use crate::config::yaml::{self, Source};
 use crate::query::QuerySpec;
-use crate::render::{canonical, Renderer};
+use crate::render::{canonical, Escape, Renderer};
 use crate::routing::{converters, Converter, Params, Pattern, PatternError, Router};
 use crate::views::{Endpoint, RedirectTarget, View};
 
@@ -52,8 +52,9 @@ impl Site {
     /// Load and validate the site in `dir` (a folder holding `site.yaml`, or the file itself).
     pub fn load(dir: &Path) -> Result<Site, Vec<Diagnostic>> {
         let (root, file) = if dir.is_file() {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
             (
-                dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                parent.unwrap_or(Path::new(".")).to_path_buf(),
                 dir.to_path_buf(),
             )
         } else {
@@ -63,7 +64,7 @@ impl Site {
         if !file.exists() {
             return Err(vec![Diagnostic::new(
                 &file,
-                "no site.yaml here; `trellis new NAME` makes a site, or pass the folder that holds one",
+                "no site.yaml here: pass the folder that holds a site's site.yaml",
             )]);
         }
         let loaded = yaml::load_site(&file).map_err(|d| vec![d])?;
@@ -242,8 +243,11 @@ impl Site {
         }
         let [(_, not_found), (_, server_error)] = error_pages;
         Ok(Site {
+            // Unnamed, a site is called after its folder (`.` resolved to the real name).
             name: settings.name.unwrap_or_else(|| {
-                root.file_name()
+                std::fs::canonicalize(&root)
+                    .unwrap_or_else(|_| root.clone())
+                    .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             }),
@@ -258,19 +262,6 @@ impl Site {
             server_error,
         })
     }
-}
-
-/// A did-you-mean for a route name, which also knows that a name inside an include is
-/// reversed with its namespace (`blog:index`, as in Django).
-pub fn route_suggestion(name: &str, router: &Router) -> Option<String> {
-    let names = router.names();
-    let suffix = format!(":{name}");
-    if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
-        return Some(format!(
-            "did you mean `{full}`? Names inside an include are reversed with their namespace"
-        ));
-    }
-    suggestion(name, names)
 }
 
 fn normalise_prefix(p: &str) -> String {
@@ -601,7 +592,7 @@ fn endpoint(
                     match router.lookup(name) {
                         None => errors.push(
                             src.diag(&at("to"), format!("no route is named `{name}`"))
-                                .with_hint(route_suggestion(name, router)),
+                                .with_hint(router.suggest(name)),
                         ),
                         Some(index) => {
                             let wanted = router.pattern(index).param_names();
@@ -690,13 +681,11 @@ fn endpoint(
             if content_type.starts_with("text/") && !content_type.contains("charset") {
                 content_type.push_str("; charset=utf-8");
             }
-            let lower = content_type.to_ascii_lowercase();
-            let escape_html = lower.contains("html") || lower.contains("xml");
+            let escape = Escape::for_content_type(&content_type);
             let name = format!("__inline{}", r.origin);
             if let Some(renderer) = renderer {
                 let body = raw.body.clone().unwrap_or_default();
-                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape_html, router)
-                {
+                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape, router) {
                     let line = pos
                         .map(|(l, _)| format!(" (line {l} of the body)"))
                         .unwrap_or_default();
@@ -706,7 +695,7 @@ fn endpoint(
             View::Response {
                 template: name,
                 content_type,
-                escape_html,
+                escape,
                 context,
                 status,
             }

@@ -370,7 +370,7 @@ fn an_invalid_value_with_on_invalid_error_is_a_400_naming_the_parameter() {
     assert_eq!(r.status, 400, "{r:?}");
     assert!(r.body.contains("<h1>Bad Request (400)</h1>"), "{}", r.body);
     assert!(
-        r.body.contains("query parameter &#x60;page&#x60;"),
+        r.body.contains("query parameter `page`"),
         "{}",
         r.body
     );
@@ -384,7 +384,7 @@ fn an_invalid_value_with_on_invalid_error_is_a_400_naming_the_parameter() {
     let r = s.get("/strict/?color=blue");
     assert_eq!(r.status, 400, "{r:?}");
     assert!(
-        r.body.contains("query parameter &#x60;color&#x60;"),
+        r.body.contains("query parameter `color`"),
         "{}",
         r.body
     );
@@ -801,6 +801,19 @@ fn an_html_response_is_escaped_and_has_its_status() {
     assert_eq!(
         r.body,
         "<p>I'm a teapot: &lt;script&gt;short &amp; stout</p>"
+    );
+}
+
+#[test]
+fn values_in_a_json_body_are_escaped_as_json_strings() {
+    let s = edge();
+    // A quote, a backslash, a newline and markup in the values must not break out of the strings.
+    let r = s.get("/api/echo/a%22b.json?q=x%5C%22%0A%3C%2Fscript%3E");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.body,
+        r#"{"word": "a\"b", "q": "x\\\"\n\u003c/script\u003e"}"#
     );
 }
 

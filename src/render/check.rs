@@ -15,6 +15,7 @@ pub fn check(
     text: &str,
     names: &[String],
     router: &Router,
+    is_helper: &dyn Fn(&str) -> bool,
 ) -> Vec<Diagnostic> {
     let mut inline = Vec::new();
     collect_inline(t, &mut inline);
@@ -46,7 +47,16 @@ pub fn check(
             TemplateElement::Expression(h)
             | TemplateElement::HtmlExpression(h)
             | TemplateElement::HelperBlock(h) => {
-                if param_name(&h.name).as_deref() != Some("url") {
+                let called = param_name(&h.name).unwrap_or_default();
+                let has_args = !h.params.is_empty() || !h.hash.is_empty();
+                if has_args && matches!(h.name, Parameter::Name(_)) && !is_helper(&called) {
+                    out.push(at(
+                        format!("no helper `{called}`"),
+                        suggestion(&called, super::helpers::NAMES.iter().copied()),
+                    ));
+                    return;
+                }
+                if called != "url" {
                     return;
                 }
                 let Some(Parameter::Literal(JsonValue::String(route))) = h.params.first() else {
@@ -55,7 +65,7 @@ pub fn check(
                 let Some(index) = router.lookup(route) else {
                     out.push(at(
                         format!("url: no route is named `{route}`"),
-                        crate::site::route_suggestion(route, router),
+                        router.suggest(route),
                     ));
                     return;
                 };

@@ -12,6 +12,34 @@ use serde_json::Value;
 
 use crate::routing::{quote, Params, Router};
 
+/// Every helper a template can call: ours, then the ones Handlebars registers itself.
+pub const NAMES: &[&str] = &[
+    "url",
+    "static",
+    "capitalize",
+    "capfirst",
+    "lower",
+    "upper",
+    "default",
+    "if",
+    "unless",
+    "each",
+    "with",
+    "lookup",
+    "raw",
+    "log",
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "and",
+    "or",
+    "not",
+    "len",
+];
+
 pub fn register(h: &mut Handlebars<'static>, router: Arc<Router>, static_url: &str) {
     h.register_helper("url", Box::new(UrlHelper { router }));
     h.register_helper(

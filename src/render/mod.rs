@@ -18,11 +18,59 @@ use serde_json::Value;
 use crate::config::Diagnostic;
 use crate::routing::Router;
 
-/// The compiled templates of one site.
+/// How values are escaped as they are written into a template's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// HTML (`&`, `<`, `>`, quotes): every template file, and inline HTML or XML bodies.
+    Html,
+    /// Inside a JSON string: quotes, backslashes and control characters, and `<`, `>`, `&` as
+    /// `\u` escapes so the output can also sit inside a `<script>`.
+    Json,
+    /// Nothing: inline `text/plain` (and other non-markup) bodies, sent with `nosniff`.
+    None,
+}
+
+impl Escape {
+    /// The escaping an inline body of this content type needs.
+    pub fn for_content_type(content_type: &str) -> Escape {
+        let ct = content_type.to_ascii_lowercase();
+        if ct.contains("json") {
+            Escape::Json
+        } else if ct.contains("html") || ct.contains("xml") {
+            Escape::Html
+        } else {
+            Escape::None
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The compiled templates of one site: one registry per kind of escaping, holding the same
+/// templates and helpers.
 pub struct Renderer {
-    html: Handlebars<'static>,
-    /// A second registry without HTML escaping, for inline `text/plain` bodies.
-    plain: Handlebars<'static>,
+    registries: [Handlebars<'static>; 3],
     names: Vec<String>,
 }
 
@@ -36,11 +84,12 @@ impl Renderer {
     /// templates that did compile are registered anyway, so that later checks (does a route's
     /// template exist?) still report their own mistakes.
     pub fn load(dir: &Path, router: Arc<Router>, static_url: &str) -> (Renderer, Vec<Diagnostic>) {
-        let mut html = Handlebars::new();
-        let mut plain = Handlebars::new();
-        plain.register_escape_fn(handlebars::no_escape);
-        helpers::register(&mut html, router.clone(), static_url);
-        helpers::register(&mut plain, router.clone(), static_url);
+        let mut registries = [Handlebars::new(), Handlebars::new(), Handlebars::new()];
+        registries[Escape::Json.index()].register_escape_fn(json_escape);
+        registries[Escape::None.index()].register_escape_fn(handlebars::no_escape);
+        for reg in &mut registries {
+            helpers::register(reg, router.clone(), static_url);
+        }
 
         let mut files = Vec::new();
         let mut errors = Vec::new();
@@ -68,15 +117,21 @@ impl Renderer {
             }
         }
         let names: Vec<String> = compiled.iter().map(|(n, ..)| n.clone()).collect();
+        let mut renderer = Renderer { registries, names };
         for (_, path, text, t) in &compiled {
-            errors.extend(check::check(t, path, text, &names, &router));
+            errors.extend(renderer.check(t, path, text, &router));
         }
         for (name, _, _, t) in compiled {
-            plain.register_template(&name, t.clone());
-            html.register_template(&name, t);
+            for reg in &mut renderer.registries {
+                reg.register_template(&name, t.clone());
+            }
         }
-        let renderer = Renderer { html, plain, names };
         (renderer, errors)
+    }
+
+    fn check(&self, t: &Template, file: &Path, text: &str, router: &Router) -> Vec<Diagnostic> {
+        let is_helper = |name: &str| helpers::NAMES.contains(&name);
+        check::check(t, file, text, &self.names, router, &is_helper)
     }
 
     /// Every template's canonical name, sorted.
@@ -85,44 +140,37 @@ impl Renderer {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.html.has_template(canonical(name))
+        self.registries[Escape::Html.index()].has_template(canonical(name))
     }
 
+    /// Render a template file (HTML-escaped).
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, String> {
-        self.html
+        self.registries[Escape::Html.index()]
             .render(canonical(name), ctx)
             .map_err(|e| render_error(&e))
     }
 
-    /// Register an inline template (a route's `body`), escaped as HTML or not at all.
+    /// Register an inline template (a route's `body`) with the given escaping.
     pub fn register_inline(
         &mut self,
         name: &str,
         text: &str,
-        escape_html: bool,
+        escape: Escape,
         router: &Router,
     ) -> Result<(), (String, Option<(usize, usize)>)> {
         let t = Template::compile_with_name(text, name.to_string())
             .map_err(|e| (reason(&e), e.pos()))?;
-        if let Some(d) = check::check(&t, Path::new(name), text, &self.names, router).first() {
+        if let Some(d) = self.check(&t, Path::new(name), text, router).first() {
             return Err((d.message.clone(), d.line.zip(d.col)));
         }
-        if escape_html {
-            self.html.register_template(name, t);
-        } else {
-            self.plain.register_template(name, t);
-        }
+        self.registries[escape.index()].register_template(name, t);
         Ok(())
     }
 
-    pub fn render_inline(
-        &self,
-        name: &str,
-        escape_html: bool,
-        ctx: &Value,
-    ) -> Result<String, String> {
-        let reg = if escape_html { &self.html } else { &self.plain };
-        reg.render(name, ctx).map_err(|e| render_error(&e))
+    pub fn render_inline(&self, name: &str, escape: Escape, ctx: &Value) -> Result<String, String> {
+        self.registries[escape.index()]
+            .render(name, ctx)
+            .map_err(|e| render_error(&e))
     }
 }
 

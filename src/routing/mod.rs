@@ -186,6 +186,19 @@ impl Router {
         self.names.get(name).copied()
     }
 
+    /// A did-you-mean for a route name, which also knows that a name inside an include is
+    /// reversed with its namespace (`blog:index`, as in Django).
+    pub fn suggest(&self, name: &str) -> Option<String> {
+        let names = self.names();
+        let suffix = format!(":{name}");
+        if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
+            return Some(format!(
+                "did you mean `{full}`? Names inside an include are reversed with their namespace"
+            ));
+        }
+        crate::config::diagnostic::suggestion(name, names)
+    }
+
     /// Every route name, sorted.
     pub fn names(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.names.keys().map(String::as_str).collect();

@@ -9,6 +9,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use crate::query::QuerySpec;
+use crate::render::Escape;
 use crate::routing::{quote, Params};
 use crate::site::Site;
 
@@ -31,7 +32,7 @@ pub enum View {
     Response {
         template: String,
         content_type: String,
-        escape_html: bool,
+        escape: Escape,
         context: Map<String, Value>,
         status: u16,
     },
@@ -229,12 +230,12 @@ pub fn handle(site: &Site, req: &Request) -> Response {
         View::Response {
             template,
             content_type,
-            escape_html,
+            escape,
             context,
             status,
         } => {
             let ctx = context_for(site, req, &m.params, query, context);
-            match site.renderer.render_inline(template, *escape_html, &ctx) {
+            match site.renderer.render_inline(template, *escape, &ctx) {
                 Ok(body) => Response {
                     status: *status,
                     content_type: content_type.clone(),
@@ -348,7 +349,7 @@ fn error_page(
     };
     let detail = match status {
         404 => "<p>The requested resource was not found on this server.</p>".to_string(),
-        400 => format!("<p>{}</p>", handlebars::html_escape(message)),
+        400 => format!("<p>{}</p>", html_escape(message)),
         _ => String::new(),
     };
     Response::html(
@@ -357,6 +358,22 @@ fn error_page(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1>{detail}\n</body>\n</html>\n"
         ),
     )
+}
+
+/// Escape text for HTML content and attributes.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn not_found(site: &Site, req: &Request) -> Response {
