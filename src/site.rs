@@ -32,6 +32,8 @@ pub struct Site {
     /// One per route, in the router's order.
     pub endpoints: Vec<Endpoint>,
     pub renderer: Renderer,
+    /// Templates of the error pages (400, 404, 500), when the site has them.
+    pub bad_request: Option<String>,
     pub not_found: Option<String>,
     pub server_error: Option<String>,
 }
@@ -196,7 +198,7 @@ impl Site {
             }
         }
 
-        let mut error_pages = [(404u16, None::<String>), (500, None)];
+        let mut error_pages = [(400u16, None::<String>), (404, None), (500, None)];
         for (key, template) in &raw.errors.0 {
             let code = key.to_string();
             let at = format!("errors.{code}");
@@ -205,7 +207,7 @@ impl Site {
                 errors.push(
                     source
                         .diag_key(&at, format!("no error page for status {code}"))
-                        .with_hint(Some("expected 404 or 500".into())),
+                        .with_hint(Some("expected 400, 404 or 500".into())),
                 );
                 continue;
             };
@@ -241,7 +243,7 @@ impl Site {
             diagnostic::sort(&mut errors);
             return Err(errors);
         }
-        let [(_, not_found), (_, server_error)] = error_pages;
+        let [(_, bad_request), (_, not_found), (_, server_error)] = error_pages;
         Ok(Site {
             // Unnamed, a site is called after its folder (`.` resolved to the real name).
             name: settings.name.unwrap_or_else(|| {
@@ -258,6 +260,7 @@ impl Site {
             router,
             endpoints,
             renderer: renderer.expect("no errors means templates loaded"),
+            bad_request,
             not_found,
             server_error,
         })

@@ -369,11 +369,7 @@ fn an_invalid_value_with_on_invalid_error_is_a_400_naming_the_parameter() {
     let r = s.get("/strict/?page=x");
     assert_eq!(r.status, 400, "{r:?}");
     assert!(r.body.contains("<h1>Bad Request (400)</h1>"), "{}", r.body);
-    assert!(
-        r.body.contains("query parameter `page`"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("query parameter `page`"), "{}", r.body);
     assert!(r.body.contains("expected an integer"), "{}", r.body);
 
     let r = s.get("/strict/?page=0");
@@ -383,11 +379,7 @@ fn an_invalid_value_with_on_invalid_error_is_a_400_naming_the_parameter() {
 
     let r = s.get("/strict/?color=blue");
     assert_eq!(r.status, 400, "{r:?}");
-    assert!(
-        r.body.contains("query parameter `color`"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("query parameter `color`"), "{}", r.body);
     assert!(r.body.contains("must be one of red, green"), "{}", r.body);
 
     // Valid, absent or empty values are fine.
@@ -993,4 +985,34 @@ fn security_headers_are_on_every_kind_of_response() {
             "{method} {target}"
         );
     }
+}
+
+#[test]
+fn a_site_400_template_shows_the_reason_escaped() {
+    let site = write_site(
+        "routes:\n  - path: \"n/\"\n    view: response\n    body: \"{{query.n}}\"\n    query:\n      n: { type: int, on_invalid: error }\n",
+        &[("400.hbs", "<h1>Oops</h1><p>{{message}}</p><p>{{status}}</p>")],
+    );
+    let s = Server::start_site(&site);
+    let r = s.get("/n/?n=%3Cb%3E");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.starts_with("<h1>Oops</h1>"), "{}", r.body);
+    assert!(r.body.contains("&lt;b&gt;"), "{}", r.body);
+    assert!(!r.body.contains("<b>"), "{}", r.body);
+    assert!(r.body.contains("<p>400</p>"), "{}", r.body);
+    // A bad path is a 400 with the same page.
+    let r = s.get("/%zz/");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("malformed percent-escape"), "{}", r.body);
+}
+
+#[test]
+fn an_unmatched_optional_regex_group_is_left_out_of_params_as_in_django() {
+    let site = write_site(
+        "routes:\n  - regex: \"^page/(?P<num>[0-9]+)?/?$\"\n    view: response\n    content_type: text/plain\n    body: \"{{#each params}}{{@key}}={{this}};{{/each}}end\"\n",
+        &[],
+    );
+    let s = Server::start_site(&site);
+    assert_eq!(s.get("/page/").body, "end");
+    assert_eq!(s.get("/page/7/").body, "num=7;end");
 }

@@ -266,7 +266,8 @@ pub struct Loaded<T> {
     pub value: T,
     pub source: Arc<Source>,
     pub errors: Vec<Diagnostic>,
-    /// For each decoded route, its index in the file's list (entries that failed are left out).
+    /// For each decoded route, its index in the file's list (entries that failed are left out,
+    /// or kept as stubs that only carry their name).
     pub route_indices: Vec<usize>,
 }
 
@@ -407,10 +408,38 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
         };
         match result {
             Ok(entry) => out.push((i, entry)),
-            Err(d) => errors.push(d),
+            Err(d) => {
+                errors.push(d);
+                if let Some(stub) = stub_route(item) {
+                    out.push((i, stub));
+                }
+            }
         }
     }
     Ok((out, errors))
+}
+
+/// A route that failed to decode, kept as a `not_found` stub with its `path`, `regex` and `name`
+/// so that its name still resolves: one mistake in a route does not also make every redirect
+/// and `url` to it "unknown". The site has errors, so the stub is never served.
+fn stub_route(item: &Value) -> Option<RawRouteEntry> {
+    let map = item.as_mapping()?;
+    if map.contains_key(Value::String("include".into())) {
+        return None;
+    }
+    let mut stub = serde_yaml::Mapping::new();
+    for key in ["path", "regex", "name"] {
+        if let Some(v @ Value::String(_)) = map.get(Value::String(key.into())) {
+            stub.insert(Value::String(key.into()), v.clone());
+        }
+    }
+    stub.get(Value::String("name".into()))?;
+    stub.insert(
+        Value::String("view".into()),
+        Value::String("not_found".into()),
+    );
+    let route: RawRoute = serde_yaml::from_value(Value::Mapping(stub)).ok()?;
+    Some(RawRouteEntry::Route(Box::new(route)))
 }
 
 #[cfg(test)]

@@ -156,9 +156,10 @@ impl Router {
                     }
                     Part::Regex { names, .. } => {
                         for name in names {
-                            // Django passes an unmatched optional group as None.
-                            let v = caps.name(name).map_or(Value::Null, |m| m.as_str().into());
-                            params.insert(name.clone(), v);
+                            // Django leaves an unmatched optional group out of the kwargs.
+                            if let Some(m) = caps.name(name) {
+                                params.insert(name.clone(), m.as_str().into());
+                            }
                         }
                     }
                     Part::Literal(_) => {}

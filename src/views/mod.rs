@@ -382,7 +382,7 @@ pub fn not_found(site: &Site, req: &Request) -> Response {
 
 pub fn bad_request(site: &Site, req: &Request, message: &str) -> Response {
     tracing::warn!("Bad Request: {} ({message})", req.path);
-    error_page(site, req, None, 400, message)
+    error_page(site, req, site.bad_request.as_deref(), 400, message)
 }
 
 /// A 500: the detail goes to the log only.
