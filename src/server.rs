@@ -107,6 +107,27 @@ pub fn decode_path(raw: &str) -> Result<String, &'static str> {
     String::from_utf8(out).map_err(|_| "the path is not valid UTF-8")
 }
 
+/// Django's `validate_host`: an exact name, `.example.com` for it and its subdomains, or `*`.
+/// The port is ignored; names compare case-insensitively.
+pub fn host_allowed(allowed: &[String], host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let name = match host.rsplit_once(':') {
+        // `[::1]:8000` or `example.com:8000`; a bare IPv6 literal keeps its colons.
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host.as_str(),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    allowed.iter().any(|pattern| {
+        pattern == "*"
+            || pattern == name
+            || pattern
+                .strip_prefix('.')
+                .is_some_and(|domain| name == domain || name.ends_with(pattern.as_str()))
+    })
+}
+
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let site = state.site.load_full();
     let raw_path = req.uri().path();
@@ -122,6 +143,20 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         query_string,
         pairs,
     };
+    if let Some(allowed) = &site.allowed_hosts {
+        // The Host header itself: X-Forwarded-Host is not trusted (Django's default).
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        if !host_allowed(allowed, &host) {
+            let why = format!("Invalid Host header {host:?}: add it to site.allowed_hosts");
+            return respond(views::bad_request(&site, &request, &why));
+        }
+    }
     let path = match decoded {
         Ok(p) => p,
         Err(why) => return respond(views::bad_request(&site, &request, why)),
@@ -211,6 +246,28 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::decode_path;
+
+    #[test]
+    fn hosts_match_as_in_django() {
+        let allowed: Vec<String> = ["example.com", ".example.org", "[::1]"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for (host, ok) in [
+            ("example.com", true),
+            ("EXAMPLE.com:8000", true),
+            ("www.example.com", false),
+            ("example.org", true),
+            ("a.b.example.org", true),
+            ("badexample.org", false),
+            ("[::1]:8000", true),
+            ("evil.com", false),
+            ("example.com.", true),
+        ] {
+            assert_eq!(super::host_allowed(&allowed, host), ok, "{host}");
+        }
+        assert!(super::host_allowed(&["*".to_string()], "anything"));
+    }
 
     #[test]
     fn decoding_refuses_bad_escapes_and_bytes() {

@@ -28,6 +28,8 @@ pub struct Site {
     pub append_slash: bool,
     pub static_url: String,
     pub static_dir: PathBuf,
+    /// Lower-cased `allowed_hosts`; `None` answers any host.
+    pub allowed_hosts: Option<Vec<String>>,
     pub router: Arc<Router>,
     /// One per route, in the router's order.
     pub endpoints: Vec<Endpoint>,
@@ -256,6 +258,9 @@ impl Site {
             root: root.clone(),
             append_slash: settings.append_slash,
             static_dir: root.join(&settings.static_dir),
+            allowed_hosts: settings
+                .allowed_hosts
+                .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
             static_url,
             router,
             endpoints,

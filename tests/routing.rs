@@ -1016,3 +1016,25 @@ fn an_unmatched_optional_regex_group_is_left_out_of_params_as_in_django() {
     assert_eq!(s.get("/page/").body, "end");
     assert_eq!(s.get("/page/7/").body, "num=7;end");
 }
+
+#[test]
+fn a_host_outside_allowed_hosts_is_a_400() {
+    let site = write_site(
+        "site:\n  allowed_hosts: [127.0.0.1, .example.com]\nroutes:\n  - { path: \"\", view: response, body: \"home\" }\n",
+        &[],
+    );
+    let s = Server::start_site(&site);
+    assert_eq!(s.get("/").body, "home");
+    let r = s.request("GET", "/", &[("Host", "www.example.com:8000")]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = s.request("GET", "/", &[("Host", "evil.test")]);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("evil.test"), "{}", r.body);
+    // A forwarded host is not trusted.
+    let r = s.request(
+        "GET",
+        "/",
+        &[("Host", "evil.test"), ("X-Forwarded-Host", "127.0.0.1")],
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+}

@@ -51,6 +51,11 @@ pub struct RawSettings {
     /// Folder of Handlebars templates, relative to the site folder.
     #[serde(default = "default_templates_dir")]
     pub templates_dir: String,
+    /// Host names the site answers for (Django's ALLOWED_HOSTS): `example.com`, `.example.com`
+    /// for the domain and its subdomains, `*` for any. Unset, any host is answered; a request
+    /// for a host not in the list gets 400.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl Default for RawSettings {
@@ -61,6 +66,7 @@ impl Default for RawSettings {
             static_url: default_static_url(),
             static_dir: default_static_dir(),
             templates_dir: default_templates_dir(),
+            allowed_hosts: None,
         }
     }
 }

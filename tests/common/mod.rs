@@ -186,7 +186,7 @@ impl Server {
     }
 
     /// Send one request and read the whole response. `target` goes on the request line
-    /// exactly as given. `Host` and `Connection: close` are added; a method that may carry a
+    /// exactly as given. `Host` (unless the caller sets one) and `Connection: close` are added; a method that may carry a
     /// body gets a `Content-Length` unless the caller sets one.
     pub fn request(&self, method: &str, target: &str, headers: &[(&str, &str)]) -> Resp {
         self.request_with_body(method, target, headers, "")
@@ -204,10 +204,11 @@ impl Server {
         stream
             .set_read_timeout(Some(PATIENCE))
             .expect("set a read timeout");
-        let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
+        let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+        // A caller may send its own Host.
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
