@@ -38,6 +38,21 @@ enum Command {
     },
     /// Load and validate a site; print every error; exit non-zero on any.
     Check { site: Option<PathBuf> },
+    /// Create or update the site's database tables (additive changes only, unless told).
+    Migrate {
+        site: Option<PathBuf>,
+        /// Also drop tables and columns whose models or fields are gone (their data is lost).
+        #[arg(long)]
+        allow_destructive: bool,
+    },
+    /// Load fixture files (YAML, JSON or CSV) into the database: all rows or none.
+    Load {
+        site: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write every row of a model as a YAML fixture to standard output.
+    Dump { site: PathBuf, model: String },
     /// Print the resolved URL table: pattern, name, view, target.
     Routes { site: Option<PathBuf> },
     /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
@@ -87,6 +102,31 @@ fn load(dir: &Path) -> Result<Site, ExitCode> {
     })
 }
 
+/// Apply migrations, printing what was done; refusals are errors.
+fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), ExitCode> {
+    match site.migrate(allow_destructive) {
+        Ok(done) => {
+            if !quiet {
+                for line in done {
+                    eprintln!("migrate: {line}");
+                }
+            }
+            Ok(())
+        }
+        Err(refused) => {
+            for why in &refused {
+                eprintln!("error: migration refused: {why}");
+            }
+            eprintln!(
+                "{} change{} refused; the database was not changed",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" }
+            );
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn report(errors: &[Diagnostic]) {
     for e in errors {
         let mut e = e.clone();
@@ -120,6 +160,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 .init();
             let dir = site_dir(site)?;
             let site = load(&dir.path)?;
+            migrate(&site, false, quiet)?;
             serve(
                 site,
                 ServeOptions {
@@ -135,6 +176,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         Command::Check { site } => {
             let dir = site_dir(site)?;
             let site = load(&dir.path)?;
+            migrate(&site, false, false)?;
             println!(
                 "ok: {} ({} routes, {} templates)",
                 short_path(&site.root).display(),
@@ -180,6 +222,71 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 println!("{}", line.trim_end());
             }
             Ok(())
+        }
+        Command::Migrate {
+            site,
+            allow_destructive,
+        } => {
+            let dir = site_dir(site)?;
+            let site = load(&dir.path)?;
+            migrate(&site, allow_destructive, false)?;
+            println!(
+                "ok: the database of {} is up to date",
+                short_path(&site.root).display()
+            );
+            Ok(())
+        }
+        Command::Load { site, files } => {
+            let site = load(&site)?;
+            migrate(&site, false, false)?;
+            let Some(db) = &site.db else {
+                eprintln!("error: this site has no models to load rows into");
+                return Err(ExitCode::FAILURE);
+            };
+            let mut conn = trellis::db::connect(&db.path).map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            })?;
+            match trellis::db::fixtures::load(&mut conn, &db.models, &files) {
+                Ok(report) => {
+                    let parts: Vec<String> = report
+                        .per_model
+                        .iter()
+                        .map(|(m, n)| format!("{n} {m}"))
+                        .collect();
+                    println!("loaded {} rows ({})", report.rows, parts.join(", "));
+                    Ok(())
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("error: {e}");
+                    }
+                    eprintln!("nothing was loaded");
+                    Err(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Dump { site, model } => {
+            let site = load(&site)?;
+            migrate(&site, false, true)?;
+            let Some(db) = &site.db else {
+                eprintln!("error: this site has no models");
+                return Err(ExitCode::FAILURE);
+            };
+            let conn = trellis::db::connect(&db.path).map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            })?;
+            match trellis::db::fixtures::dump(&conn, &db.models, &model) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Schema { routes } => {
             print!(

@@ -16,9 +16,12 @@ use crate::config::raw::{
     ConverterType, Method, RawRoute, RawRouteEntry, ViewKind, VIEW_KEYS, VIEW_SPECIFIC_KEYS,
 };
 use crate::config::yaml::{self, Source};
+use crate::db::migrate::{table_def, TableDef};
+use crate::db::{model, Database, Models};
 use crate::query::QuerySpec;
 use crate::render::{canonical, Escape, Renderer};
 use crate::routing::{converters, Converter, Params, Pattern, PatternError, Router};
+use crate::views::models::{compile_detail, compile_list, SchemaNeeds};
 use crate::views::{Endpoint, RedirectTarget, View};
 
 /// A site, ready to serve.
@@ -38,6 +41,12 @@ pub struct Site {
     pub bad_request: Option<String>,
     pub not_found: Option<String>,
     pub server_error: Option<String>,
+    /// The database, when the site has models.
+    pub db: Option<Arc<Database>>,
+    /// The tables the models (and the routes' lookups) ask for.
+    pub tables: Vec<TableDef>,
+    /// Fixtures loaded when the database is first created.
+    pub fixtures: Vec<PathBuf>,
 }
 
 /// A route after includes are expanded.
@@ -131,6 +140,9 @@ impl Site {
             }
         }
 
+        let (models, mut model_errors) = model::compile(&raw.models, &source);
+        errors.append(&mut model_errors);
+
         // Routes, includes expanded in place.
         let mut flat = Vec::new();
         let mut seen_files = vec![file.clone()];
@@ -193,8 +205,9 @@ impl Site {
         let mut renderer = Some(renderer);
 
         let mut endpoints = Vec::new();
+        let mut needs = SchemaNeeds::default();
         for r in &flat {
-            match endpoint(r, &router, renderer.as_mut()) {
+            match endpoint(r, &router, renderer.as_mut(), &models, &mut needs) {
                 Ok(e) => endpoints.push(e),
                 Err(mut d) => errors.append(&mut d),
             }
@@ -241,6 +254,52 @@ impl Site {
             ));
         }
 
+        let db = match (&settings.database, models.is_empty()) {
+            (Some(file), _) => Some(Arc::new(Database::new(root.join(file), models.clone()))),
+            (None, false) => {
+                errors.push(source.diag(
+                    "models",
+                    "models need a database: set `site.database` (e.g. `site.sqlite3`)",
+                ));
+                None
+            }
+            (None, true) => None,
+        };
+        let tables: Vec<TableDef> = models
+            .values()
+            .map(|m| {
+                let extra: Vec<_> = needs
+                    .indexes
+                    .iter()
+                    .filter(|(n, _)| n == &m.name)
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                let mut fts: Vec<String> = Vec::new();
+                for (_, cols) in needs.fts.iter().filter(|(n, _)| n == &m.name) {
+                    for c in cols {
+                        if !fts.contains(c) {
+                            fts.push(c.clone());
+                        }
+                    }
+                }
+                table_def(m, &models, &extra, &fts)
+            })
+            .collect();
+        let mut fixtures = Vec::new();
+        for (i, f) in settings.fixtures.iter().flatten().enumerate() {
+            let path = root.join(f);
+            if !path.is_file() {
+                errors.push(source.diag(
+                    &format!("site.fixtures[{i}]"),
+                    format!("no file `{f}` in the site folder"),
+                ));
+            }
+            fixtures.push(path);
+        }
+        if !fixtures.is_empty() && db.is_none() {
+            errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
+        }
+
         if !errors.is_empty() {
             diagnostic::sort(&mut errors);
             return Err(errors);
@@ -268,7 +327,31 @@ impl Site {
             bad_request,
             not_found,
             server_error,
+            db,
+            tables,
+            fixtures,
         })
+    }
+
+    /// Create or update the database's tables (see `db::migrate`); on a database created just
+    /// now, load the site's fixtures. Returns what was done, one line each.
+    pub fn migrate(&self, allow_destructive: bool) -> Result<Vec<String>, Vec<String>> {
+        let Some(db) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let mut conn = crate::db::connect(&db.path).map_err(|e| vec![e.0])?;
+        let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)?;
+        let mut done = outcome.applied;
+        if outcome.fresh && !done.is_empty() && !self.fixtures.is_empty() {
+            let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures)
+                .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+            done.push(format!(
+                "load {} rows from {} fixture files",
+                report.rows,
+                self.fixtures.len()
+            ));
+        }
+        Ok(done)
     }
 }
 
@@ -463,6 +546,19 @@ fn present_keys(r: &RawRoute) -> Vec<&'static str> {
         ("query_string", r.query_string.is_some()),
         ("body", r.body.is_some()),
         ("content_type", r.content_type.is_some()),
+        ("model", r.model.is_some()),
+        ("where", r.where_.is_some()),
+        ("format", r.format.is_some()),
+        ("paginate_by", r.paginate_by.is_some()),
+        ("allow_empty", r.allow_empty.is_some()),
+        ("count", r.count.is_some()),
+        ("keyset", r.keyset.is_some()),
+        ("ordering", r.ordering.is_some()),
+        ("ordering_fields", r.ordering_fields.is_some()),
+        ("search", r.search.is_some()),
+        ("filters", r.filters.is_some()),
+        ("lookup", r.lookup.is_some()),
+        ("related", r.related.is_some()),
     ];
     for (k, set) in flags {
         if set {
@@ -477,6 +573,8 @@ fn endpoint(
     r: &Flat,
     router: &Router,
     renderer: Option<&mut Renderer>,
+    models: &Models,
+    needs: &mut SchemaNeeds,
 ) -> Result<Endpoint, Vec<Diagnostic>> {
     let raw = &r.raw;
     let src = &r.source;
@@ -709,6 +807,33 @@ fn endpoint(
             }
         }
         ViewKind::NotFound => View::NotFound,
+        ViewKind::List | ViewKind::Detail => {
+            if let (Some(template), Some(renderer)) = (&raw.template, &renderer) {
+                if !renderer.has(template) {
+                    errors.push(
+                        src.diag(&at("template"), format!("no template `{template}`"))
+                            .with_hint(suggestion(
+                                canonical(template),
+                                renderer.names().iter().map(String::as_str),
+                            )),
+                    );
+                }
+            }
+            let compiled = if raw.view == ViewKind::List {
+                compile_list(raw, models, src, &r.at, context, status, needs)
+                    .map(|v| View::List(Box::new(v)))
+            } else {
+                compile_detail(raw, models, src, &r.at, &captures, context, status, needs)
+                    .map(|v| View::Detail(Box::new(v)))
+            };
+            match compiled {
+                Ok(v) => v,
+                Err(mut d) => {
+                    errors.append(&mut d);
+                    View::NotFound
+                }
+            }
+        }
     };
     if !errors.is_empty() {
         return Err(errors);

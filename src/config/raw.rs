@@ -20,6 +20,9 @@ pub struct RawSite {
     /// Custom path converters, by name, beyond the built-ins `str`, `int`, `slug`, `uuid`, `path`.
     #[serde(default)]
     pub converters: IndexMap<String, RawConverter>,
+    /// Models: tables in the site's SQLite database, by model name.
+    #[serde(default)]
+    pub models: IndexMap<String, RawModel>,
     /// URL patterns, tried in order; the first that matches the path handles the request.
     #[serde(default)]
     pub routes: Vec<RawRouteEntry>,
@@ -29,7 +32,7 @@ pub struct RawSite {
 }
 
 /// The keys `RawSite` accepts at the top level, for did-you-mean suggestions.
-pub const SITE_KEYS: &[&str] = &["site", "converters", "routes", "errors"];
+pub const SITE_KEYS: &[&str] = &["site", "converters", "models", "routes", "errors"];
 
 /// Site-wide settings (`site:`).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -48,6 +51,14 @@ pub struct RawSettings {
     /// Folder of static files, relative to the site folder.
     #[serde(default = "default_static_dir")]
     pub static_dir: String,
+    /// SQLite database file, relative to the site folder; created on first run. Needed when the
+    /// site has models.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Fixture files (YAML, JSON or CSV, relative to the site folder) loaded when the database
+    /// is first created, so that a fresh checkout serves with its data.
+    #[serde(default)]
+    pub fixtures: Option<Vec<String>>,
     /// Folder of Handlebars templates, relative to the site folder.
     #[serde(default = "default_templates_dir")]
     pub templates_dir: String,
@@ -66,6 +77,8 @@ impl Default for RawSettings {
             static_url: default_static_url(),
             static_dir: default_static_dir(),
             templates_dir: default_templates_dir(),
+            database: None,
+            fixtures: None,
             allowed_hosts: None,
         }
     }
@@ -143,6 +156,10 @@ pub enum ViewKind {
     Response,
     /// Answer 404 with the site's 404 page.
     NotFound,
+    /// A page of a model's rows (Django's ListView), as HTML or JSON.
+    List,
+    /// One row, looked up from a path capture (Django's DetailView), as HTML or JSON.
+    Detail,
 }
 
 impl ViewKind {
@@ -152,6 +169,8 @@ impl ViewKind {
             ViewKind::Redirect => "redirect",
             ViewKind::Response => "response",
             ViewKind::NotFound => "not_found",
+            ViewKind::List => "list",
+            ViewKind::Detail => "detail",
         }
     }
 }
@@ -218,6 +237,213 @@ pub struct RawRoute {
     /// Declared query parameters, typed and checked.
     #[serde(default)]
     pub query: Option<IndexMap<String, RawQueryParam>>,
+    /// The model whose rows are shown (view: list, detail).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
+    #[serde(rename = "where", default)]
+    pub where_: Option<IndexMap<String, RawScalar>>,
+    /// `html` (default: render `template`) or `json` (view: list, detail).
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Rows per page; unset shows every row (view: list).
+    #[serde(default)]
+    pub paginate_by: Option<u32>,
+    /// An empty list is a page rather than a 404 (view: list; default true).
+    #[serde(default)]
+    pub allow_empty: Option<bool>,
+    /// Count the rows for `page.count` and `page.num_pages` (view: list; default true).
+    #[serde(default)]
+    pub count: Option<bool>,
+    /// Keyset pagination with `?after=` instead of page numbers, for very large tables
+    /// (view: list).
+    #[serde(default)]
+    pub keyset: Option<bool>,
+    /// Default ordering, overriding the model's: `[-created_at, title]` (view: list).
+    #[serde(default)]
+    pub ordering: Option<Vec<String>>,
+    /// Fields that `?ordering=` may name, with or without `-` (view: list).
+    #[serde(default)]
+    pub ordering_fields: Option<Vec<String>>,
+    /// Search across fields with a query parameter (view: list).
+    #[serde(default)]
+    pub search: Option<RawSearch>,
+    /// Query parameters that filter rows: `{ author: { field: author, lookup: exact } }`
+    /// (view: list).
+    #[serde(default)]
+    pub filters: Option<IndexMap<String, RawFilter>>,
+    /// The field a detail page is looked up by; the path capture of the same name (or `pk`)
+    /// holds its value (view: detail; default the primary key).
+    #[serde(default)]
+    pub lookup: Option<String>,
+    /// Rows of other models pointing at this one, by name: `{ comments: { model: Comment,
+    /// field: post } }` (view: detail).
+    #[serde(default)]
+    pub related: Option<IndexMap<String, RawRelated>>,
+}
+
+/// Output format of a list or detail view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Html,
+    Json,
+}
+
+/// `search:` of a list view.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    /// The query parameter holding the search term (default `q`).
+    #[serde(default)]
+    pub param: Option<String>,
+    /// Text fields searched, case-insensitively, for the term as a substring.
+    pub fields: Vec<String>,
+    /// Use an SQLite FTS5 index (word search, ranked) instead of substring matching.
+    #[serde(default)]
+    pub fts: Option<bool>,
+}
+
+/// A filter of a list view, driven by a query parameter.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilter {
+    /// The field filtered (default: the parameter's name). For a foreign key, `author__slug`
+    /// filters on the related row's field.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// How the value is compared (default exact).
+    #[serde(default)]
+    pub lookup: Option<Lookup>,
+}
+
+/// Field lookups, as in Django's `field__lookup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lookup {
+    Exact,
+    Iexact,
+    Contains,
+    Icontains,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    In,
+}
+
+/// Rows of another model that point at the detail page's object.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelated {
+    /// The model whose rows are listed.
+    pub model: String,
+    /// Its foreign key to this view's model.
+    pub field: String,
+    /// Static filters on those rows.
+    #[serde(rename = "where", default)]
+    pub where_: Option<IndexMap<String, RawScalar>>,
+    /// Their ordering (default: that model's).
+    #[serde(default)]
+    pub ordering: Option<Vec<String>>,
+    /// At most this many rows (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A model: a table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Fields by name, in column order. An integer `id` primary key is added unless a field
+    /// says `primary_key: true`.
+    pub fields: IndexMap<String, RawField>,
+    /// Default ordering: field names, `-` for descending. Indexed automatically.
+    #[serde(default)]
+    pub ordering: Option<Vec<String>>,
+    /// Table name (default: the model's name in snake case).
+    #[serde(default)]
+    pub table: Option<String>,
+}
+
+/// Field types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    String,
+    Text,
+    Integer,
+    Float,
+    Boolean,
+    Date,
+    Datetime,
+    Slug,
+    Uuid,
+    Email,
+    Url,
+    Json,
+    ForeignKey,
+}
+
+/// What happens to rows pointing at a deleted row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    Cascade,
+    Restrict,
+    SetNull,
+}
+
+/// How a text field is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TextFormat {
+    Plain,
+    Markdown,
+}
+
+/// A model field.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawField {
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Longest accepted value, in characters (string, slug, email, url).
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// No two rows share a value (an index enforces it).
+    #[serde(default)]
+    pub unique: Option<bool>,
+    /// The value may be absent (NULL).
+    #[serde(default)]
+    pub null: Option<bool>,
+    /// Value for rows that do not give one.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// The only accepted values.
+    #[serde(default)]
+    pub choices: Option<Vec<RawScalar>>,
+    /// Index the column for lookups and ordering.
+    #[serde(default)]
+    pub index: Option<bool>,
+    /// Set to the current time on every save (datetime, date).
+    #[serde(default)]
+    pub auto_now: Option<bool>,
+    /// Set to the current time when the row is created (datetime, date).
+    #[serde(default)]
+    pub auto_now_add: Option<bool>,
+    /// The model a foreign key points at.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// What deleting the target does (foreign_key; default cascade).
+    #[serde(default)]
+    pub on_delete: Option<OnDelete>,
+    /// `markdown`: the text is rendered to sanitised HTML as `FIELD_html` (text).
+    #[serde(default)]
+    pub format: Option<TextFormat>,
+    /// This field is the primary key instead of an integer `id`.
+    #[serde(default)]
+    pub primary_key: Option<bool>,
 }
 
 /// A literal YAML scalar.
@@ -267,6 +493,33 @@ impl RawScalar {
 /// this table.
 pub const VIEW_KEYS: &[(ViewKind, &[&str], &[&str])] = &[
     (
+        ViewKind::List,
+        &[
+            "template",
+            "context",
+            "status",
+            "model",
+            "where",
+            "format",
+            "paginate_by",
+            "allow_empty",
+            "count",
+            "keyset",
+            "ordering",
+            "ordering_fields",
+            "search",
+            "filters",
+        ],
+        &["model"],
+    ),
+    (
+        ViewKind::Detail,
+        &[
+            "template", "context", "status", "model", "where", "format", "lookup", "related",
+        ],
+        &["model"],
+    ),
+    (
         ViewKind::Template,
         &["template", "context", "status"],
         &["template"],
@@ -286,6 +539,19 @@ pub const VIEW_KEYS: &[(ViewKind, &[&str], &[&str])] = &[
 
 /// Keys that only some views accept.
 pub const VIEW_SPECIFIC_KEYS: &[&str] = &[
+    "model",
+    "where",
+    "format",
+    "paginate_by",
+    "allow_empty",
+    "count",
+    "keyset",
+    "ordering",
+    "ordering_fields",
+    "search",
+    "filters",
+    "lookup",
+    "related",
     "template",
     "context",
     "status",

@@ -190,7 +190,7 @@ fn parse(file: &Path) -> Result<(Arc<Source>, Value), Diagnostic> {
 
 /// Decode one node into `T`, turning a serde error into a placed, friendly diagnostic.
 fn decode<T: DeserializeOwned>(source: &Source, value: &Value, at: &str) -> Result<T, Diagnostic> {
-    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+    serde_path_to_error::deserialize(null_keys_as_text(value)).map_err(|e| {
         let inner = e.path().to_string();
         let mut path = if inner == "." || inner.is_empty() {
             at.to_string()
@@ -211,6 +211,27 @@ fn decode<T: DeserializeOwned>(source: &Source, value: &Value, at: &str) -> Resu
             source.diag(&path, message).with_hint(hint)
         }
     })
+}
+
+/// YAML reads the key in `{ null: true }` as a null, not the word; Trellis's keys are words
+/// (`null` is a field option, as in Django), so a null key is taken as the text `null`.
+fn null_keys_as_text(v: &Value) -> Value {
+    match v {
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, v)| {
+                    let k = if k.is_null() {
+                        Value::String("null".into())
+                    } else {
+                        k.clone()
+                    };
+                    (k, null_keys_as_text(v))
+                })
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(items.iter().map(null_keys_as_text).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Rewrite serde's messages in the words of a site's author; returns the message, a hint and,
@@ -327,11 +348,26 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
                 }
                 Err(d) => errors.push(d),
             },
+            "models" if !node.is_null() => match node {
+                Value::Mapping(m) => {
+                    for (name, model) in m {
+                        let name = scalar_key(name);
+                        let at = join("models", &name);
+                        match decode(&source, model, &at) {
+                            Ok(v) => {
+                                site.models.insert(name, v);
+                            }
+                            Err(d) => errors.push(d),
+                        }
+                    }
+                }
+                _ => errors.push(source.diag("models", "expected a mapping of model names")),
+            },
             "errors" if !node.is_null() => match decode(&source, node, "errors") {
                 Ok(v) => site.errors = v,
                 Err(d) => errors.push(d),
             },
-            "site" | "converters" | "routes" | "errors" => {}
+            "site" | "converters" | "models" | "routes" | "errors" => {}
             other => {
                 let hint = did_you_mean(other, SITE_KEYS.iter().copied())
                     .map(|m| format!("did you mean `{m}`? "))
@@ -440,6 +476,57 @@ fn stub_route(item: &Value) -> Option<RawRouteEntry> {
     );
     let route: RawRoute = serde_yaml::from_value(Value::Mapping(stub)).ok()?;
     Some(RawRouteEntry::Route(Box::new(route)))
+}
+
+/// Parse YAML text (a fixture) into JSON values: mapping keys that are not strings become their
+/// text, tags are dropped. A syntax error comes with its 1-based line and column.
+pub fn parse_yaml_value(text: &str) -> Result<serde_json::Value, (String, Option<(usize, usize)>)> {
+    let value: Value = serde_yaml::from_str(text).map_err(|e| {
+        let mut message = e.to_string();
+        // serde_yaml appends the position to its message; it is returned apart.
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        (message, e.location().map(|l| (l.line(), l.column())))
+    })?;
+    Ok(yaml_to_json(value))
+}
+
+fn yaml_to_json(v: Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                J::from(i)
+            } else if let Some(u) = n.as_u64() {
+                J::from(u)
+            } else {
+                // .inf and .nan have no JSON form: kept as text, so validation names them.
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| J::String(n.to_string()), J::Number)
+            }
+        }
+        Value::String(s) => J::String(s),
+        Value::Sequence(items) => J::Array(items.into_iter().map(yaml_to_json).collect()),
+        Value::Mapping(m) => J::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::String(s) => s,
+                        Value::Null => "null".into(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Number(n) => n.to_string(),
+                        other => serde_json::to_string(&yaml_to_json(other)).unwrap_or_default(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        Value::Tagged(t) => yaml_to_json(t.value),
+    }
 }
 
 #[cfg(test)]

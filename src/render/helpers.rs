@@ -1,15 +1,27 @@
 //! Template helpers: `url` (reverse a route name), `static` (a static file's URL),
 //! `capitalize` (Python's `str.capitalize`), `capfirst` (Django's filter), `lower`, `upper`,
-//! `default`. Handlebars' own `eq`, `ne`, `lt`, `gt`, `and`, `or`, `not`, `len` are there too.
+//! `default`, `markdown` (sanitised HTML, for triple braces), `date` (an ISO-8601 string with a
+//! strftime format, `"iso"` or `"rfc2822"`), `truncate` and `pluralize` (Django's
+//! `truncatechars` and `pluralize`). Handlebars' own `eq`, `ne`, `lt`, `gt`, `and`, `or`, `not`,
+//! `len` are there too.
+//!
+//! Handlebars calls a helper before it looks up a field, so a bare `{{date}}` would call the
+//! helper rather than print a field named `date`; the helpers made with `Pure` render the field
+//! of their own name when called with no argument, as such a template did before they existed.
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::sync::{Arc, LazyLock};
 
+use chrono::format::StrftimeItems;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use handlebars::{
     handlebars_helper, Context, Handlebars, Helper, HelperDef, RenderContext, RenderError,
     RenderErrorReason, ScopedJson,
 };
+use regex::Regex;
 use serde_json::Value;
 
+pub use super::markdown::markdown_to_html;
 use crate::routing::{quote, Params, Router};
 
 /// Every helper a template can call: ours, then the ones Handlebars registers itself.
@@ -21,6 +33,10 @@ pub const NAMES: &[&str] = &[
     "lower",
     "upper",
     "default",
+    "markdown",
+    "date",
+    "truncate",
+    "pluralize",
     "if",
     "unless",
     "each",
@@ -53,6 +69,10 @@ pub fn register(h: &mut Handlebars<'static>, router: Arc<Router>, static_url: &s
     h.register_helper("lower", Box::new(lower));
     h.register_helper("upper", Box::new(upper));
     h.register_helper("default", Box::new(default));
+    h.register_helper("markdown", Box::new(Pure(markdown)));
+    h.register_helper("date", Box::new(Pure(date)));
+    h.register_helper("truncate", Box::new(Pure(truncate)));
+    h.register_helper("pluralize", Box::new(Pure(pluralize)));
 }
 
 /// A value as template text: strings as they are, null as nothing, the rest as JSON.
@@ -198,9 +218,660 @@ impl HelperDef for StaticHelper {
     }
 }
 
+/// A helper that is a pure function of its positional arguments, returning text or an error
+/// message (which names the helper). Called with no argument at all (`{{date}}`), it renders the
+/// context field of its own name instead, the way Handlebars would without the helper.
+struct Pure(fn(&[&Value]) -> Result<String, String>);
+
+impl HelperDef for Pure {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        if h.params().is_empty() && h.hash().is_empty() {
+            return rc.evaluate(ctx, h.name());
+        }
+        if let Some(key) = h.hash().keys().next() {
+            return Err(fail(format!(
+                "{}: takes no key=value arguments, got `{key}=`",
+                h.name()
+            )));
+        }
+        let args: Vec<&Value> = h.params().iter().map(|p| p.value()).collect();
+        (self.0)(&args)
+            .map(|s| ScopedJson::Derived(Value::String(s)))
+            .map_err(fail)
+    }
+}
+
+/// A string, number or boolean as text, null as nothing; a list or map is a mistake.
+fn scalar_text(helper: &str, v: &Value) -> Result<String, String> {
+    match v {
+        Value::Array(_) | Value::Object(_) => Err(format!(
+            "{helper}: expected text, got {}",
+            shorten(&v.to_string())
+        )),
+        other => Ok(text(other)),
+    }
+}
+
+/// A value as quoted in an error message, at most 80 characters.
+fn shorten(s: &str) -> String {
+    truncate_chars(s, 80)
+}
+
+/// `{{{markdown object.body}}}`: Markdown to sanitised HTML (see [`markdown_to_html`]).
+fn markdown(args: &[&Value]) -> Result<String, String> {
+    let [v] = args else {
+        return Err(format!(
+            "markdown: takes one argument (the Markdown text), got {}",
+            args.len()
+        ));
+    };
+    Ok(markdown_to_html(&scalar_text("markdown", v)?))
+}
+
+/// `{{date value}}` or `{{date value "%B %-d, %Y"}}`; see [`format_date`].
+fn date(args: &[&Value]) -> Result<String, String> {
+    let (value, format) = match args {
+        [v] => (*v, &Value::Null),
+        [v, f] => (*v, *f),
+        _ => {
+            return Err(format!(
+                "date: takes a value and an optional format, got {} arguments",
+                args.len()
+            ))
+        }
+    };
+    let format = match format {
+        Value::Null => None,
+        Value::String(f) => Some(f.as_str()),
+        other => {
+            return Err(format!(
+                "date: the format must be a string, got {}",
+                shorten(&other.to_string())
+            ))
+        }
+    };
+    match value {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => format_date(s, format),
+        other => Err(format!(
+            "date: expected an ISO-8601 date or datetime string, got {}",
+            shorten(&other.to_string())
+        )),
+    }
+}
+
+/// A date, or a datetime with or without a UTC offset, as an ISO-8601 string holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum When {
+    Date(NaiveDate),
+    /// No offset: a wall-clock time, formatted as written.
+    Local(NaiveDateTime),
+    Offset(DateTime<FixedOffset>),
+}
+
+static ISO_8601: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$",
+    )
+    .expect("ISO-8601 regex")
+});
+
+/// `2026-11-21`, `2026-11-21T10:30`, `2026-11-21 10:30:00.250`, `2026-11-21T10:30:00Z`,
+/// `2026-11-21T10:30:00+01:00` (or `+0100`, `+01`). Dates and times out of range are `None`.
+fn parse_when(s: &str) -> Option<When> {
+    let c = ISO_8601.captures(s)?;
+    let num = |i: usize| c.get(i).map(|m| m.as_str().parse::<u32>().ok());
+    let date = NaiveDate::from_ymd_opt(c[1].parse().ok()?, num(2).flatten()?, num(3).flatten()?)?;
+    let Some(hour) = num(4) else {
+        return Some(When::Date(date));
+    };
+    let nanos = match c.get(7) {
+        Some(m) => format!("{:0<9}", m.as_str()).parse().ok()?,
+        None => 0,
+    };
+    let time = NaiveTime::from_hms_nano_opt(
+        hour?,
+        num(5).flatten()?,
+        num(6).flatten().unwrap_or(0),
+        nanos,
+    )?;
+    let local = date.and_time(time);
+    let seconds = if c.get(8).is_some() {
+        0
+    } else if let Some(sign) = c.get(9) {
+        let secs = (num(10).flatten()? * 3600 + num(11).flatten().unwrap_or(0) * 60) as i32;
+        if sign.as_str() == "-" {
+            -secs
+        } else {
+            secs
+        }
+    } else {
+        return Some(When::Local(local));
+    };
+    let offset = FixedOffset::east_opt(seconds)?;
+    local.and_local_timezone(offset).single().map(When::Offset)
+}
+
+/// Format an ISO-8601 date or datetime. `format` is a chrono strftime string, `"iso"` (RFC 3339
+/// for a datetime with an offset, `YYYY-MM-DDTHH:MM:SS[.fff]` without one, `YYYY-MM-DD` for a
+/// date) or `"rfc2822"` (a date is taken at midnight; no offset is written `-0000`, RFC 2822's
+/// "local time unknown"). Without one: `%Y-%m-%d` for dates, `%Y-%m-%d %H:%M` for datetimes.
+/// Datetimes are shown at their own offset, never converted.
+pub fn format_date(value: &str, format: Option<&str>) -> Result<String, String> {
+    let when = parse_when(value).ok_or_else(|| {
+        format!(
+            "date: cannot read `{}` as an ISO-8601 date or datetime (like 2026-11-21 or \
+             2026-11-21T10:30:00+01:00)",
+            shorten(value)
+        )
+    })?;
+    let fmt = match (format, when) {
+        (None | Some("iso"), When::Date(_)) => "%Y-%m-%d",
+        (None, _) => "%Y-%m-%d %H:%M",
+        (Some("iso"), When::Local(_)) => "%Y-%m-%dT%H:%M:%S%.f",
+        (Some("iso"), When::Offset(dt)) if dt.offset().local_minus_utc() == 0 => {
+            "%Y-%m-%dT%H:%M:%S%.fZ"
+        }
+        (Some("iso"), When::Offset(_)) => "%Y-%m-%dT%H:%M:%S%.f%:z",
+        (Some("rfc2822"), When::Offset(_)) => "%a, %d %b %Y %H:%M:%S %z",
+        (Some("rfc2822"), _) => "%a, %d %b %Y %H:%M:%S -0000",
+        (Some(f), _) => f,
+    };
+    let when = match (format, when) {
+        (Some("rfc2822"), When::Date(d)) => When::Local(d.and_time(NaiveTime::MIN)),
+        _ => when,
+    };
+    let items = StrftimeItems::new(fmt).parse().map_err(|_| {
+        format!(
+            "date: `{}` is not a valid strftime format (formatting `{}`)",
+            shorten(fmt),
+            shorten(value)
+        )
+    })?;
+    // chrono's Display fails (rather than panics) when the format asks for a field the value
+    // lacks, such as `%H` for a date or `%z` without an offset.
+    let mut out = String::new();
+    let written = match when {
+        When::Date(d) => write!(out, "{}", d.format_with_items(items.iter())),
+        When::Local(dt) => write!(out, "{}", dt.format_with_items(items.iter())),
+        When::Offset(dt) => write!(out, "{}", dt.format_with_items(items.iter())),
+    };
+    written.map_err(|_| {
+        let lacks = match when {
+            When::Date(_) => "a date has no time or offset",
+            When::Local(_) => "this datetime has no offset",
+            When::Offset(_) => "the value lacks a field it asks for",
+        };
+        format!(
+            "date: cannot format `{}` with `{}`: {lacks}",
+            shorten(value),
+            shorten(fmt)
+        )
+    })?;
+    Ok(out)
+}
+
+/// `{{truncate text 30}}`: Django's `truncatechars`.
+fn truncate(args: &[&Value]) -> Result<String, String> {
+    let [v, n] = args else {
+        return Err(format!(
+            "truncate: takes a text and a length, got {} arguments",
+            args.len()
+        ));
+    };
+    let n = match n {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_u64().map(|_| i64::MAX)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        format!(
+            "truncate: the length must be a whole number, got {}",
+            shorten(&n.to_string())
+        )
+    })?;
+    let s = scalar_text("truncate", v)?;
+    Ok(truncate_chars(&s, usize::try_from(n).unwrap_or(0)))
+}
+
+/// At most `n` characters (not bytes), the last one `…` when the text was cut; nothing for 0.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some(_) => {
+            let keep = s.char_indices().nth(n - 1).map_or(s.len(), |(i, _)| i);
+            format!("{}…", &s[..keep])
+        }
+    }
+}
+
+/// `{{pluralize count}}` ("" for 1, "s" otherwise), `{{pluralize count "es"}}`,
+/// `{{pluralize count "y" "ies"}}` or Django's `{{pluralize count "y,ies"}}`.
+fn pluralize(args: &[&Value]) -> Result<String, String> {
+    let suffix = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(format!(
+            "pluralize: a suffix must be a string, got {}",
+            shorten(&other.to_string())
+        )),
+    };
+    let (count, singular, plural) = match args {
+        [c] => (*c, String::new(), "s".to_string()),
+        [c, p] => {
+            let p = suffix(p)?;
+            match p.split_once(',') {
+                Some((_, rest)) if rest.contains(',') => {
+                    return Err(format!(
+                        "pluralize: `{}` has more than one comma",
+                        shorten(&p)
+                    ))
+                }
+                Some((s, p)) => (*c, s.to_string(), p.to_string()),
+                None => (*c, String::new(), p),
+            }
+        }
+        [c, s, p] => (*c, suffix(s)?, suffix(p)?),
+        _ => {
+            return Err(format!(
+                "pluralize: takes a count and up to two suffixes, got {} arguments",
+                args.len()
+            ))
+        }
+    };
+    Ok(match is_one(count) {
+        Some(true) => singular,
+        Some(false) => plural,
+        None => String::new(),
+    })
+}
+
+/// Whether Django's `pluralize` takes a value as one: numbers (and numeric strings) equal to 1,
+/// lists and maps of one item, `true`. `None` (no suffix at all) for null and other strings.
+fn is_one(v: &Value) -> Option<bool> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|f| f == 1.0),
+        Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f == 1.0),
+        Value::Bool(b) => Some(*b),
+        Value::Array(a) => Some(a.len() == 1),
+        Value::Object(o) => Some(o.len() == 1),
+        Value::Null => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::capitalize_str;
+    use std::sync::Arc;
+
+    use handlebars::Handlebars;
+    use serde_json::{json, Value};
+
+    use super::{capitalize_str, format_date, register, truncate_chars};
+    use crate::routing::Router;
+
+    fn handlebars() -> Handlebars<'static> {
+        let mut h = Handlebars::new();
+        let router = Router::new(vec![]).expect("empty router");
+        register(&mut h, Arc::new(router), "/static/");
+        h
+    }
+
+    fn render(template: &str, ctx: &Value) -> Result<String, String> {
+        handlebars()
+            .render_template(template, ctx)
+            .map_err(|e| e.to_string())
+    }
+
+    fn ok(template: &str, ctx: &Value) -> String {
+        render(template, ctx).unwrap_or_else(|e| panic!("{template}: {e}"))
+    }
+
+    #[test]
+    fn new_helpers_are_listed_and_registered() {
+        for (name, call) in [
+            ("markdown", r#"{{markdown "x"}}"#),
+            ("date", r#"{{date "2026-11-21"}}"#),
+            ("truncate", r#"{{truncate "x" 1}}"#),
+            ("pluralize", "{{pluralize 2}}"),
+        ] {
+            assert!(super::NAMES.contains(&name), "{name}");
+            // An unregistered helper called with an argument is a render error.
+            let rendered = render(call, &json!({}));
+            assert!(rendered.is_ok(), "{name}: {rendered:?}");
+        }
+    }
+
+    #[test]
+    fn markdown_helper_renders_and_sanitises() {
+        let ctx = json!({"object": {
+            "body": "Hello *world* <script>alert(1)</script><img src=x onerror=\"alert(2)\">\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        }});
+        let html = ok("{{{markdown object.body}}}", &ctx);
+        assert!(html.contains("<em>world</em>"), "{html}");
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("<td>2</td>"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("alert"), "{html}");
+        assert!(!html.contains("onerror"), "{html}");
+        assert!(html.contains(r#"<img src="x">"#), "{html}");
+    }
+
+    #[test]
+    fn markdown_helper_null_and_missing_are_empty() {
+        let ctx = json!({"object": {"body": null}});
+        assert_eq!(ok("[{{{markdown object.body}}}]", &ctx), "[]");
+        assert_eq!(ok("[{{{markdown object.nothing}}}]", &ctx), "[]");
+        assert_eq!(ok("[{{{markdown nothing.at.all}}}]", &ctx), "[]");
+    }
+
+    #[test]
+    fn markdown_helper_double_braces_escape() {
+        let ctx = json!({"b": "*x*"});
+        assert_eq!(
+            ok("{{markdown b}}", &ctx),
+            "&lt;p&gt;&lt;em&gt;x&lt;/em&gt;&lt;/p&gt;\n"
+        );
+    }
+
+    #[test]
+    fn markdown_helper_rejects_lists() {
+        let err = render("{{{markdown b}}}", &json!({"b": [1, 2]})).unwrap_err();
+        assert!(err.contains("markdown: expected text, got [1,2]"), "{err}");
+    }
+
+    #[test]
+    fn date_default_formats() {
+        for (value, expected) in [
+            ("2026-11-21", "2026-11-21"),
+            ("2026-11-21T10:30:00", "2026-11-21 10:30"),
+            ("2026-11-21 10:30:00", "2026-11-21 10:30"),
+            ("2026-11-21T10:30", "2026-11-21 10:30"),
+            ("2026-11-21T10:30:59.123456", "2026-11-21 10:30"),
+            ("2026-11-21T10:30:00Z", "2026-11-21 10:30"),
+            ("2026-11-21T23:30:00-05:00", "2026-11-21 23:30"),
+        ] {
+            assert_eq!(format_date(value, None).as_deref(), Ok(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn date_strftime_formats() {
+        for (value, format, expected) in [
+            ("2026-11-21", "%B %-d, %Y", "November 21, 2026"),
+            ("2026-11-01", "%B %-d, %Y", "November 1, 2026"),
+            ("2026-11-01", "%d/%m/%y", "01/11/26"),
+            ("2026-11-21", "%A", "Saturday"),
+            (
+                "2026-11-21T10:30:00",
+                "%B %-d, %Y at %H:%M",
+                "November 21, 2026 at 10:30",
+            ),
+            (
+                "2026-11-21 08:05:09.5",
+                "%-I:%M:%S%.3f %p",
+                "8:05:09.500 AM",
+            ),
+            ("2026-11-21T10:30:00+01:00", "%H:%M %z", "10:30 +0100"),
+            ("2026-11-21T10:30:00+0530", "%H:%M %:z", "10:30 +05:30"),
+            ("2026-11-21T10:30:00-08", "%H:%M %:z", "10:30 -08:00"),
+            ("2026-11-21T10:30:00Z", "%H:%M %:z", "10:30 +00:00"),
+            ("2026-11-21", "100%% sure", "100% sure"),
+        ] {
+            assert_eq!(
+                format_date(value, Some(format)).as_deref(),
+                Ok(expected),
+                "{value} {format}"
+            );
+        }
+    }
+
+    #[test]
+    fn date_named_formats() {
+        for (value, format, expected) in [
+            ("2026-11-21", "iso", "2026-11-21"),
+            ("2026-11-21 10:30:00", "iso", "2026-11-21T10:30:00"),
+            ("2026-11-21T10:30:00.250", "iso", "2026-11-21T10:30:00.250"),
+            (
+                "2026-11-21T10:30:00+01:00",
+                "iso",
+                "2026-11-21T10:30:00+01:00",
+            ),
+            (
+                "2026-11-21T10:30:00.5+01:00",
+                "iso",
+                "2026-11-21T10:30:00.500+01:00",
+            ),
+            ("2026-11-21T10:30:00Z", "iso", "2026-11-21T10:30:00Z"),
+            ("2026-11-21T10:30:00+00:00", "iso", "2026-11-21T10:30:00Z"),
+            (
+                "2026-11-21T10:30:00+01:00",
+                "rfc2822",
+                "Sat, 21 Nov 2026 10:30:00 +0100",
+            ),
+            (
+                "2026-11-21T10:30:00Z",
+                "rfc2822",
+                "Sat, 21 Nov 2026 10:30:00 +0000",
+            ),
+            (
+                "2026-11-21T10:30:00",
+                "rfc2822",
+                "Sat, 21 Nov 2026 10:30:00 -0000",
+            ),
+            ("2026-11-01", "rfc2822", "Sun, 01 Nov 2026 00:00:00 -0000"),
+        ] {
+            assert_eq!(
+                format_date(value, Some(format)).as_deref(),
+                Ok(expected),
+                "{value} {format}"
+            );
+        }
+        // Same as chrono's own RFC 2822 and RFC 3339 writers for a datetime with an offset.
+        let dt = chrono::DateTime::parse_from_rfc3339("2026-11-21T10:30:00+01:00").unwrap();
+        assert_eq!(
+            format_date("2026-11-21T10:30:00+01:00", Some("rfc2822")),
+            Ok(dt.to_rfc2822())
+        );
+        assert_eq!(
+            format_date("2026-11-21T10:30:00+01:00", Some("iso")),
+            Ok(dt.to_rfc3339())
+        );
+    }
+
+    #[test]
+    fn date_rejects_values_that_do_not_parse() {
+        for value in [
+            "",
+            "tomorrow",
+            "21/11/2026",
+            "2026-11-31",
+            "2026-13-01",
+            "26-11-21",
+            "2026-11-21T25:00:00",
+            "2026-11-21T10:30:00+25:00",
+            "2026-11-21T10:30:00 +01:00",
+            "2026-11-21T1:30",
+            "2026-11-21X10:30",
+            " 2026-11-21",
+            "2026-11-21T10:30:00+01:00garbage",
+        ] {
+            let err = format_date(value, None).unwrap_err();
+            assert!(err.starts_with("date: cannot read `"), "{value}: {err}");
+            assert!(err.contains(value), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn date_rejects_invalid_formats_without_panicking() {
+        for (value, format, wanted) in [
+            ("2026-11-21", "%Q", "is not a valid strftime format"),
+            ("2026-11-21", "%", "is not a valid strftime format"),
+            ("2026-11-21", "%H:%M", "a date has no time or offset"),
+            ("2026-11-21T10:30:00", "%z", "this datetime has no offset"),
+            ("2026-11-21", "%z", "a date has no time or offset"),
+        ] {
+            let err = format_date(value, Some(format)).unwrap_err();
+            assert!(err.starts_with("date: "), "{value} {format}: {err}");
+            assert!(err.contains(value), "{value} {format}: {err}");
+            assert!(err.contains(wanted), "{value} {format}: {err}");
+        }
+    }
+
+    #[test]
+    fn date_helper_through_handlebars() {
+        let ctx = json!({
+            "d": "2026-11-21",
+            "dt": "2026-11-21T10:30:00+01:00",
+            "n": null,
+            "fmt": "%d.%m.%Y",
+            "list": [{"date": "2026-01-02"}],
+        });
+        assert_eq!(ok(r#"{{date d "%B %-d, %Y"}}"#, &ctx), "November 21, 2026");
+        assert_eq!(ok("{{date d}}", &ctx), "2026-11-21");
+        assert_eq!(ok("{{date d fmt}}", &ctx), "21.11.2026");
+        assert_eq!(ok("{{date d missing_format}}", &ctx), "2026-11-21");
+        assert_eq!(ok("{{date dt}}", &ctx), "2026-11-21 10:30");
+        assert_eq!(
+            ok(r#"{{date dt "iso"}}"#, &ctx),
+            "2026-11-21T10:30:00+01:00"
+        );
+        assert_eq!(ok("[{{date n}}][{{date missing}}]", &ctx), "[][]");
+        // Output is escaped like any value.
+        assert_eq!(ok(r#"{{date d "<%Y>"}}"#, &ctx), "&lt;2026&gt;");
+        // A bare `{{date}}` is still the field called `date`.
+        assert_eq!(ok("{{#each list}}{{date}}{{/each}}", &ctx), "2026-01-02");
+        assert_eq!(ok("[{{date}}]", &ctx), "[]");
+    }
+
+    #[test]
+    fn date_helper_errors_name_helper_and_value() {
+        let ctx = json!({"d": "2026-11-21", "bad": "next tuesday", "n": 17});
+        let err = render("{{date bad}}", &ctx).unwrap_err();
+        assert!(err.contains("date: cannot read `next tuesday`"), "{err}");
+        let err = render(r#"{{date d "%Q"}}"#, &ctx).unwrap_err();
+        assert!(
+            err.contains("date: `%Q` is not a valid strftime format"),
+            "{err}"
+        );
+        assert!(err.contains("2026-11-21"), "{err}");
+        let err = render(r#"{{date d "%H"}}"#, &ctx).unwrap_err();
+        assert!(
+            err.contains("date: cannot format `2026-11-21` with `%H`"),
+            "{err}"
+        );
+        let err = render("{{date n}}", &ctx).unwrap_err();
+        assert!(err.contains("date: expected an ISO-8601 date or datetime string, got 17"));
+        let err = render("{{date d 5}}", &ctx).unwrap_err();
+        assert!(
+            err.contains("date: the format must be a string, got 5"),
+            "{err}"
+        );
+        let err = render(r#"{{date d "%Y" "x"}}"#, &ctx).unwrap_err();
+        assert!(
+            err.contains("date: takes a value and an optional format"),
+            "{err}"
+        );
+        let err = render(r#"{{date d format="%Y"}}"#, &ctx).unwrap_err();
+        assert!(err.contains("date: takes no key=value arguments"), "{err}");
+    }
+
+    #[test]
+    fn truncate_counts_chars_not_bytes() {
+        assert_eq!(truncate_chars("hello world", 20), "hello world");
+        assert_eq!(truncate_chars("hello world", 11), "hello world");
+        assert_eq!(truncate_chars("hello world", 10), "hello wor…");
+        assert_eq!(truncate_chars("hello world", 1), "…");
+        assert_eq!(truncate_chars("hello world", 0), "");
+        assert_eq!(truncate_chars("", 3), "");
+        assert_eq!(truncate_chars("héllo wörld", 7), "héllo …");
+        assert_eq!(truncate_chars("日本語のテキスト", 4), "日本語…");
+        assert_eq!(truncate_chars("日本語", 3), "日本語");
+        assert_eq!(truncate_chars("🦀🦀🦀🦀", 3), "🦀🦀…");
+        let cut = truncate_chars("ünïcödé ünïcödé", 9);
+        assert_eq!(cut.chars().count(), 9);
+        assert_eq!(cut, "ünïcödé …");
+    }
+
+    #[test]
+    fn truncate_helper_through_handlebars() {
+        let ctx = json!({"t": "Grüße aus Köln", "n": null, "num": 1234567, "len": "6"});
+        assert_eq!(ok("{{truncate t 30}}", &ctx), "Grüße aus Köln");
+        assert_eq!(ok("{{truncate t 8}}", &ctx), "Grüße a…");
+        assert_eq!(ok("{{truncate t len}}", &ctx), "Grüße…");
+        assert_eq!(ok("{{truncate t -1}}", &ctx), "");
+        assert_eq!(ok("{{truncate num 4}}", &ctx), "123…");
+        assert_eq!(
+            ok("[{{truncate n 4}}][{{truncate missing 4}}]", &ctx),
+            "[][]"
+        );
+        assert_eq!(ok("{{truncate \"<b>bold</b>\" 4}}", &ctx), "&lt;b&gt;…");
+        let err = render("{{truncate t}}", &ctx).unwrap_err();
+        assert!(err.contains("truncate: takes a text and a length"), "{err}");
+        let err = render("{{truncate t 2.5}}", &ctx).unwrap_err();
+        assert!(err.contains("truncate: the length must be a whole number, got 2.5"));
+        let err = render("{{truncate t \"ten\"}}", &ctx).unwrap_err();
+        assert!(
+            err.contains("truncate: the length must be a whole number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pluralize_like_django() {
+        let ctx = json!({
+            "zero": 0, "one": 1, "two": 2, "onef": 1.0, "half": 0.5,
+            "s1": "1", "s2": "2", "word": "many", "none": null,
+            "l1": [1], "l2": [1, 2], "l0": [],
+        });
+        for (template, expected) in [
+            ("{{pluralize zero}}", "s"),
+            ("{{pluralize one}}", ""),
+            ("{{pluralize two}}", "s"),
+            ("{{pluralize onef}}", ""),
+            ("{{pluralize half}}", "s"),
+            ("{{pluralize s1}}", ""),
+            ("{{pluralize s2}}", "s"),
+            ("{{pluralize l0}}", "s"),
+            ("{{pluralize l1}}", ""),
+            ("{{pluralize l2}}", "s"),
+            ("[{{pluralize word}}]", "[]"),
+            ("[{{pluralize none}}]", "[]"),
+            ("[{{pluralize missing}}]", "[]"),
+            (r#"{{pluralize zero "es"}}"#, "es"),
+            (r#"[{{pluralize one "es"}}]"#, "[]"),
+            (r#"{{pluralize zero "y" "ies"}}"#, "ies"),
+            (r#"{{pluralize one "y" "ies"}}"#, "y"),
+            (r#"{{pluralize two "y" "ies"}}"#, "ies"),
+            (r#"{{pluralize one "y,ies"}}"#, "y"),
+            (r#"{{pluralize two "y,ies"}}"#, "ies"),
+            (r#"{{two}} cherr{{pluralize two "y" "ies"}}"#, "2 cherries"),
+        ] {
+            assert_eq!(ok(template, &ctx), expected, "{template}");
+        }
+        let err = render(r#"{{pluralize one "a,b,c"}}"#, &ctx).unwrap_err();
+        assert!(
+            err.contains("pluralize: `a,b,c` has more than one comma"),
+            "{err}"
+        );
+        let err = render(r#"{{pluralize one "a" "b" "c"}}"#, &ctx).unwrap_err();
+        assert!(
+            err.contains("pluralize: takes a count and up to two suffixes"),
+            "{err}"
+        );
+        let err = render("{{pluralize one 5}}", &ctx).unwrap_err();
+        assert!(
+            err.contains("pluralize: a suffix must be a string, got 5"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn capitalize_matches_python() {

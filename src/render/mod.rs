@@ -8,6 +8,7 @@
 
 mod check;
 pub mod helpers;
+pub mod markdown;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

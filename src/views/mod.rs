@@ -8,6 +8,8 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
+pub mod models;
+
 use crate::query::QuerySpec;
 use crate::render::Escape;
 use crate::routing::{quote, Params};
@@ -38,6 +40,10 @@ pub enum View {
     },
     /// Always 404.
     NotFound,
+    /// A page of a model's rows.
+    List(Box<models::ListView>),
+    /// One row.
+    Detail(Box<models::DetailView>),
 }
 
 #[derive(Debug)]
@@ -84,6 +90,21 @@ impl Endpoint {
                 ..
             } => format!("{status} {content_type}"),
             View::NotFound => "404".into(),
+            View::List(v) => format!(
+                "{}{}",
+                v.model.name,
+                v.template
+                    .as_ref()
+                    .map_or(" (json)".to_string(), |t| format!(" -> {t}"))
+            ),
+            View::Detail(v) => format!(
+                "{} by {}{}",
+                v.model.name,
+                v.field.name,
+                v.template
+                    .as_ref()
+                    .map_or(" (json)".to_string(), |t| format!(" -> {t}"))
+            ),
         }
     }
 
@@ -93,6 +114,8 @@ impl Endpoint {
             View::Redirect { .. } => "redirect",
             View::Response { .. } => "response",
             View::NotFound => "not_found",
+            View::List(_) => "list",
+            View::Detail(_) => "detail",
         }
     }
 }
@@ -278,6 +301,8 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             Response::redirect(if *permanent { 301 } else { 302 }, location)
         }
         View::NotFound => not_found(site, req),
+        View::List(v) => models::list(site, req, v, &m.params, query, &endpoint.origin),
+        View::Detail(v) => models::detail(site, req, v, &m.params, query, &endpoint.origin),
     }
 }
 

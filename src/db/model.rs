@@ -1,0 +1,553 @@
+//! Compiled models: each `models:` entry checked and turned into a `Model` with typed fields,
+//! columns and orderings. Validating a value on its way into the database lives here too, so
+//! that fixtures (and, later, forms) share one set of rules.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::config::diagnostic::{suggestion, Diagnostic};
+use crate::config::raw::{FieldType, OnDelete, RawModel, TextFormat};
+use crate::config::yaml::Source;
+
+/// A model field, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    /// The column: the name, or `NAME_id` for a foreign key (as Django names it).
+    pub column: String,
+    pub ty: FieldType,
+    pub null: bool,
+    pub unique: bool,
+    pub index: bool,
+    pub primary_key: bool,
+    pub default: Option<Value>,
+    pub choices: Option<Vec<Value>>,
+    pub max_length: Option<u32>,
+    pub auto_now: bool,
+    pub auto_now_add: bool,
+    /// For a foreign key: the target model and what deleting it does.
+    pub to: Option<String>,
+    pub on_delete: OnDelete,
+    pub markdown: bool,
+}
+
+impl Field {
+    /// The SQLite column type.
+    pub fn sql_type(&self) -> &'static str {
+        match self.ty {
+            FieldType::Integer | FieldType::Boolean | FieldType::ForeignKey => "INTEGER",
+            FieldType::Float => "REAL",
+            _ => "TEXT",
+        }
+    }
+
+    /// Does the field hold text that a search can look into?
+    pub fn is_text(&self) -> bool {
+        matches!(
+            self.ty,
+            FieldType::String
+                | FieldType::Text
+                | FieldType::Slug
+                | FieldType::Email
+                | FieldType::Url
+                | FieldType::Uuid
+        )
+    }
+}
+
+/// One key of an ordering: a field, ascending or descending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub field: String,
+    pub column: String,
+    pub desc: bool,
+}
+
+/// A model, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub table: String,
+    pub fields: Vec<Field>,
+    /// Index of the primary key in `fields`.
+    pub pk: usize,
+    pub ordering: Vec<Order>,
+}
+
+impl Model {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn pk_field(&self) -> &Field {
+        &self.fields[self.pk]
+    }
+
+    pub fn field_names(&self) -> Vec<&str> {
+        self.fields.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    /// Parse `-created_at` style keys against this model's fields.
+    pub fn parse_ordering(&self, keys: &[String]) -> Result<Vec<Order>, String> {
+        let mut out = Vec::new();
+        for key in keys {
+            let (desc, name) = match key.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, key.as_str()),
+            };
+            let name = if name == "pk" {
+                self.pk_field().name.as_str()
+            } else {
+                name
+            };
+            let field = self.field(name).ok_or_else(|| {
+                let hint = suggestion(name, self.field_names())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                format!("model {} has no field `{name}`{hint}", self.name)
+            })?;
+            out.push(Order {
+                field: field.name.clone(),
+                column: field.column.clone(),
+                desc,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Every model of a site, by name.
+pub type Models = IndexMap<String, Arc<Model>>;
+
+/// `BlogPost` → `blog_post`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Compile every model; each problem is a diagnostic placed in `source`.
+pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Vec<Diagnostic>) {
+    let mut errors = Vec::new();
+    let mut models = Models::new();
+    let names: Vec<&str> = raw.keys().map(String::as_str).collect();
+    let mut tables: IndexMap<String, String> = IndexMap::new();
+    for (name, m) in raw {
+        let at = format!("models.{name}");
+        if !is_identifier(name) || name.starts_with("_trellis") {
+            errors.push(source.diag_key(
+                &at,
+                format!("model name `{name}` may hold only ASCII letters, digits and `_`"),
+            ));
+            continue;
+        }
+        let table = m.table.clone().unwrap_or_else(|| snake_case(name));
+        if !is_identifier(&table) || table.starts_with("_trellis") || table.starts_with("sqlite_") {
+            errors.push(source.diag(&format!("{at}.table"), format!("table name `{table}` may hold only ASCII letters, digits and `_`, and not start with _trellis or sqlite_")));
+            continue;
+        }
+        if let Some(other) = tables.insert(table.clone(), name.clone()) {
+            errors.push(
+                source
+                    .diag(
+                        &at,
+                        format!("models {other} and {name} would share the table `{table}`"),
+                    )
+                    .with_hint(Some("set `table:` on one of them".into())),
+            );
+        }
+        let mut fields = Vec::new();
+        let mut pk = None;
+        for (fname, f) in &m.fields {
+            let fat = format!("{at}.fields.{fname}");
+            let before = errors.len();
+            let mut err = |key: &str, msg: String| {
+                let path = if key.is_empty() {
+                    fat.clone()
+                } else {
+                    format!("{fat}.{key}")
+                };
+                errors.push(source.diag(&path, msg));
+            };
+            if !is_identifier(fname) {
+                err(
+                    "",
+                    format!("field name `{fname}` may hold only ASCII letters, digits and `_`"),
+                );
+                continue;
+            }
+            if fname.contains("__") {
+                err(
+                    "",
+                    format!("field name `{fname}` cannot contain `__` (it separates lookups)"),
+                );
+            }
+            let ty = f.field_type;
+            let string_like = matches!(
+                ty,
+                FieldType::String | FieldType::Slug | FieldType::Email | FieldType::Url
+            );
+            if f.max_length.is_some() && !string_like {
+                err(
+                    "max_length",
+                    "`max_length` applies to string, slug, email and url fields".into(),
+                );
+            }
+            let dated = matches!(ty, FieldType::Date | FieldType::Datetime);
+            if (f.auto_now.is_some() || f.auto_now_add.is_some()) && !dated {
+                err(
+                    "auto_now",
+                    "`auto_now` and `auto_now_add` apply to date and datetime fields".into(),
+                );
+            }
+            if f.format.is_some() && ty != FieldType::Text {
+                err("format", "`format` applies to text fields".into());
+            }
+            let on_delete = f.on_delete.unwrap_or(OnDelete::Cascade);
+            if ty == FieldType::ForeignKey {
+                match &f.to {
+                    None => err("", "a foreign_key needs `to:` (a model name)".into()),
+                    Some(to) if !raw.contains_key(to) => {
+                        let d = source
+                            .diag(&format!("{fat}.to"), format!("no model `{to}`"))
+                            .with_hint(suggestion(to, names.iter().copied()));
+                        errors.push(d);
+                    }
+                    Some(_) => {}
+                }
+                if on_delete == OnDelete::SetNull && f.null != Some(true) {
+                    errors.push(source.diag(
+                        &format!("{fat}.on_delete"),
+                        "on_delete: set_null needs `null: true`",
+                    ));
+                }
+            } else {
+                if f.to.is_some() {
+                    errors.push(
+                        source.diag(&format!("{fat}.to"), "`to` applies to foreign_key fields"),
+                    );
+                }
+                if f.on_delete.is_some() {
+                    errors.push(source.diag(
+                        &format!("{fat}.on_delete"),
+                        "`on_delete` applies to foreign_key fields",
+                    ));
+                }
+            }
+            let primary_key = f.primary_key == Some(true);
+            if primary_key {
+                if pk.is_some() {
+                    errors.push(
+                        source.diag(&format!("{fat}.primary_key"), "a model has one primary key"),
+                    );
+                }
+                if f.null == Some(true) {
+                    errors
+                        .push(source.diag(&format!("{fat}.null"), "a primary key cannot be null"));
+                }
+                if matches!(
+                    ty,
+                    FieldType::ForeignKey | FieldType::Json | FieldType::Boolean | FieldType::Float
+                ) {
+                    errors.push(source.diag(
+                        &format!("{fat}.type"),
+                        "a primary key is an integer or a string-like field",
+                    ));
+                }
+                pk = Some(fields.len() + 1);
+            }
+            if fname == "id" && !primary_key {
+                errors.push(source.diag_key(&fat, "`id` is the implicit primary key; add `primary_key: true` to declare it yourself"));
+            }
+            let column = if ty == FieldType::ForeignKey {
+                format!("{fname}_id")
+            } else {
+                fname.clone()
+            };
+            let mut field = Field {
+                name: fname.clone(),
+                column,
+                ty,
+                null: f.null == Some(true),
+                unique: f.unique == Some(true) || primary_key,
+                index: f.index == Some(true),
+                primary_key,
+                default: None,
+                choices: None,
+                max_length: f.max_length,
+                auto_now: f.auto_now == Some(true),
+                auto_now_add: f.auto_now_add == Some(true),
+                to: f.to.clone(),
+                on_delete,
+                markdown: f.format == Some(TextFormat::Markdown),
+            };
+            if let Some(choices) = &f.choices {
+                let mut out = Vec::new();
+                for c in choices {
+                    match check_type(&field, &c.to_json()) {
+                        Ok(v) => out.push(v),
+                        Err(why) => errors.push(
+                            source.diag(&format!("{fat}.choices"), format!("choice {c}: {why}")),
+                        ),
+                    }
+                }
+                field.choices = Some(out);
+            }
+            if let Some(d) = &f.default {
+                match validate(&field, d) {
+                    Ok(v) => field.default = Some(v),
+                    Err(why) => errors.push(source.diag(
+                        &format!("{fat}.default"),
+                        format!("the default is invalid: {why}"),
+                    )),
+                }
+            }
+            if errors.len() == before {
+                fields.push(field);
+            }
+        }
+        let pk = match pk {
+            Some(i) => i - 1,
+            None => {
+                fields.insert(
+                    0,
+                    Field {
+                        name: "id".into(),
+                        column: "id".into(),
+                        ty: FieldType::Integer,
+                        null: false,
+                        unique: true,
+                        index: false,
+                        primary_key: true,
+                        default: None,
+                        choices: None,
+                        max_length: None,
+                        auto_now: false,
+                        auto_now_add: false,
+                        to: None,
+                        on_delete: OnDelete::Cascade,
+                        markdown: false,
+                    },
+                );
+                0
+            }
+        };
+        let mut model = Model {
+            name: name.clone(),
+            table,
+            fields,
+            pk,
+            ordering: Vec::new(),
+        };
+        if let Some(keys) = &m.ordering {
+            match model.parse_ordering(keys) {
+                Ok(o) => model.ordering = o,
+                Err(why) => errors.push(source.diag(&format!("{at}.ordering"), why)),
+            }
+        }
+        models.insert(name.clone(), Arc::new(model));
+    }
+    (models, errors)
+}
+
+/// Check a value's type for a field, converting what YAML or CSV may give (`"3"` for an
+/// integer field from CSV is converted by the caller, not here).
+fn check_type(field: &Field, v: &Value) -> Result<Value, String> {
+    let bad = |what: &str| Err(format!("expected {what}, got {v}"));
+    match field.ty {
+        FieldType::Integer | FieldType::ForeignKey => match v {
+            Value::Number(n) if n.is_i64() => Ok(v.clone()),
+            Value::Number(n)
+                if n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15) =>
+            {
+                Ok(Value::from(n.as_f64().unwrap_or_default() as i64))
+            }
+            // A string primary key of the target is fine for a foreign key.
+            Value::String(_) if field.ty == FieldType::ForeignKey => Ok(v.clone()),
+            _ => bad("an integer"),
+        },
+        FieldType::Float => match v {
+            Value::Number(_) => Ok(v.clone()),
+            _ => bad("a number"),
+        },
+        FieldType::Boolean => match v {
+            Value::Bool(_) => Ok(v.clone()),
+            Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                Ok(Value::Bool(n.as_i64() == Some(1)))
+            }
+            _ => bad("true or false"),
+        },
+        FieldType::Json => Ok(v.clone()),
+        _ => match v {
+            Value::String(_) => Ok(v.clone()),
+            // A YAML number where text is expected (a slug of digits) is taken as its text.
+            Value::Number(n) => Ok(Value::String(n.to_string())),
+            _ => bad("a string"),
+        },
+    }
+}
+
+/// Validate a value on its way into the database: type, length, charset, shape, choices.
+/// Returns the value as it is stored.
+pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
+    if v.is_null() {
+        return if field.null || field.primary_key {
+            Ok(Value::Null)
+        } else {
+            Err("this field cannot be null".into())
+        };
+    }
+    let v = check_type(field, v)?;
+    if let Value::String(s) = &v {
+        if let Some(max) = field.max_length {
+            let n = s.chars().count();
+            if n > max as usize {
+                return Err(format!("at most {max} characters, got {n}"));
+            }
+        }
+        match field.ty {
+            FieldType::Slug
+                if s.is_empty()
+                    || !s
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                return Err(format!(
+                    "a slug holds only letters, digits, `-` and `_`, got {s:?}"
+                ));
+            }
+            FieldType::Email if !is_email(s) => return Err(format!("not an email address: {s:?}")),
+            FieldType::Url if !is_url(s) => return Err(format!("not an http(s) URL: {s:?}")),
+            FieldType::Uuid if !is_uuid(s) => return Err(format!("not a UUID: {s:?}")),
+            FieldType::Date if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
+                return Err(format!("not a date (YYYY-MM-DD): {s:?}"));
+            }
+            FieldType::Datetime if parse_datetime(s).is_none() => {
+                return Err(format!("not a datetime (YYYY-MM-DDTHH:MM:SS): {s:?}"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(choices) = &field.choices {
+        if !choices.contains(&v) {
+            let list: Vec<String> = choices.iter().map(|c| c.to_string()).collect();
+            return Err(format!("{v} is not one of {}", list.join(", ")));
+        }
+    }
+    Ok(v)
+}
+
+/// An ISO-8601 datetime as stored (`T` or space, optional fraction and offset).
+pub fn parse_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(dt.naive_utc());
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt);
+        }
+    }
+    None
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((user, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !user.is_empty()
+        && !user.chars().any(|c| c.is_whitespace() || c == '@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+}
+
+fn is_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !r.chars().any(char::is_whitespace)
+    })
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(ty: FieldType) -> Field {
+        Field {
+            name: "f".into(),
+            column: "f".into(),
+            ty,
+            null: false,
+            unique: false,
+            index: false,
+            primary_key: false,
+            default: None,
+            choices: None,
+            max_length: (ty == FieldType::String).then_some(5),
+            auto_now: false,
+            auto_now_add: false,
+            to: None,
+            on_delete: OnDelete::Cascade,
+            markdown: false,
+        }
+    }
+
+    #[test]
+    fn values_are_checked_on_the_way_in() {
+        assert!(validate(&field(FieldType::String), &"hello".into()).is_ok());
+        assert!(validate(&field(FieldType::String), &"héllo!".into()).is_err());
+        assert!(validate(&field(FieldType::Slug), &"a b".into()).is_err());
+        assert!(validate(&field(FieldType::Email), &"a@b.c".into()).is_ok());
+        assert!(validate(&field(FieldType::Email), &"a@b".into()).is_err());
+        assert!(validate(&field(FieldType::Url), &"ftp://x".into()).is_err());
+        assert!(validate(&field(FieldType::Integer), &"3".into()).is_err());
+        assert!(validate(&field(FieldType::Boolean), &1.into()).unwrap() == Value::Bool(true));
+        assert!(validate(&field(FieldType::String), &Value::Null).is_err());
+        assert!(validate(&field(FieldType::Datetime), &"2026-01-05T09:30:00".into()).is_ok());
+        assert!(validate(&field(FieldType::Date), &"2026-13-05".into()).is_err());
+    }
+
+    #[test]
+    fn names_become_tables() {
+        assert_eq!(snake_case("BlogPost"), "blog_post");
+        assert_eq!(snake_case("Post"), "post");
+    }
+}
