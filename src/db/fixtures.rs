@@ -351,7 +351,7 @@ impl Reader<'_> {
                 }
             };
             let mut pk = item.get("pk").filter(|v| !v.is_null()).cloned();
-            let mut given: Vec<(usize, Value)> = Vec::new();
+            let mut given: Vec<(usize, Result<Value, String>)> = Vec::new();
             match item.get("fields") {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(fields)) => {
@@ -369,7 +369,7 @@ impl Reader<'_> {
                                         model.fields[i].name
                                     ));
                                 } else {
-                                    given.push((i, v.clone()));
+                                    given.push((i, Ok(v.clone())));
                                 }
                             }
                             Err(why) => problems.push(why),
@@ -380,7 +380,7 @@ impl Reader<'_> {
                     "`fields` is a mapping of field names to values, got {other}"
                 )),
             }
-            self.finish(at, row, &model, pk, given, problems);
+            self.finish(at, row, &model, pk.map(Ok), given, problems);
         }
     }
 
@@ -438,70 +438,63 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            let line = record.position().map_or(0, |p| p.line() as usize);
+            let line = record.position().map_or(0, |p| line_of(text, p));
             let mut pk = None;
             let mut given = Vec::new();
-            let mut problems = Vec::new();
             for (cell, target) in record.iter().zip(&targets) {
                 match target {
                     None => {}
-                    Some(Target::Pk) => {
-                        if !cell.trim().is_empty() {
-                            match from_cell(self.models, model.pk_field(), cell) {
-                                Ok(v) => pk = Some(v),
-                                Err(why) => problems.push(format!(
-                                    "primary key `{}`: {why}",
-                                    model.pk_field().name
-                                )),
-                            }
-                        }
-                    }
+                    // An empty key: the database assigns one.
+                    Some(Target::Pk) if cell.trim().is_empty() => {}
+                    Some(Target::Pk) => pk = Some(from_cell(self.models, model.pk_field(), cell)),
                     Some(Target::Field(i)) => {
                         let f = &model.fields[*i];
                         if cell.is_empty() {
                             if f.null {
-                                given.push((*i, Value::Null));
+                                given.push((*i, Ok(Value::Null)));
                             } else if f.default.is_some() || f.auto_now || f.auto_now_add {
                                 // Left out: it gets its default, or the current time.
                             } else if f.is_text() || f.ty == FieldType::Text {
-                                given.push((*i, Value::String(String::new())));
+                                given.push((*i, Ok(Value::String(String::new()))));
                             } else {
-                                problems.push(format!(
-                                    "field `{}`: empty, but it cannot be null and has no default",
-                                    f.name
+                                given.push((
+                                    *i,
+                                    Err("empty, but it cannot be null and has no default".into()),
                                 ));
                             }
                         } else {
-                            match from_cell(self.models, f, cell) {
-                                Ok(v) => given.push((*i, v)),
-                                Err(why) => problems.push(format!("field `{}`: {why}", f.name)),
-                            }
+                            given.push((*i, from_cell(self.models, f, cell)));
                         }
                     }
                 }
             }
-            self.finish(at, line, &model, pk, given, problems);
+            self.finish(at, line, &model, pk, given, Vec::new());
         }
     }
 
-    /// Validate a row's values, fill in what is missing, and keep it or report it.
+    /// Validate a row's values, fill in what is missing, and keep it or report it. A value
+    /// given as an error could not be read (a CSV cell) and is reported as the field's.
     fn finish(
         &mut self,
         at: usize,
         row: usize,
         model: &Arc<Model>,
-        pk: Option<Value>,
-        given: Vec<(usize, Value)>,
+        pk: Option<Result<Value, String>>,
+        given: Vec<(usize, Result<Value, String>)>,
         mut problems: Vec<String>,
     ) {
         let context = match &pk {
-            Some(v) => format!("({} pk={})", model.name, key_text(v)),
-            None => format!("({})", model.name),
+            Some(Ok(v)) => format!("({} pk={})", model.name, key_text(v)),
+            _ => format!("({})", model.name),
         };
         let pk_field = model.pk_field();
         let mut stored_pk = None;
         if let Some(v) = &pk {
-            match validate(pk_field, v) {
+            match v
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|v| validate(pk_field, v))
+            {
                 Ok(Value::Null) => {}
                 Ok(v) => stored_pk = Some(v),
                 Err(why) => problems.push(format!("primary key `{}`: {why}", pk_field.name)),
@@ -519,7 +512,11 @@ impl Reader<'_> {
                 continue;
             }
             match given.iter().find(|(j, _)| *j == i) {
-                Some((_, v)) => match validate(f, v) {
+                Some((_, v)) => match v
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|v| validate(f, v))
+                {
                     Ok(v) => values.push((i, v)),
                     Err(why) => problems.push(format!("field `{}`: {why}", f.name)),
                 },
@@ -547,7 +544,7 @@ impl Reader<'_> {
                 keep,
             });
         } else {
-            if let Some(v) = &pk {
+            if let Some(Ok(v)) = &pk {
                 self.failed.insert((model.name.clone(), key_text(v)));
             }
             for p in problems {
@@ -584,7 +581,7 @@ fn find_model<'m>(models: &'m Models, name: &str) -> Option<&'m Arc<Model>> {
 
 fn unknown_model(models: &Models, name: &str) -> String {
     let hint = suggestion(name, models.keys().map(String::as_str)).unwrap_or_default();
-    format!("unknown model `{name}` ({hint})")
+    format!("unknown model `{name}`; {hint}")
 }
 
 /// The model a CSV file's stem names: `Post`, `post`, `posts`, `blog_post` (its table),
@@ -626,7 +623,25 @@ fn resolve(model: &Model, key: &str) -> Result<Target, String> {
         });
     }
     let hint = suggestion(key, model.field_names()).unwrap_or_default();
-    Err(format!("unknown field `{key}` of {} ({hint})", model.name))
+    Err(format!("unknown field `{key}` of {}; {hint}", model.name))
+}
+
+/// The line a CSV record starts on. The reader places a record where the previous one ended,
+/// before the blank lines it skips; count those.
+fn line_of(text: &str, pos: &csv::Position) -> usize {
+    let mut line = pos.line() as usize;
+    let rest = text
+        .as_bytes()
+        .get(pos.byte() as usize..)
+        .unwrap_or_default();
+    for b in rest {
+        match b {
+            b'\n' => line += 1,
+            b'\r' => {}
+            _ => break,
+        }
+    }
+    line
 }
 
 /// A CSV cell as the JSON value its field takes.
@@ -1098,17 +1113,17 @@ mod tests {
 models:
   Author:
     fields:
-      name: { type: string, max_length: 20 }
+      name: { type: string, max_length: 30 }
       slug: { type: slug, unique: true }
   Post:
     fields:
       title: { type: string, max_length: 40 }
       slug: { type: slug, unique: true }
-      body: { type: text, null: true }
+      body: { type: text, "null": true }
       status: { type: string, choices: [draft, published], default: draft }
       published: { type: boolean, default: true }
-      rating: { type: float, null: true }
-      meta: { type: json, null: true }
+      rating: { type: float, "null": true }
+      meta: { type: json, "null": true }
       created_at: { type: datetime, auto_now_add: true }
       author: { type: foreign_key, to: Author }
   Tag:
@@ -1301,7 +1316,7 @@ models:
         );
         assert!(
             text[2]
-                .contains("row 4 (Post pk=14): unknown field `slgu` of Post (did you mean `slug`?"),
+                .contains("row 4 (Post pk=14): unknown field `slgu` of Post; did you mean `slug`?"),
             "{}",
             text[2]
         );
@@ -1317,7 +1332,7 @@ models:
         );
         assert!(
             text[5].contains(
-                "row 7: unknown model `Pots` (did you mean `Post`? known: Author, Post, Tag)"
+                "row 7: unknown model `Pots`; did you mean `Post`? (known: Author, Post, Tag)"
             ),
             "{}",
             text[5]
@@ -1421,7 +1436,8 @@ models:
             )
         );
         assert_eq!(row(3).2, 0);
-        assert_eq!(row(3).4.as_deref(), Some("null"));
+        // JSON null in a json column is NULL.
+        assert_eq!(row(3).4, None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Cond {
             }
             Cond::In { column, values } => {
                 if values.is_empty() {
-                    out.push_str("0");
+                    out.push('0');
                     return;
                 }
                 let marks = vec!["?"; values.len()].join(", ");

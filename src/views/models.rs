@@ -893,9 +893,29 @@ pub fn list(
                 page.insert("next_page_number".into(), (number + 1).into());
                 url_with(req, "page", &(number + 1).to_string(), &["after"]).into()
             };
-            let previous = if !has_previous {
-                Value::Null
-            } else if view.keyset {
+            // Keyset pages only go forward; the way back is to the first page.
+            if view.keyset && has_previous {
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in req
+                    .pairs
+                    .iter()
+                    .filter(|(k, _)| k != "after" && k != "page")
+                {
+                    s.append_pair(k, v);
+                }
+                let qs = s.finish();
+                let path = super::escape_uri_path(&req.path);
+                page.insert(
+                    "first_url".into(),
+                    if qs.is_empty() {
+                        path
+                    } else {
+                        format!("{path}?{qs}")
+                    }
+                    .into(),
+                );
+            }
+            let previous = if !has_previous || view.keyset {
                 Value::Null
             } else {
                 page.insert("previous_page_number".into(), (number - 1).into());
