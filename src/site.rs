@@ -342,7 +342,18 @@ impl Site {
         let mut conn = crate::db::connect(&db.path).map_err(|e| vec![e.0])?;
         let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)?;
         let mut done = outcome.applied;
-        if outcome.fresh && !done.is_empty() && !self.fixtures.is_empty() {
+        // Fixtures are the site's initial data: loaded while every table is empty (a first run,
+        // or one whose load failed and was fixed since).
+        let empty = !self.fixtures.is_empty()
+            && self.tables.iter().all(|t| {
+                let sql = format!(
+                    "SELECT count(*) FROM {}",
+                    crate::db::migrate::ident(&t.table)
+                );
+                conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
+                    .is_ok_and(|n| n == 0)
+            });
+        if empty {
             let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures)
                 .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
             done.push(format!(

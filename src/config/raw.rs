@@ -299,7 +299,8 @@ pub struct RawSearch {
     pub param: Option<String>,
     /// Text fields searched, case-insensitively, for the term as a substring.
     pub fields: Vec<String>,
-    /// Use an SQLite FTS5 index (word search, ranked) instead of substring matching.
+    /// Use an SQLite FTS5 index (rows holding every word of the term) instead of substring
+    /// matching; results keep the list's ordering.
     #[serde(default)]
     pub fts: Option<bool>,
 }

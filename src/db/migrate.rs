@@ -125,16 +125,21 @@ pub fn table_def(model: &Model, models: &Models, extra: &[Vec<Order>], fts: &[St
     }
     let mut orderings = vec![model.ordering.clone()];
     orderings.extend(extra.iter().cloned());
+    let pk = &model.pk_field().column;
     for ordering in orderings {
-        if ordering.is_empty()
-            || (ordering.len() == 1 && ordering[0].column == model.pk_field().column)
-        {
+        if ordering.is_empty() || (ordering.len() == 1 && &ordering[0].column == pk) {
             continue;
         }
-        let cols = ordering
+        let mut cols: Vec<String> = ordering
             .iter()
             .map(|o| format!("{}{}", ident(&o.column), if o.desc { " DESC" } else { "" }))
             .collect();
+        // Queries order by the primary key last, in the direction of the last key (see
+        // `query::Query::order_sql`); the index must end the same way to serve the ORDER BY.
+        if !ordering.iter().any(|o| &o.column == pk) {
+            let desc = ordering.last().is_some_and(|o| o.desc);
+            cols.push(format!("{}{}", ident(pk), if desc { " DESC" } else { "" }));
+        }
         add_index(cols, false, &mut indexes);
     }
     TableDef {
@@ -262,7 +267,10 @@ pub fn migrate(
         })
         .unwrap_or(0)
     };
-    let hint = "to proceed, put the field back, or run `trellis migrate SITE --allow-destructive` to drop it (after a backup)";
+    let hint = |what: &str| {
+        format!("to proceed, put the {what} back, or run `trellis migrate SITE --allow-destructive` to drop it (after a backup)")
+    };
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
 
     for old in &stored {
         if !desired.iter().any(|d| d.model == old.model) {
@@ -274,7 +282,13 @@ pub fn migrate(
                     .applied
                     .push(format!("drop table {} ({n} rows)", old.table));
             } else {
-                refused.push(format!("model {} is gone from site.yaml: dropping table `{}` would lose {n} rows; {hint}", old.model, old.table));
+                refused.push(format!(
+                    "model {} is gone from site.yaml: dropping table `{}` would lose {}; {}",
+                    old.model,
+                    old.table,
+                    plural(n, "row", "rows"),
+                    hint("model")
+                ));
             }
         }
     }
@@ -310,6 +324,17 @@ pub fn migrate(
             continue;
         }
         let t = &new.table;
+        // The full-text index's triggers name the columns: drop them before any column goes,
+        // and make them anew after.
+        let dropping = old
+            .columns
+            .iter()
+            .any(|oc| !new.columns.iter().any(|c| c.name == oc.name));
+        let fts_changes =
+            old.fts != new.fts || (dropping && allow_destructive && !old.fts.is_empty());
+        if fts_changes && !old.fts.is_empty() {
+            sql.extend(drop_fts_sql(t));
+        }
         for oc in &old.columns {
             if !new.columns.iter().any(|c| c.name == oc.name) {
                 let n: i64 = tx
@@ -336,13 +361,15 @@ pub fn migrate(
                         ident(t),
                         ident(&oc.name)
                     ));
-                    outcome
-                        .applied
-                        .push(format!("drop column {t}.{} ({n} values)", oc.name));
+                    outcome.applied.push(format!(
+                        "drop column {t}.{} ({})",
+                        oc.name,
+                        plural(n, "value", "values")
+                    ));
                 } else {
                     refused.push(format!(
-                        "field `{}` of {} is gone from site.yaml: dropping column {t}.{} would lose {n} values (a renamed field looks like one dropped and one added); {hint}",
-                        oc.name, new.model, oc.name
+                        "field `{}` of {} is gone from site.yaml: dropping column {t}.{} would lose {} (a renamed field looks like one dropped and one added); {}",
+                        oc.name, new.model, oc.name, plural(n, "value", "values"), hint("field")
                     ));
                 }
             }
@@ -415,10 +442,7 @@ pub fn migrate(
                 outcome.applied.push(format!("create index {}", ni.name));
             }
         }
-        if old.fts != new.fts {
-            if !old.fts.is_empty() {
-                sql.extend(drop_fts_sql(t));
-            }
+        if fts_changes {
             if !new.fts.is_empty() {
                 sql.extend(fts_sql(new));
             }
@@ -431,8 +455,15 @@ pub fn migrate(
         return Err(refused);
     }
     for statement in &sql {
-        tx.execute_batch(statement)
-            .map_err(|e| vec![format!("{statement}: {e}")])?;
+        tx.execute_batch(statement).map_err(|e| {
+            let why = e.to_string();
+            if statement.starts_with("CREATE UNIQUE INDEX") && why.contains("UNIQUE constraint failed") {
+                let column = why.rsplit('.').next().unwrap_or("").to_string();
+                vec![format!("`{column}` cannot become unique: some rows share a value (find them with SELECT {column}, count(*) FROM … GROUP BY {column} HAVING count(*) > 1); the database was not changed")]
+            } else {
+                vec![format!("{statement}: {why}")]
+            }
+        })?;
     }
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     for new in desired {

@@ -271,7 +271,7 @@ fn markdown(args: &[&Value]) -> Result<String, String> {
             args.len()
         ));
     };
-    Ok(markdown_to_html(&scalar_text("markdown", v)?))
+    Ok(super::markdown::markdown_to_html_cached(&scalar_text("markdown", v)?).to_string())
 }
 
 /// `{{date value}}` or `{{date value "%B %-d, %Y"}}`; see [`format_date`].

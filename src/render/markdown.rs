@@ -5,7 +5,8 @@
 //! The allow-list drops `id`, `class` and `style`, so footnote references render but do not
 //! link to their definitions, and table column alignment is lost.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use pulldown_cmark::{html, Options, Parser};
 
@@ -14,6 +15,31 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b.link_rel(Some("noopener noreferrer"));
     b
 });
+
+/// Rendered HTML by source text. Sanitising parses the HTML again and costs far more than a
+/// page's template, while the same rows are shown over and over: remember the results, up to a
+/// bound (cleared, not evicted one by one — it refills from the rows being shown).
+static CACHE: LazyLock<RwLock<HashMap<String, Arc<str>>>> = LazyLock::new(Default::default);
+const CACHE_BYTES: usize = 16 << 20;
+static CACHED_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `markdown_to_html`, remembered by source text.
+pub fn markdown_to_html_cached(text: &str) -> Arc<str> {
+    if let Some(hit) = CACHE.read().ok().and_then(|c| c.get(text).cloned()) {
+        return hit;
+    }
+    let html: Arc<str> = markdown_to_html(text).into();
+    if let Ok(mut cache) = CACHE.write() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let size = text.len() + html.len();
+        if CACHED_BYTES.fetch_add(size, Relaxed) + size > CACHE_BYTES {
+            cache.clear();
+            CACHED_BYTES.store(size, Relaxed);
+        }
+        cache.insert(text.to_string(), html.clone());
+    }
+    html
+}
 
 /// Render Markdown to sanitised HTML, ready to be written unescaped (`{{{…}}}`).
 pub fn markdown_to_html(text: &str) -> String {
@@ -26,7 +52,14 @@ pub fn markdown_to_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::markdown_to_html;
+    use super::{markdown_to_html, markdown_to_html_cached};
+
+    #[test]
+    fn the_cache_gives_the_same_html() {
+        let text = "# Title\n\n*cached* <script>x</script>";
+        assert_eq!(&*markdown_to_html_cached(text), markdown_to_html(text));
+        assert_eq!(&*markdown_to_html_cached(text), markdown_to_html(text));
+    }
 
     #[test]
     fn markdown_renders_emphasis_and_strips_script() {

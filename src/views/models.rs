@@ -314,8 +314,25 @@ pub fn compile_list(
         Some(keys) => compile_order(&model, keys, source, &format!("{at}.ordering"), &mut errors),
         None => model.ordering.clone(),
     };
-    if raw.ordering.is_some() && !ordering.is_empty() {
-        needs.indexes.push((model.name.clone(), ordering.clone()));
+    // Index the static filters' columns followed by the ordering, so that the page is read in
+    // order from the index and the count is taken from it, whatever the table's size.
+    let mut keys: Vec<Order> = raw
+        .where_
+        .iter()
+        .flatten()
+        .filter_map(|(key, _)| resolve_path(models, &model, key, None).ok())
+        .filter(|p| p.hops.is_empty() && p.lookup == Lookup::Exact)
+        .map(|p| Order {
+            field: p.field.name.clone(),
+            column: p.field.column.clone(),
+            desc: false,
+        })
+        .collect();
+    if raw.ordering.is_some() || !keys.is_empty() {
+        keys.extend(ordering.iter().cloned());
+        if !keys.is_empty() {
+            needs.indexes.push((model.name.clone(), keys));
+        }
     }
     let keyset = raw.keyset == Some(true);
     if keyset {
@@ -626,7 +643,9 @@ fn enrich(model: &Model, rows: &mut [Map<String, Value>], html: bool) {
                     .to_string();
                 row.insert(
                     format!("{}_html", f.name),
-                    Value::String(crate::render::helpers::markdown_to_html(&text)),
+                    Value::String(
+                        crate::render::markdown::markdown_to_html_cached(&text).to_string(),
+                    ),
                 );
             }
         }
@@ -710,7 +729,13 @@ pub fn list(
             .last()
             .map(|t| t.trim().to_string())
             .unwrap_or_default();
-        if !term.is_empty() {
+        if term.contains('\0') {
+            // No stored text holds a NUL, and SQLite would cut the pattern at it.
+            q.conds.push(Cond::In {
+                column: model.pk_field().column.clone(),
+                values: Vec::new(),
+            });
+        } else if !term.is_empty() {
             q.conds.push(if s.fts {
                 Cond::Fts {
                     table: model.table.clone(),
@@ -746,6 +771,13 @@ pub fn list(
             continue;
         }
         let mut values = Vec::new();
+        if texts.iter().any(|t| t.contains('\0')) {
+            q.conds.push(Cond::In {
+                column: model.pk_field().column.clone(),
+                values: Vec::new(),
+            });
+            continue;
+        }
         for t in texts {
             match f.path.parse(t) {
                 Ok(v) => values.push(v),
@@ -782,12 +814,14 @@ pub fn list(
                         },
                         _ => SqlValue::Text(after.to_string()),
                     };
+                    // The cursor must be a row this route shows; a hidden row is as absent.
                     let mut exists = Query::new(model);
-                    exists.conds = vec![Cond::Cmp {
+                    exists.conds = view.wheres.clone();
+                    exists.conds.push(Cond::Cmp {
                         column: pk.column.clone(),
                         lookup: Lookup::Exact,
                         value: value.clone(),
-                    }];
+                    });
                     match db.count(&exists) {
                         Ok(0) => return not_found(site, req),
                         Ok(_) => {}
