@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use trellis::config::diagnostic::short_path;
 use trellis::config::{raw, Diagnostic};
 use trellis::server::{serve, ServeOptions};
+use trellis::site::MigrateError;
 use trellis::Site;
 
 #[derive(Parser)]
@@ -113,7 +114,7 @@ fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), Exit
             }
             Ok(())
         }
-        Err(refused) => {
+        Err(MigrateError::Refused(refused)) => {
             for why in &refused {
                 eprintln!("error: migration refused: {why}");
             }
@@ -122,6 +123,13 @@ fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), Exit
                 refused.len(),
                 if refused.len() == 1 { "" } else { "s" }
             );
+            Err(ExitCode::FAILURE)
+        }
+        Err(MigrateError::Fixtures(errors)) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty");
             Err(ExitCode::FAILURE)
         }
     }
@@ -254,7 +262,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                         .iter()
                         .map(|(m, n)| format!("{n} {m}"))
                         .collect();
-                    println!("loaded {} rows ({})", report.rows, parts.join(", "));
+                    let rows = if report.rows == 1 { "row" } else { "rows" };
+                    println!("loaded {} {rows} ({})", report.rows, parts.join(", "));
                     Ok(())
                 }
                 Err(errors) => {

@@ -49,6 +49,15 @@ pub struct Site {
     pub fixtures: Vec<PathBuf>,
 }
 
+/// Why `Site::migrate` stopped.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// Changes refused (or the database failed): nothing was changed.
+    Refused(Vec<String>),
+    /// The tables are in place, but the site's fixtures did not load (none of their rows).
+    Fixtures(Vec<String>),
+}
+
 /// A route after includes are expanded.
 struct Flat {
     raw: RawRoute,
@@ -335,12 +344,14 @@ impl Site {
 
     /// Create or update the database's tables (see `db::migrate`); on a database created just
     /// now, load the site's fixtures. Returns what was done, one line each.
-    pub fn migrate(&self, allow_destructive: bool) -> Result<Vec<String>, Vec<String>> {
+    pub fn migrate(&self, allow_destructive: bool) -> Result<Vec<String>, MigrateError> {
         let Some(db) = &self.db else {
             return Ok(Vec::new());
         };
-        let mut conn = crate::db::connect(&db.path).map_err(|e| vec![e.0])?;
-        let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)?;
+        let mut conn =
+            crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.0]))?;
+        let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)
+            .map_err(MigrateError::Refused)?;
         let mut done = outcome.applied;
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
         // or one whose load failed and was fixed since).
@@ -354,8 +365,9 @@ impl Site {
                     .is_ok_and(|n| n == 0)
             });
         if empty {
-            let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures)
-                .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+            let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures).map_err(
+                |errors| MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect()),
+            )?;
             done.push(format!(
                 "load {} rows from {} fixture files",
                 report.rows,

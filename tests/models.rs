@@ -2005,3 +2005,44 @@ fn the_blog_lists_show_each_posts_title() {
         r.body
     );
 }
+
+#[test]
+fn dropping_a_model_with_allow_destructive_deletes_no_rows_of_other_tables() {
+    // Regression: DROP TABLE fired ON DELETE CASCADE in the table pointing at the dropped one,
+    // emptying it while the output spoke only of the dropped table.
+    let site = write_files(&[
+        ("site.yaml", "site: { database: db.sqlite3 }\nmodels:\n  Author:\n    fields:\n      name: { type: string }\n  Post:\n    fields:\n      title: { type: string }\n      author: { type: foreign_key, to: Author, on_delete: cascade }\n"),
+        ("rows.yaml", "- { model: Author, pk: 1, fields: { name: Ada } }\n- { model: Post, pk: 1, fields: { title: One, author: 1 } }\n- { model: Post, pk: 2, fields: { title: Two, author: 1 } }\n"),
+    ]);
+    assert!(run(&[&"load", &site.path, &site.path.join("rows.yaml")])
+        .status
+        .success());
+    // The model and the foreign key to it both go.
+    write_yaml(&site, "site: { database: db.sqlite3 }\nmodels:\n  Post:\n    fields:\n      title: { type: string }\n");
+    let out = migrate(&site, &["--allow-destructive"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conn = Connection::open(site.path.join("db.sqlite3")).unwrap();
+    assert_eq!(count(&conn, "post"), 2);
+    assert!(!tables(&conn).contains("author"));
+}
+
+#[test]
+fn dropping_a_model_still_pointed_at_is_refused() {
+    let site = write_files(&[
+        ("site.yaml", "site: { database: db.sqlite3 }\nmodels:\n  Author:\n    fields:\n      name: { type: string }\n  Post:\n    fields:\n      title: { type: string }\n      author: { type: foreign_key, to: Author, null: true, on_delete: set_null }\n"),
+        ("rows.yaml", "- { model: Author, pk: 1, fields: { name: Ada } }\n- { model: Post, pk: 1, fields: { title: One, author: 1 } }\n"),
+    ]);
+    assert!(run(&[&"load", &site.path, &site.path.join("rows.yaml")])
+        .status
+        .success());
+    // Author goes while Post's foreign key changes target: refused, and nothing changes.
+    std::fs::write(site.path.join("site.yaml"), "site: { database: db.sqlite3 }\nmodels:\n  Post:\n    fields:\n      title: { type: string }\n      author: { type: foreign_key, to: Post, null: true, on_delete: set_null }\n").unwrap();
+    let out = migrate(&site, &["--allow-destructive"]);
+    assert!(!out.status.success());
+    let conn = Connection::open(site.path.join("db.sqlite3")).unwrap();
+    assert!(
+        tables(&conn).contains("author"),
+        "the refused migration changed nothing"
+    );
+    assert_eq!(count(&conn, "post"), 1);
+}

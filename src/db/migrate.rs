@@ -232,6 +232,22 @@ pub fn migrate(
     allow_destructive: bool,
 ) -> Result<Outcome, Vec<String>> {
     let db_err = |e: rusqlite::Error| vec![format!("database error: {e}")];
+    // Dropping a table deletes its rows first, which would fire ON DELETE CASCADE in the tables
+    // pointing at it: foreign keys are off while migrating, and checked before the commit.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(db_err)?;
+    let result = migrate_in(conn, desired, allow_destructive);
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(db_err)?;
+    result
+}
+
+fn migrate_in(
+    conn: &mut Connection,
+    desired: &[TableDef],
+    allow_destructive: bool,
+) -> Result<Outcome, Vec<String>> {
+    let db_err = |e: rusqlite::Error| vec![format!("database error: {e}")];
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db_err)?;
@@ -485,6 +501,25 @@ pub fn migrate(
             )
             .map_err(db_err)?;
         }
+    }
+    let dangling: Vec<(String, i64, String)> = {
+        let mut stmt = tx.prepare("PRAGMA foreign_key_check").map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_err)?;
+        rows.filter_map(Result::ok).take(5).collect()
+    };
+    if !dangling.is_empty() {
+        return Err(dangling
+            .into_iter()
+            .map(|(table, rowid, target)| format!("row {rowid} of `{table}` would point at a missing row of `{target}`: drop or change the foreign key too; the database was not changed"))
+            .collect());
     }
     tx.commit().map_err(db_err)?;
     Ok(outcome)

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use model::{Field, Model, Models, Order};
+/// A value bound to a statement; views build conditions with it without knowing rusqlite.
+pub use rusqlite::types::Value as SqlValue;
 
 /// A database error, with the statement's context; shown in the log, never to a client.
 #[derive(Debug, Clone, PartialEq)]

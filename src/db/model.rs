@@ -440,8 +440,13 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
             FieldType::Date if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
                 return Err(format!("not a date (YYYY-MM-DD): {s:?}"));
             }
-            FieldType::Datetime if parse_datetime(s).is_none() => {
-                return Err(format!("not a datetime (YYYY-MM-DDTHH:MM:SS): {s:?}"));
+            FieldType::Datetime => {
+                // Stored in one form, so that ordering by text is ordering by time: offsets
+                // converted to UTC, `T` between date and time.
+                return match parse_datetime(s) {
+                    Some(dt) => Ok(Value::String(dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string())),
+                    None => Err(format!("not a datetime (YYYY-MM-DDTHH:MM:SS): {s:?}")),
+                };
             }
             _ => {}
         }

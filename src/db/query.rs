@@ -168,10 +168,12 @@ fn escaped(v: &SqlValue, contains: bool) -> SqlValue {
         SqlValue::Real(f) => f.to_string(),
         _ => String::new(),
     };
+    let escaped = like_escape(&text);
     if contains {
-        SqlValue::Text(like_escape(&text))
+        SqlValue::Text(escaped)
     } else {
-        SqlValue::Text(like_escape(&text).trim_matches('%').to_string())
+        // Without the `%` that like_escape puts around it (an escaped `%` inside stays).
+        SqlValue::Text(escaped[1..escaped.len() - 1].to_string())
     }
 }
 
@@ -412,6 +414,14 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iexact_keeps_an_escaped_percent_at_the_end() {
+        assert_eq!(
+            escaped(&SqlValue::Text("50%".into()), false),
+            SqlValue::Text("50\\%".into())
+        );
+    }
 
     #[test]
     fn wildcards_in_terms_match_themselves() {

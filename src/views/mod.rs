@@ -244,7 +244,7 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             context,
             status,
         } => {
-            let ctx = context_for(site, req, &m.params, query, context);
+            let ctx = context_for(site, req, &m.params, query, context.clone());
             match site.renderer.render(template, &ctx) {
                 Ok(body) => Response::html(*status, body),
                 Err(e) => server_error(site, req, &format!("rendering {template}: {e}")),
@@ -257,7 +257,7 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             context,
             status,
         } => {
-            let ctx = context_for(site, req, &m.params, query, context);
+            let ctx = context_for(site, req, &m.params, query, context.clone());
             match site.renderer.render_inline(template, *escape, &ctx) {
                 Ok(body) => Response {
                     status: *status,
@@ -325,13 +325,13 @@ pub fn context_for(
     req: &Request,
     params: &Params,
     query: Map<String, Value>,
-    extra: &Map<String, Value>,
+    extra: Map<String, Value>,
 ) -> Value {
     let mut raw = Map::new();
     for (k, v) in &req.pairs {
         raw.insert(k.clone(), Value::String(v.clone()));
     }
-    let mut ctx = extra.clone();
+    let mut ctx = extra;
     ctx.insert("site".into(), json!({ "name": site.name }));
     ctx.insert(
         "request".into(),
@@ -361,7 +361,7 @@ fn error_page(
         let mut extra = Map::new();
         extra.insert("status".into(), status.into());
         extra.insert("message".into(), message.into());
-        let ctx = context_for(site, req, &Params::new(), Map::new(), &extra);
+        let ctx = context_for(site, req, &Params::new(), Map::new(), extra);
         match site.renderer.render(t, &ctx) {
             Ok(body) => return Response::html(status, body),
             Err(e) => tracing::error!("rendering the {status} page {t}: {e}"),

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Map, Value};
 
 use super::{context_for, not_found, server_error, Request, Response};
@@ -14,7 +13,7 @@ use crate::config::raw::{FieldType, Format, Lookup, RawRoute};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{to_sql, Cond, Query};
-use crate::db::{Database, Field, Model, Models, Order};
+use crate::db::{Database, Field, Model, Models, Order, SqlValue};
 use crate::routing::Params;
 use crate::site::Site;
 
@@ -32,6 +31,8 @@ pub struct FieldPath {
     hops: Vec<Hop>,
     field: Field,
     lookup: Lookup,
+    /// For a foreign key, the type of the target's primary key (what a request's value is).
+    target_pk: Option<FieldType>,
 }
 
 const LOOKUPS: &[(&str, Lookup)] = &[
@@ -80,10 +81,16 @@ pub fn resolve_path(
         })?;
         let last = i + 1 == parts.len();
         if last {
+            let target_pk = field
+                .to
+                .as_ref()
+                .and_then(|t| models.get(t))
+                .map(|t| t.pk_field().ty);
             return Ok(FieldPath {
                 hops,
                 field: field.clone(),
                 lookup: lookup.unwrap_or(Lookup::Exact),
+                target_pk,
             });
         }
         let target = field
@@ -138,7 +145,11 @@ impl FieldPath {
             self.lookup,
             Lookup::Contains | Lookup::Icontains | Lookup::Iexact
         );
-        match self.field.ty {
+        let ty = match (self.field.ty, self.target_pk) {
+            (FieldType::ForeignKey, Some(pk)) => pk,
+            (ty, _) => ty,
+        };
+        match ty {
             _ if textual => Ok(SqlValue::Text(text.to_string())),
             FieldType::Integer | FieldType::ForeignKey => text
                 .parse::<i64>()
@@ -1001,7 +1012,7 @@ pub fn list(
     );
     extra.insert("page".into(), Value::Object(page));
     extra.insert("search".into(), term.into());
-    let ctx = context_for(site, req, params, query, &extra);
+    let ctx = context_for(site, req, params, query, extra);
     let template = view.template.as_deref().unwrap_or("");
     match site.renderer.render(template, &ctx) {
         Ok(body) => Response {
@@ -1084,7 +1095,7 @@ pub fn detail(
         return json_response(view.status, &Value::Object(object));
     }
     extra.insert("object".into(), Value::Object(object));
-    let ctx = context_for(site, req, params, query, &extra);
+    let ctx = context_for(site, req, params, query, extra);
     let template = view.template.as_deref().unwrap_or("");
     match site.renderer.render(template, &ctx) {
         Ok(body) => Response {
