@@ -920,7 +920,7 @@ pub fn dump(conn: &Connection, models: &Models, model: &str) -> Result<String, S
         let mut fields = Vec::new();
         for (i, f) in m.fields.iter().enumerate() {
             let v: SqlValue = r.get(i).map_err(|e| format!("{sql}: {e}"))?;
-            let v = to_json(f.ty, v);
+            let v = crate::db::query::to_json(f.ty, v);
             if i == m.pk {
                 out.push_str("  pk: ");
                 out.push_str(&scalar(&v));
@@ -945,18 +945,6 @@ pub fn dump(conn: &Connection, models: &Models, model: &str) -> Result<String, S
 }
 
 /// A column's value as a fixture holds it: booleans as true/false, JSON as structures.
-fn to_json(ty: FieldType, v: SqlValue) -> Value {
-    match v {
-        SqlValue::Null | SqlValue::Blob(_) => Value::Null,
-        SqlValue::Integer(i) if ty == FieldType::Boolean => Value::Bool(i != 0),
-        SqlValue::Integer(i) => Value::from(i),
-        SqlValue::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        SqlValue::Text(s) if ty == FieldType::Json => {
-            serde_json::from_str(&s).unwrap_or(Value::String(s))
-        }
-        SqlValue::Text(s) => Value::String(s),
-    }
-}
 
 // A small YAML emitter: block mappings and sequences, strings plain when nothing could misread
 // them, as literal blocks when they span lines, double-quoted otherwise.

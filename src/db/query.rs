@@ -275,7 +275,7 @@ impl<'m> Query<'m> {
 }
 
 /// A column's value as JSON, by the field's type.
-fn to_json(ty: FieldType, v: SqlValue) -> Value {
+pub fn to_json(ty: FieldType, v: SqlValue) -> Value {
     match v {
         SqlValue::Null => Value::Null,
         SqlValue::Integer(i) if ty == FieldType::Boolean => Value::Bool(i != 0),

@@ -448,19 +448,13 @@ pub fn compile_list(
             "paginate_by must be at least 1",
         ));
     }
-    let json = raw.format == Some(Format::Json);
-    if !json && raw.template.is_none() {
-        errors.push(source.diag(at, "view `list` needs `template` (or `format: json`)"));
-    }
+    let (json, template) = output(raw, source, at, "list", &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(ListView {
         model,
-        template: raw
-            .template
-            .as_deref()
-            .map(|t| crate::render::canonical(t).to_string()),
+        template,
         json,
         context,
         status,
@@ -612,19 +606,13 @@ pub fn compile_detail(
             limit: r.limit.unwrap_or(100),
         });
     }
-    let json = raw.format == Some(Format::Json);
-    if !json && raw.template.is_none() {
-        errors.push(source.diag(at, "view `detail` needs `template` (or `format: json`)"));
-    }
+    let (json, template) = output(raw, source, at, "detail", &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(DetailView {
         model,
-        template: raw
-            .template
-            .as_deref()
-            .map(|t| crate::render::canonical(t).to_string()),
+        template,
         json,
         context,
         status,
@@ -633,6 +621,28 @@ pub fn compile_detail(
         capture,
         related,
     })
+}
+
+/// `format: json`, or the template that renders the page (one of them is needed).
+fn output(
+    raw: &RawRoute,
+    source: &Source,
+    at: &str,
+    view: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> (bool, Option<String>) {
+    let json = raw.format == Some(Format::Json);
+    if !json && raw.template.is_none() {
+        errors.push(source.diag(
+            at,
+            format!("view `{view}` needs `template` (or `format: json`)"),
+        ));
+    }
+    let template = raw
+        .template
+        .as_deref()
+        .map(|t| crate::render::canonical(t).to_string());
+    (json, template)
 }
 
 /// Add what templates expect beside the columns: `pk`, and `FIELD_html` for markdown text.
