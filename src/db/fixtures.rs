@@ -944,8 +944,6 @@ pub fn dump(conn: &Connection, models: &Models, model: &str) -> Result<String, S
     Ok(out)
 }
 
-/// A column's value as a fixture holds it: booleans as true/false, JSON as structures.
-
 // A small YAML emitter: block mappings and sequences, strings plain when nothing could misread
 // them, as literal blocks when they span lines, double-quoted otherwise.
 
