@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 use trellis::config::diagnostic::short_path;
 use trellis::config::{raw, Diagnostic};
 use trellis::server::{serve, ServeOptions};
-use trellis::site::MigrateError;
 use trellis::Site;
 
 #[derive(Parser)]
@@ -36,7 +35,15 @@ enum Command {
         /// Log warnings and errors only, not every request.
         #[arg(long, short)]
         quiet: bool,
+        /// Do not watch the site folder for changes (by default a saved change is reloaded).
+        #[arg(long)]
+        no_reload: bool,
+        /// Reload open pages in the browser after each reload, and show load errors there.
+        #[arg(long, conflicts_with = "no_reload")]
+        live: bool,
     },
+    /// Make a new site folder NAME that `trellis serve NAME` runs at once.
+    New { name: PathBuf },
     /// Load and validate a site; print every error; exit non-zero on any.
     Check { site: Option<PathBuf> },
     /// Create or update the site's database tables (additive changes only, unless told).
@@ -114,35 +121,15 @@ fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), Exit
             }
             Ok(())
         }
-        Err(MigrateError::Refused(refused)) => {
-            for why in &refused {
-                eprintln!("error: migration refused: {why}");
-            }
-            eprintln!(
-                "{} change{} refused; the database was not changed",
-                refused.len(),
-                if refused.len() == 1 { "" } else { "s" }
-            );
-            Err(ExitCode::FAILURE)
-        }
-        Err(MigrateError::Fixtures(errors)) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!("the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty");
+        Err(e) => {
+            eprint!("{e}");
             Err(ExitCode::FAILURE)
         }
     }
 }
 
 fn report(errors: &[Diagnostic]) {
-    for e in errors {
-        let mut e = e.clone();
-        e.file = short_path(&e.file);
-        eprintln!("{e}");
-    }
-    let n = errors.len();
-    eprintln!("{n} error{} found", if n == 1 { "" } else { "s" });
+    eprint!("{}", trellis::config::diagnostic::format_all(errors));
 }
 
 fn run(cli: Cli) -> Result<(), ExitCode> {
@@ -152,6 +139,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             addr,
             workers,
             quiet,
+            no_reload,
+            live,
         } => {
             let level = if quiet {
                 "warn"
@@ -174,6 +163,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 ServeOptions {
                     addr: addr.clone(),
                     workers,
+                    reload: !no_reload,
+                    live,
                 },
             )
             .map_err(|e| {
@@ -181,6 +172,20 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::New { name } => match trellis::scaffold::create(&name) {
+            Ok(()) => {
+                println!(
+                    "created {}; serve it with:\n  trellis serve {}",
+                    name.display(),
+                    name.display()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        },
         Command::Check { site } => {
             let dir = site_dir(site)?;
             let site = load(&dir.path)?;

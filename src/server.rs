@@ -8,7 +8,8 @@
 
 use std::net::TcpListener;
 use std::path::{Component, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
@@ -24,6 +25,60 @@ use crate::views::{self, Request, Response};
 /// What every worker shares: the current site.
 pub struct AppState {
     pub site: ArcSwap<Site>,
+    pub live: Live,
+}
+
+impl AppState {
+    pub fn new(site: Site, live: bool) -> AppState {
+        AppState {
+            site: ArcSwap::from_pointee(site),
+            live: Live {
+                enabled: live,
+                generation: AtomicU64::new(0),
+                error: Mutex::new(None),
+            },
+        }
+    }
+}
+
+/// Browser live reload (`serve --live`): HTML pages get a small script that asks
+/// `/__trellis/live` for the site's generation and reloads the page when it changes; while the
+/// last reload failed, pages show its error over the (previous) site.
+pub struct Live {
+    pub enabled: bool,
+    /// Bumped by every reload, good or bad.
+    pub generation: AtomicU64,
+    /// The last reload's error, while it has not been fixed.
+    pub error: Mutex<Option<String>>,
+}
+
+/// The path the live-reload script polls.
+pub const LIVE_PATH: &str = "/__trellis/live";
+
+impl Live {
+    /// Add the script (and the error, if any) to an HTML page.
+    fn inject(&self, body: &mut String) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let mut html = String::new();
+        if let Some(error) = self.error.lock().ok().and_then(|e| e.clone()) {
+            html.push_str("<div id=\"trellis-error\" style=\"position:fixed;top:0;left:0;right:0;max-height:70vh;overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#8a1111;border-bottom:3px solid #c00;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;z-index:2147483647\"><strong>The last change did not load; the previous version is shown.</strong>\n\n");
+            html.push_str(&html_escape(&error));
+            html.push_str("</div>");
+        }
+        html.push_str(&format!(
+            "<script>(function(){{var g={generation};function p(){{fetch(\"{LIVE_PATH}\",{{cache:\"no-store\"}}).then(function(r){{return r.json()}}).then(function(d){{if(d.generation!==g){{location.reload()}}else{{setTimeout(p,500)}}}}).catch(function(){{setTimeout(p,2000)}})}}setTimeout(p,500)}})();</script>"
+        ));
+        match body.rfind("</body>") {
+            Some(i) => body.insert_str(i, &html),
+            None => body.push_str(&html),
+        }
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The app's services and middleware; `serve` and the tests both build the app with this.
@@ -129,6 +184,18 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
 }
 
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.live.enabled && req.path() == LIVE_PATH {
+        let generation = state.live.generation.load(Ordering::SeqCst);
+        let failing = state
+            .live
+            .error
+            .lock()
+            .map(|e| e.is_some())
+            .unwrap_or(false);
+        return HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "generation": generation, "error": failing }));
+    }
     let site = state.site.load_full();
     let raw_path = req.uri().path();
     let method = req.method().as_str().to_string();
@@ -164,7 +231,11 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if let Some(rest) = path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &site, &request, rest).await;
     }
-    respond(views::handle(&site, &request))
+    let mut response = views::handle(&site, &request);
+    if state.live.enabled && response.content_type.starts_with("text/html") {
+        state.live.inject(&mut response.body);
+    }
+    respond(response)
 }
 
 /// Serve a file from the site's static folder; anything that is not a plain file under it
@@ -214,6 +285,10 @@ fn respond(r: Response) -> HttpResponse {
 pub struct ServeOptions {
     pub addr: String,
     pub workers: Option<usize>,
+    /// Watch the site folder and reload on change.
+    pub reload: bool,
+    /// Reload open pages in the browser after a reload (and show load errors there).
+    pub live: bool,
 }
 
 /// Bind, print the address, and serve until interrupted (Ctrl-C finishes requests in flight).
@@ -222,9 +297,21 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let routes = site.router.len();
     let root = site.root.display().to_string();
-    let state = web::Data::new(AppState {
-        site: ArcSwap::from_pointee(site),
-    });
+    let site_dir = site.root.clone();
+    let state = Arc::new(AppState::new(site, opts.live));
+    // Kept alive until the server stops; dropping it stops the watching.
+    let _watcher = if opts.reload {
+        match crate::reload::watch(site_dir, state.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("cannot watch the site folder, so edits need a restart: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let state = web::Data::from(state);
     actix_web::rt::System::new().block_on(async move {
         let mut server = HttpServer::new(move || app(state.clone()))
             .shutdown_timeout(5)

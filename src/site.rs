@@ -58,6 +58,31 @@ pub enum MigrateError {
     Fixtures(Vec<String>),
 }
 
+impl std::fmt::Display for MigrateError {
+    /// One `error:` line per problem, then what it means for the database.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MigrateError::Refused(refused) => {
+                for why in refused {
+                    writeln!(f, "error: migration refused: {why}")?;
+                }
+                let n = refused.len();
+                writeln!(
+                    f,
+                    "{n} change{} refused; the database was not changed",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+            MigrateError::Fixtures(errors) => {
+                for e in errors {
+                    writeln!(f, "error: {e}")?;
+                }
+                writeln!(f, "the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty")
+            }
+        }
+    }
+}
+
 /// A route after includes are expanded.
 struct Flat {
     raw: RawRoute,

@@ -137,6 +137,23 @@ where
     }
 }
 
+/// Every diagnostic in block form, paths relative to the current directory, then a count.
+pub fn format_all(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let mut d = d.clone();
+        d.file = short_path(&d.file);
+        out.push_str(&d.to_string());
+        out.push('\n');
+    }
+    let n = diags.len();
+    out.push_str(&format!(
+        "{n} error{} found\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
+
 /// Display a path relative to the current directory when it is inside it.
 pub fn short_path(path: &Path) -> PathBuf {
     std::env::current_dir()
