@@ -300,7 +300,7 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let site_dir = site.root.clone();
     let state = Arc::new(AppState::new(site, opts.live));
     // Kept alive until the server stops; dropping it stops the watching.
-    let _watcher = if opts.reload {
+    let watcher = if opts.reload {
         match crate::reload::watch(site_dir, state.clone()) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -323,6 +323,11 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
             "Trellis {}: serving {root} ({routes} routes) at http://{local}/",
             env!("CARGO_PKG_VERSION")
         );
+        match (&watcher, opts.live) {
+            (Some(_), true) => println!("Reloading on save, and reloading open pages (--live)."),
+            (Some(_), false) => println!("Reloading on save (--no-reload to turn off, --live to reload pages too)."),
+            (None, _) => {}
+        }
         println!("Quit with Ctrl-C.");
         use std::io::Write;
         let _ = std::io::stdout().flush();
