@@ -29,11 +29,13 @@ pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedW
         let _ = tx.send(event);
     })?;
     watcher.watch(&root, RecursiveMode::Recursive)?;
+    // Events name absolute paths; hidden parts are looked for below the site folder only.
+    let absolute = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
     std::thread::Builder::new()
         .name("trellis-reload".into())
         .spawn(move || loop {
             let Ok(first) = rx.recv() else { return };
-            if !relevant(&first, &state) {
+            if !relevant(&first, &state, &absolute) {
                 continue;
             }
             let start = Instant::now();
@@ -52,35 +54,45 @@ pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedW
 
 /// Does this event change the site? Not reads, not the database's own files, not editors'
 /// swap and backup files.
-fn relevant(event: &notify::Result<Event>, state: &AppState) -> bool {
+fn relevant(event: &notify::Result<Event>, state: &AppState, root: &Path) -> bool {
     let Ok(event) = event else { return true };
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
     let db = state.site.load().db.as_ref().map(|d| d.path.clone());
-    event.paths.iter().any(|p| !ignored(p, db.as_deref()))
+    event
+        .paths
+        .iter()
+        .any(|p| !ignored(p.strip_prefix(root).unwrap_or(p), db.as_deref()))
 }
 
+/// `path` is relative to the site folder.
 fn ignored(path: &Path, db: Option<&Path>) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let (Some(db), Some(file)) = (db, path.file_name()) {
-        let db_name = db
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if file.to_string_lossy().starts_with(&db_name) {
+    // The database and its companions: `site.sqlite3`, `-wal`, `-shm`, `-journal`.
+    if let Some(db_name) = db
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+    {
+        let rest = name.strip_prefix(&db_name);
+        if matches!(rest, Some("" | "-wal" | "-shm" | "-journal")) {
             return true;
         }
     }
-    name.starts_with('.')
+    // Hidden files and folders anywhere in the path (`.git/index`, `.name.swp`), editors'
+    // backups and vim's write test.
+    let hidden = path.components().any(|c| {
+        let part = c.as_os_str().to_string_lossy();
+        part.starts_with('.') && part != "." && part != ".."
+    });
+    hidden
         || name.ends_with('~')
         || name.ends_with(".swp")
         || name.ends_with(".swx")
         || name == "4913"
-        || name.ends_with(".sqlite3-journal")
 }
 
 /// Build, migrate and swap in the site; or report why not and keep the old one.
@@ -103,16 +115,41 @@ pub fn reload(root: &Path, state: &AppState, start: Instant) {
                 *e = None;
             }
             state.live.generation.fetch_add(1, Ordering::SeqCst);
+            // Logged last: whoever reads this line finds the new site, and its generation, in place.
             let ms = start.elapsed().as_secs_f64() * 1000.0;
             tracing::info!("reloaded in {ms:.0} ms ({routes} routes)");
         }
         Err(text) => {
             eprint!("{text}");
-            tracing::error!("reload failed; the previous site goes on serving");
             if let Ok(mut e) = state.live.error.lock() {
                 *e = Some(text);
             }
             state.live.generation.fetch_add(1, Ordering::SeqCst);
+            tracing::error!("reload failed; the previous site goes on serving");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ignored;
+    use std::path::Path;
+
+    #[test]
+    fn what_does_not_reload() {
+        let db = Some(Path::new("/x/site"));
+        for (path, skip) in [
+            ("site", true),
+            ("site-wal", true),
+            ("site-journal", true),
+            ("site.yaml", false),
+            ("templates/home.hbs", false),
+            (".git/index", true),
+            ("templates/.home.hbs.swp", true),
+            ("templates/home.hbs~", true),
+            ("static/4913", true),
+        ] {
+            assert_eq!(ignored(Path::new(path), db), skip, "{path}");
         }
     }
 }

@@ -325,7 +325,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         );
         match (&watcher, opts.live) {
             (Some(_), true) => println!("Reloading on save, and reloading open pages (--live)."),
-            (Some(_), false) => println!("Reloading on save (--no-reload to turn off, --live to reload pages too)."),
+            (Some(_), false) => {
+                println!("Reloading on save (--no-reload to turn off, --live to reload pages too).")
+            }
             (None, _) => {}
         }
         println!("Quit with Ctrl-C.");
