@@ -29,13 +29,20 @@ pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedW
         let _ = tx.send(event);
     })?;
     watcher.watch(&root, RecursiveMode::Recursive)?;
-    // Events name absolute paths; hidden parts are looked for below the site folder only.
-    let absolute = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    // Events name paths as the watch was given, absolutely or through links; hidden parts are
+    // looked for below the site folder only, whichever way it is named.
+    let mut roots = vec![root.clone()];
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.push(cwd.join(&root));
+    }
+    if let Ok(real) = std::fs::canonicalize(&root) {
+        roots.push(real);
+    }
     std::thread::Builder::new()
         .name("trellis-reload".into())
         .spawn(move || loop {
             let Ok(first) = rx.recv() else { return };
-            if !relevant(&first, &state, &absolute) {
+            if !relevant(&first, &state, &roots) {
                 continue;
             }
             let start = Instant::now();
@@ -54,16 +61,20 @@ pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedW
 
 /// Does this event change the site? Not reads, not the database's own files, not editors'
 /// swap and backup files.
-fn relevant(event: &notify::Result<Event>, state: &AppState, root: &Path) -> bool {
+fn relevant(event: &notify::Result<Event>, state: &AppState, roots: &[PathBuf]) -> bool {
     let Ok(event) = event else { return true };
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
     let db = state.site.load().db.as_ref().map(|d| d.path.clone());
-    event
-        .paths
-        .iter()
-        .any(|p| !ignored(p.strip_prefix(root).unwrap_or(p), db.as_deref()))
+    event.paths.iter().any(|p| {
+        // Below the site folder; a path named some other way is judged by its file name.
+        let rel = roots
+            .iter()
+            .find_map(|r| p.strip_prefix(r).ok())
+            .unwrap_or_else(|| p.file_name().map_or(p.as_path(), Path::new));
+        !ignored(rel, db.as_deref())
+    })
 }
 
 /// `path` is relative to the site folder.

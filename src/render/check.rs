@@ -48,6 +48,17 @@ pub fn check(
             | TemplateElement::HtmlExpression(h)
             | TemplateElement::HelperBlock(h) => {
                 let called = param_name(&h.name).unwrap_or_default();
+                let needs_arg = ["if", "unless", "each", "with", "lookup"];
+                if h.params.is_empty()
+                    && needs_arg.contains(&called.as_str())
+                    && matches!(el, TemplateElement::HelperBlock(_))
+                {
+                    out.push(at(
+                        format!("`{{{{#{called}}}}}` needs a value: `{{{{#{called} something}}}}`"),
+                        None,
+                    ));
+                    return;
+                }
                 let has_args = !h.params.is_empty() || !h.hash.is_empty();
                 if has_args && matches!(h.name, Parameter::Name(_)) && !is_helper(&called) {
                     out.push(at(

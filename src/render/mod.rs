@@ -104,6 +104,7 @@ impl Renderer {
         }
         files.sort();
         let mut compiled = Vec::new();
+        let mut broken = Vec::new();
         for (name, path) in files {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
@@ -114,10 +115,16 @@ impl Renderer {
             };
             match Template::compile_with_name(&text, name.clone()) {
                 Ok(t) => compiled.push((name, path, text, t)),
-                Err(e) => errors.push(template_error(&path, &text, &e)),
+                Err(e) => {
+                    errors.push(template_error(&path, &text, &e));
+                    // Known by name, so that a route using it is not also told it is missing.
+                    broken.push(name);
+                }
             }
         }
-        let names: Vec<String> = compiled.iter().map(|(n, ..)| n.clone()).collect();
+        let mut names: Vec<String> = compiled.iter().map(|(n, ..)| n.clone()).collect();
+        names.extend(broken);
+        names.sort();
         let mut renderer = Renderer { registries, names };
         for (_, path, text, t) in &compiled {
             errors.extend(renderer.check(t, path, text, &router));
@@ -141,7 +148,7 @@ impl Renderer {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.registries[Escape::Html.index()].has_template(canonical(name))
+        self.names.iter().any(|n| n == canonical(name))
     }
 
     /// Render a template file (HTML-escaped).

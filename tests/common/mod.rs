@@ -474,3 +474,92 @@ pub fn write_files(files: &[(&str, &str)]) -> SiteDir {
     }
     SiteDir { _tmp: tmp, path }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Live reload (tests/reload.rs): more arguments for `serve`, serving a folder in place,
+// waiting for a log line to come n times, and a request that reports a failure instead of
+// panicking.
+
+impl Server {
+    /// `start` with more arguments for `serve` (`--live`, `--no-reload`).
+    pub fn start_with(site_dir: &Path, extra: &[&str]) -> Server {
+        let tmp = TempDir::new().expect("a temporary folder");
+        let name = site_dir.file_name().expect("a site folder has a name");
+        let copy = tmp.path().join(name);
+        copy_dir(site_dir, &copy);
+        let mut cmd = command(tmp.path());
+        cmd.arg("serve").arg(&copy).args(extra);
+        Server::spawn(cmd, tmp, Some(copy))
+    }
+
+    /// Serve `site_dir` itself, not a copy (so that two servers can share one folder).
+    pub fn start_in_place(site_dir: &Path, extra: &[&str]) -> Server {
+        let tmp = TempDir::new().expect("a temporary folder");
+        let mut cmd = command(tmp.path());
+        cmd.arg("serve").arg(site_dir).args(extra);
+        Server::spawn(cmd, tmp, Some(site_dir.to_path_buf()))
+    }
+
+    /// Run `trellis ARGS…` (a `serve` command) in `dir`, which the server keeps until it is
+    /// dropped, so that a site is named as a user would name it: relative to where they are.
+    pub fn start_in(dir: TempDir, args: &[&str]) -> Server {
+        let mut cmd = command(dir.path());
+        cmd.args(args);
+        Server::spawn(cmd, dir, None)
+    }
+
+    /// The folder this server serves (its private copy, or the folder itself).
+    pub fn site_path(&self) -> &Path {
+        self.site.as_deref().expect("a server of a site folder")
+    }
+
+    /// Wait until `done` holds for the whole log, and return the log. Panics (with the log,
+    /// and saying it waited for `what`) if it never does: a guard against a hang, not a
+    /// timing test.
+    pub fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        let mut text = self.log.text.lock().unwrap();
+        loop {
+            if done(&text) {
+                return text.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || *self.log.closed.lock().unwrap() {
+                let log = text.clone();
+                // Unlocked, so that the thread reading the log is not poisoned by the panic.
+                drop(text);
+                panic!("waited in vain for {what}; the server's log:\n{log}");
+            }
+            text = self.log.grew.wait_timeout(text, left).unwrap().0;
+        }
+    }
+
+    /// Wait until `needle` has come at least `n` times in the log, and return the log.
+    pub fn wait_for_log_count(&self, needle: &str, n: usize) -> String {
+        self.wait_until(&format!("{needle:?} {n} times"), |log| {
+            log.matches(needle).count() >= n
+        })
+    }
+
+    /// `get`, but a refused connection, a broken response or a read error is returned, not a
+    /// panic (for threads that count failures).
+    pub fn try_get(&self, target: &str) -> Result<Resp, String> {
+        let mut stream = TcpStream::connect(self.addr).map_err(|e| format!("connect: {e}"))?;
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .map_err(|e| format!("set a read timeout: {e}"))?;
+        let head = format!(
+            "GET {target} HTTP/1.1\r\nConnection: close\r\nHost: {}\r\n\r\n",
+            self.addr
+        );
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|e| format!("send: {e}"))?;
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("read: {e}"))?;
+        Resp::parse(&raw, false)
+            .map_err(|why| format!("{why}; got {:?}", String::from_utf8_lossy(&raw)))
+    }
+}
