@@ -1,0 +1,299 @@
+//! A real headless Chromium against `serve --live`: the page a person has open reloads itself
+//! after a save, and a save that does not load shows its error over the previous page. The
+//! browser is driven over the DevTools protocol (a minimal WebSocket client below).
+//!
+//! `.ci/run` installs Chromium (Debian's `chromium`). Where it is missing and `CI` is not set,
+//! the tests say so and pass; in CI a missing Chromium fails them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{write_site, Server};
+use serde_json::{json, Value};
+
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in ["/usr/bin", "/usr/local/bin"] {
+            let p = PathBuf::from(dir).join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("Chromium is missing: .ci/run installs it with apt-get");
+    }
+    eprintln!("skipped: no Chromium here (.ci/run installs it)");
+    None
+}
+
+/// A headless Chromium showing one page, killed on drop.
+struct Browser {
+    child: Child,
+    page: WebSocket,
+    _profile: tempfile::TempDir,
+    next_id: u64,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Browser {
+    fn open(bin: &PathBuf, url: &str) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("Chromium starts");
+        // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("Chromium says where DevTools listen")
+                .unwrap();
+            if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                break rest.split('/').next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let list = http_get(&format!("127.0.0.1:{port}"), "/json/list");
+        let pages: Value = serde_json::from_str(&list).unwrap();
+        let ws = pages
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "page")
+            .and_then(|p| p["webSocketDebuggerUrl"].as_str())
+            .expect("a page")
+            .to_string();
+        Browser {
+            child,
+            page: WebSocket::connect(&ws),
+            _profile: profile,
+            next_id: 1,
+        }
+    }
+
+    /// Evaluate a JavaScript expression in the page; its value as JSON.
+    fn eval(&mut self, expression: &str) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"id": id, "method": "Runtime.evaluate",
+                         "params": {"expression": expression, "returnByValue": true}});
+        self.page.send(&msg.to_string());
+        loop {
+            let reply: Value = serde_json::from_str(&self.page.recv()).unwrap();
+            if reply["id"] == id {
+                return reply["result"]["result"]["value"].clone();
+            }
+        }
+    }
+
+    /// The page's HTML once `pred` holds for it (a bounded wait: a guard against a hang).
+    fn html_when(&mut self, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let html = self
+                .eval("document.documentElement ? document.documentElement.outerHTML : ''")
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if pred(&html) || start.elapsed() > Duration::from_secs(30) {
+                return html;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A GET to the DevTools HTTP endpoint, which keeps the connection open: read by length.
+fn http_get(host: &str, path: &str) -> String {
+    let s = TcpStream::connect(host).unwrap();
+    write!(&s, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(s);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+/// Just enough of a WebSocket client for the DevTools protocol: text frames, masked out,
+/// unmasked in, fragments joined.
+struct WebSocket {
+    stream: TcpStream,
+}
+
+impl WebSocket {
+    fn connect(url: &str) -> WebSocket {
+        let rest = url.strip_prefix("ws://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        WebSocket { stream }
+    }
+
+    fn send(&mut self, text: &str) {
+        let payload = text.as_bytes();
+        let mut frame = vec![0x81u8];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n < 65536 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).unwrap();
+    }
+
+    fn recv(&mut self) -> String {
+        let mut message = Vec::new();
+        loop {
+            let mut head = [0u8; 2];
+            self.stream.read_exact(&mut head).unwrap();
+            let fin = head[0] & 0x80 != 0;
+            let opcode = head[0] & 0x0f;
+            let mut len = (head[1] & 0x7f) as u64;
+            if len == 126 {
+                let mut b = [0u8; 2];
+                self.stream.read_exact(&mut b).unwrap();
+                len = u16::from_be_bytes(b) as u64;
+            } else if len == 127 {
+                let mut b = [0u8; 8];
+                self.stream.read_exact(&mut b).unwrap();
+                len = u64::from_be_bytes(b);
+            }
+            let mut payload = vec![0u8; len as usize];
+            self.stream.read_exact(&mut payload).unwrap();
+            if opcode == 0x1 || opcode == 0x0 {
+                message.extend(payload);
+                if fin {
+                    return String::from_utf8(message).unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn site() -> common::SiteDir {
+    write_site(
+        "routes:\n  - { path: \"\", view: template, template: home.hbs }\n",
+        &[(
+            "home.hbs",
+            "<!doctype html><html><body><h1>Before the save</h1></body></html>\n",
+        )],
+    )
+}
+
+#[test]
+fn an_open_page_reloads_itself_after_a_save() {
+    let Some(bin) = chromium() else { return };
+    let site = site();
+    let s = Server::start_with(&site.path, &["--live"]);
+    let mut browser = Browser::open(&bin, &format!("http://{}/", s.addr));
+    assert!(browser
+        .html_when(|h| h.contains("Before the save"))
+        .contains("Before the save"));
+    // The page is open and its script is asking for the site's generation.
+    s.wait_for_log("GET /__trellis/live");
+    std::fs::write(
+        s.site_path().join("templates/home.hbs"),
+        "<!doctype html><html><body><h1>After the save</h1></body></html>\n",
+    )
+    .unwrap();
+    s.wait_for_log("reloaded in");
+    let html = browser.html_when(|h| h.contains("After the save"));
+    assert!(html.contains("After the save"), "{html}");
+    assert!(!html.contains("Before the save"), "{html}");
+    assert!(!html.contains("trellis-error"), "{html}");
+}
+
+#[test]
+fn a_save_that_does_not_load_shows_its_error_over_the_page() {
+    let Some(bin) = chromium() else { return };
+    let site = site();
+    let s = Server::start_with(&site.path, &["--live"]);
+    let mut browser = Browser::open(&bin, &format!("http://{}/", s.addr));
+    browser.html_when(|h| h.contains("Before the save"));
+    s.wait_for_log("GET /__trellis/live");
+    std::fs::write(
+        s.site_path().join("site.yaml"),
+        "routes:\n  - { path: \"\", view: template, template: hom.hbs }\n",
+    )
+    .unwrap();
+    s.wait_for_log("reload failed");
+    let html = browser.html_when(|h| h.contains("trellis-error"));
+    // The previous page, and over it the error as `check` prints it, with its did-you-mean.
+    assert!(html.contains("Before the save"), "{html}");
+    assert!(html.contains("id=\"trellis-error\""), "{html}");
+    assert!(html.contains("no template `hom.hbs`"), "{html}");
+    assert!(html.contains("did you mean `home`?"), "{html}");
+    // Fixing it takes the error away.
+    std::fs::write(
+        s.site_path().join("site.yaml"),
+        "routes:\n  - { path: \"\", view: template, template: home.hbs }\n",
+    )
+    .unwrap();
+    s.wait_for_log("reloaded in");
+    let html = browser.html_when(|h| !h.contains("trellis-error"));
+    assert!(!html.contains("trellis-error"), "{html}");
+    assert!(html.contains("Before the save"), "{html}");
+}
