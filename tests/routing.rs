@@ -1038,3 +1038,37 @@ fn a_host_outside_allowed_hosts_is_a_400() {
     );
     assert_eq!(r.status, 400, "{r:?}");
 }
+
+#[test]
+fn a_static_file_is_not_sent_again_when_the_client_has_it() {
+    let s = edge();
+    let r = s.get("/static/hello.txt");
+    assert_eq!(r.status, 200, "{r:?}");
+    let etag = r.header("etag").expect("an ETag").to_string();
+    let last_modified = r
+        .header("last-modified")
+        .expect("a Last-Modified")
+        .to_string();
+    let r = s.request("GET", "/static/hello.txt", &[("If-None-Match", &etag)]);
+    assert_eq!(r.status, 304, "{r:?}");
+    assert_eq!(r.body, "");
+    let r = s.request(
+        "GET",
+        "/static/hello.txt",
+        &[("If-Modified-Since", &last_modified)],
+    );
+    assert_eq!(r.status, 304, "{r:?}");
+    // Another ETag is another version: the file again.
+    let r = s.request(
+        "GET",
+        "/static/hello.txt",
+        &[("If-None-Match", "\"other\"")],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, "hello from static\n");
+    // HEAD: the headers without the body.
+    let r = s.head("/static/hello.txt");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, "");
+    assert_eq!(r.header("content-length"), Some("18"));
+}
