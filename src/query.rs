@@ -146,11 +146,9 @@ impl QueryParam {
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
                 .ok_or_else(|| format!("expected a number, got {text:?}"))?,
-            QueryType::Bool => match text.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Value::Bool(true),
-                "0" | "false" | "no" | "off" => Value::Bool(false),
-                _ => return Err(format!("expected true or false, got {text:?}")),
-            },
+            QueryType::Bool => Value::Bool(
+                parse_bool(text).ok_or_else(|| format!("expected true or false, got {text:?}"))?,
+            ),
         };
         if let Some(n) = value.as_f64() {
             if let Some(lo) = self.min {
@@ -171,6 +169,15 @@ impl QueryParam {
             }
         }
         Ok(value)
+    }
+}
+
+/// A boolean as a request writes it: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`, any case.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 

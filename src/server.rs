@@ -62,7 +62,7 @@ impl Live {
         let mut html = String::new();
         if let Some(error) = self.error.lock().ok().and_then(|e| e.clone()) {
             html.push_str("<div id=\"trellis-error\" style=\"position:fixed;top:0;left:0;right:0;max-height:70vh;overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#8a1111;border-bottom:3px solid #c00;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;z-index:2147483647\"><strong>The last change did not load; the previous version is shown.</strong>\n\n");
-            html.push_str(&html_escape(&error));
+            html.push_str(&views::html_escape(&error));
             html.push_str("</div>");
         }
         html.push_str(&format!(
@@ -73,12 +73,6 @@ impl Live {
             None => body.push_str(&html),
         }
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The app's services and middleware; `serve` and the tests both build the app with this.

@@ -220,8 +220,6 @@ fn drop_fts_sql(table: &str) -> Vec<String> {
 pub struct Outcome {
     /// One line per change applied (`create table post`, `add column post.subtitle`).
     pub applied: Vec<String>,
-    /// The database did not exist or held no Trellis schema before.
-    pub fresh: bool,
 }
 
 /// Bring the database to `desired`, in one transaction; on refusal nothing changes and every
@@ -271,10 +269,7 @@ fn migrate_in(
             stored.push(t);
         }
     }
-    let mut outcome = Outcome {
-        fresh: stored.is_empty(),
-        ..Outcome::default()
-    };
+    let mut outcome = Outcome::default();
     let mut sql: Vec<String> = Vec::new();
     let mut refused = Vec::new();
     let rows_in = |table: &str| -> i64 {

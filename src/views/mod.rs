@@ -386,7 +386,7 @@ fn error_page(
 }
 
 /// Escape text for HTML content and attributes.
-fn html_escape(s: &str) -> String {
+pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -161,11 +161,9 @@ impl FieldPath {
                 .filter(|f| f.is_finite())
                 .map(SqlValue::Real)
                 .ok_or_else(|| format!("expected a number, got {text:?}")),
-            FieldType::Boolean => match text.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(SqlValue::Integer(1)),
-                "0" | "false" | "no" | "off" => Ok(SqlValue::Integer(0)),
-                _ => Err(format!("expected true or false, got {text:?}")),
-            },
+            FieldType::Boolean => crate::query::parse_bool(text)
+                .map(|b| SqlValue::Integer(b as i64))
+                .ok_or_else(|| format!("expected true or false, got {text:?}")),
             _ => Ok(SqlValue::Text(text.to_string())),
         }
     }
@@ -681,16 +679,23 @@ fn last_values<'a>(req: &'a Request, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The request's URL with `key` set to `value` and `drop` removed, other parameters kept.
-fn url_with(req: &Request, key: &str, value: &str, drop: &[&str]) -> String {
+/// The request's URL with `drop` removed and `set` (a key and its value) put last, other
+/// parameters kept.
+fn url_with(req: &Request, set: Option<(&str, &str)>, drop: &[&str]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in &req.pairs {
-        if k != key && !drop.contains(&k.as_str()) {
+        if set.is_none_or(|(key, _)| k != key) && !drop.contains(&k.as_str()) {
             s.append_pair(k, v);
         }
     }
-    s.append_pair(key, value);
-    format!("{}?{}", super::escape_uri_path(&req.path), s.finish())
+    if let Some((key, value)) = set {
+        s.append_pair(key, value);
+    }
+    let path = super::escape_uri_path(&req.path);
+    match s.finish() {
+        qs if qs.is_empty() => path,
+        qs => format!("{path}?{qs}"),
+    }
 }
 
 fn json_response(status: u16, v: &Value) -> Response {
@@ -943,38 +948,23 @@ pub fn list(
                     .and_then(|r| r.get(&model.pk_field().column))
                     .map(super::super::render::helpers::text)
                     .unwrap_or_default();
-                url_with(req, "after", &last, &["page"]).into()
+                url_with(req, Some(("after", &last)), &["page"]).into()
             } else {
                 page.insert("next_page_number".into(), (number + 1).into());
-                url_with(req, "page", &(number + 1).to_string(), &["after"]).into()
+                url_with(req, Some(("page", &(number + 1).to_string())), &["after"]).into()
             };
             // Keyset pages only go forward; the way back is to the first page.
             if view.keyset && has_previous {
-                let mut s = form_urlencoded::Serializer::new(String::new());
-                for (k, v) in req
-                    .pairs
-                    .iter()
-                    .filter(|(k, _)| k != "after" && k != "page")
-                {
-                    s.append_pair(k, v);
-                }
-                let qs = s.finish();
-                let path = super::escape_uri_path(&req.path);
                 page.insert(
                     "first_url".into(),
-                    if qs.is_empty() {
-                        path
-                    } else {
-                        format!("{path}?{qs}")
-                    }
-                    .into(),
+                    url_with(req, None, &["after", "page"]).into(),
                 );
             }
             let previous = if !has_previous || view.keyset {
                 Value::Null
             } else {
                 page.insert("previous_page_number".into(), (number - 1).into());
-                url_with(req, "page", &(number - 1).to_string(), &["after"]).into()
+                url_with(req, Some(("page", &(number - 1).to_string())), &["after"]).into()
             };
             page.insert("next_url".into(), next);
             page.insert("previous_url".into(), previous);
