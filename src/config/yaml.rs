@@ -15,7 +15,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 use super::diagnostic::{did_you_mean, Diagnostic};
-use super::raw::{RawInclude, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
+use super::raw::{RawField, RawInclude, RawModel, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
 
 /// A YAML file's text and where each node is, for placing diagnostics.
 #[derive(Debug)]
@@ -355,7 +355,15 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
                             Ok(v) => {
                                 site.models.insert(name, v);
                             }
-                            Err(d) => errors.push(d),
+                            Err(d) => match model_without_bad_fields(&source, model, &at) {
+                                // Every bad field reported, and the model kept without them, so
+                                // that routes naming it are not also told it does not exist.
+                                Some((stub, field_errors)) if !field_errors.is_empty() => {
+                                    errors.extend(field_errors);
+                                    site.models.insert(name, stub);
+                                }
+                                _ => errors.push(d),
+                            },
                         }
                     }
                 }
@@ -451,6 +459,33 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
         }
     }
     Ok((out, errors))
+}
+
+/// A model whose fields do not all decode: each field's error, and the model with the fields
+/// that do. `None` when the model fails for another reason.
+fn model_without_bad_fields(
+    source: &Source,
+    node: &Value,
+    at: &str,
+) -> Option<(RawModel, Vec<Diagnostic>)> {
+    let mut map = node.as_mapping()?.clone();
+    let fields = map
+        .get(Value::String("fields".into()))?
+        .as_mapping()?
+        .clone();
+    let mut good = serde_yaml::Mapping::new();
+    let mut errors = Vec::new();
+    for (key, field) in fields {
+        match decode::<RawField>(source, &field, &format!("{at}.fields.{}", scalar_key(&key))) {
+            Ok(_) => {
+                good.insert(key, field);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    map.insert(Value::String("fields".into()), Value::Mapping(good));
+    let model = decode::<RawModel>(source, &Value::Mapping(map), at).ok()?;
+    Some((model, errors))
 }
 
 /// A route that failed to decode, kept as a `not_found` stub with its `path`, `regex` and `name`

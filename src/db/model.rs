@@ -177,7 +177,6 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
         let mut pk = None;
         for (fname, f) in &m.fields {
             let fat = format!("{at}.fields.{fname}");
-            let before = errors.len();
             let mut err = |key: &str, msg: String| {
                 let path = if key.is_empty() {
                     fat.clone()
@@ -275,6 +274,7 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
             }
             if fname == "id" && !primary_key {
                 errors.push(source.diag_key(&fat, "`id` is the implicit primary key; add `primary_key: true` to declare it yourself"));
+                continue;
             }
             let column = if ty == FieldType::ForeignKey {
                 format!("{fname}_id")
@@ -319,9 +319,9 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
                     )),
                 }
             }
-            if errors.len() == before {
-                fields.push(field);
-            }
+            // Kept even with errors in its options (they are reported, and the site will not
+            // load), so that orderings and routes naming it are not also told it is missing.
+            fields.push(field);
         }
         let pk = match pk {
             Some(i) => i - 1,
