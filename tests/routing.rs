@@ -1072,3 +1072,19 @@ fn a_static_file_is_not_sent_again_when_the_client_has_it() {
     assert_eq!(r.body, "");
     assert_eq!(r.header("content-length"), Some("18"));
 }
+
+#[test]
+fn a_large_static_file_is_streamed_with_byte_ranges() {
+    let s = Server::start_with(&edge_dir(), &[]);
+    // Larger than what is answered from one read: streamed, and ranges are honoured.
+    let big: String = (0..300 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    std::fs::write(s.site_path().join("static/big.txt"), &big).unwrap();
+    let r = s.get("/static/big.txt");
+    assert_eq!(r.status, 200, "{:?}", r.headers);
+    assert_eq!(r.body.len(), big.len());
+    let r = s.request("GET", "/static/big.txt", &[("Range", "bytes=26-51")]);
+    assert_eq!(r.status, 206, "{:?}", r.headers);
+    assert_eq!(r.body, "abcdefghijklmnopqrstuvwxyz");
+}
