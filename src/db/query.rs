@@ -259,8 +259,10 @@ impl<'m> Query<'m> {
         sql.push_str(&self.where_sql(&mut params));
         sql.push_str(&self.order_sql());
         if let Some(limit) = self.limit {
-            sql.push_str(" LIMIT ? OFFSET ?");
-            params.push(SqlValue::Integer(limit));
+            // The limit is written into the SQL (it is a number of ours, fixed per view): a
+            // bound LIMIT makes SQLite re-prepare the statement on every run, because its
+            // planner reads the bound value. The offset varies by page and stays bound.
+            sql.push_str(&format!(" LIMIT {limit} OFFSET ?"));
             params.push(SqlValue::Integer(self.offset));
         }
         (sql, params)
