@@ -90,15 +90,17 @@ pub fn app(
     App::new()
         .app_data(state)
         .wrap_fn(|req, srv| {
-            let start = Instant::now();
-            let line = format!(
-                "\"{} {} {:?}\"",
-                req.method(),
-                req.uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str()),
-                req.version()
-            );
+            // The access line is only put together when it will be written (not with --quiet).
+            let logged = tracing::enabled!(target: "trellis::access", tracing::Level::INFO)
+                .then(|| {
+                    let line = format!(
+                        "\"{} {} {:?}\"",
+                        req.method(),
+                        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+                        req.version()
+                    );
+                    (line, Instant::now())
+                });
             let fut = srv.call(req);
             async move {
                 let mut res = fut.await?;
@@ -109,12 +111,14 @@ pub fn app(
                         headers.insert(name, HeaderValue::from_static(value));
                     }
                 }
-                let bytes = match res.response().body().size() {
-                    BodySize::Sized(n) => n.to_string(),
-                    _ => "-".into(),
-                };
-                let ms = start.elapsed().as_secs_f64() * 1000.0;
-                tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
+                if let Some((line, start)) = logged {
+                    let bytes = match res.response().body().size() {
+                        BodySize::Sized(n) => n.to_string(),
+                        _ => "-".into(),
+                    };
+                    let ms = start.elapsed().as_secs_f64() * 1000.0;
+                    tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
+                }
                 Ok(res)
             }
         })

@@ -175,28 +175,42 @@ impl HelperDef for UrlHelper {
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
         let name = first_string(h, "url", "a route name")?;
-        let index = self
-            .router
-            .lookup(&name)
-            .ok_or_else(|| fail(format!("url: no route is named `{name}`")))?;
-        let mut args = Params::new();
-        let wanted = self.router.pattern(index).param_names();
-        for (i, p) in h.params().iter().skip(1).enumerate() {
-            let key = wanted
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("#{}", i + 1));
-            args.insert(key, p.value().clone());
-        }
-        for (k, v) in h.hash() {
-            args.insert(k.to_string(), v.value().clone());
-        }
-        let url = self
-            .router
-            .reverse(&name, &args)
-            .map_err(|e| fail(format!("url: {e}")))?;
+        let positional: Vec<&Value> = h.params().iter().skip(1).map(|p| p.value()).collect();
+        let hash = h.hash().iter().map(|(k, v)| (*k, v.value()));
+        let url = url_for(&self.router, &name, &positional, hash).map_err(fail)?;
         Ok(ScopedJson::Derived(Value::String(url)))
     }
+}
+
+/// What `{{url name positional… key=value…}}` gives: positional arguments fill the route's
+/// parameters in order, named ones by name.
+pub fn url_for<'a>(
+    router: &Router,
+    name: &str,
+    positional: &[&Value],
+    hash: impl Iterator<Item = (&'a str, &'a Value)>,
+) -> Result<String, String> {
+    let index = router
+        .lookup(name)
+        .ok_or_else(|| format!("url: no route is named `{name}`"))?;
+    let mut args = Params::new();
+    let wanted = router.pattern(index).param_names();
+    for (i, p) in positional.iter().enumerate() {
+        let key = wanted
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", i + 1));
+        args.insert(key, (*p).clone());
+    }
+    for (k, v) in hash {
+        args.insert(k.to_string(), v.clone());
+    }
+    router.reverse(name, &args).map_err(|e| format!("url: {e}"))
+}
+
+/// What `{{static path}}` gives: the static prefix and the quoted path.
+pub fn static_for(prefix: &str, path: &str) -> String {
+    format!("{prefix}{}", quote(path.trim_start_matches('/')))
 }
 
 /// `{{static "css/site.css"}}` → `/static/css/site.css`.
@@ -213,7 +227,7 @@ impl HelperDef for StaticHelper {
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
         let path = first_string(h, "static", "a file path")?;
-        let url = format!("{}{}", self.prefix, quote(path.trim_start_matches('/')));
+        let url = static_for(&self.prefix, &path);
         Ok(ScopedJson::Derived(Value::String(url)))
     }
 }

@@ -7,13 +7,14 @@
 //! `{{url "name" …}}` that cannot be reversed is a load error with file, line and column.
 
 mod check;
+mod fold;
 pub mod helpers;
 pub mod markdown;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use handlebars::{Handlebars, Template};
+use handlebars::{Context, Handlebars, Template};
 use serde_json::Value;
 
 use crate::config::Diagnostic;
@@ -73,6 +74,7 @@ fn json_escape(s: &str) -> String {
 pub struct Renderer {
     registries: [Handlebars<'static>; 3],
     names: Vec<String>,
+    static_url: String,
 }
 
 /// A template name as a route may write it (`home.hbs` or `home`), in canonical form.
@@ -125,13 +127,19 @@ impl Renderer {
         let mut names: Vec<String> = compiled.iter().map(|(n, ..)| n.clone()).collect();
         names.extend(broken);
         names.sort();
-        let mut renderer = Renderer { registries, names };
+        let mut renderer = Renderer {
+            registries,
+            names,
+            static_url: static_url.to_string(),
+        };
         for (_, path, text, t) in &compiled {
             errors.extend(renderer.check(t, path, text, &router));
         }
         for (name, _, _, t) in compiled {
             for reg in &mut renderer.registries {
-                reg.register_template(&name, t.clone());
+                let mut t = t.clone();
+                fold::fold(&mut t, &router, static_url, reg.get_escape_fn());
+                reg.register_template(&name, t);
             }
         }
         (renderer, errors)
@@ -151,10 +159,11 @@ impl Renderer {
         self.names.iter().any(|n| n == canonical(name))
     }
 
-    /// Render a template file (HTML-escaped).
-    pub fn render(&self, name: &str, ctx: &Value) -> Result<String, String> {
+    /// Render a template file (HTML-escaped). The context is taken by value: handlebars'
+    /// `render` would serialize a borrowed one into a deep copy first.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
         self.registries[Escape::Html.index()]
-            .render(canonical(name), ctx)
+            .render_with_context(canonical(name), &Context::from(ctx))
             .map_err(|e| render_error(&e))
     }
 
@@ -166,18 +175,20 @@ impl Renderer {
         escape: Escape,
         router: &Router,
     ) -> Result<(), (String, Option<(usize, usize)>)> {
-        let t = Template::compile_with_name(text, name.to_string())
+        let mut t = Template::compile_with_name(text, name.to_string())
             .map_err(|e| (reason(&e), e.pos()))?;
         if let Some(d) = self.check(&t, Path::new(name), text, router).first() {
             return Err((d.message.clone(), d.line.zip(d.col)));
         }
-        self.registries[escape.index()].register_template(name, t);
+        let reg = &mut self.registries[escape.index()];
+        fold::fold(&mut t, router, &self.static_url, reg.get_escape_fn());
+        reg.register_template(name, t);
         Ok(())
     }
 
-    pub fn render_inline(&self, name: &str, escape: Escape, ctx: &Value) -> Result<String, String> {
+    pub fn render_inline(&self, name: &str, escape: Escape, ctx: Value) -> Result<String, String> {
         self.registries[escape.index()]
-            .render(name, ctx)
+            .render_with_context(name, &Context::from(ctx))
             .map_err(|e| render_error(&e))
     }
 }

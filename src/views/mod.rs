@@ -245,7 +245,7 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             status,
         } => {
             let ctx = context_for(site, req, &m.params, query, context.clone());
-            match site.renderer.render(template, &ctx) {
+            match site.renderer.render(template, ctx) {
                 Ok(body) => Response::html(*status, body),
                 Err(e) => server_error(site, req, &format!("rendering {template}: {e}")),
             }
@@ -258,7 +258,7 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             status,
         } => {
             let ctx = context_for(site, req, &m.params, query, context.clone());
-            match site.renderer.render_inline(template, *escape, &ctx) {
+            match site.renderer.render_inline(template, *escape, ctx) {
                 Ok(body) => Response {
                     status: *status,
                     content_type: content_type.clone(),
@@ -362,7 +362,7 @@ fn error_page(
         extra.insert("status".into(), status.into());
         extra.insert("message".into(), message.into());
         let ctx = context_for(site, req, &Params::new(), Map::new(), extra);
-        match site.renderer.render(t, &ctx) {
+        match site.renderer.render(t, ctx) {
             Ok(body) => return Response::html(status, body),
             Err(e) => tracing::error!("rendering the {status} page {t}: {e}"),
         }

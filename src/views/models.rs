@@ -1014,7 +1014,7 @@ pub fn list(
     extra.insert("search".into(), term.into());
     let ctx = context_for(site, req, params, query, extra);
     let template = view.template.as_deref().unwrap_or("");
-    match site.renderer.render(template, &ctx) {
+    match site.renderer.render(template, ctx) {
         Ok(body) => Response {
             status: view.status,
             content_type: "text/html; charset=utf-8".into(),
@@ -1097,7 +1097,7 @@ pub fn detail(
     extra.insert("object".into(), Value::Object(object));
     let ctx = context_for(site, req, params, query, extra);
     let template = view.template.as_deref().unwrap_or("");
-    match site.renderer.render(template, &ctx) {
+    match site.renderer.render(template, ctx) {
         Ok(body) => Response {
             status: view.status,
             content_type: "text/html; charset=utf-8".into(),
