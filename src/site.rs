@@ -867,12 +867,24 @@ fn endpoint(
                     );
                 }
             }
+            // Markdown is rendered into `FIELD_html` only for templates that show it.
+            let html = |template: &Option<String>| {
+                template
+                    .as_deref()
+                    .is_some_and(|t| renderer.as_ref().is_none_or(|r| r.mentions(t, "_html")))
+            };
             let compiled = if raw.view == ViewKind::List {
-                compile_list(raw, models, src, &r.at, context, status, needs)
-                    .map(|v| View::List(Box::new(v)))
+                compile_list(raw, models, src, &r.at, context, status, needs).map(|mut v| {
+                    v.html = v.html && html(&v.template);
+                    View::List(Box::new(v))
+                })
             } else {
-                compile_detail(raw, models, src, &r.at, &captures, context, status, needs)
-                    .map(|v| View::Detail(Box::new(v)))
+                compile_detail(raw, models, src, &r.at, &captures, context, status, needs).map(
+                    |mut v| {
+                        v.html = v.html && html(&v.template);
+                        View::Detail(Box::new(v))
+                    },
+                )
             };
             match compiled {
                 Ok(v) => v,

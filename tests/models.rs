@@ -2046,3 +2046,35 @@ fn dropping_a_model_still_pointed_at_is_refused() {
     );
     assert_eq!(count(&conn, "post"), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Markdown HTML is built only for templates that show it
+
+#[test]
+fn markdown_html_reaches_a_template_through_nested_partials() {
+    // `FIELD_html` is skipped for templates that never mention it; a list whose rows show it
+    // only inside a partial of a partial must still get it, and a page that does not show it
+    // still renders the row's plain fields.
+    let site = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [notes.yaml] }\nmodels:\n  Note:\n    fields:\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\nroutes:\n  - { path: \"\", name: shown, view: list, model: Note, template: shown.hbs }\n  - { path: \"plain/\", name: plain, view: list, model: Note, template: plain.hbs }\n  - { path: \"<int:pk>/\", name: one, view: detail, model: Note, template: one.hbs }\n",
+        ),
+        ("notes.yaml", "- model: Note\n  pk: 1\n  fields: { title: First, body: \"Some *emphasis*\" }\n"),
+        ("templates/shown.hbs", "{{#each objects}}{{> row}}{{/each}}"),
+        ("templates/row.hbs", "<li>{{title}}: {{> body}}</li>"),
+        ("templates/body.hbs", "{{{body_html}}}"),
+        ("templates/plain.hbs", "{{#each objects}}<li>{{title}}: {{body}}</li>{{/each}}"),
+        ("templates/one.hbs", "{{object.title}}{{#with object}}{{> body}}{{/with}}"),
+    ]);
+    let server = Server::start(&site.path);
+    let r = server.get("/");
+    ok(&r);
+    assert_eq!(r.body, "<li>First: <p>Some <em>emphasis</em></p>\n</li>");
+    let r = server.get("/plain/");
+    ok(&r);
+    assert_eq!(r.body, "<li>First: Some *emphasis*</li>");
+    let r = server.get("/1/");
+    ok(&r);
+    assert_eq!(r.body, "First<p>Some <em>emphasis</em></p>\n");
+}

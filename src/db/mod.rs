@@ -64,6 +64,12 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
     conn.set_prepared_statement_cache_capacity(256);
+    // The query planner's stability guarantee: plans never depend on bound values, so binding a
+    // new OFFSET (a page number) does not make SQLite re-prepare a cached statement on every run.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 

@@ -251,19 +251,29 @@ impl<'m> Query<'m> {
     pub fn select_sql(&self) -> (String, Vec<SqlValue>) {
         let mut params = Vec::new();
         let cols: Vec<String> = self.model.fields.iter().map(|f| ident(&f.column)).collect();
-        let mut sql = format!(
-            "SELECT {} FROM {}",
-            cols.join(", "),
-            ident(&self.model.table)
-        );
-        sql.push_str(&self.where_sql(&mut params));
-        sql.push_str(&self.order_sql());
-        if let Some(limit) = self.limit {
-            // The limit is written into the SQL (it is a number of ours, fixed per view): a
-            // bound LIMIT makes SQLite re-prepare the statement on every run, because its
-            // planner reads the bound value. The offset varies by page and stays bound.
-            sql.push_str(&format!(" LIMIT {limit} OFFSET ?"));
-            params.push(SqlValue::Integer(self.offset));
+        let table = ident(&self.model.table);
+        let mut sql = format!("SELECT {} FROM {table}", cols.join(", "));
+        let order = self.order_sql();
+        match self.limit {
+            // A deep page: the keys of the page are found first, from the index alone, and only
+            // those rows are read, rather than reading (and skipping) every row before them.
+            Some(limit) if self.offset > 0 => {
+                let pk = ident(&self.model.pk_field().column);
+                sql.push_str(&format!(" WHERE {pk} IN (SELECT {pk} FROM {table}"));
+                sql.push_str(&self.where_sql(&mut params));
+                // The limit is written into the SQL (it is a number of ours, fixed per view):
+                // SQLite would re-plan a statement whose LIMIT is bound on every run.
+                sql.push_str(&format!("{order} LIMIT {limit} OFFSET ?){order}"));
+                params.push(SqlValue::Integer(self.offset));
+            }
+            Some(limit) => {
+                sql.push_str(&self.where_sql(&mut params));
+                sql.push_str(&format!("{order} LIMIT {limit}"));
+            }
+            None => {
+                sql.push_str(&self.where_sql(&mut params));
+                sql.push_str(&order);
+            }
         }
         (sql, params)
     }

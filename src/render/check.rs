@@ -164,3 +164,21 @@ fn walk(t: &Template, f: &mut Visit) {
         }
     }
 }
+
+/// The partials a template calls, by canonical name (`None` for a name computed at render
+/// time); the `@partial-block` and inline partials are left out.
+pub fn partials(t: &Template) -> Vec<Option<String>> {
+    let mut inline = Vec::new();
+    collect_inline(t, &mut inline);
+    let mut out = Vec::new();
+    walk(t, &mut |el, _| {
+        if let TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) = el {
+            match param_name(&d.name) {
+                Some(n) if n.starts_with('@') || inline.contains(&n) => {}
+                Some(n) => out.push(Some(super::canonical(&n).to_string())),
+                None => out.push(None),
+            }
+        }
+    });
+    out
+}

@@ -11,6 +11,7 @@ mod fold;
 pub mod helpers;
 pub mod markdown;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -75,6 +76,8 @@ pub struct Renderer {
     registries: [Handlebars<'static>; 3],
     names: Vec<String>,
     static_url: String,
+    /// Each template file's text and the partials it calls, for [`Renderer::mentions`].
+    sources: HashMap<String, (String, Vec<Option<String>>)>,
 }
 
 /// A template name as a route may write it (`home.hbs` or `home`), in canonical form.
@@ -131,11 +134,15 @@ impl Renderer {
             registries,
             names,
             static_url: static_url.to_string(),
+            sources: HashMap::new(),
         };
         for (_, path, text, t) in &compiled {
             errors.extend(renderer.check(t, path, text, &router));
         }
-        for (name, _, _, t) in compiled {
+        for (name, _, text, t) in compiled {
+            renderer
+                .sources
+                .insert(name.clone(), (text, check::partials(&t)));
             for reg in &mut renderer.registries {
                 let mut t = t.clone();
                 fold::fold(&mut t, &router, static_url, reg.get_escape_fn());
@@ -153,6 +160,31 @@ impl Renderer {
     /// Every template's canonical name, sorted.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Whether `needle` appears in a template or in any partial it calls, directly or not. A
+    /// partial whose name is computed at render time, or a template not loaded from a file,
+    /// counts as a mention: the answer is only ever a safe "yes".
+    pub fn mentions(&self, template: &str, needle: &str) -> bool {
+        let mut seen = vec![canonical(template).to_string()];
+        let mut i = 0;
+        while let Some(name) = seen.get(i) {
+            let Some((text, partials)) = self.sources.get(name) else {
+                return true;
+            };
+            if text.contains(needle) {
+                return true;
+            }
+            for p in partials {
+                match p {
+                    None => return true,
+                    Some(p) if !seen.contains(p) => seen.push(p.clone()),
+                    Some(_) => {}
+                }
+            }
+            i += 1;
+        }
+        false
     }
 
     pub fn has(&self, name: &str) -> bool {

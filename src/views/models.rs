@@ -237,6 +237,9 @@ pub struct ListView {
     pub model: Arc<Model>,
     pub template: Option<String>,
     pub json: bool,
+    /// Whether rows get `FIELD_html` (markdown rendered): not for JSON, and not when the
+    /// template and its partials never mention `_html` (set by the site once templates load).
+    pub html: bool,
     pub context: Map<String, Value>,
     pub status: u16,
     pub wheres: Vec<Cond>,
@@ -267,6 +270,9 @@ pub struct DetailView {
     pub model: Arc<Model>,
     pub template: Option<String>,
     pub json: bool,
+    /// Whether rows get `FIELD_html` (markdown rendered): not for JSON, and not when the
+    /// template and its partials never mention `_html` (set by the site once templates load).
+    pub html: bool,
     pub context: Map<String, Value>,
     pub status: u16,
     pub wheres: Vec<Cond>,
@@ -453,6 +459,7 @@ pub fn compile_list(
     Ok(ListView {
         model,
         template,
+        html: !json,
         json,
         context,
         status,
@@ -611,6 +618,7 @@ pub fn compile_detail(
     Ok(DetailView {
         model,
         template,
+        html: !json,
         json,
         context,
         status,
@@ -975,7 +983,7 @@ pub fn list(
     if rows.is_empty() && !view.allow_empty {
         return not_found(site, req);
     }
-    enrich(model, &mut rows, !view.json);
+    enrich(model, &mut rows, view.html);
     let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
     if view.json {
         let mut body = json!({ "results": objects });
@@ -1062,7 +1070,7 @@ pub fn detail(
     let Some(mut object) = rows.pop() else {
         return not_found(site, req);
     };
-    enrich(model, std::slice::from_mut(&mut object), !view.json);
+    enrich(model, std::slice::from_mut(&mut object), view.html);
     let pk = object
         .get(&model.pk_field().column)
         .cloned()
@@ -1080,7 +1088,7 @@ pub fn detail(
         rq.limit = Some(r.limit as i64);
         match db.fetch(&rq) {
             Ok(mut rows) => {
-                enrich(&r.model, &mut rows, !view.json);
+                enrich(&r.model, &mut rows, view.html);
                 let list = Value::Array(rows.into_iter().map(Value::Object).collect());
                 if view.json {
                     object.insert(r.name.clone(), list);
