@@ -102,6 +102,26 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Run `f` inside one read transaction on this thread's connection: every query it makes
+    /// sees the same snapshot (a page and its count agree), and SQLite takes its locks once
+    /// instead of once per statement.
+    pub fn snapshot<T>(&self, f: impl FnOnce() -> T) -> T {
+        let run = |sql: &str| {
+            self.with(|c| {
+                c.conn.prepare_cached(sql)?.execute([])?;
+                Ok(())
+            })
+        };
+        let began = run("BEGIN").is_ok();
+        let out = f();
+        if began && run("COMMIT").is_err() {
+            let _ = run("ROLLBACK");
+        }
+        out
+    }
+}
+
 impl Conn {
     /// A cached count for `key`, if nothing was committed since it was taken.
     fn cached_count(&mut self, key: &str) -> Result<Option<i64>, DbError> {
