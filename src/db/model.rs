@@ -74,6 +74,8 @@ pub struct Model {
     /// Index of the primary key in `fields`.
     pub pk: usize,
     pub ordering: Vec<Order>,
+    /// `"id", "title", …`: every column, quoted, as a SELECT lists them (built once).
+    pub columns_sql: String,
 }
 
 impl Model {
@@ -349,12 +351,18 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
                 0
             }
         };
+        let columns_sql = fields
+            .iter()
+            .map(|f| super::migrate::ident(&f.column))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut model = Model {
             name: name.clone(),
             table,
             fields,
             pk,
             ordering: Vec::new(),
+            columns_sql,
         };
         if let Some(keys) = &m.ordering {
             match model.parse_ordering(keys) {

@@ -250,9 +250,8 @@ impl<'m> Query<'m> {
 
     pub fn select_sql(&self) -> (String, Vec<SqlValue>) {
         let mut params = Vec::new();
-        let cols: Vec<String> = self.model.fields.iter().map(|f| ident(&f.column)).collect();
         let table = ident(&self.model.table);
-        let mut sql = format!("SELECT {} FROM {table}", cols.join(", "));
+        let mut sql = format!("SELECT {} FROM {table}", self.model.columns_sql);
         let order = self.order_sql();
         match self.limit {
             // A deep page: the keys of the page are found first, from the index alone, and only

@@ -194,12 +194,11 @@ pub fn url_for<'a>(
         .lookup(name)
         .ok_or_else(|| format!("url: no route is named `{name}`"))?;
     let mut args = Params::new();
-    let wanted = router.pattern(index).param_names();
+    let mut wanted = router.pattern(index).names();
     for (i, p) in positional.iter().enumerate() {
         let key = wanted
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| format!("#{}", i + 1));
+            .next()
+            .map_or_else(|| format!("#{}", i + 1), str::to_string);
         args.insert(key, (*p).clone());
     }
     for (k, v) in hash {

@@ -219,11 +219,14 @@ impl Router {
 
     fn reverse_index(&self, index: usize, args: &Params) -> Result<String, String> {
         let entry = &self.entries[index];
-        let wanted = entry.pattern.param_names();
-        if let Some(missing) = wanted.iter().find(|w| !args.contains_key(*w)) {
+        if let Some(missing) = entry.pattern.names().find(|w| !args.contains_key(*w)) {
             return Err(format!("missing argument `{missing}`"));
         }
-        if let Some(extra) = args.keys().find(|k| !wanted.contains(k)) {
+        if let Some(extra) = args
+            .keys()
+            .find(|k| !entry.pattern.names().any(|w| w == *k))
+        {
+            let wanted = entry.pattern.param_names();
             let list = if wanted.is_empty() {
                 "it takes none".to_string()
             } else {

@@ -143,15 +143,19 @@ impl Pattern {
 
     /// Every parameter the pattern captures, in order.
     pub fn param_names(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for p in &self.parts {
-            match p {
-                Part::Param { name, .. } => out.push(name.clone()),
-                Part::Regex { names, .. } => out.extend(names.iter().cloned()),
-                Part::Literal(_) => {}
-            }
-        }
-        out
+        self.names().map(str::to_string).collect()
+    }
+
+    /// The same, without allocating.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.parts.iter().flat_map(|p| {
+            let names: &[String] = match p {
+                Part::Param { name, .. } => std::slice::from_ref(name),
+                Part::Regex { names, .. } => names,
+                Part::Literal(_) => &[],
+            };
+            names.iter().map(String::as_str)
+        })
     }
 
     /// The anchored regex source matching the path after its leading slash, with parameter

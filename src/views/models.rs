@@ -663,17 +663,9 @@ fn enrich(model: &Model, rows: &mut [Map<String, Value>], html: bool) {
         }
         if html {
             for f in model.fields.iter().filter(|f| f.markdown) {
-                let text = row
-                    .get(&f.column)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                row.insert(
-                    format!("{}_html", f.name),
-                    Value::String(
-                        crate::render::markdown::markdown_to_html_cached(&text).to_string(),
-                    ),
-                );
+                let text = row.get(&f.column).and_then(Value::as_str).unwrap_or("");
+                let html = crate::render::markdown::markdown_to_html_cached(text).to_string();
+                row.insert(format!("{}_html", f.name), Value::String(html));
             }
         }
     }
