@@ -26,6 +26,8 @@ use crate::views::{self, Request, Response};
 pub struct AppState {
     pub site: ArcSwap<Site>,
     pub live: Live,
+    /// Small static files as last read, checked against the file's size and time on each use.
+    files: FileCache,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
                 generation: AtomicU64::new(0),
                 error: Mutex::new(None),
             },
+            files: FileCache::default(),
         }
     }
 }
@@ -227,7 +230,7 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Err(why) => return respond(views::bad_request(&site, &request, why)),
     };
     if let Some(rest) = path.strip_prefix(site.static_url.as_str()) {
-        return static_file(&req, &site, &request, rest).await;
+        return static_file(&req, &site, &request, rest, &state.files).await;
     }
     let mut response = views::handle(&site, &request);
     if state.live.enabled && response.content_type.starts_with("text/html") {
@@ -243,6 +246,7 @@ async fn static_file(
     site: &Arc<Site>,
     request: &Request,
     rest: &str,
+    files: &FileCache,
 ) -> HttpResponse {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return HttpResponse::MethodNotAllowed()
@@ -262,7 +266,7 @@ async fn static_file(
         path.push(rel);
         if let Ok(meta) = std::fs::metadata(&path) {
             if meta.is_file() && meta.len() <= SMALL_FILE {
-                if let Some(r) = small_file(req, &path, &meta) {
+                if let Some(r) = small_file(req, &path, &meta, files) {
                     return r;
                 }
             } else if meta.is_file() {
@@ -279,20 +283,84 @@ async fn static_file(
 /// one piece; larger ones are streamed by actix-files, with byte ranges.
 const SMALL_FILE: u64 = 256 * 1024;
 
+/// Small static files kept in memory, at most [`FILE_CACHE_BYTES`] in all (emptied when full).
+/// An entry is used only while the file still has the size and modification time it was read
+/// with, so an edited file is served fresh even without the reloader.
+#[derive(Default)]
+struct FileCache {
+    entries: std::sync::RwLock<std::collections::HashMap<PathBuf, Arc<CachedFile>>>,
+    bytes: std::sync::atomic::AtomicUsize,
+}
+
+const FILE_CACHE_BYTES: usize = 8 << 20;
+
+struct CachedFile {
+    len: u64,
+    modified: std::time::SystemTime,
+    body: web::Bytes,
+    content_type: HeaderValue,
+    etag: HeaderValue,
+    last_modified: header::HttpDate,
+}
+
+impl FileCache {
+    fn get(&self, path: &std::path::Path, meta: &std::fs::Metadata) -> Option<Arc<CachedFile>> {
+        let modified = meta.modified().ok()?;
+        let hit = self.entries.read().ok()?.get(path).cloned();
+        if let Some(f) = hit.filter(|f| f.len == meta.len() && f.modified == modified) {
+            return Some(f);
+        }
+        let body = web::Bytes::from(std::fs::read(path).ok()?);
+        if body.len() as u64 != meta.len() {
+            return None; // changed while being read: answer from disk next time
+        }
+        let secs = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let mime = actix_files::file_extension_to_mime(ext);
+        let content_type = if mime.type_() == "text" || ext == "js" || ext == "json" || ext == "svg"
+        {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_string()
+        };
+        let file = Arc::new(CachedFile {
+            len: meta.len(),
+            modified,
+            content_type: HeaderValue::from_str(&content_type).ok()?,
+            etag: HeaderValue::from_str(&format!("\"{:x}-{:x}\"", meta.len(), secs)).ok()?,
+            last_modified: header::HttpDate::from(modified),
+            body,
+        });
+        if let Ok(mut entries) = self.entries.write() {
+            let size = file.body.len();
+            if self.bytes.fetch_add(size, Ordering::Relaxed) + size > FILE_CACHE_BYTES {
+                entries.clear();
+                self.bytes.store(size, Ordering::Relaxed);
+            }
+            entries.insert(path.to_path_buf(), file.clone());
+        }
+        Some(file)
+    }
+}
+
 /// A small static file: its bytes, type, ETag and Last-Modified; 304 when the client's copy is
 /// current. A Range header is ignored (a full 200 is a valid answer to it).
 fn small_file(
     req: &HttpRequest,
     path: &std::path::Path,
     meta: &std::fs::Metadata,
+    files: &FileCache,
 ) -> Option<HttpResponse> {
-    let modified = meta.modified().ok()?;
-    let secs = modified
+    let file = files.get(path, meta)?;
+    let secs = file
+        .modified
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_secs();
-    let etag = format!("\"{:x}-{:x}\"", meta.len(), secs);
-    let last_modified = header::HttpDate::from(modified);
+    let etag = file.etag.to_str().ok()?;
     let matches_etag = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -311,29 +379,19 @@ fn small_file(
             })
             // HTTP dates have whole seconds.
             .is_some_and(|since| since.as_secs() >= secs);
-    if matches_etag || not_modified_since {
-        return Some(
-            HttpResponse::NotModified()
-                .insert_header((header::ETAG, etag))
-                .insert_header((header::LAST_MODIFIED, last_modified))
-                .finish(),
-        );
-    }
-    let bytes = std::fs::read(path).ok()?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let mime = actix_files::file_extension_to_mime(ext);
-    let content_type = if mime.type_() == "text" || ext == "js" || ext == "json" || ext == "svg" {
-        format!("{mime}; charset=utf-8")
+    let mut builder = if matches_etag || not_modified_since {
+        HttpResponse::NotModified()
     } else {
-        mime.to_string()
-    };
-    Some(
         HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, content_type))
-            .insert_header((header::ETAG, etag))
-            .insert_header((header::LAST_MODIFIED, last_modified))
-            .body(bytes),
-    )
+    };
+    builder
+        .insert_header((header::ETAG, file.etag.clone()))
+        .insert_header((header::LAST_MODIFIED, file.last_modified));
+    if matches_etag || not_modified_since {
+        return Some(builder.finish());
+    }
+    builder.insert_header((header::CONTENT_TYPE, file.content_type.clone()));
+    Some(builder.body(file.body.clone()))
 }
 
 fn respond(r: Response) -> HttpResponse {

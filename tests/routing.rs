@@ -1088,3 +1088,26 @@ fn a_large_static_file_is_streamed_with_byte_ranges() {
     assert_eq!(r.status, 206, "{:?}", r.headers);
     assert_eq!(r.body, "abcdefghijklmnopqrstuvwxyz");
 }
+
+#[test]
+fn an_edited_static_file_is_served_fresh_without_the_reloader() {
+    // Small static files are kept in memory; an edit (here with the reloader off) must still be
+    // seen on the next request, with a new ETag.
+    let site = common::write_files(&[
+        ("site.yaml", "routes: []\n"),
+        ("static/app.js", "console.log(1);\n"),
+    ]);
+    let s = Server::start_in_place(&site.path, &["--no-reload"]);
+    let first = s.get("/static/app.js");
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body, "console.log(1);\n");
+    assert_eq!(
+        first.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(s.get("/static/app.js").body, "console.log(1);\n");
+    std::fs::write(site.path.join("static/app.js"), "console.log('two');\n").unwrap();
+    let second = s.get("/static/app.js");
+    assert_eq!(second.body, "console.log('two');\n");
+    assert_ne!(second.header("etag"), first.header("etag"));
+}
