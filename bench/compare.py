@@ -15,6 +15,7 @@ the runs, with the ratios Trellis/baseline and Trellis/Django from the same run.
 Everything is stdlib Python; the only tools it needs are cargo, python3 and wrk.
 """
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -26,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRELLIS = os.path.join(ROOT, "target/release/trellis")
@@ -66,12 +66,14 @@ def wait_for(url, proc, timeout=30.0):
         if proc.poll() is not None:
             raise SystemExit(f"server for {url} exited with {proc.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=1).read()
+            host, port = url.split("//")[1].split("/")[0].split(":")
+            conn = http.client.HTTPConnection(host, int(port), timeout=1)
+            conn.request("GET", "/")
+            conn.getresponse().read()  # any status is an answer (the blog's / is a redirect)
+            conn.close()
             return
-        except urllib.error.HTTPError:
-            return  # answered (a 404 or a redirect is still an answer)
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.002)
     raise SystemExit(f"{url} did not answer within {timeout}s")
 
 
@@ -102,6 +104,8 @@ class Contender:
         self.work = work
         self.procs = {}
         self.urls = {}
+        self.startup_ms = {}
+        self.rest_mb = {}
 
     def command(self, site, addr, site_dir):
         if self.name == "trellis":
@@ -117,7 +121,11 @@ class Contender:
         proc = subprocess.Popen(self.command(site, addr, site_dir), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://{addr}"
+        started = time.perf_counter()
         wait_for(url + "/", proc)
+        # Spawn to first answered request, polled every 2 ms.
+        self.startup_ms[site] = (time.perf_counter() - started) * 1000
+        self.rest_mb[site] = rss_mb(proc.pid)
         self.procs[site] = proc
         self.urls[site] = url
 
@@ -257,6 +265,14 @@ def main():
                 ct.start("greetings", greetings)
                 ct.start("blog", blog)
                 running.append(ct)
+            lines = [f"Startup (spawn to first answered request, existing database) and RSS at rest, "
+                     f"{posts:,} posts:", "", "| contender | greetings ms | blog ms | greetings RSS MB | blog RSS MB |",
+                     "|---|---:|---:|---:|---:|"]
+            for ct in running:
+                lines.append(f"| {ct.name} | {ct.startup_ms['greetings']:.0f} | {ct.startup_ms['blog']:.0f} | "
+                             f"{ct.rest_mb['greetings']:.1f} | {ct.rest_mb['blog']:.1f} |")
+            out.append("\n".join(lines))
+            print(out[-1], flush=True)
             results = {}
             for r in range(a.rounds):
                 for name, site, path, _ in pages:

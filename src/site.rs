@@ -382,12 +382,13 @@ impl Site {
         // or one whose load failed and was fixed since).
         let empty = !self.fixtures.is_empty()
             && self.tables.iter().all(|t| {
+                // EXISTS stops at the first row; count(*) would read a whole index.
                 let sql = format!(
-                    "SELECT count(*) FROM {}",
+                    "SELECT EXISTS (SELECT 1 FROM {})",
                     crate::db::migrate::ident(&t.table)
                 );
-                conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
-                    .is_ok_and(|n| n == 0)
+                conn.query_row(&sql, [], |r| r.get::<_, bool>(0))
+                    .is_ok_and(|any| !any)
             });
         if empty {
             let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures).map_err(

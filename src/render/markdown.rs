@@ -20,7 +20,7 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// page's template, while the same rows are shown over and over: remember the results, up to a
 /// bound (cleared, not evicted one by one — it refills from the rows being shown).
 static CACHE: LazyLock<RwLock<HashMap<String, Arc<str>>>> = LazyLock::new(Default::default);
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 static CACHED_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// `markdown_to_html`, remembered by source text.

@@ -1,6 +1,6 @@
 //! Markdown to sanitised HTML exactly as Trellis renders it (pulldown-cmark with tables,
 //! strikethrough and footnotes, then ammonia's default allow-list with
-//! `rel="noopener noreferrer"` on links), remembered by source text up to 16 MB.
+//! `rel="noopener noreferrer"` on links), remembered by source text up to 8 MB.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -16,7 +16,7 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 
 /// Sanitised HTML by source text; cleared (not evicted one by one) when it passes the bound.
 static CACHE: LazyLock<RwLock<HashMap<String, Arc<str>>>> = LazyLock::new(Default::default);
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 static CACHED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// `to_html`, remembered by source text.
