@@ -295,8 +295,9 @@ struct FileCache {
 const FILE_CACHE_BYTES: usize = 8 << 20;
 
 struct CachedFile {
-    len: u64,
     modified: std::time::SystemTime,
+    /// `modified` in whole seconds, as HTTP dates have them.
+    secs: u64,
     body: web::Bytes,
     content_type: HeaderValue,
     etag: HeaderValue,
@@ -307,13 +308,11 @@ impl FileCache {
     fn get(&self, path: &std::path::Path, meta: &std::fs::Metadata) -> Option<Arc<CachedFile>> {
         let modified = meta.modified().ok()?;
         let hit = self.entries.read().ok()?.get(path).cloned();
-        if let Some(f) = hit.filter(|f| f.len == meta.len() && f.modified == modified) {
+        let current = |f: &CachedFile| f.body.len() as u64 == meta.len() && f.modified == modified;
+        if let Some(f) = hit.filter(|f| current(f)) {
             return Some(f);
         }
         let body = web::Bytes::from(std::fs::read(path).ok()?);
-        if body.len() as u64 != meta.len() {
-            return None; // changed while being read: answer from disk next time
-        }
         let secs = modified
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?
@@ -327,14 +326,15 @@ impl FileCache {
             mime.to_string()
         };
         let file = Arc::new(CachedFile {
-            len: meta.len(),
             modified,
+            secs,
             content_type: HeaderValue::from_str(&content_type).ok()?,
             etag: HeaderValue::from_str(&format!("\"{:x}-{:x}\"", meta.len(), secs)).ok()?,
             last_modified: header::HttpDate::from(modified),
             body,
         });
-        if let Ok(mut entries) = self.entries.write() {
+        // A file that changed while being read is served as read, and not kept.
+        if let (true, Ok(mut entries)) = (current(&file), self.entries.write()) {
             let size = file.body.len();
             if self.bytes.fetch_add(size, Ordering::Relaxed) + size > FILE_CACHE_BYTES {
                 entries.clear();
@@ -355,11 +355,7 @@ fn small_file(
     files: &FileCache,
 ) -> Option<HttpResponse> {
     let file = files.get(path, meta)?;
-    let secs = file
-        .modified
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
+    let secs = file.secs;
     let etag = file.etag.to_str().ok()?;
     let matches_etag = req
         .headers()

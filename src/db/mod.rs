@@ -100,9 +100,7 @@ impl Database {
             f(conn)
         })
     }
-}
 
-impl Database {
     /// Run `f` inside one read transaction on this thread's connection: every query it makes
     /// sees the same snapshot (a page and its count agree), and SQLite takes its locks once
     /// instead of once per statement.

@@ -251,29 +251,22 @@ impl<'m> Query<'m> {
     pub fn select_sql(&self) -> (String, Vec<SqlValue>) {
         let mut params = Vec::new();
         let table = ident(&self.model.table);
-        let mut sql = format!("SELECT {} FROM {table}", self.model.columns_sql);
+        let filter = self.where_sql(&mut params);
         let order = self.order_sql();
-        match self.limit {
+        let columns = &self.model.columns_sql;
+        // The limit is written into the SQL (a number of ours, fixed per view): SQLite would
+        // re-plan a statement whose LIMIT is bound on every run. The offset stays bound.
+        let sql = match self.limit {
             // A deep page: the keys of the page are found first, from the index alone, and only
             // those rows are read, rather than reading (and skipping) every row before them.
             Some(limit) if self.offset > 0 => {
-                let pk = ident(&self.model.pk_field().column);
-                sql.push_str(&format!(" WHERE {pk} IN (SELECT {pk} FROM {table}"));
-                sql.push_str(&self.where_sql(&mut params));
-                // The limit is written into the SQL (it is a number of ours, fixed per view):
-                // SQLite would re-plan a statement whose LIMIT is bound on every run.
-                sql.push_str(&format!("{order} LIMIT {limit} OFFSET ?){order}"));
                 params.push(SqlValue::Integer(self.offset));
+                let pk = ident(&self.model.pk_field().column);
+                format!("SELECT {columns} FROM {table} WHERE {pk} IN (SELECT {pk} FROM {table}{filter}{order} LIMIT {limit} OFFSET ?){order}")
             }
-            Some(limit) => {
-                sql.push_str(&self.where_sql(&mut params));
-                sql.push_str(&format!("{order} LIMIT {limit}"));
-            }
-            None => {
-                sql.push_str(&self.where_sql(&mut params));
-                sql.push_str(&order);
-            }
-        }
+            Some(limit) => format!("SELECT {columns} FROM {table}{filter}{order} LIMIT {limit}"),
+            None => format!("SELECT {columns} FROM {table}{filter}{order}"),
+        };
         (sql, params)
     }
 

@@ -301,8 +301,20 @@ pub fn handle(site: &Site, req: &Request) -> Response {
             Response::redirect(if *permanent { 301 } else { 302 }, location)
         }
         View::NotFound => not_found(site, req),
-        View::List(v) => models::list(site, req, v, &m.params, query, &endpoint.origin),
-        View::Detail(v) => models::detail(site, req, v, &m.params, query, &endpoint.origin),
+        // A model view reads in one transaction: its page and count agree, SQLite locks once.
+        View::List(v) => in_snapshot(site, || {
+            models::list(site, req, v, &m.params, query, &endpoint.origin)
+        }),
+        View::Detail(v) => in_snapshot(site, || {
+            models::detail(site, req, v, &m.params, query, &endpoint.origin)
+        }),
+    }
+}
+
+fn in_snapshot(site: &Site, f: impl FnOnce() -> Response) -> Response {
+    match site.db.as_deref() {
+        Some(db) => db.snapshot(f),
+        None => f(),
     }
 }
 

@@ -719,20 +719,6 @@ pub fn list(
     query: Map<String, Value>,
     origin: &str,
 ) -> Response {
-    match db_of(site) {
-        Some(db) => db.snapshot(|| list_in(site, req, view, params, query, origin)),
-        None => list_in(site, req, view, params, query, origin),
-    }
-}
-
-fn list_in(
-    site: &Site,
-    req: &Request,
-    view: &ListView,
-    params: &Params,
-    query: Map<String, Value>,
-    origin: &str,
-) -> Response {
     let Some(db) = db_of(site) else {
         return server_error(site, req, "a list view without a database");
     };
@@ -1040,20 +1026,6 @@ fn list_in(
 }
 
 pub fn detail(
-    site: &Site,
-    req: &Request,
-    view: &DetailView,
-    params: &Params,
-    query: Map<String, Value>,
-    origin: &str,
-) -> Response {
-    match db_of(site) {
-        Some(db) => db.snapshot(|| detail_in(site, req, view, params, query, origin)),
-        None => detail_in(site, req, view, params, query, origin),
-    }
-}
-
-fn detail_in(
     site: &Site,
     req: &Request,
     view: &DetailView,
