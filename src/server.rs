@@ -20,7 +20,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use arc_swap::ArcSwap;
 
 use crate::site::Site;
-use crate::views::{self, Request, Response};
+use crate::views::{self, decode_path, Request, Response};
 
 /// What every worker shares: the current site.
 pub struct AppState {
@@ -135,33 +135,6 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
 ];
-
-/// Percent-decode a request path as Django does before matching (`%2F` becomes `/`). A
-/// malformed escape or bytes that are not UTF-8 are refused with the reason.
-pub fn decode_path(raw: &str) -> Result<String, &'static str> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = |b: u8| (b as char).to_digit(16);
-            match (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                _ => return Err("the path has a malformed percent-escape"),
-            }
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "the path is not valid UTF-8")
-}
 
 /// Django's `validate_host`: an exact name, `.example.com` for it and its subdomains, or `*`.
 /// The port is ignored; names compare case-insensitively.
@@ -458,7 +431,7 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode_path;
+    use crate::views::decode_path;
 
     #[test]
     fn hosts_match_as_in_django() {

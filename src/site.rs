@@ -367,6 +367,13 @@ impl Site {
         })
     }
 
+    /// Answer one request in process, exactly as the server's catch-all handler does once the
+    /// path is decoded, the Host allowed and static files ruled out. The in-process tests ask
+    /// the site through this.
+    pub fn handle(&self, req: &crate::views::Request) -> crate::views::Response {
+        crate::views::handle(self, req)
+    }
+
     /// Create or update the database's tables (see `db::migrate`); on a database created just
     /// now, load the site's fixtures. Returns what was done, one line each.
     pub fn migrate(&self, allow_destructive: bool) -> Result<Vec<String>, MigrateError> {

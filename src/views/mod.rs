@@ -134,6 +134,28 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request as the server builds it from a method and a request target
+    /// (`/path?query`): the path percent-decoded (a malformed one is kept raw, and answered
+    /// 400 by `Site::handle`), the query pairs decoded with repeated keys kept. The in-process
+    /// tests use it to ask a site what the wire would.
+    pub fn new(method: &str, target: &str) -> Request {
+        let (raw_path, query_string) = target.split_once('?').unwrap_or((target, ""));
+        let pairs = form_urlencoded::parse(query_string.as_bytes())
+            .into_owned()
+            .collect();
+        Request {
+            method: method.to_ascii_uppercase(),
+            path: decode_path(raw_path).unwrap_or_else(|_| raw_path.to_string()),
+            query_string: query_string.to_string(),
+            pairs,
+        }
+    }
+
+    /// `Request::new("GET", target)`.
+    pub fn get(target: &str) -> Request {
+        Request::new("GET", target)
+    }
+
     pub fn full_path(&self) -> String {
         let mut s = escape_uri_path(&self.path);
         if !self.query_string.is_empty() {
@@ -171,6 +193,33 @@ impl Response {
             body: String::new(),
         }
     }
+}
+
+/// Percent-decode a request path as Django does before matching (`%2F` becomes `/`). A
+/// malformed escape or bytes that are not UTF-8 are refused with the reason.
+pub fn decode_path(raw: &str) -> Result<String, &'static str> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                _ => return Err("the path has a malformed percent-escape"),
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the path is not valid UTF-8")
 }
 
 /// Django's `escape_uri_path`: quote a decoded path for a Location header.
