@@ -9,26 +9,20 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-
 use crate::config::diagnostic::{self, suggestion, Diagnostic};
-use crate::config::raw::{
-    ConverterType, Method, RawRoute, RawRouteEntry, ViewKind, VIEW_KEYS, VIEW_SPECIFIC_KEYS,
-};
+use crate::config::raw::{ConverterType, RawRouteEntry};
 use crate::config::yaml::{self, Source};
 use crate::db::migrate::{table_def, TableDef};
-use crate::db::{model, Database, Models};
-use crate::query::QuerySpec;
-use crate::render::{canonical, Escape, Renderer};
-use crate::routing::{converters, Converter, Params, Pattern, PatternError, Router};
-use crate::views::models::{compile_detail, compile_list, SchemaNeeds};
-use crate::views::{Endpoint, RedirectTarget, View};
+use crate::db::{model, Database};
+use crate::render::{canonical, Renderer};
+use crate::routing::{converters, Converter, Pattern, PatternError, Router};
+use crate::views::{self, CompileEnv, Ctx, Endpoint, ErrorPages, RouteDef, SchemaNeeds, Settings};
 
 /// A site, ready to serve.
 pub struct Site {
     pub root: PathBuf,
-    pub name: String,
-    pub append_slash: bool,
+    /// What views read of the site: its name, APPEND_SLASH, the error pages.
+    pub settings: Settings,
     pub static_url: String,
     pub static_dir: PathBuf,
     /// Lower-cased `allowed_hosts`; `None` answers any host.
@@ -37,10 +31,6 @@ pub struct Site {
     /// One per route, in the router's order.
     pub endpoints: Vec<Endpoint>,
     pub renderer: Renderer,
-    /// Templates of the error pages (400, 404, 500), when the site has them.
-    pub bad_request: Option<String>,
-    pub not_found: Option<String>,
-    pub server_error: Option<String>,
     /// The database, when the site has models.
     pub db: Option<Arc<Database>>,
     /// The tables the models (and the routes' lookups) ask for.
@@ -81,18 +71,6 @@ impl std::fmt::Display for MigrateError {
             }
         }
     }
-}
-
-/// A route after includes are expanded.
-struct Flat {
-    raw: RawRoute,
-    source: Arc<Source>,
-    /// YAML path within its file: `routes[3]` or `[2]` in an included file.
-    at: String,
-    pattern: Pattern,
-    name: Option<String>,
-    /// Captures that come from include prefixes (for error messages).
-    origin: String,
 }
 
 impl Site {
@@ -240,8 +218,14 @@ impl Site {
 
         let mut endpoints = Vec::new();
         let mut needs = SchemaNeeds::default();
+        let mut env = CompileEnv {
+            router: &router,
+            renderer: renderer.as_mut(),
+            models: &models,
+            needs: &mut needs,
+        };
         for r in &flat {
-            match endpoint(r, &router, renderer.as_mut(), &models, &mut needs) {
+            match views::compile(r, &mut env) {
                 Ok(e) => endpoints.push(e),
                 Err(mut d) => errors.append(&mut d),
             }
@@ -339,17 +323,22 @@ impl Site {
             return Err(errors);
         }
         let [(_, bad_request), (_, not_found), (_, server_error)] = error_pages;
+        // Unnamed, a site is called after its folder (`.` resolved to the real name).
+        let name = settings.name.unwrap_or_else(|| {
+            std::fs::canonicalize(&root)
+                .unwrap_or_else(|_| root.clone())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let pages = ErrorPages {
+            bad_request,
+            not_found,
+            server_error,
+        };
         Ok(Site {
-            // Unnamed, a site is called after its folder (`.` resolved to the real name).
-            name: settings.name.unwrap_or_else(|| {
-                std::fs::canonicalize(&root)
-                    .unwrap_or_else(|_| root.clone())
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }),
+            settings: Settings::new(name, settings.append_slash, pages),
             root: root.clone(),
-            append_slash: settings.append_slash,
             static_dir: root.join(&settings.static_dir),
             allowed_hosts: settings
                 .allowed_hosts
@@ -358,9 +347,6 @@ impl Site {
             router,
             endpoints,
             renderer: renderer.expect("no errors means templates loaded"),
-            bad_request,
-            not_found,
-            server_error,
             db,
             tables,
             fixtures,
@@ -370,8 +356,24 @@ impl Site {
     /// Answer one request in process, exactly as the server's catch-all handler does once the
     /// path is decoded, the Host allowed and static files ruled out. The in-process tests ask
     /// the site through this.
-    pub fn handle(&self, req: &crate::views::Request) -> crate::views::Response {
-        crate::views::handle(self, req)
+    pub fn handle(&self, req: &views::Request) -> views::Response {
+        views::handle(&self.ctx(), &self.endpoints, req)
+    }
+
+    /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or
+    /// path, and its 404 for a missing static file, come through here).
+    pub fn error(&self, req: &views::Request, error: views::ViewError) -> views::Response {
+        views::respond(&self.ctx(), req, error)
+    }
+
+    /// What a view may use: never the whole site.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            router: &self.router,
+            renderer: &self.renderer,
+            db: self.db.as_deref(),
+            settings: &self.settings,
+        }
     }
 
     /// Create or update the database's tables (see `db::migrate`); on a database created just
@@ -445,7 +447,7 @@ fn expand(
     namespace: &str,
     convs: &HashMap<String, Arc<Converter>>,
     seen: &mut Vec<PathBuf>,
-    out: &mut Vec<Flat>,
+    out: &mut Vec<RouteDef>,
     errors: &mut Vec<Diagnostic>,
 ) {
     for (i, entry) in entries {
@@ -500,7 +502,7 @@ fn expand(
                     None => None,
                 };
                 let origin = source.diag(&here, "").headline();
-                out.push(Flat {
+                out.push(RouteDef {
                     raw,
                     source: source.clone(),
                     at: here,
@@ -586,331 +588,4 @@ fn expand(
             }
         }
     }
-}
-
-/// The keys a route sets, for checking them against its view.
-fn present_keys(r: &RawRoute) -> Vec<&'static str> {
-    let mut keys = Vec::new();
-    let flags = [
-        ("template", r.template.is_some()),
-        ("context", r.context.is_some()),
-        ("status", r.status.is_some()),
-        ("to", r.to.is_some()),
-        ("url", r.url.is_some()),
-        ("args", r.args.is_some()),
-        ("permanent", r.permanent.is_some()),
-        ("query_string", r.query_string.is_some()),
-        ("body", r.body.is_some()),
-        ("content_type", r.content_type.is_some()),
-        ("model", r.model.is_some()),
-        ("where", r.where_.is_some()),
-        ("format", r.format.is_some()),
-        ("paginate_by", r.paginate_by.is_some()),
-        ("allow_empty", r.allow_empty.is_some()),
-        ("count", r.count.is_some()),
-        ("keyset", r.keyset.is_some()),
-        ("ordering", r.ordering.is_some()),
-        ("ordering_fields", r.ordering_fields.is_some()),
-        ("search", r.search.is_some()),
-        ("filters", r.filters.is_some()),
-        ("lookup", r.lookup.is_some()),
-        ("related", r.related.is_some()),
-    ];
-    for (k, set) in flags {
-        if set {
-            keys.push(k);
-        }
-    }
-    debug_assert!(keys.iter().all(|k| VIEW_SPECIFIC_KEYS.contains(k)));
-    keys
-}
-
-fn endpoint(
-    r: &Flat,
-    router: &Router,
-    renderer: Option<&mut Renderer>,
-    models: &Models,
-    needs: &mut SchemaNeeds,
-) -> Result<Endpoint, Vec<Diagnostic>> {
-    let raw = &r.raw;
-    let src = &r.source;
-    let at = |key: &str| format!("{}.{key}", r.at);
-    let mut errors = Vec::new();
-    let (_, allowed, required) = VIEW_KEYS
-        .iter()
-        .find(|(v, _, _)| *v == raw.view)
-        .expect("every view is in VIEW_KEYS");
-    for key in present_keys(raw) {
-        if !allowed.contains(&key) {
-            let users: Vec<&str> = VIEW_KEYS
-                .iter()
-                .filter(|(_, a, _)| a.contains(&key))
-                .map(|(v, _, _)| v.as_str())
-                .collect();
-            errors.push(
-                src.diag_key(
-                    &at(key),
-                    format!("`{key}` does not apply to view `{}`", raw.view.as_str()),
-                )
-                .with_hint(Some(format!("`{key}` is for view: {}", users.join(", ")))),
-            );
-        }
-    }
-    let present = present_keys(raw);
-    for key in *required {
-        if !present.contains(key) {
-            errors.push(src.diag(&r.at, format!("view `{}` needs `{key}`", raw.view.as_str())));
-        }
-    }
-
-    // A redirect answers every method, as Django's RedirectView does; other views GET.
-    let methods = raw.methods.clone().unwrap_or_else(|| {
-        if raw.view == ViewKind::Redirect {
-            vec![
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ]
-        } else {
-            vec![Method::GET]
-        }
-    });
-    let mut allow = Vec::new();
-    for m in &methods {
-        let name = match m {
-            Method::GET => "GET",
-            Method::POST => "POST",
-            Method::PUT => "PUT",
-            Method::PATCH => "PATCH",
-            Method::DELETE => "DELETE",
-        };
-        if !allow.contains(&name) {
-            allow.push(name);
-        }
-        if name == "GET" && !allow.contains(&"HEAD") {
-            allow.push("HEAD");
-        }
-    }
-    allow.push("OPTIONS");
-
-    let query = match &raw.query {
-        Some(q) => match QuerySpec::compile(q) {
-            Ok(spec) => spec,
-            Err(list) => {
-                for (key, why) in list {
-                    errors.push(src.diag(&at(&format!("query.{key}")), why));
-                }
-                QuerySpec::default()
-            }
-        },
-        None => QuerySpec::default(),
-    };
-
-    let status = raw.status.unwrap_or(200);
-    if !(100..=599).contains(&status) {
-        errors.push(src.diag(
-            &at("status"),
-            format!("{status} is not an HTTP status (100-599)"),
-        ));
-    }
-    let context: Map<String, Value> = raw
-        .context
-        .clone()
-        .map(|c| c.into_iter().collect())
-        .unwrap_or_default();
-    let captures = r.pattern.param_names();
-
-    let view = match raw.view {
-        ViewKind::Template => {
-            let template = raw.template.clone().unwrap_or_default();
-            if let Some(renderer) = &renderer {
-                if !template.is_empty() && !renderer.has(&template) {
-                    errors.push(
-                        src.diag(&at("template"), format!("no template `{template}`"))
-                            .with_hint(suggestion(
-                                canonical(&template),
-                                renderer.names().iter().map(String::as_str),
-                            )),
-                    );
-                }
-            }
-            View::Template {
-                template: canonical(&template).to_string(),
-                context,
-                status,
-            }
-        }
-        ViewKind::Redirect => {
-            let target = match (&raw.to, &raw.url) {
-                (Some(name), None) => {
-                    let args: Params = raw
-                        .args
-                        .iter()
-                        .flatten()
-                        .map(|(k, v)| (k.clone(), v.to_json()))
-                        .collect();
-                    match router.lookup(name) {
-                        None => errors.push(
-                            src.diag(&at("to"), format!("no route is named `{name}`"))
-                                .with_hint(router.suggest(name)),
-                        ),
-                        Some(index) => {
-                            let wanted = router.pattern(index).param_names();
-                            for w in &wanted {
-                                if !args.contains_key(w) && !captures.contains(w) {
-                                    errors.push(src.diag(&at("to"), format!("route `{name}` needs argument `{w}`, which this route neither captures nor sets in `args`")));
-                                }
-                            }
-                            for k in args.keys() {
-                                if !wanted.contains(k) {
-                                    errors.push(
-                                        src.diag(
-                                            &at(&format!("args.{k}")),
-                                            format!("route `{name}` takes no argument `{k}`"),
-                                        )
-                                        .with_hint(Some(
-                                            if wanted.is_empty() {
-                                                "it takes none".into()
-                                            } else {
-                                                format!("it takes {}", wanted.join(", "))
-                                            },
-                                        )),
-                                    );
-                                }
-                            }
-                            if wanted.iter().all(|w| args.contains_key(w))
-                                && args.keys().all(|k| wanted.contains(k))
-                            {
-                                if let Err(e) = router.reverse(name, &args) {
-                                    errors.push(src.diag(&at("args"), e.to_string()));
-                                }
-                            }
-                        }
-                    }
-                    RedirectTarget::Route {
-                        name: name.clone(),
-                        args,
-                    }
-                }
-                (None, Some(url)) => {
-                    for piece in url.split('{').skip(1) {
-                        if let Some(end) = piece.find('}') {
-                            let p = &piece[..end];
-                            if !captures.iter().any(|c| c == p) {
-                                errors.push(
-                                    src.diag(
-                                        &at("url"),
-                                        format!("`{{{p}}}` is not captured by this route"),
-                                    )
-                                    .with_hint(Some(
-                                        if captures.is_empty() {
-                                            "it captures nothing".into()
-                                        } else {
-                                            format!("it captures {}", captures.join(", "))
-                                        },
-                                    )),
-                                );
-                            }
-                        }
-                    }
-                    RedirectTarget::Url(url.clone())
-                }
-                (Some(_), Some(_)) => {
-                    errors.push(src.diag(
-                        &r.at,
-                        "a redirect has either `to` (a route name) or `url`, not both",
-                    ));
-                    RedirectTarget::Url(String::new())
-                }
-                (None, None) => {
-                    errors.push(src.diag(&r.at, "a redirect needs `to` (a route name) or `url`"));
-                    RedirectTarget::Url(String::new())
-                }
-            };
-            View::Redirect {
-                target,
-                permanent: raw.permanent.unwrap_or(false),
-                query_string: raw.query_string.unwrap_or(false),
-            }
-        }
-        ViewKind::Response => {
-            let mut content_type = raw
-                .content_type
-                .clone()
-                .unwrap_or_else(|| "text/html".into());
-            if content_type.starts_with("text/") && !content_type.contains("charset") {
-                content_type.push_str("; charset=utf-8");
-            }
-            let escape = Escape::for_content_type(&content_type);
-            let name = format!("__inline{}", r.origin);
-            if let Some(renderer) = renderer {
-                let body = raw.body.clone().unwrap_or_default();
-                if let Err((why, pos)) = renderer.register_inline(&name, &body, escape, router) {
-                    let line = pos
-                        .map(|(l, _)| format!(" (line {l} of the body)"))
-                        .unwrap_or_default();
-                    errors.push(src.diag(&at("body"), format!("body template{line}: {why}")));
-                }
-            }
-            View::Response {
-                template: name,
-                content_type,
-                escape,
-                context,
-                status,
-            }
-        }
-        ViewKind::NotFound => View::NotFound,
-        ViewKind::List | ViewKind::Detail => {
-            if let (Some(template), Some(renderer)) = (&raw.template, &renderer) {
-                if !renderer.has(template) {
-                    errors.push(
-                        src.diag(&at("template"), format!("no template `{template}`"))
-                            .with_hint(suggestion(
-                                canonical(template),
-                                renderer.names().iter().map(String::as_str),
-                            )),
-                    );
-                }
-            }
-            // Markdown is rendered into `FIELD_html` only for templates that show it.
-            let html = |template: &Option<String>| {
-                template
-                    .as_deref()
-                    .is_some_and(|t| renderer.as_ref().is_none_or(|r| r.mentions(t, "_html")))
-            };
-            let compiled = if raw.view == ViewKind::List {
-                compile_list(raw, models, src, &r.at, context, status, needs).map(|mut v| {
-                    v.html = v.html && html(&v.template);
-                    View::List(Box::new(v))
-                })
-            } else {
-                compile_detail(raw, models, src, &r.at, &captures, context, status, needs).map(
-                    |mut v| {
-                        v.html = v.html && html(&v.template);
-                        View::Detail(Box::new(v))
-                    },
-                )
-            };
-            match compiled {
-                Ok(v) => v,
-                Err(mut d) => {
-                    errors.append(&mut d);
-                    View::NotFound
-                }
-            }
-        }
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Endpoint {
-        view,
-        allow,
-        query,
-        name: r.name.clone(),
-        origin: r.origin.clone(),
-    })
 }

@@ -185,6 +185,18 @@ pub enum Method {
     DELETE,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+        }
+    }
+}
+
 /// A route (Django's `path()` or, with `regex`, `re_path()`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -489,91 +501,88 @@ impl RawScalar {
     }
 }
 
-/// Which keys each view accepts beyond the common ones (`path`, `regex`, `name`, `view`,
-/// `methods`, `query`), and which one of them it requires. Both the loader and the schema read
-/// this table.
-pub const VIEW_KEYS: &[(ViewKind, &[&str], &[&str])] = &[
-    (
-        ViewKind::List,
-        &[
-            "template",
-            "context",
-            "status",
-            "model",
-            "where",
-            "format",
-            "paginate_by",
-            "allow_empty",
-            "count",
-            "keyset",
-            "ordering",
-            "ordering_fields",
-            "search",
-            "filters",
-        ],
-        &["model"],
-    ),
-    (
-        ViewKind::Detail,
-        &[
-            "template", "context", "status", "model", "where", "format", "lookup", "related",
-        ],
-        &["model"],
-    ),
-    (
-        ViewKind::Template,
-        &["template", "context", "status"],
-        &["template"],
-    ),
-    (
-        ViewKind::Redirect,
-        &["to", "url", "args", "permanent", "query_string"],
-        &[],
-    ),
-    (
-        ViewKind::Response,
-        &["body", "content_type", "status", "context"],
-        &[],
-    ),
-    (ViewKind::NotFound, &[], &[]),
+/// One view-specific key of a route: its name as written in YAML, the views that take it (in
+/// the order messages list them), the views that need it, and whether a route sets it. This
+/// table is the one definition: the loader's per-view key check and the schema's if/then
+/// rules are both made from it, and a test checks it names every field of `RawRoute` beyond
+/// the common ones (`path`, `regex`, `name`, `view`, `methods`, `query`).
+pub struct ViewKey {
+    pub name: &'static str,
+    pub views: &'static [ViewKind],
+    pub required_by: &'static [ViewKind],
+    pub set: fn(&RawRoute) -> bool,
+}
+
+use ViewKind::{Detail, List, Redirect, Response, Template};
+
+const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
+
+macro_rules! view_keys {
+    (@required) => { &[] };
+    (@required $req:expr) => { $req };
+    ($($name:literal $field:ident: $views:expr $(, required by $req:expr)?;)*) => {
+        pub const VIEW_KEYS: &[ViewKey] = &[$(ViewKey {
+            name: $name,
+            views: $views,
+            required_by: view_keys!(@required $($req)?),
+            set: |r| r.$field.is_some(),
+        }),*];
+    };
+}
+
+view_keys! {
+    "model" model: MODEL_VIEWS, required by MODEL_VIEWS;
+    "where" where_: MODEL_VIEWS;
+    "format" format: MODEL_VIEWS;
+    "paginate_by" paginate_by: &[List];
+    "allow_empty" allow_empty: &[List];
+    "count" count: &[List];
+    "keyset" keyset: &[List];
+    "ordering" ordering: &[List];
+    "ordering_fields" ordering_fields: &[List];
+    "search" search: &[List];
+    "filters" filters: &[List];
+    "lookup" lookup: &[Detail];
+    "related" related: &[Detail];
+    "template" template: &[List, Detail, Template], required by &[Template];
+    "context" context: &[List, Detail, Template, Response];
+    "status" status: &[List, Detail, Template, Response];
+    "to" to: &[Redirect];
+    "url" url: &[Redirect];
+    "args" args: &[Redirect];
+    "permanent" permanent: &[Redirect];
+    "query_string" query_string: &[Redirect];
+    "body" body: &[Response];
+    "content_type" content_type: &[Response];
+}
+
+/// Every view kind, in the order the schema lists its rules.
+pub const VIEWS: &[ViewKind] = &[
+    List,
+    Detail,
+    Template,
+    Redirect,
+    Response,
+    ViewKind::NotFound,
 ];
 
-/// Keys that only some views accept.
-pub const VIEW_SPECIFIC_KEYS: &[&str] = &[
-    "model",
-    "where",
-    "format",
-    "paginate_by",
-    "allow_empty",
-    "count",
-    "keyset",
-    "ordering",
-    "ordering_fields",
-    "search",
-    "filters",
-    "lookup",
-    "related",
-    "template",
-    "context",
-    "status",
-    "to",
-    "url",
-    "args",
-    "permanent",
-    "query_string",
-    "body",
-    "content_type",
-];
+/// Keys every route may have, whatever its view.
+pub const COMMON_ROUTE_KEYS: &[&str] = &["path", "regex", "name", "view", "methods", "query"];
 
 fn route_rules(schema: &mut schemars::Schema) {
     let mut rules = vec![serde_json::json!({
         "oneOf": [{"required": ["path"]}, {"required": ["regex"]}]
     })];
-    for (view, allowed, required) in VIEW_KEYS {
-        let forbidden: Vec<_> = VIEW_SPECIFIC_KEYS
+    for view in VIEWS {
+        let forbidden: Vec<_> = VIEW_KEYS
             .iter()
-            .filter(|k| !allowed.contains(k))
-            .map(|k| serde_json::json!({"required": [k]}))
+            .filter(|k| !k.views.contains(view))
+            .map(|k| serde_json::json!({"required": [k.name]}))
+            .collect();
+        let required: Vec<&str> = VIEW_KEYS
+            .iter()
+            .filter(|k| k.required_by.contains(view))
+            .map(|k| k.name)
             .collect();
         let mut then = serde_json::Map::new();
         if !forbidden.is_empty() {
@@ -670,4 +679,36 @@ pub fn site_schema() -> String {
 pub fn routes_schema() -> String {
     let schema = schemars::schema_for!(Vec<RawRouteEntry>);
     serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A field added to `RawRoute` without a `VIEW_KEYS` entry would be accepted by every
+    /// view and never checked; one in the table but not the struct could never be set.
+    #[test]
+    fn view_keys_name_every_route_field_beyond_the_common_ones() {
+        let schema = serde_json::to_value(schemars::schema_for!(RawRoute)).unwrap();
+        let mut fields: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("a route schema has properties")
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !COMMON_ROUTE_KEYS.contains(k))
+            .collect();
+        let mut table: Vec<&str> = VIEW_KEYS.iter().map(|k| k.name).collect();
+        fields.sort();
+        table.sort();
+        assert_eq!(fields, table);
+        for view in VIEWS {
+            assert!(
+                VIEW_KEYS
+                    .iter()
+                    .filter(|k| k.required_by.contains(view))
+                    .all(|k| k.views.contains(view)),
+                "a view needs a key it does not take: {view:?}"
+            );
+        }
+    }
 }

@@ -1,0 +1,236 @@
+//! `view: detail` — Django's DetailView: one row, found by a path capture (the primary key,
+//! or the field `lookup:` names), with rows of other models that point at it (`related:`), as
+//! HTML or JSON. A capture that finds no row is a 404.
+
+use serde_json::{Map, Value};
+
+use super::context::Ctx;
+use super::error::ViewError;
+use super::fields::{compile_order, compile_where, ModelOutput, SchemaNeeds};
+use super::request::Response;
+use super::Call;
+use crate::config::diagnostic::suggestion;
+use crate::config::raw::{FieldType, Lookup, RawRoute};
+use crate::config::yaml::Source;
+use crate::config::Diagnostic;
+use crate::db::query::{to_sql, Cond, Query};
+use crate::db::{Field, Model, Models, Order, SqlValue};
+use std::sync::Arc;
+
+/// Rows of another model pointing at a detail page's object.
+#[derive(Debug)]
+pub struct RelatedSpec {
+    pub name: String,
+    pub model: Arc<Model>,
+    pub column: String,
+    pub wheres: Vec<Cond>,
+    pub ordering: Vec<Order>,
+    pub limit: u32,
+}
+
+/// A compiled `view: detail`.
+#[derive(Debug)]
+pub struct DetailView {
+    pub out: ModelOutput,
+    /// The field the row is found by, and the capture holding its value.
+    pub field: Field,
+    pub capture: String,
+    pub related: Vec<RelatedSpec>,
+}
+
+impl DetailView {
+    pub fn compile(
+        raw: &RawRoute,
+        models: &Models,
+        source: &Source,
+        at: &str,
+        captures: &[String],
+        needs: &mut SchemaNeeds,
+    ) -> Result<DetailView, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let Some(out) = ModelOutput::compile(raw, models, source, at, "detail", &mut errors) else {
+            return Err(errors);
+        };
+        let model = out.model.clone();
+        let (field, capture) = match raw.lookup.as_deref() {
+            None | Some("pk") => {
+                let pk = model.pk_field().clone();
+                let capture = if captures.iter().any(|c| c == "pk") {
+                    "pk".to_string()
+                } else {
+                    pk.name.clone()
+                };
+                (Some(pk), capture)
+            }
+            Some(name) => match model.field(name) {
+                Some(f) => (Some(f.clone()), f.name.clone()),
+                None => {
+                    errors.push(
+                        source
+                            .diag(
+                                &format!("{at}.lookup"),
+                                format!("model {} has no field `{name}`", model.name),
+                            )
+                            .with_hint(suggestion(name, model.field_names())),
+                    );
+                    (None, String::new())
+                }
+            },
+        };
+        if let Some(f) = &field {
+            if !captures.contains(&capture) {
+                let got = if captures.is_empty() {
+                    "it captures nothing".to_string()
+                } else {
+                    format!("it captures {}", captures.join(", "))
+                };
+                errors.push(source.diag(
+                    &format!("{at}.path"),
+                    format!(
+                        "a detail view by `{}` needs the path to capture `<…:{capture}>`; {got}",
+                        f.name
+                    ),
+                ));
+            }
+            if !f.unique && !f.index {
+                needs.indexes.push((
+                    model.name.clone(),
+                    vec![Order {
+                        field: f.name.clone(),
+                        column: f.column.clone(),
+                        desc: false,
+                    }],
+                ));
+            }
+        }
+        let mut related = Vec::new();
+        for (name, r) in raw.related.iter().flatten() {
+            let rat = format!("{at}.related.{name}");
+            let Some(rmodel) = models.get(&r.model) else {
+                errors.push(
+                    source
+                        .diag(&format!("{rat}.model"), format!("no model `{}`", r.model))
+                        .with_hint(suggestion(&r.model, models.keys().map(String::as_str))),
+                );
+                continue;
+            };
+            let fk = match rmodel.field(&r.field) {
+                Some(f) if f.to.as_deref() == Some(model.name.as_str()) => f.clone(),
+                Some(_) => {
+                    errors.push(source.diag(
+                        &format!("{rat}.field"),
+                        format!(
+                            "`{}` of {} is not a foreign key to {}",
+                            r.field, rmodel.name, model.name
+                        ),
+                    ));
+                    continue;
+                }
+                None => {
+                    errors.push(
+                        source
+                            .diag(
+                                &format!("{rat}.field"),
+                                format!("model {} has no field `{}`", rmodel.name, r.field),
+                            )
+                            .with_hint(suggestion(&r.field, rmodel.field_names())),
+                    );
+                    continue;
+                }
+            };
+            let wheres = compile_where(
+                models,
+                rmodel,
+                r.where_.as_ref(),
+                source,
+                &format!("{rat}.where"),
+                &mut errors,
+            );
+            let ordering = match &r.ordering {
+                Some(keys) => compile_order(
+                    rmodel,
+                    keys,
+                    source,
+                    &format!("{rat}.ordering"),
+                    &mut errors,
+                ),
+                None => rmodel.ordering.clone(),
+            };
+            related.push(RelatedSpec {
+                name: name.clone(),
+                model: rmodel.clone(),
+                column: fk.column.clone(),
+                wheres,
+                ordering,
+                limit: r.limit.unwrap_or(100),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(DetailView {
+            out,
+            field: field.expect("no errors means the lookup field exists"),
+            capture,
+            related,
+        })
+    }
+
+    /// Answer a request: the row its capture names, or a 404.
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let db = ctx
+            .db
+            .ok_or_else(|| ViewError::Internal("a detail view without a database".into()))?;
+        let model = self.out.model.as_ref();
+        let raw = call.params.get(&self.capture).ok_or(ViewError::NotFound)?;
+        let value = match (self.field.ty, raw) {
+            (FieldType::Integer, Value::String(s)) => {
+                SqlValue::Integer(s.parse::<i64>().map_err(|_| ViewError::NotFound)?)
+            }
+            (ty, v) => to_sql(ty, v),
+        };
+        let mut q = Query::new(model);
+        q.conds = self.out.wheres.clone();
+        q.conds.push(Cond::Cmp {
+            column: self.field.column.clone(),
+            lookup: Lookup::Exact,
+            value,
+        });
+        q.limit = Some(1);
+        let mut object = db
+            .fetch(&q)
+            .map_err(|e| call.internal(e))?
+            .pop()
+            .ok_or(ViewError::NotFound)?;
+        self.out.enrich(model, std::slice::from_mut(&mut object));
+        let pk = object
+            .get(&model.pk_field().column)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut extra = Map::new();
+        for r in &self.related {
+            let mut rq = Query::new(&r.model);
+            rq.conds = r.wheres.clone();
+            rq.conds.push(Cond::Cmp {
+                column: r.column.clone(),
+                lookup: Lookup::Exact,
+                value: to_sql(FieldType::Integer, &pk),
+            });
+            rq.order = r.ordering.clone();
+            rq.limit = Some(i64::from(r.limit));
+            let mut rows = db.fetch(&rq).map_err(|e| call.internal(e))?;
+            self.out.enrich(&r.model, &mut rows);
+            let list = Value::Array(rows.into_iter().map(Value::Object).collect());
+            if self.out.json {
+                object.insert(r.name.clone(), list);
+            } else {
+                extra.insert(r.name.clone(), list);
+            }
+        }
+        if self.out.json {
+            return Ok(Response::json(self.out.status, &Value::Object(object)));
+        }
+        extra.insert("object".into(), Value::Object(object));
+        self.out.render(ctx, call, extra)
+    }
+}

@@ -1,0 +1,182 @@
+//! The one place where a view's failure becomes a response. A view kind answers
+//! `Result<Response, ViewError>`; `respond` logs what the operator needs (a 500's whole detail,
+//! a 400's reason, a 405's method) and renders the page the visitor sees, with the site's own
+//! template for 400, 404 and 500 when it has one. The detail of a 500 never reaches the client.
+
+use serde_json::Map;
+
+use super::context::Ctx;
+use super::request::{Request, Response};
+use crate::routing::Params;
+
+/// Why a view did not answer with a page of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewError {
+    /// 404: no route, no row, no such page.
+    NotFound,
+    /// 400, with a reason the visitor may read (it is escaped on the page).
+    BadRequest(String),
+    /// 405, with the methods the route takes for the `Allow` header.
+    MethodNotAllowed { allow: String },
+    /// 503: the work could not be done now (the database stayed locked); try again later.
+    Unavailable { retry_after: u32, detail: String },
+    /// 500; the detail is for the log only.
+    Internal(String),
+}
+
+impl ViewError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ViewError::NotFound => 404,
+            ViewError::BadRequest(_) => 400,
+            ViewError::MethodNotAllowed { .. } => 405,
+            ViewError::Unavailable { .. } => 503,
+            ViewError::Internal(_) => 500,
+        }
+    }
+}
+
+/// Turn a view's failure into the response the visitor sees, and log it.
+pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
+    let status = error.status();
+    match error {
+        ViewError::NotFound => {
+            error_page(ctx, req, ctx.settings.pages.not_found.as_deref(), 404, "")
+        }
+        ViewError::BadRequest(message) => {
+            tracing::warn!("Bad Request: {} ({message})", req.path);
+            error_page(
+                ctx,
+                req,
+                ctx.settings.pages.bad_request.as_deref(),
+                400,
+                &message,
+            )
+        }
+        ViewError::MethodNotAllowed { allow } => {
+            tracing::warn!("Method Not Allowed ({}): {}", req.method, req.path);
+            let mut r = Response::html(status, String::new());
+            r.headers.push(("Allow", allow));
+            r
+        }
+        ViewError::Unavailable {
+            retry_after,
+            detail,
+        } => {
+            tracing::error!("Service Unavailable: {}: {detail}", req.path);
+            let mut r = fallback_page(503, "");
+            r.headers.push(("Retry-After", retry_after.to_string()));
+            r
+        }
+        ViewError::Internal(detail) => {
+            tracing::error!("Internal Server Error: {}: {detail}", req.path);
+            error_page(
+                ctx,
+                req,
+                ctx.settings.pages.server_error.as_deref(),
+                500,
+                "",
+            )
+        }
+    }
+}
+
+/// An error page from the site's template, or the built-in one when it has none (or its own
+/// fails to render).
+fn error_page(
+    ctx: &Ctx,
+    req: &Request,
+    template: Option<&str>,
+    status: u16,
+    message: &str,
+) -> Response {
+    if let Some(t) = template {
+        let mut extra = Map::new();
+        extra.insert("status".into(), status.into());
+        extra.insert("message".into(), message.into());
+        let context = ctx.context(req, &Params::new(), Map::new(), extra);
+        match ctx.renderer.render(t, context) {
+            Ok(body) => return Response::html(status, body),
+            Err(e) => tracing::error!("rendering the {status} page {t}: {e}"),
+        }
+    }
+    fallback_page(status, message)
+}
+
+/// Django's plain pages for each status.
+fn fallback_page(status: u16, message: &str) -> Response {
+    let title = match status {
+        400 => "Bad Request (400)",
+        404 => "Not Found",
+        503 => "Service Unavailable (503)",
+        _ => "Server Error (500)",
+    };
+    let detail = match status {
+        404 => "<p>The requested resource was not found on this server.</p>".to_string(),
+        400 => format!("<p>{}</p>", html_escape(message)),
+        503 => "<p>The site is busy; please try again in a moment.</p>".to_string(),
+        _ => String::new(),
+    };
+    Response::html(
+        status,
+        format!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1>{detail}\n</body>\n</html>\n"
+        ),
+    )
+}
+
+/// Escape text for HTML content and attributes.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_status() {
+        for (e, status) in [
+            (ViewError::NotFound, 404),
+            (ViewError::BadRequest("x".into()), 400),
+            (
+                ViewError::MethodNotAllowed {
+                    allow: "GET".into(),
+                },
+                405,
+            ),
+            (
+                ViewError::Unavailable {
+                    retry_after: 1,
+                    detail: "locked".into(),
+                },
+                503,
+            ),
+            (ViewError::Internal("boom".into()), 500),
+        ] {
+            assert_eq!(e.status(), status, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn the_built_in_pages_escape_the_reason_and_never_show_a_500s_detail() {
+        let page = fallback_page(400, "<script>x</script>");
+        assert!(page.body.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(!page.body.contains("<script>"));
+        let page = fallback_page(500, "secret detail");
+        assert_eq!(page.status, 500);
+        assert!(page.body.contains("Server Error (500)"));
+        assert!(!page.body.contains("secret"));
+    }
+}

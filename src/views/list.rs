@@ -1,0 +1,465 @@
+//! `view: list` — Django's ListView: a page of a model's rows, filtered (`where:`, query
+//! parameters), searched, ordered and paginated (page numbers as Django's `Paginator`, or
+//! keyset pages for very large tables), as HTML or JSON. Compiled at load from the route's
+//! keys; every value from a request reaches SQL through `db::query` as a bound parameter.
+
+use serde_json::{Map, Value};
+
+use super::context::Ctx;
+use super::error::ViewError;
+use super::fields::{compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds};
+use super::paginate::{uncounted_page, Counted, Page};
+use super::request::{Request, Response};
+use super::Call;
+use crate::config::diagnostic::suggestion;
+use crate::config::raw::{FieldType, Lookup, RawRoute};
+use crate::config::yaml::Source;
+use crate::config::Diagnostic;
+use crate::db::query::{Cond, Query};
+use crate::db::{Database, Models, Order, SqlValue};
+
+#[derive(Debug)]
+pub struct SearchSpec {
+    pub param: String,
+    pub columns: Vec<String>,
+    pub fts: bool,
+}
+
+#[derive(Debug)]
+pub struct FilterSpec {
+    pub param: String,
+    pub path: FieldPath,
+}
+
+/// A compiled `view: list`.
+#[derive(Debug)]
+pub struct ListView {
+    pub out: ModelOutput,
+    pub paginate_by: Option<u32>,
+    pub allow_empty: bool,
+    pub count: bool,
+    pub keyset: bool,
+    pub ordering: Vec<Order>,
+    pub ordering_fields: Vec<String>,
+    pub search: Option<SearchSpec>,
+    pub filters: Vec<FilterSpec>,
+}
+
+impl ListView {
+    pub fn compile(
+        raw: &RawRoute,
+        models: &Models,
+        source: &Source,
+        at: &str,
+        needs: &mut SchemaNeeds,
+    ) -> Result<ListView, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let Some(out) = ModelOutput::compile(raw, models, source, at, "list", &mut errors) else {
+            return Err(errors);
+        };
+        let model = out.model.clone();
+        let ordering = match &raw.ordering {
+            Some(keys) => {
+                compile_order(&model, keys, source, &format!("{at}.ordering"), &mut errors)
+            }
+            None => model.ordering.clone(),
+        };
+        // Index the static filters' columns followed by the ordering, so that the page is read in
+        // order from the index and the count is taken from it, whatever the table's size.
+        let mut keys: Vec<Order> = raw
+            .where_
+            .iter()
+            .flatten()
+            .filter_map(|(key, _)| resolve_path(models, &model, key, None).ok())
+            .filter(|p| p.hops.is_empty() && p.lookup == Lookup::Exact)
+            .map(|p| Order {
+                field: p.field.name.clone(),
+                column: p.field.column.clone(),
+                desc: false,
+            })
+            .collect();
+        if raw.ordering.is_some() || !keys.is_empty() {
+            keys.extend(ordering.iter().cloned());
+            if !keys.is_empty() {
+                needs.indexes.push((model.name.clone(), keys));
+            }
+        }
+        let keyset = raw.keyset == Some(true);
+        if keyset {
+            if raw.paginate_by.is_none() {
+                errors.push(source.diag(
+                    &format!("{at}.keyset"),
+                    "keyset pagination needs `paginate_by`",
+                ));
+            }
+            if ordering.windows(2).any(|w| w[0].desc != w[1].desc) {
+                errors.push(source.diag(
+                    &format!("{at}.keyset"),
+                    "keyset pagination needs every ordering key in the same direction",
+                ));
+            }
+        }
+        let mut ordering_fields = Vec::new();
+        for f in raw.ordering_fields.iter().flatten() {
+            match model.field(f) {
+                Some(field) => {
+                    ordering_fields.push(field.name.clone());
+                    needs.indexes.push((
+                        model.name.clone(),
+                        vec![Order {
+                            field: field.name.clone(),
+                            column: field.column.clone(),
+                            desc: false,
+                        }],
+                    ));
+                }
+                None => errors.push(
+                    source
+                        .diag(
+                            &format!("{at}.ordering_fields"),
+                            format!("model {} has no field `{f}`", model.name),
+                        )
+                        .with_hint(suggestion(f, model.field_names())),
+                ),
+            }
+        }
+        let search = raw.search.as_ref().map(|s| {
+            let mut columns = Vec::new();
+            for f in &s.fields {
+                match model.field(f) {
+                    Some(field) if field.is_text() => columns.push(field.column.clone()),
+                    Some(_) => errors.push(source.diag(
+                        &format!("{at}.search.fields"),
+                        format!("`{f}` of {} is not a text field", model.name),
+                    )),
+                    None => errors.push(
+                        source
+                            .diag(
+                                &format!("{at}.search.fields"),
+                                format!("model {} has no field `{f}`", model.name),
+                            )
+                            .with_hint(suggestion(f, model.field_names())),
+                    ),
+                }
+            }
+            let fts = s.fts == Some(true);
+            if fts {
+                if model.pk_field().ty != FieldType::Integer {
+                    errors.push(source.diag(
+                        &format!("{at}.search.fts"),
+                        "full-text search needs an integer primary key",
+                    ));
+                }
+                needs.fts.push((model.name.clone(), columns.clone()));
+            }
+            SearchSpec {
+                param: s.param.clone().unwrap_or_else(|| "q".into()),
+                columns,
+                fts,
+            }
+        });
+        let mut filters = Vec::new();
+        for (param, f) in raw.filters.iter().flatten() {
+            let key = f.field.clone().unwrap_or_else(|| param.clone());
+            match resolve_path(models, &model, &key, f.lookup) {
+                Ok(path) => {
+                    if path.hops.is_empty() && !path.field.primary_key {
+                        needs.indexes.push((
+                            model.name.clone(),
+                            vec![Order {
+                                field: path.field.name.clone(),
+                                column: path.field.column.clone(),
+                                desc: false,
+                            }],
+                        ));
+                    }
+                    filters.push(FilterSpec {
+                        param: param.clone(),
+                        path,
+                    });
+                }
+                Err(why) => errors.push(source.diag(&format!("{at}.filters.{param}"), why)),
+            }
+        }
+        if raw.paginate_by == Some(0) {
+            errors.push(source.diag(
+                &format!("{at}.paginate_by"),
+                "paginate_by must be at least 1",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ListView {
+            out,
+            paginate_by: raw.paginate_by,
+            allow_empty: raw.allow_empty.unwrap_or(true),
+            count: raw.count.unwrap_or(true),
+            keyset,
+            ordering,
+            ordering_fields,
+            search,
+            filters,
+        })
+    }
+
+    /// Answer a request: the page of rows it asks for, or why not.
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let db = ctx
+            .db
+            .ok_or_else(|| ViewError::Internal("a list view without a database".into()))?;
+        let req = call.req;
+        let mut q = self.query(req)?;
+        let term = self.search_term(req);
+        let (mut rows, page) = match self.paginate_by {
+            None => (db.fetch(&q).map_err(|e| call.internal(e))?, None),
+            Some(per) => {
+                let (rows, page) = self.page(db, req, &mut q, i64::from(per), &call)?;
+                (rows, Some(page))
+            }
+        };
+        if rows.is_empty() && !self.allow_empty {
+            return Err(ViewError::NotFound);
+        }
+        let model = self.out.model.as_ref();
+        self.out.enrich(model, &mut rows);
+        let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
+        let page = page.map(|p| p.to_map()).unwrap_or_default();
+        if self.out.json {
+            return Ok(Response::json(
+                self.out.status,
+                &self.json_body(objects, &page),
+            ));
+        }
+        let mut extra = Map::new();
+        extra.insert("objects".into(), objects);
+        extra.insert(
+            "is_paginated".into(),
+            page.get("has_other_pages")
+                .cloned()
+                .unwrap_or(Value::Bool(false)),
+        );
+        extra.insert("page".into(), Value::Object(page));
+        extra.insert("search".into(), term.into());
+        self.out.render(ctx, call, extra)
+    }
+
+    /// The search term the request gives, trimmed (empty when none).
+    fn search_term(&self, req: &Request) -> String {
+        self.search
+            .as_ref()
+            .and_then(|s| req.last(&s.param))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The query for this request's rows: the route's conditions and ordering, then the
+    /// request's `?ordering=`, search term and filters. A filter value of the wrong type is a
+    /// 400 naming the parameter.
+    fn query(&self, req: &Request) -> Result<Query<'_>, ViewError> {
+        let model = self.out.model.as_ref();
+        let mut q = Query::new(model);
+        q.conds = self.out.wheres.clone();
+        q.order = self.ordering.clone();
+        if let Some(order) = self.requested_ordering(req) {
+            q.order = order;
+        }
+        // No stored text holds a NUL, and SQLite would cut a pattern at it: no rows.
+        let nothing = || Cond::In {
+            column: model.pk_field().column.clone(),
+            values: Vec::new(),
+        };
+        let term = self.search_term(req);
+        if let Some(s) = &self.search {
+            if term.contains('\0') {
+                q.conds.push(nothing());
+            } else if !term.is_empty() {
+                q.conds.push(if s.fts {
+                    Cond::Fts {
+                        table: model.table.clone(),
+                        pk: model.pk_field().column.clone(),
+                        term,
+                    }
+                } else {
+                    Cond::Search {
+                        columns: s.columns.clone(),
+                        term,
+                    }
+                });
+            }
+        }
+        for f in &self.filters {
+            let is_in = f.path.lookup == Lookup::In;
+            let raw: Vec<&str> = if is_in {
+                req.values(&f.param)
+            } else {
+                req.last(&f.param).into_iter().collect()
+            };
+            let texts: Vec<&str> = raw
+                .iter()
+                .flat_map(|r| {
+                    if is_in {
+                        r.split(',').collect::<Vec<_>>()
+                    } else {
+                        vec![*r]
+                    }
+                })
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect();
+            if texts.is_empty() {
+                continue;
+            }
+            if texts.iter().any(|t| t.contains('\0')) {
+                q.conds.push(nothing());
+                continue;
+            }
+            let values = texts
+                .into_iter()
+                .map(|t| f.path.parse(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|why| {
+                    ViewError::BadRequest(format!("query parameter `{}`: {why}", f.param))
+                })?;
+            q.conds.push(f.path.cond(values));
+        }
+        Ok(q)
+    }
+
+    /// `?ordering=-title,name`, limited to the declared fields; anything else is ignored.
+    fn requested_ordering(&self, req: &Request) -> Option<Vec<Order>> {
+        if self.ordering_fields.is_empty() {
+            return None;
+        }
+        let keys: Vec<String> = req
+            .last("ordering")?
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        let allowed = keys.iter().all(|k| {
+            self.ordering_fields
+                .iter()
+                .any(|f| f == k.trim_start_matches('-'))
+        });
+        let uniform = keys
+            .iter()
+            .all(|k| k.starts_with('-') == keys[0].starts_with('-'));
+        // Keyset pages need every key in one direction.
+        if keys.is_empty() || !allowed || (self.keyset && !uniform) {
+            return None;
+        }
+        self.out.model.parse_ordering(&keys).ok()
+    }
+
+    /// One page of rows and its place: numbered as Django's `Paginator`, or keyset pages
+    /// (`?after=PK`) that only go forward.
+    fn page(
+        &self,
+        db: &Database,
+        req: &Request,
+        q: &mut Query,
+        per: i64,
+        call: &Call,
+    ) -> Result<(Vec<Map<String, Value>>, Page), ViewError> {
+        let model = self.out.model.as_ref();
+        let mut number: i64 = 1;
+        let mut counted = None;
+        let mut after_pk = None;
+        if self.keyset {
+            if let Some(after) = req.last("after") {
+                let pk = model.pk_field();
+                let value = match pk.ty {
+                    FieldType::Integer => SqlValue::Integer(
+                        after
+                            .trim()
+                            .parse::<i64>()
+                            .map_err(|_| ViewError::NotFound)?,
+                    ),
+                    _ => SqlValue::Text(after.to_string()),
+                };
+                // The cursor must be a row this route shows; a hidden row is as absent.
+                let mut exists = Query::new(model);
+                exists.conds = self.out.wheres.clone();
+                exists.conds.push(Cond::Cmp {
+                    column: pk.column.clone(),
+                    lookup: Lookup::Exact,
+                    value: value.clone(),
+                });
+                if db.count(&exists).map_err(|e| call.internal(e))? == 0 {
+                    return Err(ViewError::NotFound);
+                }
+                q.conds.push(Cond::After {
+                    order: q.order.clone(),
+                    pk: pk.column.clone(),
+                    value,
+                });
+                after_pk = Some(after.to_string());
+            }
+        } else if self.count {
+            let c = Counted {
+                count: db.count(q).map_err(|e| call.internal(e))?,
+                per_page: per,
+                allow_empty: self.allow_empty,
+            };
+            number = c.page(req.last("page")).ok_or(ViewError::NotFound)?;
+            counted = Some(c);
+        } else {
+            number = uncounted_page(req.last("page")).ok_or(ViewError::NotFound)?;
+        }
+        q.limit = Some(per + 1);
+        q.offset = (number - 1).saturating_mul(per);
+        let mut rows = db.fetch(q).map_err(|e| call.internal(e))?;
+        let has_next = rows.len() as i64 > per;
+        rows.truncate(per as usize);
+        if rows.is_empty() && (number > 1 || after_pk.is_some()) {
+            return Err(ViewError::NotFound);
+        }
+        let has_previous = if self.keyset {
+            after_pk.is_some()
+        } else {
+            number > 1
+        };
+        let next_url = has_next.then(|| {
+            if self.keyset {
+                let last = rows
+                    .last()
+                    .and_then(|r| r.get(&model.pk_field().column))
+                    .map(crate::render::helpers::text)
+                    .unwrap_or_default();
+                req.url_with(Some(("after", &last)), &["page"])
+            } else {
+                req.url_with(Some(("page", &(number + 1).to_string())), &["after"])
+            }
+        });
+        let page = Page {
+            number: (!self.keyset).then_some(number),
+            per_page: per,
+            has_next,
+            has_previous,
+            counted,
+            next_url,
+            previous_url: (has_previous && !self.keyset)
+                .then(|| req.url_with(Some(("page", &(number - 1).to_string())), &["after"])),
+            first_url: (self.keyset && has_previous)
+                .then(|| req.url_with(None, &["after", "page"])),
+        };
+        Ok((rows, page))
+    }
+
+    /// The JSON list: `results`, and with pagination `count`, `num_pages`, `page`, `next`,
+    /// `previous`.
+    fn json_body(&self, objects: Value, page: &Map<String, Value>) -> Value {
+        let mut body = Map::new();
+        body.insert("results".into(), objects);
+        if self.paginate_by.is_some() {
+            let get = |key: &str| page.get(key).cloned().unwrap_or(Value::Null);
+            body.insert("count".into(), get("count"));
+            body.insert("num_pages".into(), get("num_pages"));
+            body.insert("page".into(), get("number"));
+            body.insert("next".into(), get("next_url"));
+            body.insert("previous".into(), get("previous_url"));
+        }
+        Value::Object(body)
+    }
+}

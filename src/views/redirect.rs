@@ -1,0 +1,208 @@
+//! `view: redirect` — Django's RedirectView: to a named route (reversed with literal `args`,
+//! the rest taken from this route's captures by name) or to a URL with `{capture}`
+//! placeholders; 302, or 301 when `permanent`; the query string passed on when asked.
+
+use super::context::Ctx;
+use super::error::ViewError;
+use super::request::Response;
+use super::{Call, RouteDef};
+use crate::config::Diagnostic;
+use crate::routing::{quote, Params, Router};
+
+#[derive(Debug)]
+pub enum RedirectTarget {
+    /// A route name; literal arguments, the rest taken from the captures by name.
+    Route { name: String, args: Params },
+    /// A URL with `{capture}` placeholders.
+    Url(String),
+}
+
+/// A compiled `view: redirect`.
+#[derive(Debug)]
+pub struct RedirectView {
+    pub target: RedirectTarget,
+    pub permanent: bool,
+    pub query_string: bool,
+}
+
+impl RedirectView {
+    pub fn compile(r: &RouteDef, router: &Router, errors: &mut Vec<Diagnostic>) -> RedirectView {
+        let raw = &r.raw;
+        let target = match (&raw.to, &raw.url) {
+            (Some(name), None) => {
+                let args: Params = raw
+                    .args
+                    .iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect();
+                check_route_target(r, router, name, &args, errors);
+                RedirectTarget::Route {
+                    name: name.clone(),
+                    args,
+                }
+            }
+            (None, Some(url)) => {
+                check_placeholders(r, url, errors);
+                RedirectTarget::Url(url.clone())
+            }
+            (Some(_), Some(_)) => {
+                errors.push(r.source.diag(
+                    &r.at,
+                    "a redirect has either `to` (a route name) or `url`, not both",
+                ));
+                RedirectTarget::Url(String::new())
+            }
+            (None, None) => {
+                errors.push(
+                    r.source
+                        .diag(&r.at, "a redirect needs `to` (a route name) or `url`"),
+                );
+                RedirectTarget::Url(String::new())
+            }
+        };
+        RedirectView {
+            target,
+            permanent: raw.permanent.unwrap_or(false),
+            query_string: raw.query_string.unwrap_or(false),
+        }
+    }
+
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let mut location = match &self.target {
+            RedirectTarget::Route { name, args } => {
+                let mut full = args.clone();
+                if let Some(index) = ctx.router.lookup(name) {
+                    for p in ctx.router.pattern(index).param_names() {
+                        if !full.contains_key(&p) {
+                            if let Some(v) = call.params.get(&p) {
+                                full.insert(p, v.clone());
+                            }
+                        }
+                    }
+                }
+                ctx.router
+                    .reverse(name, &full)
+                    .map_err(|e| call.internal(e))?
+            }
+            RedirectTarget::Url(url) => fill_placeholders(url, call.params),
+        };
+        let qs = &call.req.query_string;
+        if self.query_string && !qs.is_empty() {
+            location.push(if location.contains('?') { '&' } else { '?' });
+            location.push_str(qs);
+        }
+        Ok(Response::redirect(
+            if self.permanent { 301 } else { 302 },
+            location,
+        ))
+    }
+
+    /// What the routes table shows in its TARGET column.
+    pub fn target(&self) -> String {
+        let code = if self.permanent { 301 } else { 302 };
+        match &self.target {
+            RedirectTarget::Route { name, .. } => format!("{code} -> {name}"),
+            RedirectTarget::Url(u) => format!("{code} -> {u}"),
+        }
+    }
+}
+
+/// `to:` must name a route, and every argument it takes must come from `args` or a capture.
+fn check_route_target(
+    r: &RouteDef,
+    router: &Router,
+    name: &str,
+    args: &Params,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let src = &r.source;
+    let Some(index) = router.lookup(name) else {
+        errors.push(
+            src.diag(&r.key("to"), format!("no route is named `{name}`"))
+                .with_hint(router.suggest(name)),
+        );
+        return;
+    };
+    let captures = r.pattern.param_names();
+    let wanted = router.pattern(index).param_names();
+    for w in &wanted {
+        if !args.contains_key(w) && !captures.contains(w) {
+            errors.push(src.diag(&r.key("to"), format!("route `{name}` needs argument `{w}`, which this route neither captures nor sets in `args`")));
+        }
+    }
+    for k in args.keys() {
+        if !wanted.contains(k) {
+            errors.push(
+                src.diag(
+                    &r.key(&format!("args.{k}")),
+                    format!("route `{name}` takes no argument `{k}`"),
+                )
+                .with_hint(Some(if wanted.is_empty() {
+                    "it takes none".into()
+                } else {
+                    format!("it takes {}", wanted.join(", "))
+                })),
+            );
+        }
+    }
+    if wanted.iter().all(|w| args.contains_key(w)) && args.keys().all(|k| wanted.contains(k)) {
+        if let Err(e) = router.reverse(name, args) {
+            errors.push(src.diag(&r.key("args"), e.to_string()));
+        }
+    }
+}
+
+/// Every `{name}` of a `url:` must be a capture of the route.
+fn check_placeholders(r: &RouteDef, url: &str, errors: &mut Vec<Diagnostic>) {
+    let captures = r.pattern.param_names();
+    for piece in url.split('{').skip(1) {
+        if let Some(end) = piece.find('}') {
+            let p = &piece[..end];
+            if !captures.iter().any(|c| c == p) {
+                errors.push(
+                    r.source
+                        .diag(
+                            &r.key("url"),
+                            format!("`{{{p}}}` is not captured by this route"),
+                        )
+                        .with_hint(Some(if captures.is_empty() {
+                            "it captures nothing".into()
+                        } else {
+                            format!("it captures {}", captures.join(", "))
+                        })),
+                );
+            }
+        }
+    }
+}
+
+/// Replace `{name}` in a redirect URL with the quoted capture.
+fn fill_placeholders(url: &str, params: &Params) -> String {
+    let mut out = url.to_string();
+    for (k, v) in params {
+        out = out.replace(
+            &format!("{{{k}}}"),
+            &quote(&crate::render::helpers::text(v)),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn placeholders_are_filled_with_quoted_captures() {
+        let mut params = Params::new();
+        params.insert("slug".into(), json!("a b/c"));
+        params.insert("year".into(), json!(2024));
+        assert_eq!(
+            fill_placeholders("/blog/{year}/{slug}/?x={slug}", &params),
+            "/blog/2024/a%20b/c/?x=a%20b/c"
+        );
+        assert_eq!(fill_placeholders("/{missing}/", &params), "/{missing}/");
+    }
+}

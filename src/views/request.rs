@@ -1,0 +1,243 @@
+//! The request as views see it and the response they answer with: plain values, nothing of
+//! actix. The server builds a `Request` from the wire and turns a `Response` back into HTTP;
+//! the in-process tests build one with `Request::new`. Also the URL pieces every view kind
+//! shares: Django's path decoding and quoting, and the request's URL with a parameter changed.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// A request as views see it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Upper-case method; HEAD is answered as GET and the server drops the body.
+    pub method: String,
+    /// The percent-decoded path, with its leading slash.
+    pub path: String,
+    /// The query string as received, without `?`.
+    pub query_string: String,
+    /// Decoded query pairs, in order, repeated keys kept.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A request as the server builds it from a method and a request target
+    /// (`/path?query`): the path percent-decoded (a malformed one is kept raw), the query
+    /// pairs decoded with repeated keys kept. The in-process tests use it to ask a site what
+    /// the wire would.
+    pub fn new(method: &str, target: &str) -> Request {
+        let (raw_path, query_string) = target.split_once('?').unwrap_or((target, ""));
+        let pairs = form_urlencoded::parse(query_string.as_bytes())
+            .into_owned()
+            .collect();
+        Request {
+            method: method.to_ascii_uppercase(),
+            path: decode_path(raw_path).unwrap_or_else(|_| raw_path.to_string()),
+            query_string: query_string.to_string(),
+            pairs,
+        }
+    }
+
+    /// `Request::new("GET", target)`.
+    pub fn get(target: &str) -> Request {
+        Request::new("GET", target)
+    }
+
+    /// The path (quoted) and query string, as Django's `get_full_path`.
+    pub fn full_path(&self) -> String {
+        let mut s = escape_uri_path(&self.path);
+        if !self.query_string.is_empty() {
+            s.push('?');
+            s.push_str(&self.query_string);
+        }
+        s
+    }
+
+    /// Every value of a query parameter, in order.
+    pub fn values<'a>(&'a self, name: &str) -> Vec<&'a str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The last value of a query parameter (Django's `QueryDict.get`).
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// This request's URL with `drop` removed and `set` (a key and its value) put last, other
+    /// parameters kept: the links of a page of rows.
+    pub fn url_with(&self, set: Option<(&str, &str)>, drop: &[&str]) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.pairs {
+            if set.is_none_or(|(key, _)| k != key) && !drop.contains(&k.as_str()) {
+                s.append_pair(k, v);
+            }
+        }
+        if let Some((key, value)) = set {
+            s.append_pair(key, value);
+        }
+        let path = escape_uri_path(&self.path);
+        match s.finish() {
+            qs if qs.is_empty() => path,
+            qs => format!("{path}?{qs}"),
+        }
+    }
+}
+
+/// A response ready to be sent.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+pub const HTML: &str = "text/html; charset=utf-8";
+
+impl Response {
+    pub fn html(status: u16, body: String) -> Response {
+        Response {
+            status,
+            content_type: HTML.into(),
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn redirect(status: u16, location: String) -> Response {
+        Response {
+            status,
+            content_type: HTML.into(),
+            headers: vec![("Location", location)],
+            body: String::new(),
+        }
+    }
+
+    pub fn json(status: u16, v: &serde_json::Value) -> Response {
+        Response {
+            status,
+            content_type: "application/json".into(),
+            headers: Vec::new(),
+            body: serde_json::to_string_pretty(v).unwrap_or_default(),
+        }
+    }
+
+    /// The value of a header the view set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Percent-decode a request path as Django does before matching (`%2F` becomes `/`). A
+/// malformed escape or bytes that are not UTF-8 are refused with the reason.
+pub fn decode_path(raw: &str) -> Result<String, &'static str> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                _ => return Err("the path has a malformed percent-escape"),
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the path is not valid UTF-8")
+}
+
+/// Django's `escape_uri_path`: quote a decoded path for a Location header.
+const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'$')
+    .remove(b',')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// Quote a decoded path; a leading `//` becomes `/%2F` so that it cannot be read as another
+/// host (Django's `escape_leading_slashes`).
+pub fn escape_uri_path(path: &str) -> String {
+    let quoted = utf8_percent_encode(path, URI_PATH).to_string();
+    match quoted.strip_prefix("//") {
+        Some(rest) => format!("/%2F{rest}"),
+        None => quoted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_path_as_django() {
+        assert_eq!(decode_path("/a%20b/").unwrap(), "/a b/");
+        assert_eq!(decode_path("/a%2Fb/").unwrap(), "/a/b/");
+        assert_eq!(decode_path("/caf%C3%A9/").unwrap(), "/café/");
+        assert!(decode_path("/%zz/").is_err());
+        assert!(decode_path("/%4").is_err());
+        assert!(decode_path("/%FF/").is_err());
+    }
+
+    #[test]
+    fn a_leading_double_slash_is_never_another_host() {
+        for (path, quoted) in [
+            ("/a b/", "/a%20b/"),
+            ("//evil.example/", "/%2Fevil.example/"),
+            ("/café/", "/caf%C3%A9/"),
+            ("/x?y#z", "/x%3Fy%23z"),
+        ] {
+            assert_eq!(escape_uri_path(path), quoted, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_request_target_is_split_and_decoded() {
+        let r = Request::new("get", "/caf%C3%A9/?a=1&b=x+y&a=2");
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/café/");
+        assert_eq!(r.query_string, "a=1&b=x+y&a=2");
+        assert_eq!(r.values("a"), ["1", "2"]);
+        assert_eq!(r.last("a"), Some("2"));
+        assert_eq!(r.last("b"), Some("x y"));
+        assert_eq!(r.full_path(), "/caf%C3%A9/?a=1&b=x+y&a=2");
+    }
+
+    #[test]
+    fn url_with_replaces_one_parameter_and_keeps_the_rest() {
+        let r = Request::get("/posts/?q=a%20b&page=2&after=9&x=1");
+        assert_eq!(
+            r.url_with(Some(("page", "3")), &["after"]),
+            "/posts/?q=a+b&x=1&page=3"
+        );
+        assert_eq!(r.url_with(None, &["after", "page", "q", "x"]), "/posts/");
+    }
+}
