@@ -5,16 +5,70 @@
 //! migrate is printed, and the old site goes on serving until a good save.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::config::diagnostic::format_all;
-use crate::server::AppState;
 use crate::site::Site;
+
+/// What a reload replaces, and what the server reads on every request: the current site and
+/// the live-reload state. The server holds it; this module swaps it and knows nothing of HTTP.
+pub struct Current {
+    pub site: ArcSwap<Site>,
+    pub live: Live,
+}
+
+impl Current {
+    pub fn new(site: Site, live: bool) -> Current {
+        Current {
+            site: ArcSwap::from_pointee(site),
+            live: Live {
+                enabled: live,
+                generation: AtomicU64::new(0),
+                error: Mutex::new(None),
+            },
+        }
+    }
+}
+
+/// Browser live reload (`serve --live`): HTML pages get a small script that asks
+/// `/__trellis/live` for the site's generation and reloads the page when it changes; while the
+/// last reload failed, pages show its error over the (previous) site.
+pub struct Live {
+    pub enabled: bool,
+    /// Bumped by every reload, good or bad.
+    pub generation: AtomicU64,
+    /// The last reload's error, while it has not been fixed.
+    pub error: Mutex<Option<String>>,
+}
+
+/// The path the live-reload script polls.
+pub const LIVE_PATH: &str = "/__trellis/live";
+
+impl Live {
+    /// Add the script (and the error, if any) to an HTML page.
+    pub fn inject(&self, body: &mut String) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let mut html = String::new();
+        if let Some(error) = self.error.lock().ok().and_then(|e| e.clone()) {
+            html.push_str("<div id=\"trellis-error\" style=\"position:fixed;top:0;left:0;right:0;max-height:70vh;overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#8a1111;border-bottom:3px solid #c00;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;z-index:2147483647\"><strong>The last change did not load; the previous version is shown.</strong>\n\n");
+            html.push_str(&crate::views::html_escape(&error));
+            html.push_str("</div>");
+        }
+        html.push_str(&format!(
+            "<script>(function(){{var g={generation};function p(){{fetch(\"{LIVE_PATH}\",{{cache:\"no-store\"}}).then(function(r){{return r.json()}}).then(function(d){{if(d.generation!==g){{location.reload()}}else{{setTimeout(p,500)}}}}).catch(function(){{setTimeout(p,2000)}})}}setTimeout(p,500)}})();</script>"
+        ));
+        match body.rfind("</body>") {
+            Some(i) => body.insert_str(i, &html),
+            None => body.push_str(&html),
+        }
+    }
+}
 
 /// Quiet time that ends a burst of events.
 const SETTLE: Duration = Duration::from_millis(80);
@@ -23,7 +77,7 @@ const MAX_WAIT: Duration = Duration::from_millis(1000);
 
 /// Start watching `root`; reloads happen on a thread of their own. Keep the watcher alive for
 /// as long as reloads should happen.
-pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedWatcher> {
+pub fn watch(root: PathBuf, state: Arc<Current>) -> notify::Result<RecommendedWatcher> {
     let (tx, rx) = channel::<notify::Result<Event>>();
     let mut watcher = notify::recommended_watcher(move |event| {
         let _ = tx.send(event);
@@ -61,7 +115,7 @@ pub fn watch(root: PathBuf, state: Arc<AppState>) -> notify::Result<RecommendedW
 
 /// Does this event change the site? Not reads, not the database's own files, not editors'
 /// swap and backup files.
-fn relevant(event: &notify::Result<Event>, state: &AppState, roots: &[PathBuf]) -> bool {
+fn relevant(event: &notify::Result<Event>, state: &Current, roots: &[PathBuf]) -> bool {
     let Ok(event) = event else { return true };
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
@@ -107,7 +161,7 @@ fn ignored(path: &Path, db: Option<&Path>) -> bool {
 }
 
 /// Build, migrate and swap in the site; or report why not and keep the old one.
-pub fn reload(root: &Path, state: &AppState, start: Instant) {
+pub fn reload(root: &Path, state: &Current, start: Instant) {
     let result = match Site::load(root) {
         Err(diags) => Err(format_all(&diags)),
         Ok(site) => match site.migrate(false) {

@@ -8,8 +8,8 @@
 
 use std::net::TcpListener;
 use std::path::{Component, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
@@ -17,15 +17,14 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use arc_swap::ArcSwap;
 
+use crate::reload::{Current, LIVE_PATH};
 use crate::site::Site;
-use crate::views::{self, decode_path, Request, Response, ViewError};
+use crate::views::{decode_path, Request, Response, ViewError};
 
-/// What every worker shares: the current site.
+/// What every worker shares: the current site (which a reload swaps) and the static files.
 pub struct AppState {
-    pub site: ArcSwap<Site>,
-    pub live: Live,
+    pub current: Arc<Current>,
     /// Small static files as last read, checked against the file's size and time on each use.
     files: FileCache,
 }
@@ -33,47 +32,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(site: Site, live: bool) -> AppState {
         AppState {
-            site: ArcSwap::from_pointee(site),
-            live: Live {
-                enabled: live,
-                generation: AtomicU64::new(0),
-                error: Mutex::new(None),
-            },
+            current: Arc::new(Current::new(site, live)),
             files: FileCache::default(),
-        }
-    }
-}
-
-/// Browser live reload (`serve --live`): HTML pages get a small script that asks
-/// `/__trellis/live` for the site's generation and reloads the page when it changes; while the
-/// last reload failed, pages show its error over the (previous) site.
-pub struct Live {
-    pub enabled: bool,
-    /// Bumped by every reload, good or bad.
-    pub generation: AtomicU64,
-    /// The last reload's error, while it has not been fixed.
-    pub error: Mutex<Option<String>>,
-}
-
-/// The path the live-reload script polls.
-pub const LIVE_PATH: &str = "/__trellis/live";
-
-impl Live {
-    /// Add the script (and the error, if any) to an HTML page.
-    fn inject(&self, body: &mut String) {
-        let generation = self.generation.load(Ordering::SeqCst);
-        let mut html = String::new();
-        if let Some(error) = self.error.lock().ok().and_then(|e| e.clone()) {
-            html.push_str("<div id=\"trellis-error\" style=\"position:fixed;top:0;left:0;right:0;max-height:70vh;overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#8a1111;border-bottom:3px solid #c00;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;z-index:2147483647\"><strong>The last change did not load; the previous version is shown.</strong>\n\n");
-            html.push_str(&views::html_escape(&error));
-            html.push_str("</div>");
-        }
-        html.push_str(&format!(
-            "<script>(function(){{var g={generation};function p(){{fetch(\"{LIVE_PATH}\",{{cache:\"no-store\"}}).then(function(r){{return r.json()}}).then(function(d){{if(d.generation!==g){{location.reload()}}else{{setTimeout(p,500)}}}}).catch(function(){{setTimeout(p,2000)}})}}setTimeout(p,500)}})();</script>"
-        ));
-        match body.rfind("</body>") {
-            Some(i) => body.insert_str(i, &html),
-            None => body.push_str(&html),
         }
     }
 }
@@ -158,9 +118,10 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
 }
 
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if state.live.enabled && req.path() == LIVE_PATH {
-        let generation = state.live.generation.load(Ordering::SeqCst);
+    if state.current.live.enabled && req.path() == LIVE_PATH {
+        let generation = state.current.live.generation.load(Ordering::SeqCst);
         let failing = state
+            .current
             .live
             .error
             .lock()
@@ -170,7 +131,7 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(serde_json::json!({ "generation": generation, "error": failing }));
     }
-    let site = state.site.load_full();
+    let site = state.current.site.load_full();
     let raw_path = req.uri().path();
     let method = req.method().as_str().to_string();
     let query_string = req.query_string().to_string();
@@ -206,8 +167,8 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         return static_file(&req, &site, &request, rest, &state.files).await;
     }
     let mut response = site.handle(&request);
-    if state.live.enabled && response.content_type.starts_with("text/html") {
-        state.live.inject(&mut response.body);
+    if state.current.live.enabled && response.content_type.starts_with("text/html") {
+        state.current.live.inject(&mut response.body);
     }
     respond(response)
 }
@@ -393,7 +354,7 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let state = Arc::new(AppState::new(site, opts.live));
     // Kept alive until the server stops; dropping it stops the watching.
     let watcher = if opts.reload {
-        match crate::reload::watch(site_dir, state.clone()) {
+        match crate::reload::watch(site_dir, state.current.clone()) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("cannot watch the site folder, so edits need a restart: {e}");
