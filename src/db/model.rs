@@ -139,12 +139,6 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Compile every model; each problem is a diagnostic placed in `source`.
 pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Vec<Diagnostic>) {
     let mut errors = Vec::new();
@@ -153,16 +147,25 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
     let mut tables: IndexMap<String, String> = IndexMap::new();
     for (name, m) in raw {
         let at = format!("models.{name}");
-        if !is_identifier(name) || name.starts_with("_trellis") {
+        if !crate::config::names::is_model_name(name) {
             errors.push(source.diag_key(
                 &at,
-                format!("model name `{name}` may hold only ASCII letters, digits and `_`"),
+                format!(
+                    "model name `{name}` may hold only {}",
+                    crate::config::names::MODEL_NAME_RULE
+                ),
             ));
             continue;
         }
         let table = m.table.clone().unwrap_or_else(|| snake_case(name));
-        if !is_identifier(&table) || table.starts_with("_trellis") || table.starts_with("sqlite_") {
-            errors.push(source.diag(&format!("{at}.table"), format!("table name `{table}` may hold only ASCII letters, digits and `_`, and not start with _trellis or sqlite_")));
+        if !crate::config::names::is_table_name(&table) {
+            errors.push(source.diag(
+                &format!("{at}.table"),
+                format!(
+                    "table name `{table}` may hold only {}",
+                    crate::config::names::TABLE_NAME_RULE
+                ),
+            ));
             continue;
         }
         if let Some(other) = tables.insert(table.clone(), name.clone()) {
@@ -187,10 +190,13 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
                 };
                 errors.push(source.diag(&path, msg));
             };
-            if !is_identifier(fname) {
+            if !crate::config::names::is_sql_name(fname) {
                 err(
                     "",
-                    format!("field name `{fname}` may hold only ASCII letters, digits and `_`"),
+                    format!(
+                        "field name `{fname}` may hold only {}",
+                        crate::config::names::SQL_NAME_RULE
+                    ),
                 );
                 continue;
             }
