@@ -451,7 +451,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
             FieldType::Email if !is_email(s) => return Err(format!("not an email address: {s:?}")),
             FieldType::Url if !is_url(s) => return Err(format!("not an http(s) URL: {s:?}")),
             FieldType::Uuid if !is_uuid(s) => return Err(format!("not a UUID: {s:?}")),
-            FieldType::Date if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
+            FieldType::Date if crate::datetime::parse_date(s).is_none() => {
                 return Err(format!("not a date (YYYY-MM-DD): {s:?}"));
             }
             FieldType::Datetime => {
@@ -474,23 +474,8 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
     Ok(v)
 }
 
-/// An ISO-8601 datetime as stored (`T` or space, optional fraction and offset).
-pub fn parse_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(dt.naive_utc());
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt);
-        }
-    }
-    None
-}
+// Read through the one ISO-8601 reader, as the `date` helper does.
+pub use crate::datetime::parse_datetime;
 
 fn is_email(s: &str) -> bool {
     let Some((user, domain)) = s.rsplit_once('@') else {
