@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::reload::{Current, LIVE_PATH};
@@ -52,6 +53,7 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
+        .wrap(security_headers())
         .wrap_fn(|req, srv| {
             // The access line is only put together when it will be written (not with --quiet).
             let logged = tracing::enabled!(target: "trellis::access", tracing::Level::INFO)
@@ -66,14 +68,7 @@ pub fn app(
                 });
             let fut = srv.call(req);
             async move {
-                let mut res = fut.await?;
-                let headers = res.headers_mut();
-                for (name, value) in SECURITY_HEADERS {
-                    let name = HeaderName::from_static(name);
-                    if !headers.contains_key(&name) {
-                        headers.insert(name, HeaderValue::from_static(value));
-                    }
-                }
+                let res = fut.await?;
                 if let Some((line, start)) = logged {
                     let bytes = match res.response().body().size() {
                         BodySize::Sized(n) => n.to_string(),
@@ -88,13 +83,15 @@ pub fn app(
         .default_service(web::to(catch_all))
 }
 
-/// Headers every response carries unless it set its own (Django's defaults).
-const SECURITY_HEADERS: &[(&str, &str)] = &[
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "same-origin"),
-    ("cross-origin-opener-policy", "same-origin"),
-];
+/// Headers every response carries unless it set its own (Django's defaults); `DefaultHeaders`
+/// adds each only where the response has none of that name.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::CROSS_ORIGIN_OPENER_POLICY, "same-origin"))
+}
 
 /// Django's `validate_host`: an exact name, `.example.com` for it and its subdomains, or `*`.
 /// The port is ignored; names compare case-insensitively.

@@ -117,11 +117,12 @@ impl Site {
                 ));
                 continue;
             }
-            if !is_identifier(name) {
+            if !crate::config::names::is_converter_name(name) {
                 errors.push(source.diag_key(
                     &at,
                     format!(
-                        "converter name `{name}` must be a plain identifier (letters, digits, _)"
+                        "converter name `{name}` may hold only {}",
+                        crate::config::names::CONVERTER_NAME_RULE
                     ),
                 ));
                 continue;
@@ -422,12 +423,6 @@ fn normalise_prefix(p: &str) -> String {
         s.push('/');
     }
     s
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn pattern_diag(source: &Source, at: &str, e: PatternError) -> Diagnostic {

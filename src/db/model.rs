@@ -139,12 +139,6 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Compile every model; each problem is a diagnostic placed in `source`.
 pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Vec<Diagnostic>) {
     let mut errors = Vec::new();
@@ -153,16 +147,25 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
     let mut tables: IndexMap<String, String> = IndexMap::new();
     for (name, m) in raw {
         let at = format!("models.{name}");
-        if !is_identifier(name) || name.starts_with("_trellis") {
+        if !crate::config::names::is_model_name(name) {
             errors.push(source.diag_key(
                 &at,
-                format!("model name `{name}` may hold only ASCII letters, digits and `_`"),
+                format!(
+                    "model name `{name}` may hold only {}",
+                    crate::config::names::MODEL_NAME_RULE
+                ),
             ));
             continue;
         }
         let table = m.table.clone().unwrap_or_else(|| snake_case(name));
-        if !is_identifier(&table) || table.starts_with("_trellis") || table.starts_with("sqlite_") {
-            errors.push(source.diag(&format!("{at}.table"), format!("table name `{table}` may hold only ASCII letters, digits and `_`, and not start with _trellis or sqlite_")));
+        if !crate::config::names::is_table_name(&table) {
+            errors.push(source.diag(
+                &format!("{at}.table"),
+                format!(
+                    "table name `{table}` may hold only {}",
+                    crate::config::names::TABLE_NAME_RULE
+                ),
+            ));
             continue;
         }
         if let Some(other) = tables.insert(table.clone(), name.clone()) {
@@ -187,10 +190,13 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
                 };
                 errors.push(source.diag(&path, msg));
             };
-            if !is_identifier(fname) {
+            if !crate::config::names::is_sql_name(fname) {
                 err(
                     "",
-                    format!("field name `{fname}` may hold only ASCII letters, digits and `_`"),
+                    format!(
+                        "field name `{fname}` may hold only {}",
+                        crate::config::names::SQL_NAME_RULE
+                    ),
                 );
                 continue;
             }
@@ -445,7 +451,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
             FieldType::Email if !is_email(s) => return Err(format!("not an email address: {s:?}")),
             FieldType::Url if !is_url(s) => return Err(format!("not an http(s) URL: {s:?}")),
             FieldType::Uuid if !is_uuid(s) => return Err(format!("not a UUID: {s:?}")),
-            FieldType::Date if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
+            FieldType::Date if crate::datetime::parse_date(s).is_none() => {
                 return Err(format!("not a date (YYYY-MM-DD): {s:?}"));
             }
             FieldType::Datetime => {
@@ -468,23 +474,8 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
     Ok(v)
 }
 
-/// An ISO-8601 datetime as stored (`T` or space, optional fraction and offset).
-pub fn parse_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(dt.naive_utc());
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt);
-        }
-    }
-    None
-}
+// Read through the one ISO-8601 reader, as the `date` helper does.
+pub use crate::datetime::parse_datetime;
 
 fn is_email(s: &str) -> bool {
     let Some((user, domain)) = s.rsplit_once('@') else {

@@ -10,18 +10,18 @@
 //! of their own name when called with no argument, as such a template did before they existed.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use chrono::format::StrftimeItems;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::NaiveTime;
 use handlebars::{
     handlebars_helper, Context, Handlebars, Helper, HelperDef, RenderContext, RenderError,
     RenderErrorReason, ScopedJson,
 };
-use regex::Regex;
 use serde_json::Value;
 
 pub use super::markdown::markdown_to_html;
+use crate::datetime::{self, When};
 use crate::routing::{quote, Params, Router};
 
 /// Every helper a template can call: ours, then the ones Handlebars registers itself.
@@ -319,65 +319,13 @@ fn date(args: &[&Value]) -> Result<String, String> {
     }
 }
 
-/// A date, or a datetime with or without a UTC offset, as an ISO-8601 string holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum When {
-    Date(NaiveDate),
-    /// No offset: a wall-clock time, formatted as written.
-    Local(NaiveDateTime),
-    Offset(DateTime<FixedOffset>),
-}
-
-static ISO_8601: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$",
-    )
-    .expect("ISO-8601 regex")
-});
-
-/// `2026-11-21`, `2026-11-21T10:30`, `2026-11-21 10:30:00.250`, `2026-11-21T10:30:00Z`,
-/// `2026-11-21T10:30:00+01:00` (or `+0100`, `+01`). Dates and times out of range are `None`.
-fn parse_when(s: &str) -> Option<When> {
-    let c = ISO_8601.captures(s)?;
-    let num = |i: usize| c.get(i).map(|m| m.as_str().parse::<u32>().ok());
-    let date = NaiveDate::from_ymd_opt(c[1].parse().ok()?, num(2).flatten()?, num(3).flatten()?)?;
-    let Some(hour) = num(4) else {
-        return Some(When::Date(date));
-    };
-    let nanos = match c.get(7) {
-        Some(m) => format!("{:0<9}", m.as_str()).parse().ok()?,
-        None => 0,
-    };
-    let time = NaiveTime::from_hms_nano_opt(
-        hour?,
-        num(5).flatten()?,
-        num(6).flatten().unwrap_or(0),
-        nanos,
-    )?;
-    let local = date.and_time(time);
-    let seconds = if c.get(8).is_some() {
-        0
-    } else if let Some(sign) = c.get(9) {
-        let secs = (num(10).flatten()? * 3600 + num(11).flatten().unwrap_or(0) * 60) as i32;
-        if sign.as_str() == "-" {
-            -secs
-        } else {
-            secs
-        }
-    } else {
-        return Some(When::Local(local));
-    };
-    let offset = FixedOffset::east_opt(seconds)?;
-    local.and_local_timezone(offset).single().map(When::Offset)
-}
-
 /// Format an ISO-8601 date or datetime. `format` is a chrono strftime string, `"iso"` (RFC 3339
 /// for a datetime with an offset, `YYYY-MM-DDTHH:MM:SS[.fff]` without one, `YYYY-MM-DD` for a
 /// date) or `"rfc2822"` (a date is taken at midnight; no offset is written `-0000`, RFC 2822's
 /// "local time unknown"). Without one: `%Y-%m-%d` for dates, `%Y-%m-%d %H:%M` for datetimes.
 /// Datetimes are shown at their own offset, never converted.
 pub fn format_date(value: &str, format: Option<&str>) -> Result<String, String> {
-    let when = parse_when(value).ok_or_else(|| {
+    let when = datetime::parse(value).ok_or_else(|| {
         format!(
             "date: cannot read `{}` as an ISO-8601 date or datetime (like 2026-11-21 or \
              2026-11-21T10:30:00+01:00)",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::converters::Converter;
+use crate::config::names::{is_param_name, PARAM_NAME_RULE};
 
 /// One piece of a pattern.
 #[derive(Debug, Clone)]
@@ -56,9 +57,9 @@ impl Pattern {
                     "{route:?} cannot contain whitespace in angle brackets <{inner}>"
                 )));
             }
-            if !is_identifier(name) {
+            if !is_param_name(name) {
                 return Err(PatternError::new(format!(
-                    "{route:?}: parameter name {name:?} is not a valid identifier"
+                    "{route:?}: parameter name {name:?} may hold only {PARAM_NAME_RULE}"
                 )));
             }
             let Some(converter) = converters.get(conv) else {
@@ -193,12 +194,6 @@ impl Pattern {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
-}
-
 /// Why a pattern cannot be used.
 #[derive(Debug, Clone)]
 pub struct PatternError {
@@ -212,6 +207,40 @@ impl PatternError {
         PatternError {
             message,
             unknown_converter: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtins() -> HashMap<String, Arc<Converter>> {
+        super::super::converters::BUILTINS
+            .iter()
+            .map(|(n, _, _)| (n.to_string(), Arc::new(Converter::builtin(n).unwrap())))
+            .collect()
+    }
+
+    /// Parameter names follow Python's identifier rule, letters of any script included, and a
+    /// refused one is reported with that rule.
+    #[test]
+    fn parameter_names_are_identifiers() {
+        let conv = builtins();
+        for name in ["pk", "_", "post_id2", "café", "名前"] {
+            let route = format!("posts/<int:{name}>/");
+            assert!(Pattern::parse_path(&route, &conv).is_ok(), "{route}");
+        }
+        for name in ["", "2nd", "post-id", "a.b"] {
+            let route = format!("posts/<int:{name}>/");
+            let err = Pattern::parse_path(&route, &conv).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!(
+                    "{route:?}: parameter name {name:?} may hold only letters, digits and `_`, \
+                     and not start with a digit"
+                ),
+            );
         }
     }
 }
