@@ -391,15 +391,8 @@ impl Site {
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
         // or one whose load failed and was fixed since).
         let empty = !self.fixtures.is_empty()
-            && self.tables.iter().all(|t| {
-                // EXISTS stops at the first row; count(*) would read a whole index.
-                let sql = format!(
-                    "SELECT EXISTS (SELECT 1 FROM {})",
-                    crate::db::migrate::ident(&t.table)
-                );
-                conn.query_row(&sql, [], |r| r.get::<_, bool>(0))
-                    .is_ok_and(|any| !any)
-            });
+            && crate::db::tables_empty(&conn, self.tables.iter().map(|t| t.table.as_str()))
+                .unwrap_or(false);
         if empty {
             let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures).map_err(
                 |errors| MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect()),

@@ -22,7 +22,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, ErrorCode, TransactionBehavior};
 use serde_json::Value;
 
-use super::migrate::ident;
+use super::ident;
 use super::model::{validate, Field, Model, Models};
 use super::query::to_sql;
 use crate::config::diagnostic::{did_you_mean, short_path, suggestion};

@@ -8,6 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::ident;
 use super::model::{Field, Model, Models, Order};
 use crate::config::raw::{FieldType, OnDelete};
 
@@ -42,11 +43,6 @@ pub struct TableDef {
     /// Columns of an FTS5 index over the table, when a route searches it with `fts: true`.
     #[serde(default)]
     pub fts: Vec<String>,
-}
-
-/// Quote an identifier for SQL. Identifiers come from the validated YAML, never a request.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A JSON value as an SQL literal, for DEFAULT clauses.

@@ -37,6 +37,26 @@ impl From<rusqlite::Error> for DbError {
     }
 }
 
+/// Quote an identifier for SQL. Identifiers come from the validated YAML, never a request.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether every one of `tables` is empty. `EXISTS` stops at the first row, where `count(*)`
+/// would read a whole index.
+pub fn tables_empty<'a>(
+    conn: &Connection,
+    tables: impl IntoIterator<Item = &'a str>,
+) -> Result<bool, DbError> {
+    for table in tables {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", ident(table));
+        if conn.query_row(&sql, [], |r| r.get::<_, bool>(0))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// A site's database: its file and its models.
 #[derive(Debug)]
 pub struct Database {

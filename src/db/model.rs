@@ -359,7 +359,7 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
         };
         let columns_sql = fields
             .iter()
-            .map(|f| super::migrate::ident(&f.column))
+            .map(|f| super::ident(&f.column))
             .collect::<Vec<_>>()
             .join(", ");
         let mut model = Model {

@@ -6,7 +6,7 @@
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
-use super::migrate::ident;
+use super::ident;
 use super::{Conn, Database, DbError, Model, Order};
 use crate::config::raw::{FieldType, Lookup};
 
