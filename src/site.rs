@@ -384,7 +384,7 @@ impl Site {
             return Ok(Vec::new());
         };
         let mut conn =
-            crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.0]))?;
+            crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.to_string()]))?;
         let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)
             .map_err(MigrateError::Refused)?;
         let mut done = outcome.applied;

@@ -21,19 +21,61 @@ pub use model::{Field, Model, Models, Order};
 /// A value bound to a statement; views build conditions with it without knowing rusqlite.
 pub use rusqlite::types::Value as SqlValue;
 
-/// A database error, with the statement's context; shown in the log, never to a client.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DbError(pub String);
+/// A database error, with the statement's context where there is one; shown in the log, never
+/// to a client. `Display` is SQLite's message after that context.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The file could not be opened (no such folder, no permission, not a database).
+    #[error("cannot open {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// Another connection held the database past the busy timeout (SQLite's BUSY or LOCKED):
+    /// nothing is wrong with the request, and it may succeed a moment later.
+    #[error("{}{source}", context(sql))]
+    Busy {
+        sql: Option<String>,
+        source: rusqlite::Error,
+    },
+    /// SQLite refused a statement, or a value read back.
+    #[error("{}{source}", context(sql))]
+    Sqlite {
+        sql: Option<String>,
+        source: rusqlite::Error,
+    },
+    /// What was asked of the database makes no sense for this site (an unknown model).
+    #[error("{0}")]
+    Invalid(String),
+}
 
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+fn context(sql: &Option<String>) -> String {
+    sql.as_ref().map(|s| format!("{s}: ")).unwrap_or_default()
+}
+
+impl DbError {
+    /// SQLite's error `source` while running `sql`.
+    pub fn at(sql: &str, source: rusqlite::Error) -> DbError {
+        DbError::classify(Some(sql.to_string()), source)
+    }
+
+    /// Whether the database was busy or locked, rather than the statement wrong.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, DbError::Busy { .. })
+    }
+
+    fn classify(sql: Option<String>, source: rusqlite::Error) -> DbError {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match source.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => DbError::Busy { sql, source },
+            _ => DbError::Sqlite { sql, source },
+        }
     }
 }
 
 impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        DbError(e.to_string())
+    fn from(source: rusqlite::Error) -> Self {
+        DbError::classify(None, source)
     }
 }
 
@@ -77,8 +119,10 @@ thread_local! {
 
 /// Open a connection with Trellis's settings.
 pub fn connect(path: &Path) -> Result<Connection, DbError> {
-    let conn = Connection::open(path)
-        .map_err(|e| DbError(format!("cannot open {}: {e}", path.display())))?;
+    let conn = Connection::open(path).map_err(|source| DbError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -163,5 +207,42 @@ impl Conn {
         }
         self.counts.insert(key, (version, changes, n));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_database_is_told_apart_from_a_wrong_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let holder = connect(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
+            .unwrap();
+        // A second writer that does not wait for the first: SQLite answers BUSY at once.
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let busy = DbError::from(other.execute("INSERT INTO t VALUES (2)", []).unwrap_err());
+        assert!(busy.is_busy(), "{busy:?}");
+        assert_eq!(busy.to_string(), "database is locked");
+
+        let sql = "SELECT missing FROM t";
+        let wrong = DbError::at(sql, holder.prepare(sql).unwrap_err());
+        assert!(!wrong.is_busy(), "{wrong:?}");
+        assert!(
+            wrong
+                .to_string()
+                .starts_with("SELECT missing FROM t: no such column: missing"),
+            "{wrong}"
+        );
+
+        let nowhere = dir.path().join("missing").join("db.sqlite3");
+        let open = connect(&nowhere).unwrap_err();
+        assert!(matches!(open, DbError::Open { .. }), "{open:?}");
+        let expected = format!("cannot open {}: unable to open", nowhere.display());
+        assert!(open.to_string().starts_with(&expected), "{open}");
     }
 }

@@ -319,7 +319,7 @@ fn run(
     let mut stmt = conn
         .conn
         .prepare_cached(sql)
-        .map_err(|e| DbError(format!("{sql}: {e}")))?;
+        .map_err(|e| DbError::at(sql, e))?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |row| {
         let mut obj = Map::new();
         for (i, f) in model.fields.iter().enumerate() {
