@@ -386,7 +386,7 @@ impl Site {
         let mut conn =
             crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.to_string()]))?;
         let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)
-            .map_err(MigrateError::Refused)?;
+            .map_err(|e| MigrateError::Refused(e.messages()))?;
         let mut done = outcome.applied;
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
         // or one whose load failed and was fixed since).
