@@ -1,5 +1,6 @@
 //! Reading YAML: the only file that knows `serde_yaml` (archived upstream, so kept replaceable)
-//! and `yaml-rust2` (used only to find where each node sits in the text).
+//! and `yaml-rust2` (used to find where each node sits in the text, and to write YAML:
+//! `to_yaml_string`).
 //!
 //! `serde_yaml` 0.9 reads YAML 1.2: `yes`, `no`, `on`, `off` stay strings. A document is decoded
 //! piece by piece — each top-level section, each converter, each route — so one mistake does not
@@ -13,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
+use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::diagnostic::{did_you_mean, Diagnostic};
 use super::raw::{RawField, RawInclude, RawModel, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
@@ -562,6 +564,105 @@ fn yaml_to_json(v: Value) -> serde_json::Value {
     }
 }
 
+/// `value` as YAML that `parse_yaml_value` reads back as the same value, written by yaml-rust2's
+/// emitter: block mappings and sequences, strings plain where nothing could misread them,
+/// multi-line strings as literal blocks. Where the emitter would write a string that YAML
+/// reads otherwise (a line break it does not escape, a block starting with a space, `0o17`),
+/// the string is written double-quoted here instead.
+pub fn to_yaml_string(value: &serde_json::Value) -> String {
+    emit(&json_to_yaml(value))
+}
+
+fn emit(yaml: &Yaml) -> String {
+    let mut out = String::new();
+    let mut emitter = YamlEmitter::new(&mut out);
+    emitter.multiline_strings(true);
+    // Only a failing writer fails the emitter, and a String never does.
+    let _ = emitter.dump(yaml);
+    // Without the document marker; the emitter indents the empty lines of a literal block,
+    // which YAML reads the same without the trailing spaces.
+    let body = out.strip_prefix("---\n").unwrap_or(&out);
+    let mut text: String = body
+        .split('\n')
+        .map(|line| {
+            if line.trim_start_matches(' ').is_empty() {
+                ""
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
+}
+
+fn json_to_yaml(v: &serde_json::Value) -> Yaml {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Yaml::Null,
+        J::Bool(b) => Yaml::Boolean(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Yaml::Real(n.to_string()), Yaml::Integer),
+        J::String(s) => yaml_string(s, false),
+        J::Array(items) => Yaml::Array(items.iter().map(json_to_yaml).collect()),
+        J::Object(map) => Yaml::Hash(
+            map.iter()
+                .map(|(k, v)| (yaml_string(k, true), json_to_yaml(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A string as the emitter writes it, if that reads back as the same string in the same place
+/// (a key, or a value); else double-quoted here (a `Real` is written as it is).
+fn yaml_string(s: &str, key: bool) -> Yaml {
+    let string = Yaml::String(s.to_string());
+    let (k, v) = if key {
+        (string.clone(), Yaml::Null)
+    } else {
+        (Yaml::String("k".into()), string.clone())
+    };
+    let probe = Yaml::Hash([(k, v)].into_iter().collect());
+    let back = parse_yaml_value(&emit(&probe)).ok();
+    let reads_back = match back.as_ref().and_then(|v| v.as_object()) {
+        Some(map) if key => map.len() == 1 && map.contains_key(s),
+        Some(map) => map.len() == 1 && map.get("k").and_then(|v| v.as_str()) == Some(s),
+        None => false,
+    };
+    if reads_back {
+        string
+    } else {
+        Yaml::Real(quoted(s))
+    }
+}
+
+/// A double-quoted YAML string; every character YAML would not take as it is is escaped.
+fn quoted(s: &str) -> String {
+    // Characters libyaml accepts as they are, and not as a line break.
+    let printable = |c: char| {
+        matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+            && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if printable(c) => out.push(c),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,5 +683,80 @@ mod tests {
         assert_eq!(m, "unknown key `tempalte`");
         assert_eq!(hint.as_deref(), Some("did you mean `template`?"));
         assert_eq!(key.as_deref(), Some("tempalte"));
+    }
+
+    #[test]
+    fn written_yaml_reads_back_as_the_same_value() {
+        let strings = [
+            "hello world",
+            "",
+            " ",
+            "yes",
+            "No",
+            "null",
+            "~",
+            "12",
+            "1.5",
+            "0o17",
+            "0x1f",
+            "+.inf",
+            ".nan",
+            "1e3",
+            "007",
+            "a: b",
+            "a #b",
+            "- x",
+            "trailing ",
+            "'quoted'",
+            "\"double\"",
+            "back\\slash",
+            "2026-01-05",
+            "tab\there",
+            "bell\u{7}",
+            "del\u{7f}",
+            "c1\u{85}",
+            "ls\u{2028}ps\u{2029}",
+            "bom\u{feff}",
+            "é ✓ 😀",
+            "---",
+            "...",
+            "line one\nline two",
+            "ends with a newline\n",
+            "two at the end\n\n",
+            "\nstarts with one",
+            " starts with a space\nthen",
+            "crlf\r\nline",
+            "blank\n\nline",
+            "spaces only\n  \nline",
+            "---\n...\n",
+            "# a comment\nline",
+        ];
+        for s in strings {
+            let value = serde_json::json!([{ "k": s, s: [s], "n": { s: s } }]);
+            let text = to_yaml_string(&value);
+            assert_eq!(
+                parse_yaml_value(&text).ok(),
+                Some(value),
+                "{s:?} as\n{text}"
+            );
+        }
+        let other = serde_json::json!({
+            "null": null, "true": true, "int": -7, "big": u64::MAX, "float": 2.0,
+            "small": -0.001, "empty list": [], "empty map": {}, "nested": [[1], {"a": [{}]}]
+        });
+        assert_eq!(parse_yaml_value(&to_yaml_string(&other)).ok(), Some(other));
+    }
+
+    #[test]
+    fn written_yaml_is_readable() {
+        let value = serde_json::json!([{
+            "model": "Post",
+            "fields": { "title": "Hello", "body": "Line one\n  indented\n\nlast\n", "views": 2 }
+        }]);
+        assert_eq!(
+            to_yaml_string(&value),
+            "- model: Post\n  fields:\n    title: Hello\n    body: |\n      Line one\n        indented\n\n      last\n    views: 2\n"
+        );
+        assert_eq!(to_yaml_string(&serde_json::json!([])), "[]\n");
     }
 }
