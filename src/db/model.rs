@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::config::diagnostic::{suggestion, Diagnostic};
-use crate::config::raw::{FieldType, OnDelete, RawModel, TextFormat};
+use crate::config::raw::{FieldType, OnDelete, RawField, RawModel, TextFormat};
 use crate::config::yaml::Source;
 
 /// A model field, compiled.
@@ -143,7 +143,6 @@ pub fn snake_case(name: &str) -> String {
 pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let mut models = Models::new();
-    let names: Vec<&str> = raw.keys().map(String::as_str).collect();
     let mut tables: IndexMap<String, String> = IndexMap::new();
     for (name, m) in raw {
         let at = format!("models.{name}");
@@ -182,181 +181,22 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
         let mut pk = None;
         for (fname, f) in &m.fields {
             let fat = format!("{at}.fields.{fname}");
-            let mut err = |key: &str, msg: String| {
-                let path = if key.is_empty() {
-                    fat.clone()
-                } else {
-                    format!("{fat}.{key}")
-                };
-                errors.push(source.diag(&path, msg));
-            };
-            if !crate::config::names::is_sql_name(fname) {
-                err(
-                    "",
-                    format!(
-                        "field name `{fname}` may hold only {}",
-                        crate::config::names::SQL_NAME_RULE
-                    ),
-                );
+            let has_pk = pk.is_some();
+            let Some(field) = compile_field(raw, source, &fat, fname, f, has_pk, &mut errors)
+            else {
                 continue;
-            }
-            if fname.contains("__") {
-                err(
-                    "",
-                    format!("field name `{fname}` cannot contain `__` (it separates lookups)"),
-                );
-            }
-            let ty = f.field_type;
-            let string_like = matches!(
-                ty,
-                FieldType::String | FieldType::Slug | FieldType::Email | FieldType::Url
-            );
-            if f.max_length.is_some() && !string_like {
-                err(
-                    "max_length",
-                    "`max_length` applies to string, slug, email and url fields".into(),
-                );
-            }
-            let dated = matches!(ty, FieldType::Date | FieldType::Datetime);
-            if (f.auto_now.is_some() || f.auto_now_add.is_some()) && !dated {
-                err(
-                    "auto_now",
-                    "`auto_now` and `auto_now_add` apply to date and datetime fields".into(),
-                );
-            }
-            if f.format.is_some() && ty != FieldType::Text {
-                err("format", "`format` applies to text fields".into());
-            }
-            let on_delete = f.on_delete.unwrap_or(OnDelete::Cascade);
-            if ty == FieldType::ForeignKey {
-                match &f.to {
-                    None => err("", "a foreign_key needs `to:` (a model name)".into()),
-                    Some(to) if !raw.contains_key(to) => {
-                        let d = source
-                            .diag(&format!("{fat}.to"), format!("no model `{to}`"))
-                            .with_hint(suggestion(to, names.iter().copied()));
-                        errors.push(d);
-                    }
-                    Some(_) => {}
-                }
-                if on_delete == OnDelete::SetNull && f.null != Some(true) {
-                    errors.push(source.diag(
-                        &format!("{fat}.on_delete"),
-                        "on_delete: set_null needs `null: true`",
-                    ));
-                }
-            } else {
-                if f.to.is_some() {
-                    errors.push(
-                        source.diag(&format!("{fat}.to"), "`to` applies to foreign_key fields"),
-                    );
-                }
-                if f.on_delete.is_some() {
-                    errors.push(source.diag(
-                        &format!("{fat}.on_delete"),
-                        "`on_delete` applies to foreign_key fields",
-                    ));
-                }
-            }
-            let primary_key = f.primary_key == Some(true);
-            if primary_key {
-                if pk.is_some() {
-                    errors.push(
-                        source.diag(&format!("{fat}.primary_key"), "a model has one primary key"),
-                    );
-                }
-                if f.null == Some(true) {
-                    errors
-                        .push(source.diag(&format!("{fat}.null"), "a primary key cannot be null"));
-                }
-                if matches!(
-                    ty,
-                    FieldType::ForeignKey | FieldType::Json | FieldType::Boolean | FieldType::Float
-                ) {
-                    errors.push(source.diag(
-                        &format!("{fat}.type"),
-                        "a primary key is an integer or a string-like field",
-                    ));
-                }
-                pk = Some(fields.len() + 1);
-            }
-            if fname == "id" && !primary_key {
-                errors.push(source.diag_key(&fat, "`id` is the implicit primary key; add `primary_key: true` to declare it yourself"));
-                continue;
-            }
-            let column = if ty == FieldType::ForeignKey {
-                format!("{fname}_id")
-            } else {
-                fname.clone()
             };
-            let mut field = Field {
-                name: fname.clone(),
-                column,
-                ty,
-                null: f.null == Some(true),
-                unique: f.unique == Some(true) || primary_key,
-                index: f.index == Some(true),
-                primary_key,
-                default: None,
-                choices: None,
-                max_length: f.max_length,
-                auto_now: f.auto_now == Some(true),
-                auto_now_add: f.auto_now_add == Some(true),
-                to: f.to.clone(),
-                on_delete,
-                markdown: f.format == Some(TextFormat::Markdown),
-            };
-            if let Some(choices) = &f.choices {
-                let mut out = Vec::new();
-                for c in choices {
-                    match check_type(&field, &c.to_json()) {
-                        Ok(v) => out.push(v),
-                        Err(why) => errors.push(
-                            source.diag(&format!("{fat}.choices"), format!("choice {c}: {why}")),
-                        ),
-                    }
-                }
-                field.choices = Some(out);
-            }
-            if let Some(d) = &f.default {
-                match validate(&field, d) {
-                    Ok(v) => field.default = Some(v),
-                    Err(why) => errors.push(source.diag(
-                        &format!("{fat}.default"),
-                        format!("the default is invalid: {why}"),
-                    )),
-                }
+            if field.primary_key {
+                pk = Some(fields.len());
             }
             // Kept even with errors in its options (they are reported, and the site will not
             // load), so that orderings and routes naming it are not also told it is missing.
             fields.push(field);
         }
-        let pk = match pk {
-            Some(i) => i - 1,
-            None => {
-                fields.insert(
-                    0,
-                    Field {
-                        name: "id".into(),
-                        column: "id".into(),
-                        ty: FieldType::Integer,
-                        null: false,
-                        unique: true,
-                        index: false,
-                        primary_key: true,
-                        default: None,
-                        choices: None,
-                        max_length: None,
-                        auto_now: false,
-                        auto_now_add: false,
-                        to: None,
-                        on_delete: OnDelete::Cascade,
-                        markdown: false,
-                    },
-                );
-                0
-            }
-        };
+        let pk = pk.unwrap_or_else(|| {
+            fields.insert(0, implicit_id());
+            0
+        });
         let columns_sql = fields
             .iter()
             .map(|f| super::ident(&f.column))
@@ -379,6 +219,219 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
         models.insert(name.clone(), Arc::new(model));
     }
     (models, errors)
+}
+
+/// A field as declared, its mistakes reported; `None` when it cannot be a field at all (a name
+/// SQL cannot take, an `id` that is not the primary key).
+fn compile_field(
+    raw: &IndexMap<String, RawModel>,
+    source: &Source,
+    fat: &str,
+    fname: &str,
+    f: &RawField,
+    has_pk: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Field> {
+    if !crate::config::names::is_sql_name(fname) {
+        errors.push(source.diag(
+            fat,
+            format!(
+                "field name `{fname}` may hold only {}",
+                crate::config::names::SQL_NAME_RULE
+            ),
+        ));
+        return None;
+    }
+    check_options(source, fat, fname, f, errors);
+    let on_delete = check_relation(raw, source, fat, f, errors);
+    let primary_key = check_primary_key(source, fat, f, has_pk, errors);
+    if fname == "id" && !primary_key {
+        errors.push(source.diag_key(
+            fat,
+            "`id` is the implicit primary key; add `primary_key: true` to declare it yourself",
+        ));
+        return None;
+    }
+    let ty = f.field_type;
+    let mut field = Field {
+        name: fname.to_string(),
+        column: if ty == FieldType::ForeignKey {
+            format!("{fname}_id")
+        } else {
+            fname.to_string()
+        },
+        ty,
+        null: f.null == Some(true),
+        unique: f.unique == Some(true) || primary_key,
+        index: f.index == Some(true),
+        primary_key,
+        default: None,
+        choices: None,
+        max_length: f.max_length,
+        auto_now: f.auto_now == Some(true),
+        auto_now_add: f.auto_now_add == Some(true),
+        to: f.to.clone(),
+        on_delete,
+        markdown: f.format == Some(TextFormat::Markdown),
+    };
+    if let Some(choices) = &f.choices {
+        let mut out = Vec::new();
+        for c in choices {
+            match check_type(&field, &c.to_json()) {
+                Ok(v) => out.push(v),
+                Err(why) => errors
+                    .push(source.diag(&format!("{fat}.choices"), format!("choice {c}: {why}"))),
+            }
+        }
+        field.choices = Some(out);
+    }
+    if let Some(d) = &f.default {
+        match validate(&field, d) {
+            Ok(v) => field.default = Some(v),
+            Err(why) => errors.push(source.diag(
+                &format!("{fat}.default"),
+                format!("the default is invalid: {why}"),
+            )),
+        }
+    }
+    Some(field)
+}
+
+/// The options that apply to some field types only, and the `__` that separates lookups.
+fn check_options(
+    source: &Source,
+    fat: &str,
+    fname: &str,
+    f: &RawField,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut err = |key: &str, msg: &str| {
+        let path = if key.is_empty() {
+            fat.to_string()
+        } else {
+            format!("{fat}.{key}")
+        };
+        errors.push(source.diag(&path, msg));
+    };
+    if fname.contains("__") {
+        err(
+            "",
+            &format!("field name `{fname}` cannot contain `__` (it separates lookups)"),
+        );
+    }
+    let ty = f.field_type;
+    let string_like = matches!(
+        ty,
+        FieldType::String | FieldType::Slug | FieldType::Email | FieldType::Url
+    );
+    if f.max_length.is_some() && !string_like {
+        err(
+            "max_length",
+            "`max_length` applies to string, slug, email and url fields",
+        );
+    }
+    let dated = matches!(ty, FieldType::Date | FieldType::Datetime);
+    if (f.auto_now.is_some() || f.auto_now_add.is_some()) && !dated {
+        err(
+            "auto_now",
+            "`auto_now` and `auto_now_add` apply to date and datetime fields",
+        );
+    }
+    if f.format.is_some() && ty != FieldType::Text {
+        err("format", "`format` applies to text fields");
+    }
+}
+
+/// A foreign key's `to` and `on_delete` (and neither on another field); what deleting the
+/// target does.
+fn check_relation(
+    raw: &IndexMap<String, RawModel>,
+    source: &Source,
+    fat: &str,
+    f: &RawField,
+    errors: &mut Vec<Diagnostic>,
+) -> OnDelete {
+    let on_delete = f.on_delete.unwrap_or(OnDelete::Cascade);
+    if f.field_type == FieldType::ForeignKey {
+        match &f.to {
+            None => errors.push(source.diag(fat, "a foreign_key needs `to:` (a model name)")),
+            Some(to) if !raw.contains_key(to) => {
+                let d = source
+                    .diag(&format!("{fat}.to"), format!("no model `{to}`"))
+                    .with_hint(suggestion(to, raw.keys().map(String::as_str)));
+                errors.push(d);
+            }
+            Some(_) => {}
+        }
+        if on_delete == OnDelete::SetNull && f.null != Some(true) {
+            errors.push(source.diag(
+                &format!("{fat}.on_delete"),
+                "on_delete: set_null needs `null: true`",
+            ));
+        }
+    } else {
+        if f.to.is_some() {
+            errors.push(source.diag(&format!("{fat}.to"), "`to` applies to foreign_key fields"));
+        }
+        if f.on_delete.is_some() {
+            errors.push(source.diag(
+                &format!("{fat}.on_delete"),
+                "`on_delete` applies to foreign_key fields",
+            ));
+        }
+    }
+    on_delete
+}
+
+/// Whether the field is the primary key, and whether it can be (one per model, not null, an
+/// integer or a string-like field).
+fn check_primary_key(
+    source: &Source,
+    fat: &str,
+    f: &RawField,
+    has_pk: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> bool {
+    if f.primary_key != Some(true) {
+        return false;
+    }
+    if has_pk {
+        errors.push(source.diag(&format!("{fat}.primary_key"), "a model has one primary key"));
+    }
+    if f.null == Some(true) {
+        errors.push(source.diag(&format!("{fat}.null"), "a primary key cannot be null"));
+    }
+    if matches!(
+        f.field_type,
+        FieldType::ForeignKey | FieldType::Json | FieldType::Boolean | FieldType::Float
+    ) {
+        errors.push(source.diag(
+            &format!("{fat}.type"),
+            "a primary key is an integer or a string-like field",
+        ));
+    }
+    true
+}
+
+/// The `id` a model without a declared primary key gets.
+fn implicit_id() -> Field {
+    Field {
+        name: "id".into(),
+        column: "id".into(),
+        ty: FieldType::Integer,
+        null: false,
+        unique: true,
+        index: false,
+        primary_key: true,
+        default: None,
+        choices: None,
+        max_length: None,
+        auto_now: false,
+        auto_now_add: false,
+        to: None,
+        on_delete: OnDelete::Cascade,
+        markdown: false,
+    }
 }
 
 /// Check a value's type for a field, converting what YAML or CSV may give (`"3"` for an
