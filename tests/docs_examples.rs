@@ -308,7 +308,8 @@ fn kind(block: &Block) -> Result<Kind, String> {
             wrong,
         },
         _ if !checked => Kind::Unchecked,
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "```{}{}: not a kind this test knows (see CONTRIBUTING.md, \"Examples in the book\")",
             block.lang,
             block
@@ -316,7 +317,8 @@ fn kind(block: &Block) -> Result<Kind, String> {
                 .iter()
                 .map(|w| format!(",{w}"))
                 .collect::<String>()
-        )),
+        ))
+        }
     };
     Ok(kind)
 }
@@ -375,11 +377,6 @@ fn run_page(name: &str, markdown: &str, start: Option<Example>) -> (Option<Examp
     let mut current: Option<Example> = start;
     // A `wrong` fragment or file, applied to a copy of `current`, waiting for its ```text block.
     let mut side: Option<Example> = None;
-    let finish = |example: Option<Example>, problems: &mut Vec<String>| {
-        if let Some(e) = &example {
-            problems.extend(e.check());
-        }
-    };
     for block in blocks(markdown) {
         let at = format!("{name}:{}", block.line);
         let kind = match kind(&block) {
@@ -412,7 +409,9 @@ fn run_page(name: &str, markdown: &str, start: Option<Example>) -> (Option<Examp
                 Ok(())
             }
             Kind::Site { wrong } => {
-                finish(current.take(), &mut problems);
+                if let Some(e) = current.take() {
+                    problems.extend(e.check());
+                }
                 let mut e = Example::empty(at.clone());
                 if wrong {
                     e.wrong = Some(Expect {
@@ -606,5 +605,25 @@ fn a_fragment_goes_under_its_key() {
             "  y: { regex: \"[0-9]\" }\n"
         ),
         "site:\n  name: A\n\nconverters:\n  y: { regex: \"[0-9]\" }\n"
+    );
+}
+
+/// A `wrong` fragment is tried on a copy: the page's example goes on without it, and a block
+/// after it that needs the example as it was still passes.
+#[test]
+fn a_wrong_fragment_leaves_the_example_as_it_was() {
+    let page = concat!(
+        "```yaml,routes\n  - { path: \"a/\", name: a, view: template, template: a.hbs }\n```\n\n",
+        "```handlebars,file=templates/a.hbs\n<a href=\"{{url \"a\"}}\">a</a>\n```\n\n",
+        "```yaml,routes,wrong\n  - { path: \"b/\", name: a, view: not_found }\n```\n\n",
+        "```text\nroute name `a` is already used\n```\n\n",
+        "```yaml,routes\n  - { path: \"c/\", name: c, view: template, template: a.hbs }\n```\n",
+    );
+    let (last, problems) = run_page("page.md", page, None);
+    assert!(problems.is_empty(), "{problems:?}");
+    let yaml = fs::read_to_string(last.unwrap().dir().join("site.yaml")).unwrap();
+    assert!(
+        yaml.contains("path: \"c/\"") && !yaml.contains("path: \"b/\""),
+        "{yaml}"
     );
 }
