@@ -199,7 +199,7 @@ impl DetailView {
         q.limit = Some(1);
         let mut object = db
             .fetch(&q)
-            .map_err(|e| call.internal(e))?
+            .map_err(|e| call.db(e))?
             .pop()
             .ok_or(ViewError::NotFound)?;
         self.out.enrich(model, std::slice::from_mut(&mut object));
@@ -218,7 +218,7 @@ impl DetailView {
             });
             rq.order = r.ordering.clone();
             rq.limit = Some(i64::from(r.limit));
-            let mut rows = db.fetch(&rq).map_err(|e| call.internal(e))?;
+            let mut rows = db.fetch(&rq).map_err(|e| call.db(e))?;
             self.out.enrich(&r.model, &mut rows);
             let list = Value::Array(rows.into_iter().map(Value::Object).collect());
             if self.out.json {

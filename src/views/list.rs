@@ -212,7 +212,7 @@ impl ListView {
         let mut q = self.query(req)?;
         let term = self.search_term(req);
         let (mut rows, page) = match self.paginate_by {
-            None => (db.fetch(&q).map_err(|e| call.internal(e))?, None),
+            None => (db.fetch(&q).map_err(|e| call.db(e))?, None),
             Some(per) => {
                 let (rows, page) = self.page(db, req, &mut q, i64::from(per), &call)?;
                 (rows, Some(page))
@@ -386,7 +386,7 @@ impl ListView {
                     lookup: Lookup::Exact,
                     value: value.clone(),
                 });
-                if db.count(&exists).map_err(|e| call.internal(e))? == 0 {
+                if db.count(&exists).map_err(|e| call.db(e))? == 0 {
                     return Err(ViewError::NotFound);
                 }
                 q.conds.push(Cond::After {
@@ -398,7 +398,7 @@ impl ListView {
             }
         } else if self.count {
             let c = Counted {
-                count: db.count(q).map_err(|e| call.internal(e))?,
+                count: db.count(q).map_err(|e| call.db(e))?,
                 per_page: per,
                 allow_empty: self.allow_empty,
             };
@@ -409,7 +409,7 @@ impl ListView {
         }
         q.limit = Some(per + 1);
         q.offset = (number - 1).saturating_mul(per);
-        let mut rows = db.fetch(q).map_err(|e| call.internal(e))?;
+        let mut rows = db.fetch(q).map_err(|e| call.db(e))?;
         let has_next = rows.len() as i64 > per;
         rows.truncate(per as usize);
         if rows.is_empty() && (number > 1 || after_pk.is_some()) {

@@ -46,7 +46,7 @@ pub use template::TemplateView;
 use crate::config::raw::{Method, RawRoute, ViewKind, VIEW_KEYS};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::Models;
+use crate::db::{DbError, Models};
 use crate::query::QuerySpec;
 use crate::render::Renderer;
 use crate::routing::{Params, Pattern, Router};
@@ -127,6 +127,19 @@ impl Call<'_> {
     /// A 500 whose log line says which route failed.
     pub fn internal(&self, e: impl std::fmt::Display) -> ViewError {
         ViewError::Internal(format!("{}: {e}", self.origin))
+    }
+
+    /// A database failure: a database locked past the busy timeout is a 503 the visitor may
+    /// retry, anything else a 500.
+    pub fn db(&self, e: DbError) -> ViewError {
+        if e.is_busy() {
+            ViewError::Unavailable {
+                retry_after: 1,
+                detail: format!("{}: {e}", self.origin),
+            }
+        } else {
+            self.internal(e)
+        }
     }
 }
 
