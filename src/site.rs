@@ -16,7 +16,9 @@ use crate::db::migrate::{table_def, TableDef};
 use crate::db::{model, Database};
 use crate::render::{canonical, Renderer};
 use crate::routing::{converters, Converter, Pattern, PatternError, Router};
-use crate::views::{self, CompileEnv, Ctx, Endpoint, ErrorPages, RouteDef, SchemaNeeds, Settings};
+use crate::views::{
+    self, CompileEnv, Ctx, Endpoint, ErrorPage, ErrorPages, RouteDef, SchemaNeeds, Settings,
+};
 
 /// A site, ready to serve.
 pub struct Site {
@@ -332,10 +334,17 @@ impl Site {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
+        let renderer = renderer.expect("no errors means templates loaded");
+        let page = |template: Option<String>| {
+            template.map(|template| ErrorPage {
+                uses: renderer.uses(&template),
+                template,
+            })
+        };
         let pages = ErrorPages {
-            bad_request,
-            not_found,
-            server_error,
+            bad_request: page(bad_request),
+            not_found: page(not_found),
+            server_error: page(server_error),
         };
         Ok(Site {
             settings: Settings::new(name, settings.append_slash, pages),
@@ -347,7 +356,7 @@ impl Site {
             static_url,
             router,
             endpoints,
-            renderer: renderer.expect("no errors means templates loaded"),
+            renderer,
             db,
             tables,
             fixtures,

@@ -80,6 +80,24 @@ pub struct Renderer {
     sources: HashMap<String, (String, Vec<Option<String>>)>,
 }
 
+/// The parts of the standard context (`site`, `request`, `params`, `query`) a template reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uses {
+    pub site: bool,
+    pub request: bool,
+    pub params: bool,
+    pub query: bool,
+}
+
+impl Uses {
+    pub const ALL: Uses = Uses {
+        site: true,
+        request: true,
+        params: true,
+        query: true,
+    };
+}
+
 /// A template name as a route may write it (`home.hbs` or `home`), in canonical form.
 pub fn canonical(name: &str) -> &str {
     name.strip_suffix(".hbs").unwrap_or(name)
@@ -160,6 +178,24 @@ impl Renderer {
     /// Every template's canonical name, sorted.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Which parts of the context every page gets a template can read, itself or through the
+    /// partials it calls: a part it never names is not built for it (a layout partial with
+    /// hash arguments copies the whole context, so an unused part costs twice). A template
+    /// that can reach the context without naming its parts (`@root`, `lookup`, printing or
+    /// walking `this`) gets them all.
+    pub fn uses(&self, template: &str) -> Uses {
+        const WHOLE: &[&str] = &["@root", "lookup", "this", "../"];
+        if WHOLE.iter().any(|w| self.mentions(template, w)) {
+            return Uses::ALL;
+        }
+        Uses {
+            site: self.mentions(template, "site"),
+            request: self.mentions(template, "request"),
+            params: self.mentions(template, "params"),
+            query: self.mentions(template, "query"),
+        }
     }
 
     /// Whether `needle` appears in a template or in any partial it calls, directly or not. A
@@ -275,4 +311,74 @@ fn render_error(e: &handlebars::RenderError) -> String {
         source = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A renderer over `files` (name, text), written to a temporary templates folder.
+    fn renderer(files: &[(&str, &str)]) -> Renderer {
+        let dir = tempfile::TempDir::new().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(format!("{name}.hbs"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let router = Arc::new(Router::new(Vec::new()).unwrap());
+        let (r, errors) = Renderer::load(dir.path(), router, "/static/");
+        assert!(errors.is_empty(), "{errors:?}");
+        r
+    }
+
+    #[test]
+    fn a_template_gets_the_parts_of_the_context_it_or_its_partials_name() {
+        let r = renderer(&[
+            ("layouts/base", "<title>{{page_title}} · {{site.name}}</title>{{> @partial-block}}"),
+            ("home", "{{#> layouts/base page_title=\"Home\"}}<h1>Hi</h1>{{/layouts/base}}"),
+            ("nav", "<a href=\"{{request.path}}\">here</a>"),
+            ("greet", "{{#> layouts/base}}{{> nav}}{{params.name}}{{/layouts/base}}"),
+            ("search", "{{query.q}} {{request.query.page}}"),
+        ]);
+        let only_site = Uses {
+            site: true,
+            request: false,
+            params: false,
+            query: false,
+        };
+        assert_eq!(r.uses("home"), only_site);
+        assert_eq!(
+            r.uses("greet"),
+            Uses {
+                request: true,
+                params: true,
+                ..only_site
+            }
+        );
+        assert_eq!(
+            r.uses("search.hbs"),
+            Uses {
+                site: false,
+                request: true,
+                params: false,
+                query: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_template_that_can_reach_the_context_without_naming_its_parts_gets_it_all() {
+        let r = renderer(&[
+            ("root", "{{#each @root}}{{@key}}{{/each}}"),
+            ("lookup", "{{lookup this key}}"),
+            ("parent", "{{#each objects}}{{../site.name}}{{/each}}"),
+            ("dynamic", "{{> (which)}}"),
+            ("printed", "{{#with page}}{{this}}{{/with}}"),
+        ]);
+        for name in ["root", "lookup", "parent", "dynamic", "printed"] {
+            assert_eq!(r.uses(name), Uses::ALL, "{name}");
+        }
+        // An inline body (not a file) is not looked into.
+        assert_eq!(r.uses("__inline/x"), Uses::ALL);
+    }
 }

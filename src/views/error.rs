@@ -5,7 +5,7 @@
 
 use serde_json::Map;
 
-use super::context::Ctx;
+use super::context::{Ctx, ErrorPage};
 use super::request::{Request, Response};
 use crate::routing::Params;
 
@@ -41,14 +41,14 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
     let status = error.status();
     match error {
         ViewError::NotFound => {
-            error_page(ctx, req, ctx.settings.pages.not_found.as_deref(), 404, "")
+            error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, "")
         }
         ViewError::BadRequest(message) => {
             tracing::warn!("Bad Request: {} ({message})", req.path);
             error_page(
                 ctx,
                 req,
-                ctx.settings.pages.bad_request.as_deref(),
+                ctx.settings.pages.bad_request.as_ref(),
                 400,
                 &message,
             )
@@ -73,7 +73,7 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             error_page(
                 ctx,
                 req,
-                ctx.settings.pages.server_error.as_deref(),
+                ctx.settings.pages.server_error.as_ref(),
                 500,
                 "",
             )
@@ -86,15 +86,16 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
 fn error_page(
     ctx: &Ctx,
     req: &Request,
-    template: Option<&str>,
+    page: Option<&ErrorPage>,
     status: u16,
     message: &str,
 ) -> Response {
-    if let Some(t) = template {
+    if let Some(page) = page {
+        let t = &page.template;
         let mut extra = Map::new();
         extra.insert("status".into(), status.into());
         extra.insert("message".into(), message.into());
-        let context = ctx.context(req, &Params::new(), Map::new(), extra);
+        let context = ctx.context(req, &Params::new(), Map::new(), extra, page.uses);
         match ctx.renderer.render(t, context) {
             Ok(body) => return Response::html(status, body),
             Err(e) => tracing::error!("rendering the {status} page {t}: {e}"),

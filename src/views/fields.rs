@@ -18,6 +18,7 @@ use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{to_sql, Cond};
 use crate::db::{Field, Model, Models, Order, SqlValue};
+use crate::render::Uses;
 
 /// Foreign-key hops from the view's model to the model holding the field.
 #[derive(Debug, Clone)]
@@ -256,6 +257,8 @@ pub struct ModelOutput {
     pub context: Map<String, Value>,
     pub status: u16,
     pub wheres: Vec<Cond>,
+    /// The parts of the context the template reads (set once templates are loaded).
+    pub uses: Uses,
 }
 
 impl ModelOutput {
@@ -306,7 +309,22 @@ impl ModelOutput {
                 .unwrap_or_default(),
             status: raw.status.unwrap_or(200),
             wheres,
+            uses: Uses::ALL,
         })
+    }
+
+    /// What the template reads, once templates are loaded: markdown is rendered into
+    /// `FIELD_html` only for a template that shows it, and the context holds the parts it
+    /// names. Without a renderer (templates failed to load) nothing is left out.
+    pub fn looked_at(&mut self, renderer: Option<&crate::render::Renderer>) {
+        let Some(template) = self.template.as_deref() else {
+            self.html = false;
+            return;
+        };
+        if let Some(r) = renderer {
+            self.html = self.html && r.mentions(template, "_html");
+            self.uses = r.uses(template);
+        }
     }
 
     /// Add what templates expect beside the columns: `pk`, and `FIELD_html` for markdown
@@ -339,7 +357,7 @@ impl ModelOutput {
     ) -> Result<Response, ViewError> {
         let mut context = self.context.clone();
         context.extend(extra);
-        let context = ctx.context(call.req, call.params, call.query, context);
+        let context = ctx.context(call.req, call.params, call.query, context, self.uses);
         let template = self.template.as_deref().unwrap_or("");
         ctx.renderer
             .render(template, context)

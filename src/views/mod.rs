@@ -33,7 +33,7 @@ mod request;
 mod response;
 mod template;
 
-pub use context::{Ctx, ErrorPages, Settings};
+pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
 pub use error::{html_escape, respond, ViewError};
 pub use fields::SchemaNeeds;
@@ -287,14 +287,14 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             }
             let compiled = if raw.view == ViewKind::List {
                 ListView::compile(raw, env.models, src, &r.at, env.needs).map(|mut v| {
-                    v.out.html = v.out.html && mentions_html(env, &v.out.template);
+                    v.out.looked_at(env.renderer.as_deref());
                     View::List(Box::new(v))
                 })
             } else {
                 let captures = r.pattern.param_names();
                 DetailView::compile(raw, env.models, src, &r.at, &captures, env.needs).map(
                     |mut v| {
-                        v.out.html = v.out.html && mentions_html(env, &v.out.template);
+                        v.out.looked_at(env.renderer.as_deref());
                         View::Detail(Box::new(v))
                     },
                 )
@@ -314,15 +314,6 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         query,
         name: r.name.clone(),
         origin: r.origin.clone(),
-    })
-}
-
-/// Markdown is rendered into `FIELD_html` only for templates that show it.
-fn mentions_html(env: &CompileEnv, template: &Option<String>) -> bool {
-    template.as_deref().is_some_and(|t| {
-        env.renderer
-            .as_deref()
-            .is_none_or(|r| r.mentions(t, "_html"))
     })
 }
 

@@ -9,7 +9,7 @@ use super::error::ViewError;
 use super::request::Response;
 use super::{Call, CompileEnv, RouteDef};
 use crate::config::Diagnostic;
-use crate::render::Escape;
+use crate::render::{Escape, Uses};
 
 /// A compiled `view: response`: an inline body, registered with the renderer at load.
 #[derive(Debug)]
@@ -63,7 +63,14 @@ impl ResponseView {
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
         let origin = call.origin;
-        let context = ctx.context(call.req, call.params, call.query, self.context.clone());
+        // An inline body is not a file the renderer can look into: it gets the whole context.
+        let context = ctx.context(
+            call.req,
+            call.params,
+            call.query,
+            self.context.clone(),
+            Uses::ALL,
+        );
         let body = ctx
             .renderer
             .render_inline(&self.template, self.escape, context)

@@ -9,12 +9,14 @@ use super::request::Response;
 use super::{Call, CompileEnv, RouteDef};
 use crate::config::diagnostic::suggestion;
 use crate::config::Diagnostic;
-use crate::render::canonical;
+use crate::render::{canonical, Uses};
 
 /// A compiled `view: template`.
 #[derive(Debug)]
 pub struct TemplateView {
     pub template: String,
+    /// The parts of the context the template reads.
+    pub uses: Uses,
     pub context: Map<String, Value>,
     pub status: u16,
 }
@@ -30,6 +32,10 @@ impl TemplateView {
         let template = r.raw.template.clone().unwrap_or_default();
         check_template(r, env, &template, errors);
         TemplateView {
+            uses: env
+                .renderer
+                .as_deref()
+                .map_or(Uses::ALL, |r| r.uses(&template)),
             template: canonical(&template).to_string(),
             context,
             status,
@@ -37,7 +43,13 @@ impl TemplateView {
     }
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
-        let context = ctx.context(call.req, call.params, call.query, self.context.clone());
+        let context = ctx.context(
+            call.req,
+            call.params,
+            call.query,
+            self.context.clone(),
+            self.uses,
+        );
         ctx.renderer
             .render(&self.template, context)
             .map(|body| Response::html(self.status, body))
