@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::{Service, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::reload::{Current, LIVE_PATH};
@@ -54,33 +54,35 @@ pub fn app(
     App::new()
         .app_data(state)
         .wrap(security_headers())
-        .wrap_fn(|req, srv| {
-            // The access line is only put together when it will be written (not with --quiet).
-            let logged = tracing::enabled!(target: "trellis::access", tracing::Level::INFO)
-                .then(|| {
-                    let line = format!(
-                        "\"{} {} {:?}\"",
-                        req.method(),
-                        req.uri().path_and_query().map_or("/", |p| p.as_str()),
-                        req.version()
-                    );
-                    (line, Instant::now())
-                });
-            let fut = srv.call(req);
-            async move {
-                let res = fut.await?;
-                if let Some((line, start)) = logged {
-                    let bytes = match res.response().body().size() {
-                        BodySize::Sized(n) => n.to_string(),
-                        _ => "-".into(),
-                    };
-                    let ms = start.elapsed().as_secs_f64() * 1000.0;
-                    tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
-                }
-                Ok(res)
-            }
-        })
+        // The access line costs nothing when it is not written (`--quiet`): the middleware is
+        // only there when the log wants it.
+        .wrap(Condition::new(
+            tracing::enabled!(target: "trellis::access", tracing::Level::INFO),
+            from_fn(access_log),
+        ))
         .default_service(web::to(catch_all))
+}
+
+/// One access-log line per request: method, target, version, status, size, time.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let line = format!(
+        "\"{} {} {:?}\"",
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        req.version()
+    );
+    let start = Instant::now();
+    let res = next.call(req).await?;
+    let bytes = match res.response().body().size() {
+        BodySize::Sized(n) => n.to_string(),
+        _ => "-".into(),
+    };
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
+    Ok(res)
 }
 
 /// Headers every response carries unless it set its own (Django's defaults); `DefaultHeaders`
@@ -135,10 +137,13 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query_string.as_bytes())
         .into_owned()
         .collect();
-    let decoded = decode_path(raw_path);
+    let (path, undecodable) = match decode_path(raw_path) {
+        Ok(p) => (p, None),
+        Err(why) => (raw_path.to_string(), Some(why)),
+    };
     let request = Request {
         method,
-        path: decoded.clone().unwrap_or_else(|_| raw_path.to_string()),
+        path,
         query_string,
         pairs,
     };
@@ -156,11 +161,10 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             return respond(site.error(&request, ViewError::BadRequest(why)));
         }
     }
-    let path = match decoded {
-        Ok(p) => p,
-        Err(why) => return respond(site.error(&request, ViewError::BadRequest(why.into()))),
-    };
-    if let Some(rest) = path.strip_prefix(site.static_url.as_str()) {
+    if let Some(why) = undecodable {
+        return respond(site.error(&request, ViewError::BadRequest(why.into())));
+    }
+    if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &site, &request, rest, &state.files).await;
     }
     let mut response = site.handle(&request);

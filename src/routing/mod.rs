@@ -34,6 +34,10 @@ pub type Params = IndexMap<String, Value>;
 struct Entry {
     pattern: Pattern,
     regex: Regex,
+    /// The whole path, when the pattern is only literal text: matched by comparing strings.
+    literal: Option<String>,
+    /// The capture group of each converter parameter, in order (`__p0`, `__p1`, …).
+    groups: Vec<usize>,
 }
 
 /// The compiled route table.
@@ -86,7 +90,27 @@ impl Router {
             if let Some(name) = name {
                 names.entry(name).or_insert(i);
             }
-            entries.push(Entry { pattern, regex });
+            let literal = pattern
+                .parts
+                .iter()
+                .map(|p| match p {
+                    Part::Literal(l) => Some(l.as_str()),
+                    _ => None,
+                })
+                .collect::<Option<String>>();
+            let groups = (0..)
+                .map_while(|i| {
+                    regex
+                        .capture_names()
+                        .position(|n| n == Some(format!("__p{i}").as_str()))
+                })
+                .collect();
+            entries.push(Entry {
+                pattern,
+                regex,
+                literal,
+                groups,
+            });
         }
         let mut by_segment: HashMap<String, Vec<usize>> = HashMap::new();
         let mut others = Vec::new();
@@ -139,6 +163,15 @@ impl Router {
     pub fn resolve(&self, path: &str) -> Option<Match> {
         'candidates: for index in self.candidates(path) {
             let entry = &self.entries[index];
+            if let Some(literal) = &entry.literal {
+                if literal == path {
+                    return Some(Match {
+                        index,
+                        params: Params::new(),
+                    });
+                }
+                continue;
+            }
             let Some(caps) = entry.regex.captures(path) else {
                 continue;
             };
@@ -147,7 +180,11 @@ impl Router {
             for part in &entry.pattern.parts {
                 match part {
                     Part::Param { name, converter } => {
-                        let text = caps.name(&format!("__p{i}")).map_or("", |m| m.as_str());
+                        let text = entry
+                            .groups
+                            .get(i)
+                            .and_then(|&g| caps.get(g))
+                            .map_or("", |m| m.as_str());
                         i += 1;
                         match converter.to_value(text) {
                             Some(v) => params.insert(name.clone(), v),

@@ -21,6 +21,8 @@ pub enum RedirectTarget {
 #[derive(Debug)]
 pub struct RedirectView {
     pub target: RedirectTarget,
+    /// The location, when it does not depend on the request's captures (reversed at load).
+    fixed: Option<String>,
     pub permanent: bool,
     pub query_string: bool,
 }
@@ -61,16 +63,26 @@ impl RedirectView {
                 RedirectTarget::Url(String::new())
             }
         };
+        // A route target whose arguments are all given in `args` goes to one place: reverse it once.
+        let fixed = match &target {
+            RedirectTarget::Route { name, args } => router
+                .lookup(name)
+                .filter(|&i| router.pattern(i).param_names().iter().all(|p| args.contains_key(p)))
+                .and_then(|_| router.reverse(name, args).ok()),
+            RedirectTarget::Url(url) => (!url.contains('{')).then(|| url.clone()),
+        };
         RedirectView {
             target,
+            fixed,
             permanent: raw.permanent.unwrap_or(false),
             query_string: raw.query_string.unwrap_or(false),
         }
     }
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
-        let mut location = match &self.target {
-            RedirectTarget::Route { name, args } => {
+        let mut location = match (&self.fixed, &self.target) {
+            (Some(location), _) => location.clone(),
+            (None, RedirectTarget::Route { name, args }) => {
                 let mut full = args.clone();
                 if let Some(index) = ctx.router.lookup(name) {
                     for p in ctx.router.pattern(index).param_names() {
@@ -85,7 +97,7 @@ impl RedirectView {
                     .reverse(name, &full)
                     .map_err(|e| call.internal(e))?
             }
-            RedirectTarget::Url(url) => fill_placeholders(url, call.params),
+            (None, RedirectTarget::Url(url)) => fill_placeholders(url, call.params),
         };
         let qs = &call.req.query_string;
         if self.query_string && !qs.is_empty() {

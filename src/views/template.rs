@@ -1,6 +1,8 @@
 //! `view: template` — render a template file with the route's context (Django's
 //! TemplateView).
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::context::Ctx;
@@ -19,6 +21,11 @@ pub struct TemplateView {
     pub uses: Uses,
     pub context: Map<String, Value>,
     pub status: u16,
+    /// The page, once rendered, when nothing of the request can change it: a template that
+    /// reads neither `request`, `params` nor `query` gets the same context every time, and
+    /// every helper is a pure function of its arguments and the site, so it is rendered once
+    /// per loaded site (a reload builds a new site, and with it an empty cache).
+    constant: OnceLock<String>,
 }
 
 impl TemplateView {
@@ -39,10 +46,19 @@ impl TemplateView {
             template: canonical(&template).to_string(),
             context,
             status,
+            constant: OnceLock::new(),
         }
     }
 
+    /// Whether the page is the same for every request.
+    fn is_constant(&self) -> bool {
+        !(self.uses.request || self.uses.params || self.uses.query)
+    }
+
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        if let Some(body) = self.constant.get() {
+            return Ok(Response::html(self.status, body.clone()));
+        }
         let context = ctx.context(
             call.req,
             call.params,
@@ -50,10 +66,15 @@ impl TemplateView {
             self.context.clone(),
             self.uses,
         );
-        ctx.renderer
+        let body = ctx
+            .renderer
             .render(&self.template, context)
-            .map(|body| Response::html(self.status, body))
-            .map_err(|e| ViewError::Internal(format!("rendering {}: {e}", self.template)))
+            .map_err(|e| ViewError::Internal(format!("rendering {}: {e}", self.template)))?;
+        if self.is_constant() {
+            // A failed render is not kept: it is tried (and logged) again next time.
+            let _ = self.constant.set(body.clone());
+        }
+        Ok(Response::html(self.status, body))
     }
 }
 
