@@ -31,6 +31,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRELLIS = os.path.join(ROOT, "target/release/trellis")
 BASELINE = os.path.join(ROOT, "bench/baseline/target/release/baseline")
+# `--contenders before,…` serves a second Trellis binary (an older build, for before/after
+# figures from one run): TRELLIS_BEFORE=path/to/trellis.
+BEFORE = os.environ.get("TRELLIS_BEFORE", "")
 
 # name, site, path (or a Lua template with {lo}/{hi} for a random post id), what it shows
 PAGES = [
@@ -110,6 +113,10 @@ class Contender:
     def command(self, site, addr, site_dir):
         if self.name == "trellis":
             return [TRELLIS, "serve", site_dir, "--addr", addr, "--quiet"]
+        if self.name == "before":
+            if not BEFORE:
+                sys.exit("--contenders before needs TRELLIS_BEFORE=path/to/an/older/trellis")
+            return [BEFORE, "serve", site_dir, "--addr", addr, "--quiet"]
         if self.name == "baseline":
             return [BASELINE, site, addr, site_dir]
         return [os.path.join(ROOT, "bench/django/serve.sh"), site, addr, site_dir]
@@ -207,6 +214,8 @@ def table(results, contenders, pages, posts):
         head += [f"{c} req/s", "p50 ms", "p99 ms", "RSS MB"]
     if "baseline" in contenders:
         head.append("T/baseline")
+        if "before" in contenders:
+            head.append("before/baseline")
     if "django" in contenders:
         head.append("T/Django")
     lines = [f"### {posts:,} posts", "", "| " + " | ".join(head) + " |",
@@ -226,10 +235,10 @@ def table(results, contenders, pages, posts):
             row += [fmt_int(rps), f"{statistics.median(r[1] for r in runs):.2f}",
                     f"{statistics.median(r[2] for r in runs):.2f}",
                     f"{statistics.median(r[3] for r in runs):.1f}"]
-        for other in ("baseline", "django"):
-            if other in contenders:
-                ok = "trellis" in med and med.get(other)
-                row.append(f"{med['trellis'] / med[other]:.2f}x" if ok else "-")
+        for who, other in (("trellis", "baseline"), ("before", "baseline"), ("trellis", "django")):
+            if who in contenders and other in contenders:
+                ok = who in med and med.get(other)
+                row.append(f"{med[who] / med[other]:.2f}x" if ok else "-")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

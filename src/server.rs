@@ -236,7 +236,9 @@ struct CachedFile {
     body: web::Bytes,
     content_type: HeaderValue,
     etag: HeaderValue,
-    last_modified: header::HttpDate,
+    /// Formatted once, when the file is read: formatting a date per request cost a fifth of a
+    /// small file's answer.
+    last_modified: HeaderValue,
 }
 
 impl FileCache {
@@ -265,7 +267,8 @@ impl FileCache {
             secs,
             content_type: HeaderValue::from_str(&content_type).ok()?,
             etag: HeaderValue::from_str(&format!("\"{:x}-{:x}\"", meta.len(), secs)).ok()?,
-            last_modified: header::HttpDate::from(modified),
+            last_modified: HeaderValue::from_str(&header::HttpDate::from(modified).to_string())
+                .ok()?,
             body,
         });
         // A file that changed while being read is served as read, and not kept.
@@ -317,7 +320,7 @@ fn small_file(
     };
     builder
         .insert_header((header::ETAG, file.etag.clone()))
-        .insert_header((header::LAST_MODIFIED, file.last_modified));
+        .insert_header((header::LAST_MODIFIED, file.last_modified.clone()));
     if matches_etag || not_modified_since {
         return Some(builder.finish());
     }
