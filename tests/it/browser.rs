@@ -5,7 +5,7 @@
 //! `.ci/run` installs Chromium (Debian's `chromium`). Where it is missing and `CI` is not set,
 //! the tests say so and pass; in CI a missing Chromium fails them.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{write_site, Server};
+use crate::common::{write_site, Server};
 use serde_json::{json, Value};
 
 fn chromium() -> Option<PathBuf> {

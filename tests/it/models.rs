@@ -6,13 +6,11 @@
 //! example site `sites/blog`. What the user sees is asserted: status, headers, body, and the rows
 //! in the SQLite file. Django's ListView, DetailView and Paginator are the reference.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{copy_dir, trellis, write_files, Resp, Server, SiteDir};
+use crate::common::{copy_dir, trellis, write_files, Resp, Server, SiteDir};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use serde_json::Value;

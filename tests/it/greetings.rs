@@ -1,8 +1,8 @@
 //! The bundled example site, `sites/greetings`, as a visitor sees it over real HTTP.
 
-mod common;
+use crate::common;
 
-use common::{greetings_dir, Server};
+use crate::common::{greetings_dir, Server};
 
 fn server() -> Server {
     Server::start(&greetings_dir())

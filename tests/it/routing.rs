@@ -3,9 +3,9 @@
 //! Django is the reference wherever it has an answer; where Trellis deliberately differs, the
 //! test says so.
 
-mod common;
+use crate::common;
 
-use common::{edge_dir, write_site, Resp, Server};
+use crate::common::{edge_dir, write_site, Resp, Server};
 
 fn edge() -> Server {
     Server::start(&edge_dir())
