@@ -7,10 +7,10 @@ use std::sync::OnceLock;
 use crate::common;
 use crate::common::{greetings_dir, Local, Server};
 
-/// The site, loaded in process once per run (it has no database: loaded in place).
+/// The site, loaded in process once per run.
 fn site() -> &'static Local {
     static SITE: OnceLock<Local> = OnceLock::new();
-    SITE.get_or_init(|| Local::load(&greetings_dir()))
+    SITE.get_or_init(|| Local::shared(&greetings_dir()))
 }
 
 /// The site served over real HTTP, once per run.

@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 use crate::common;
 use crate::common::{edge_dir, logged, write_site, Local, Resp, Server};
 
-/// The edge site, loaded in process once per run (it has no database: loaded in place).
+/// The edge site, loaded in process once per run.
 fn edge() -> &'static Local {
     static SITE: OnceLock<Local> = OnceLock::new();
-    SITE.get_or_init(|| Local::load(&edge_dir()))
+    SITE.get_or_init(|| Local::shared(&edge_dir()))
 }
 
 /// The edge site served over real HTTP, once per run, for the tests that only read.

@@ -24,6 +24,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -175,9 +176,10 @@ pub fn shared_dir() -> &'static Path {
 /// A copy of the site in `dir`, as the repository holds it (without any database file that a
 /// local run left in it), kept in `shared_dir` for the whole run.
 pub fn shared_copy(dir: &Path) -> PathBuf {
+    static COPIES: AtomicUsize = AtomicUsize::new(0);
+    let n = COPIES.fetch_add(1, Ordering::Relaxed);
     let name = dir.file_name().expect("a site folder has a name");
-    let copy = shared_dir().join(name);
-    assert!(!copy.exists(), "{} is shared twice", copy.display());
+    let copy = shared_dir().join(n.to_string()).join(name);
     copy_dir(dir, &copy);
     remove_databases(&copy);
     copy
