@@ -307,7 +307,9 @@ fn a_save_that_does_not_load_shows_its_error_over_the_page() {
     )
     .unwrap();
     s.wait_for_log("reloaded in");
-    let html = browser.html_when(|h| !h.contains("trellis-error"));
+    // Waiting for the page itself: while the reloaded page loads, the document can be empty,
+    // which has no error in it either.
+    let html = browser.html_when(|h| h.contains("Before the save") && !h.contains("trellis-error"));
     assert!(!html.contains("trellis-error"), "{html}");
     assert!(html.contains("Before the save"), "{html}");
 }
