@@ -1,7 +1,7 @@
 //! Golden tests for `trellis check`: each folder under `tests/config_errors/` is a broken site;
 //! `expected.txt` beside it holds exactly what `check` prints. Every mistake in a site must be
 //! reported (not only the first), each with file:line:column.
-//! Regenerate after an intended change with `UPDATE_EXPECT=1 cargo test --test config_errors`.
+//! Regenerate after an intended change with `UPDATE_EXPECT=1 cargo test --test it config_errors`.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,11 +1,11 @@
 //! The command line besides `serve`: `check`, `routes`, `schema`, as a site's author uses them.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;
 
-use common::{command, edge_dir, greetings_dir, write_site, SiteDir};
+use crate::common::{command, edge_dir, greetings_dir, write_site, SiteDir};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")

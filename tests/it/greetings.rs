@@ -1,11 +1,22 @@
-//! The bundled example site, `sites/greetings`, as a visitor sees it over real HTTP.
+//! The bundled example site, `sites/greetings`, as a visitor sees it: its pages asked in
+//! process (`site()`, loaded once per run), and what only the wire shows (the banner, the
+//! stylesheet, the server's headers and log) asked of one server that the tests share.
 
-mod common;
+use std::sync::OnceLock;
 
-use common::{greetings_dir, Server};
+use crate::common;
+use crate::common::{greetings_dir, Local, Server};
 
-fn server() -> Server {
-    Server::start(&greetings_dir())
+/// The site, loaded in process once per run.
+fn site() -> &'static Local {
+    static SITE: OnceLock<Local> = OnceLock::new();
+    SITE.get_or_init(|| Local::shared(&greetings_dir()))
+}
+
+/// The site served over real HTTP, once per run.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::shared(&greetings_dir()))
 }
 
 /// Every page of the site is a full HTML page with its own title and the navigation.
@@ -51,7 +62,7 @@ fn the_banner_names_the_site_and_its_routes() {
 
 #[test]
 fn home_and_greetings_index_welcome_the_visitor() {
-    let s = server();
+    let s = site();
     for target in ["/", "/greetings/"] {
         let r = s.get(target);
         assert_page(&r, "Home");
@@ -90,7 +101,7 @@ fn home_and_greetings_index_welcome_the_visitor() {
 
 #[test]
 fn a_greeting_capitalizes_the_name() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings/alice/");
     assert_page(&r, "Hello");
     assert!(
@@ -110,7 +121,7 @@ fn a_greeting_capitalizes_the_name() {
 
 #[test]
 fn search_shows_the_term_and_the_page() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings/search/?q=django&page=2");
     assert_page(&r, "Search");
     assert!(r.body.contains("You searched for: django"), "{}", r.body);
@@ -130,7 +141,7 @@ fn search_shows_the_term_and_the_page() {
 
 #[test]
 fn search_without_a_term_asks_for_one() {
-    let s = server();
+    let s = site();
     for target in [
         "/greetings/search/",
         "/greetings/search/?q=",
@@ -149,7 +160,7 @@ fn search_without_a_term_asks_for_one() {
 
 #[test]
 fn search_page_defaults_to_one() {
-    let s = server();
+    let s = site();
     // Absent, below `min: 1`, or not a number: the default.
     for target in [
         "/greetings/search/?q=django",
@@ -171,7 +182,7 @@ fn search_page_defaults_to_one() {
 
 #[test]
 fn go_home_redirects_to_the_home_page() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings/go-home/");
     assert_eq!(r.status, 302, "{r:?}");
     assert_eq!(r.header("location"), Some("/"));
@@ -180,7 +191,7 @@ fn go_home_redirects_to_the_home_page() {
 
 #[test]
 fn a_known_user_has_a_profile() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings/profile/bob/");
     assert_page(&r, "Profile");
     assert!(r.body.contains("<h1>Profile of Bob</h1>"), "{}", r.body);
@@ -200,7 +211,7 @@ fn a_known_user_has_a_profile() {
 
 #[test]
 fn an_unknown_user_is_a_404_with_the_sites_own_page() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings/profile/dave/");
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(r.mime(), "text/html");
@@ -225,7 +236,7 @@ fn an_unknown_user_is_a_404_with_the_sites_own_page() {
 
 #[test]
 fn any_other_missing_page_is_the_same_404() {
-    let s = server();
+    let s = site();
     let r = s.get("/no/such/page/");
     assert_eq!(r.status, 404);
     assert!(r.body.contains("<h1>Page not found</h1>"), "{}", r.body);
@@ -234,7 +245,7 @@ fn any_other_missing_page_is_the_same_404() {
 
 #[test]
 fn a_missing_slash_is_added_by_a_permanent_redirect() {
-    let s = server();
+    let s = site();
     let r = s.get("/greetings");
     assert_eq!(r.status, 301, "{r:?}");
     assert_eq!(r.header("location"), Some("/greetings/"));
@@ -316,6 +327,7 @@ fn each_request_is_logged() {
     let s = server();
     assert_eq!(s.get("/greetings/alice/").status, 200);
     s.wait_for_log("\"GET /greetings/alice/ HTTP/1.1\" 200");
-    assert_eq!(s.get("/greetings/profile/dave/").status, 404);
-    s.wait_for_log("\"GET /greetings/profile/dave/ HTTP/1.1\" 404");
+    // A path no other test of the shared server asks for, so the line is this request's.
+    assert_eq!(s.get("/greetings/profile/erin/").status, 404);
+    s.wait_for_log("\"GET /greetings/profile/erin/ HTTP/1.1\" 404");
 }

@@ -11,12 +11,12 @@
 //! in the test of a write that must not reload, only gives a wrong reload time to show: a
 //! correct server passes it whatever the pause.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{command, trellis, write_files, write_site, Resp, Server};
+use crate::common::{command, trellis, write_files, write_site, Resp, Server};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use tempfile::TempDir;

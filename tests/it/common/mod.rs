@@ -1,9 +1,13 @@
-//! The harness for the real-HTTP tests: start the `trellis` binary on an ephemeral port over a
+//! The harness: in process (`local.rs`: `Local`, a site loaded once and asked through
+//! `Site::handle`), and over real HTTP: start the `trellis` binary on an ephemeral port over a
 //! private copy of a site, talk raw HTTP/1.1 to it, and read what it logged.
 //!
 //! - `Server::start(dir)` copies the site into a fresh temporary folder, runs
 //!   `trellis serve COPY --addr 127.0.0.1:0 --workers 1`, and waits for the `http://ADDR/` line
-//!   on stdout (no sleeps, no fixed ports). Dropping the `Server` kills the process.
+//!   on stdout (no sleeps, no fixed ports). Dropping the `Server` kills the process, and so
+//!   does the end of the test run (a `Server` in a `OnceLock` is never dropped): see `WATCHDOG`.
+//! - `Server::shared(dir)` serves a copy kept for the whole run (`shared_copy`), for a
+//!   `OnceLock<Server>` that the read-only tests of one site share.
 //! - `server.get(target)` / `head` / `request(method, target, headers)` send the request target
 //!   byte for byte as given (so `%FF`, `%zz`, `%2F` reach the server untouched) and read the
 //!   response to EOF (`Connection: close`), decoding a chunked body.
@@ -13,16 +17,21 @@
 
 #![allow(dead_code)]
 
+mod local;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub use local::{logged, remove_databases, Local};
 
 /// How long the harness waits for the server's address or for a log line before it gives up
 /// and fails the test. It is a guard against a hang, not a timing assertion: a healthy server
@@ -88,17 +97,92 @@ impl Log {
     }
 }
 
-/// A running `trellis serve`, killed on drop.
+/// A running `trellis serve` (under `WATCHDOG`), killed on drop.
 pub struct Server {
-    child: Child,
+    /// The `sh` running `WATCHDOG`, which waits for the server and exits with it.
+    child: Mutex<Child>,
+    /// Closing it (on drop, or when the test process ends) kills the server.
+    lifeline: Mutex<Option<ChildStdin>>,
     pub addr: SocketAddr,
     /// The banner line (`Trellis 0.1.0: serving … at http://…/`).
     pub banner: String,
     /// The private copy of the site that the server serves (absent for the bundled site).
     pub site: Option<PathBuf>,
     log: Arc<Log>,
-    /// Holds the site copy and TMPDIR; removed after the child is killed.
-    _tmp: TempDir,
+    /// Holds the site copy and TMPDIR; removed after the child is killed (none for a shared
+    /// server, whose folder is the run's, `shared_dir`).
+    _tmp: Option<TempDir>,
+}
+
+/// The shell script that runs every server: it starts the server (its arguments), then waits
+/// for it and exits with it, while a watcher kills it as soon as the script's stdin reaches
+/// its end. The test holds the other end of that pipe, and the system closes it when the test
+/// process ends however it ends, so no server outlives the run, not even one shared through a
+/// `OnceLock` (statics are never dropped).
+const WATCHDOG: &str = r#"exec 3<&0 </dev/null
+"$@" 3<&- &
+server=$!
+{ cat <&3 >/dev/null; kill -KILL "$server"; } >/dev/null 2>&1 &
+exec 3<&-
+wait "$server"
+"#;
+
+/// `cmd` (a `trellis` command with its environment and folder) run under `WATCHDOG`.
+fn watched(cmd: &Command) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(WATCHDOG)
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::piped());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => sh.env(name, value),
+            None => sh.env_remove(name),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        sh.current_dir(dir);
+    }
+    sh
+}
+
+/// The folder of this test run's shared copies (`CARGO_TARGET_TMPDIR/shared/PID`), made on
+/// first use. Copies left by earlier runs are removed then (on Linux, those of processes that
+/// no longer run); elsewhere they stay in `target/` until `cargo clean`.
+pub fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared");
+        if Path::new("/proc/self").exists() {
+            for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ended = name.parse::<u32>().is_ok_and(|pid| {
+                    pid != std::process::id() && !Path::new("/proc").join(&name).exists()
+                });
+                if ended {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the run's shared folder");
+        dir
+    })
+}
+
+/// A copy of the site in `dir`, as the repository holds it (without any database file that a
+/// local run left in it), kept in `shared_dir` for the whole run.
+pub fn shared_copy(dir: &Path) -> PathBuf {
+    static COPIES: AtomicUsize = AtomicUsize::new(0);
+    let n = COPIES.fetch_add(1, Ordering::Relaxed);
+    let name = dir.file_name().expect("a site folder has a name");
+    let copy = shared_dir().join(n.to_string()).join(name);
+    copy_dir(dir, &copy);
+    remove_databases(&copy);
+    copy
 }
 
 impl Server {
@@ -110,7 +194,16 @@ impl Server {
         copy_dir(site_dir, &copy);
         let mut cmd = command(tmp.path());
         cmd.arg("serve").arg(&copy);
-        Server::spawn(cmd, tmp, Some(copy))
+        Server::spawn(cmd, Some(tmp), Some(copy))
+    }
+
+    /// Serve a copy of `site_dir` kept for the whole run (`shared_copy`): for a
+    /// `OnceLock<Server>` shared by tests that only read.
+    pub fn shared(site_dir: &Path) -> Server {
+        let copy = shared_copy(site_dir);
+        let mut cmd = command(shared_dir());
+        cmd.arg("serve").arg(&copy);
+        Server::spawn(cmd, None, Some(copy))
     }
 
     /// Serve a site written from inline strings (see `write_site`).
@@ -123,14 +216,17 @@ impl Server {
         let tmp = TempDir::new().expect("a temporary folder");
         let mut cmd = command(tmp.path());
         cmd.arg("serve");
-        Server::spawn(cmd, tmp, None)
+        Server::spawn(cmd, Some(tmp), None)
     }
 
-    fn spawn(mut cmd: Command, tmp: TempDir, site: Option<PathBuf>) -> Server {
-        cmd.args(["--addr", "127.0.0.1:0", "--workers", "1"])
+    fn spawn(mut cmd: Command, tmp: Option<TempDir>, site: Option<PathBuf>) -> Server {
+        cmd.args(["--addr", "127.0.0.1:0", "--workers", "1"]);
+        let mut child = watched(&cmd)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the trellis binary starts");
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sh starts the trellis binary");
+        let lifeline = child.stdin.take().expect("stdin is piped");
 
         let log = Arc::new(Log::default());
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -160,7 +256,7 @@ impl Server {
                 Ok(line) if line.contains("http://") => break line,
                 Ok(_) => continue,
                 Err(why) => {
-                    let _ = child.kill();
+                    drop(lifeline);
                     let status = child.wait().ok();
                     let text = log.until_closed();
                     panic!(
@@ -176,7 +272,8 @@ impl Server {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in the banner {banner:?}"));
         Server {
-            child,
+            child: Mutex::new(child),
+            lifeline: Mutex::new(Some(lifeline)),
             addr,
             banner,
             site,
@@ -268,15 +365,16 @@ impl Server {
     }
 
     /// Whether the server process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+    pub fn is_running(&self) -> bool {
+        matches!(self.child.lock().unwrap().try_wait(), Ok(None))
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The watcher kills the server; then the script, which waits for it, exits.
+        drop(self.lifeline.lock().unwrap().take());
+        let _ = self.child.lock().unwrap().wait();
     }
 }
 
@@ -489,7 +587,7 @@ impl Server {
         copy_dir(site_dir, &copy);
         let mut cmd = command(tmp.path());
         cmd.arg("serve").arg(&copy).args(extra);
-        Server::spawn(cmd, tmp, Some(copy))
+        Server::spawn(cmd, Some(tmp), Some(copy))
     }
 
     /// Serve `site_dir` itself, not a copy (so that two servers can share one folder).
@@ -497,7 +595,7 @@ impl Server {
         let tmp = TempDir::new().expect("a temporary folder");
         let mut cmd = command(tmp.path());
         cmd.arg("serve").arg(site_dir).args(extra);
-        Server::spawn(cmd, tmp, Some(site_dir.to_path_buf()))
+        Server::spawn(cmd, Some(tmp), Some(site_dir.to_path_buf()))
     }
 
     /// Run `trellis ARGS…` (a `serve` command) in `dir`, which the server keeps until it is
@@ -505,7 +603,7 @@ impl Server {
     pub fn start_in(dir: TempDir, args: &[&str]) -> Server {
         let mut cmd = command(dir.path());
         cmd.args(args);
-        Server::spawn(cmd, dir, None)
+        Server::spawn(cmd, Some(dir), None)
     }
 
     /// The folder this server serves (its private copy, or the folder itself).

@@ -1,14 +1,27 @@
-//! Routing, query parameters, redirects, inline responses, error pages and HTTP methods, over
-//! real HTTP, against the test site in `tests/sites/edge` (and a few small inline sites).
-//! Django is the reference wherever it has an answer; where Trellis deliberately differs, the
-//! test says so.
+//! Routing, query parameters, redirects, inline responses, error pages and HTTP methods,
+//! against the test site in `tests/sites/edge` (and a few small inline sites). Django is the
+//! reference wherever it has an answer; where Trellis deliberately differs, the test says so.
+//!
+//! Most tests ask the site in process (`edge()`, loaded once per run): the route, the view and
+//! the response it gives. What only the wire shows (percent-decoding of raw bytes, HEAD, the
+//! server's headers, static files, the Host check) is asked of one server shared by the tests
+//! that only read (`edge_server()`), or of a server of a test's own.
 
-mod common;
+use std::sync::OnceLock;
 
-use common::{edge_dir, write_site, Resp, Server};
+use crate::common;
+use crate::common::{edge_dir, logged, write_site, Local, Resp, Server};
 
-fn edge() -> Server {
-    Server::start(&edge_dir())
+/// The edge site, loaded in process once per run.
+fn edge() -> &'static Local {
+    static SITE: OnceLock<Local> = OnceLock::new();
+    SITE.get_or_init(|| Local::shared(&edge_dir()))
+}
+
+/// The edge site served over real HTTP, once per run, for the tests that only read.
+fn edge_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::shared(&edge_dir()))
 }
 
 /// A page rendered by `show.hbs` for the route whose context says `route: NAME`.
@@ -148,7 +161,7 @@ fn path_captures_several_slashes() {
 
 #[test]
 fn percent_encoded_unicode_names_are_decoded() {
-    let s = edge();
+    let s = edge_server();
     let r = s.get("/greetings/caf%C3%A9/");
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("<h1>Hello, Café!</h1>"), "{}", r.body);
@@ -167,7 +180,7 @@ fn percent_encoded_unicode_names_are_decoded() {
 
 #[test]
 fn an_encoded_slash_is_decoded_before_matching_as_in_django() {
-    let s = edge();
+    let s = edge_server();
     // `str` stops at `/`: a%2Fb is a/b, which has one segment too many for greetings/<str>/.
     let r = s.get("/greetings/a%2Fb/");
     assert_edge_404(&r, "/greetings/a/b/");
@@ -185,7 +198,7 @@ fn an_encoded_slash_is_decoded_before_matching_as_in_django() {
 fn a_malformed_escape_is_a_400_and_the_server_goes_on() {
     // Django (through any WSGI server) leaves `%zz` as the three characters `%zz` and would
     // greet "%zz"; Trellis refuses the path instead.
-    let mut s = edge();
+    let s = edge_server();
     for target in ["/greetings/%zz/", "/greetings/%4/", "/greetings/abc%"] {
         let r = s.get(target);
         assert_eq!(r.status, 400, "{target}: {r:?}");
@@ -205,7 +218,7 @@ fn a_malformed_escape_is_a_400_and_the_server_goes_on() {
 fn invalid_utf8_is_a_400_and_the_server_goes_on() {
     // Django re-quotes broken UTF-8 (`repercent_broken_unicode`) and would greet "%FF";
     // Trellis refuses the path instead.
-    let mut s = edge();
+    let s = edge_server();
     for target in ["/greetings/%FF/", "/greetings/caf%C3/", "/%C0%AF/"] {
         let r = s.get(target);
         assert_eq!(r.status, 400, "{target}: {r:?}");
@@ -220,7 +233,7 @@ fn invalid_utf8_is_a_400_and_the_server_goes_on() {
 #[test]
 fn bad_bytes_in_the_query_string_are_replaced_not_refused() {
     // Django's QueryDict decodes with errors="replace" and keeps a malformed escape as text.
-    let s = edge();
+    let s = edge_server();
     let r = s.get("/search/?q=%FF");
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("<p>q: [\u{FFFD}]</p>"), "{}", r.body);
@@ -386,7 +399,11 @@ fn an_invalid_value_with_on_invalid_error_is_a_400_naming_the_parameter() {
     assert_route(&s.get("/strict/?page=3&color=red"), "strict");
     assert_route(&s.get("/strict/"), "strict");
     assert_route(&s.get("/strict/?page="), "strict");
-    s.wait_for_log("Bad Request: /strict/ (query parameter `color`");
+    let (_, log) = logged(|| s.get("/strict/?color=blue"));
+    assert!(
+        log.contains("Bad Request: /strict/ (query parameter `color`"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +431,7 @@ fn append_slash_redirects_permanently_and_keeps_the_query() {
     let r = s.get("/greetings/a%23b?c=d");
     assert_eq!(r.header("location"), Some("/greetings/a%23b/?c=d"));
 
-    let r = s.head("/about");
+    let r = s.request("HEAD", "/about");
     assert_eq!(r.status, 301, "{r:?}");
     assert_eq!(r.header("location"), Some("/about/"));
 }
@@ -449,7 +466,7 @@ fn append_slash_can_be_turned_off() {
         "site:\n  append_slash: false\nroutes:\n  - { path: \"about/\", view: response, body: \"about us\" }\n",
         &[],
     );
-    let s = Server::start_site(&site);
+    let s = Local::load(&site.path);
     let r = s.get("/about");
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(r.header("location"), None);
@@ -467,7 +484,7 @@ fn append_slash_never_redirects_to_another_host() {
         "routes:\n  - { path: \"<path:p>/\", view: response, body: \"p={{params.p}}\" }\n",
         &[],
     );
-    let s = Server::start_site(&site);
+    let s = Local::load(&site.path);
     let r = s.get("//evil.example");
     assert_eq!(r.status, 301, "{r:?}");
     assert_eq!(r.header("location"), Some("/%2Fevil.example/"));
@@ -482,7 +499,7 @@ fn append_slash_never_redirects_to_another_host() {
 
 #[test]
 fn head_answers_like_get_without_a_body() {
-    let s = edge();
+    let s = edge_server();
     // Pages that do not print the request's method, so GET and HEAD render the same bytes.
     for target in [
         "/greetings/bob/",
@@ -516,22 +533,23 @@ fn head_answers_like_get_without_a_body() {
 fn a_method_the_route_does_not_take_is_a_405_with_allow() {
     let s = edge();
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        let r = s.request(method, "/about/", &[]);
+        let (r, log) = logged(|| s.request(method, "/about/"));
         assert_eq!(r.status, 405, "{method}: {r:?}");
         assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"), "{method}");
+        let line = format!("Method Not Allowed ({method}): /about/");
+        assert!(log.contains(&line), "expected {line}: {log}");
     }
-    s.wait_for_log("Method Not Allowed (DELETE): /about/");
 }
 
 #[test]
 fn options_is_a_200_with_allow_and_no_body() {
     // Django's View.options: 200, `Allow`, `Content-Length: 0`.
     let s = edge();
-    let r = s.request("OPTIONS", "/about/", &[]);
+    let r = s.request("OPTIONS", "/about/");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"), "{r:?}");
     assert_eq!(r.body, "", "{r:?}");
-    let r = s.request("OPTIONS", "/submit/", &[]);
+    let r = s.request("OPTIONS", "/submit/");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.header("allow"), Some("POST, OPTIONS"), "{r:?}");
     assert_eq!(r.body, "", "{r:?}");
@@ -545,7 +563,7 @@ fn a_post_only_route() {
     assert!(r.body.contains("<p>method: POST</p>"), "{}", r.body);
 
     for method in ["GET", "HEAD"] {
-        let r = s.request(method, "/submit/", &[]);
+        let r = s.request(method, "/submit/");
         assert_eq!(r.status, 405, "{method}: {r:?}");
         assert_eq!(r.header("allow"), Some("POST, OPTIONS"), "{method}");
     }
@@ -556,7 +574,7 @@ fn a_post_only_route() {
     let r = s.get("/either/");
     assert_route(&r, "either");
     assert!(r.body.contains("<p>method: GET</p>"), "{}", r.body);
-    let r = s.request("DELETE", "/either/", &[]);
+    let r = s.request("DELETE", "/either/");
     assert_eq!(r.status, 405);
     // Django lists them as GET, POST, HEAD, OPTIONS; the order carries no meaning.
     let mut allow: Vec<&str> = r.header("allow").unwrap_or("").split(", ").collect();
@@ -566,7 +584,7 @@ fn a_post_only_route() {
 
 #[test]
 fn a_post_with_a_body_is_answered() {
-    let s = edge();
+    let s = edge_server();
     let r = s.request_with_body(
         "POST",
         "/submit/",
@@ -719,7 +737,7 @@ fn a_redirect_to_a_name_passes_the_captures_through() {
 fn a_redirect_answers_every_method_as_djangos_redirect_view() {
     let s = edge();
     for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"] {
-        let r = s.request(method, "/moved/", &[]);
+        let r = s.request(method, "/moved/");
         assert_eq!(r.status, 301, "{method}: {r:?}");
         assert_eq!(r.header("location"), Some("/about/"), "{method}");
     }
@@ -729,9 +747,12 @@ fn a_redirect_answers_every_method_as_djangos_redirect_view() {
 fn a_redirect_whose_captures_cannot_be_reversed_is_a_500() {
     // Django raises NoReverseMatch, a 500.
     let s = edge();
-    let r = s.get("/old/article/abcd/");
+    let (r, log) = logged(|| s.get("/old/article/abcd/"));
     assert_500(&r);
-    let log = s.wait_for_log("Internal Server Error: /old/article/abcd/");
+    assert!(
+        log.contains("Internal Server Error: /old/article/abcd/"),
+        "{log}"
+    );
     assert!(log.contains("cannot reverse `article`"), "{log}");
 }
 
@@ -816,7 +837,7 @@ fn a_json_response_has_its_content_type_and_status() {
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.body, r#"{"pong": true, "site": "Edge"}"#);
-    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    // Its security headers (the server's) are in security_headers_are_on_every_kind_of_response.
 }
 
 #[test]
@@ -849,7 +870,7 @@ fn a_url_that_cannot_be_reversed_at_render_time_is_a_500_with_the_detail_logged(
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(href(&r, "who"), "/greetings/ann/");
 
-    let r = s.get("/broken/url/?who=a%2Fb");
+    let (r, log) = logged(|| s.get("/broken/url/?who=a%2Fb"));
     assert_500(&r);
     assert!(
         !r.body.contains("greet"),
@@ -857,7 +878,7 @@ fn a_url_that_cannot_be_reversed_at_render_time_is_a_500_with_the_detail_logged(
         r.body
     );
     assert!(!r.body.contains("reverse"), "{}", r.body);
-    let log = s.wait_for_log("Internal Server Error: /broken/url/");
+    assert!(log.contains("Internal Server Error: /broken/url/"), "{log}");
     assert!(log.contains("rendering broken-url"), "{log}");
     assert!(log.contains("cannot reverse `greet`"), "{log}");
     assert!(log.contains("does not fit converter `str`"), "{log}");
@@ -873,10 +894,13 @@ fn a_helper_given_the_wrong_type_is_a_500_with_the_detail_logged() {
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains(r#"href="/static/site.css""#), "{}", r.body);
 
-    let r = s.get("/broken/helper/");
+    let (r, log) = logged(|| s.get("/broken/helper/"));
     assert_500(&r);
     assert!(!r.body.contains("static:"), "{}", r.body);
-    let log = s.wait_for_log("Internal Server Error: /broken/helper/");
+    assert!(
+        log.contains("Internal Server Error: /broken/helper/"),
+        "{log}"
+    );
     assert!(
         log.contains("static: the first argument must be a file path"),
         "{log}"
@@ -894,13 +918,13 @@ fn a_500_page_that_fails_itself_falls_back_to_the_built_in_page() {
             ("500.hbs", "<h1>Oops</h1><p>{{static site.missing}}</p>"),
         ],
     );
-    let s = Server::start_site(&site);
-    let r = s.get("/boom/");
+    let s = Local::load(&site.path);
+    let (r, log) = logged(|| s.get("/boom/"));
     assert_eq!(r.status, 500, "{r:?}");
     assert!(r.body.contains("<h1>Server Error (500)</h1>"), "{}", r.body);
     assert!(!r.body.contains("Oops"), "{}", r.body);
     assert!(!r.body.contains("static:"), "{}", r.body);
-    let log = s.wait_for_log("rendering the 500 page");
+    assert!(log.contains("rendering the 500 page"), "{log}");
     assert!(log.contains("Internal Server Error: /boom/"), "{log}");
 }
 
@@ -911,7 +935,7 @@ fn a_404_template_is_used_without_being_declared() {
         "routes:\n  - { path: \"\", view: response, body: home }\n",
         &[("404.hbs", "<h1>Lost: {{request.path}} ({{status}})</h1>")],
     );
-    let s = Server::start_site(&site);
+    let s = Local::load(&site.path);
     let r = s.get("/where/");
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(r.body, "<h1>Lost: /where/ (404)</h1>");
@@ -922,7 +946,7 @@ fn a_404_template_is_used_without_being_declared() {
 
 #[test]
 fn static_files_are_served_and_nothing_outside_them() {
-    let s = edge();
+    let s = edge_server();
     let r = s.get("/static/hello.txt");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.mime(), "text/plain");
@@ -948,7 +972,7 @@ fn static_files_are_served_and_nothing_outside_them() {
 
 #[test]
 fn security_headers_are_on_every_kind_of_response() {
-    let s = edge();
+    let s = edge_server();
     let cases: &[(&str, &str, u16)] = &[
         ("GET", "/about/", 200),
         ("GET", "/nope/", 404),
@@ -1012,7 +1036,7 @@ fn an_unmatched_optional_regex_group_is_left_out_of_params_as_in_django() {
         "routes:\n  - regex: \"^page/(?P<num>[0-9]+)?/?$\"\n    view: response\n    content_type: text/plain\n    body: \"{{#each params}}{{@key}}={{this}};{{/each}}end\"\n",
         &[],
     );
-    let s = Server::start_site(&site);
+    let s = Local::load(&site.path);
     assert_eq!(s.get("/page/").body, "end");
     assert_eq!(s.get("/page/7/").body, "num=7;end");
 }
@@ -1041,7 +1065,7 @@ fn a_host_outside_allowed_hosts_is_a_400() {
 
 #[test]
 fn a_static_file_is_not_sent_again_when_the_client_has_it() {
-    let s = edge();
+    let s = edge_server();
     let r = s.get("/static/hello.txt");
     assert_eq!(r.status, 200, "{r:?}");
     let etag = r.header("etag").expect("an ETag").to_string();

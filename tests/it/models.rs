@@ -1,18 +1,21 @@
-//! Models over real HTTP and through the command line: migrations (`trellis migrate`), fixtures
+//! Models in process and through the command line: migrations (`trellis migrate`), fixtures
 //! (`trellis load`, `trellis dump`), the `list` and `detail` views as HTML and JSON, search,
-//! filters, and SQL injection attempts in every parameter. Most tests run against the test site
-//! `tests/sites/shop` (a private copy each, so every server creates its own database from the
-//! fixtures); migrations and fixtures use small inline sites; the last tests smoke-test the
-//! example site `sites/blog`. What the user sees is asserted: status, headers, body, and the rows
-//! in the SQLite file. Django's ListView, DetailView and Paginator are the reference.
-
-mod common;
+//! filters, and SQL injection attempts in every parameter. Most tests ask the test site
+//! `tests/sites/shop` in process: the tests that only read share one copy, loaded and migrated
+//! (its database created from the fixtures) once per run (`shop()`); a test that writes rows
+//! loads a copy of its own (`own_shop()`). Migrations and fixtures use small inline sites; the
+//! last tests boot the example site `sites/blog` with `trellis serve` and smoke-test it over
+//! real HTTP. What the user sees is asserted: status, headers, body, and the rows in the SQLite
+//! file. Django's ListView, DetailView and Paginator are the reference.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
-use common::{copy_dir, trellis, write_files, Resp, Server, SiteDir};
+use crate::common::{
+    copy_dir, logged, remove_databases, trellis, write_files, Local, Resp, Server, SiteDir,
+};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -34,32 +37,33 @@ fn blog_dir() -> PathBuf {
 }
 
 /// A copy of a site folder without any database file a local run may have left in it, so that
-/// every test starts from the fixtures. Served with `Server::start`, it is copied once more.
+/// the test starts from the fixtures.
 fn clean_copy(dir: &Path) -> (TempDir, PathBuf) {
     let tmp = TempDir::new().expect("a temporary folder");
     let copy = tmp
         .path()
         .join(dir.file_name().expect("a site folder has a name"));
     copy_dir(dir, &copy);
-    for entry in std::fs::read_dir(&copy).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().contains(".sqlite3") {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
+    remove_databases(&copy);
     (tmp, copy)
 }
 
-fn serve_clean(dir: &Path) -> Server {
-    let (_tmp, copy) = clean_copy(dir);
-    Server::start(&copy)
+/// The shop, loaded in process and migrated once per run, for the tests that only read.
+fn shop() -> &'static Local {
+    static SITE: OnceLock<Local> = OnceLock::new();
+    SITE.get_or_init(|| Local::shared(&shop_dir()))
 }
 
-fn shop() -> Server {
-    serve_clean(&shop_dir())
+/// A shop of the test's own, for a test that writes rows.
+fn own_shop() -> Local {
+    Local::copy_of(&shop_dir())
 }
 
-fn blog() -> Server {
-    serve_clean(&blog_dir())
+/// The example blog served by `trellis serve` (which creates its database), once per run;
+/// its tests only read.
+fn blog() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::shared(&blog_dir()))
 }
 
 /// The shop's published products, newest first (the model's ordering, `-created_at`).
@@ -176,9 +180,8 @@ fn ids(v: &Value) -> Vec<i64> {
         .collect()
 }
 
-/// The database of a running server's private copy of its site.
-fn server_db(s: &Server, file: &str) -> Connection {
-    let site = s.site.as_ref().expect("a served copy");
+/// The database file `file` of the site in `site` (a served or loaded copy).
+fn site_db(site: &Path, file: &str) -> Connection {
     Connection::open(site.join(file)).expect("open the site's database")
 }
 
@@ -707,7 +710,7 @@ routes:
     assert_eq!(count(&conn, "post"), 2);
     drop(conn);
     // The search still works, over the title.
-    let s = Server::start(&site.path);
+    let s = Local::load(&site.path);
     let v = json(&s.get("/?q=hello"));
     assert_eq!(ids(&v["results"]), [1]);
 }
@@ -1053,7 +1056,7 @@ fn bad_page_numbers_are_the_sites_404() {
 
 #[test]
 fn an_empty_table_is_a_page_unless_allow_empty_is_false() {
-    let s = shop();
+    let s = own_shop();
     let r = s.get("/notes/");
     ok(&r);
     assert!(r.body.contains("<p>No notes yet.</p>"), "{}", r.body);
@@ -1069,7 +1072,7 @@ fn an_empty_table_is_a_page_unless_allow_empty_is_false() {
     assert_shop_404(&s.get("/notes/strict/"));
     assert_shop_404(&s.get("/notes/strict/?page=1"));
     // Once a row exists, the strict list is a page.
-    let conn = server_db(&s, "shop.sqlite3");
+    let conn = site_db(&s.path, "shop.sqlite3");
     conn.execute("INSERT INTO note (text) VALUES ('first!')", [])
         .unwrap();
     let r = s.get("/notes/strict/");
@@ -1327,10 +1330,10 @@ fn next_and_previous_links_keep_the_other_parameters() {
 
 #[test]
 fn rows_written_while_serving_show_up_at_once() {
-    let s = shop();
+    let s = own_shop();
     assert_eq!(page_value(&s.get("/products/"), "count"), "17");
     assert_eq!(pks(&s.get("/products/fts/?q=lantern")), Vec::<i64>::new());
-    let conn = server_db(&s, "shop.sqlite3");
+    let conn = site_db(&s.path, "shop.sqlite3");
     conn.execute(
         "INSERT INTO product (id, title, slug, description, price, published, created_at, maker_id) \
          VALUES (30, 'Lantern', 'lantern', 'A brass lantern', 9, 1, '2026-02-01T00:00:00', 4)",
@@ -1344,13 +1347,13 @@ fn rows_written_while_serving_show_up_at_once() {
     ok(&s.get("/products/30/"));
 
     // `trellis load` against the served database, too.
-    let fixture = s.site.as_ref().unwrap().join("more.yaml");
+    let fixture = s.path.join("more.yaml");
     std::fs::write(
         &fixture,
         "- model: Product\n  pk: 31\n  fields: { title: Ladder, slug: ladder, price: 60, created_at: \"2026-03-01T00:00:00\", maker: 4 }\n",
     )
     .unwrap();
-    let out = run(&[&"load", s.site.as_ref().unwrap(), &fixture]);
+    let out = run(&[&"load", &s.path, &fixture]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = s.get("/products/");
     assert_eq!(page_value(&r, "count"), "19");
@@ -1439,7 +1442,7 @@ fn search_terms_with_wildcards_and_quotes_match_only_literally() {
 
 #[test]
 fn full_text_search_finds_words() {
-    let s = shop();
+    let s = own_shop();
     for (q, expected) in [
         ("anvil", vec![1]),
         ("ANVIL", vec![1]),
@@ -1467,7 +1470,7 @@ fn full_text_search_finds_words() {
     assert_eq!(pks(&s.get("/products/?q=anvil%20heavy")), Vec::<i64>::new());
 
     // Accents: the FTS index ignores them, LIKE compares non-ASCII letters as they are.
-    let conn = server_db(&s, "shop.sqlite3");
+    let conn = site_db(&s.path, "shop.sqlite3");
     conn.execute(
         "INSERT INTO product (id, title, slug, price, published, created_at, maker_id) \
          VALUES (40, 'Épée rack', 'epee-rack', 45, 1, '2026-01-20T12:00:00', 1)",
@@ -1777,47 +1780,50 @@ const INJECTIONS: [&str; 8] = [
 fn sql_injection_attempts_are_ordinary_values() {
     let s = shop();
     let default_page = pks(&s.get("/products/"));
-    for evil in INJECTIONS {
-        let e = enc(evil);
-        // Searched or compared as text: no row holds it.
-        for param in ["q", "maker", "title"] {
-            let r = s.get(&format!("/products/?{param}={e}"));
+    // What the views log while answering: no request may end in a 500.
+    let ((), log) = logged(|| {
+        for evil in INJECTIONS {
+            let e = enc(evil);
+            // Searched or compared as text: no row holds it.
+            for param in ["q", "maker", "title"] {
+                let r = s.get(&format!("/products/?{param}={e}"));
+                ok(&r);
+                assert_eq!(pks(&r), Vec::<i64>::new(), "{param}={evil:?}");
+                assert_eq!(page_value(&r, "count"), "0", "{param}={evil:?}");
+            }
+            let v = json(&s.get(&format!("/api/products/?q={e}")));
+            assert_eq!(v["count"], 0, "api q={evil:?}");
+            let r = s.get(&format!("/products/fts/?q={e}"));
             ok(&r);
-            assert_eq!(pks(&r), Vec::<i64>::new(), "{param}={evil:?}");
-            assert_eq!(page_value(&r, "count"), "0", "{param}={evil:?}");
+            assert_eq!(pks(&r), Vec::<i64>::new(), "fts q={evil:?}");
+            // Not an integer: 400 for an integer filter, 404 for a page or a cursor.
+            for param in ["price", "min_price", "ids"] {
+                assert_shop_400(&s.get(&format!("/products/?{param}={e}")), param);
+            }
+            assert_shop_404(&s.get(&format!("/products/?page={e}")));
+            assert_shop_404(&s.get(&format!("/products/nocount/?page={e}")));
+            assert_shop_404(&s.get(&format!("/products/keyset/?after={e}")));
+            // Not a declared ordering field: ignored.
+            let r = s.get(&format!("/products/?ordering={e}"));
+            ok(&r);
+            assert_eq!(pks(&r), default_page, "ordering={evil:?}");
+            // As a parameter's name: ignored.
+            let r = s.get(&format!("/products/?{e}=1"));
+            ok(&r);
+            assert_eq!(pks(&r), default_page, "name {evil:?}");
+            // In path captures.
+            assert_shop_404(&s.get(&format!("/makers/by-name/{e}/")));
+            assert_shop_404(&s.get(&format!("/makers/{e}/")));
+            assert_shop_404(&s.get(&format!("/products/s/{e}/")));
+            assert_shop_404(&s.get(&format!("/products/{e}/")));
+            assert_eq!(s.get(&format!("/api/makers/{e}/")).status, 404);
         }
-        let v = json(&s.get(&format!("/api/products/?q={e}")));
-        assert_eq!(v["count"], 0, "api q={evil:?}");
-        let r = s.get(&format!("/products/fts/?q={e}"));
-        ok(&r);
-        assert_eq!(pks(&r), Vec::<i64>::new(), "fts q={evil:?}");
-        // Not an integer: 400 for an integer filter, 404 for a page or a cursor.
-        for param in ["price", "min_price", "ids"] {
-            assert_shop_400(&s.get(&format!("/products/?{param}={e}")), param);
-        }
-        assert_shop_404(&s.get(&format!("/products/?page={e}")));
-        assert_shop_404(&s.get(&format!("/products/nocount/?page={e}")));
-        assert_shop_404(&s.get(&format!("/products/keyset/?after={e}")));
-        // Not a declared ordering field: ignored.
-        let r = s.get(&format!("/products/?ordering={e}"));
-        ok(&r);
-        assert_eq!(pks(&r), default_page, "ordering={evil:?}");
-        // As a parameter's name: ignored.
-        let r = s.get(&format!("/products/?{e}=1"));
-        ok(&r);
-        assert_eq!(pks(&r), default_page, "name {evil:?}");
-        // In path captures.
-        assert_shop_404(&s.get(&format!("/makers/by-name/{e}/")));
-        assert_shop_404(&s.get(&format!("/makers/{e}/")));
-        assert_shop_404(&s.get(&format!("/products/s/{e}/")));
-        assert_shop_404(&s.get(&format!("/products/{e}/")));
-        assert_eq!(s.get(&format!("/api/makers/{e}/")).status, 404);
-    }
-    // A real name through the same `str` capture still works.
-    ok(&s.get("/makers/by-name/Acme%20Tools/"));
-    assert!(!s.log().contains("Internal Server Error"), "{}", s.log());
+        // A real name through the same `str` capture still works.
+        ok(&s.get("/makers/by-name/Acme%20Tools/"));
+    });
+    assert!(!log.contains("Internal Server Error"), "{log}");
 
-    let conn = server_db(&s, "shop.sqlite3");
+    let conn = site_db(&s.path, "shop.sqlite3");
     let t = tables(&conn);
     for name in ["maker", "product", "note", "product_fts"] {
         assert!(t.contains(name), "table {name} is gone: {t:?}");
@@ -1834,7 +1840,7 @@ fn sql_injection_attempts_are_ordinary_values() {
 #[test]
 fn the_blog_serves_its_posts_authors_and_json() {
     let s = blog();
-    let conn = server_db(&s, "blog.sqlite3");
+    let conn = site_db(s.site_path(), "blog.sqlite3");
     assert_eq!(count(&conn, "author"), 4);
     assert_eq!(count(&conn, "post"), 66);
     let published: i64 = conn
@@ -1972,7 +1978,7 @@ fn the_blog_lists_show_each_posts_title() {
     // title=…}}`, every `{{title}}` inside `{{#each objects}}` was the hash value ("Posts",
     // the search term, the author's name). The layouts take `page_title` now.
     let s = blog();
-    let conn = server_db(&s, "blog.sqlite3");
+    let conn = site_db(s.site_path(), "blog.sqlite3");
     let newest: (i64, String) = conn
         .query_row(
             "SELECT id, title FROM post WHERE published ORDER BY created_at DESC LIMIT 1",
@@ -2067,7 +2073,7 @@ fn markdown_html_reaches_a_template_through_nested_partials() {
         ("templates/plain.hbs", "{{#each objects}}<li>{{title}}: {{body}}</li>{{/each}}"),
         ("templates/one.hbs", "{{object.title}}{{#with object}}{{> body}}{{/with}}"),
     ]);
-    let server = Server::start(&site.path);
+    let server = Local::load(&site.path);
     let r = server.get("/");
     ok(&r);
     assert_eq!(r.body, "<li>First: <p>Some <em>emphasis</em></p>\n</li>");

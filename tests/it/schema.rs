@@ -32,7 +32,7 @@ fn committed_schemas_match_what_trellis_prints() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == printed,
-            "{file} is stale: run `UPDATE_SCHEMAS=1 cargo test --test schema` and commit it"
+            "{file} is stale: run `UPDATE_SCHEMAS=1 cargo test --test it schema` and commit it"
         );
     }
 }

@@ -1,0 +1,22 @@
+//! The integration tests, as one binary (`cargo test --test it`; `cargo test --test it routing`
+//! runs one module). One binary links once and runs every test in one pool of threads, and the
+//! sites that many tests read are loaded (or served) once per run and shared; see `common`.
+//!
+//! - In process (`common::Local`, through `trellis::Site::handle`): routing, query parameters,
+//!   views and models, everything a response's status, headers and body say.
+//! - Real HTTP against the real binary (`common::Server`): what only the wire shows (decoding
+//!   of raw bytes, HEAD, the server's own headers, Host checks, static files, the access log),
+//!   live reload, the CLI, and a real browser.
+//! - Golden `check` output, the JSON Schemas, and loading that never panics.
+
+mod common;
+
+mod browser;
+mod cli;
+mod config_errors;
+mod greetings;
+mod models;
+mod no_panic;
+mod reload;
+mod routing;
+mod schema;
