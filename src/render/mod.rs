@@ -334,10 +334,19 @@ mod tests {
     #[test]
     fn a_template_gets_the_parts_of_the_context_it_or_its_partials_name() {
         let r = renderer(&[
-            ("layouts/base", "<title>{{page_title}} · {{site.name}}</title>{{> @partial-block}}"),
-            ("home", "{{#> layouts/base page_title=\"Home\"}}<h1>Hi</h1>{{/layouts/base}}"),
+            (
+                "layouts/base",
+                "<title>{{page_title}} · {{site.name}}</title>{{> @partial-block}}",
+            ),
+            (
+                "home",
+                "{{#> layouts/base page_title=\"Home\"}}<h1>Hi</h1>{{/layouts/base}}",
+            ),
             ("nav", "<a href=\"{{request.path}}\">here</a>"),
-            ("greet", "{{#> layouts/base}}{{> nav}}{{params.name}}{{/layouts/base}}"),
+            (
+                "greet",
+                "{{#> layouts/base}}{{> nav}}{{params.name}}{{/layouts/base}}",
+            ),
             ("search", "{{query.q}} {{request.query.page}}"),
         ]);
         let only_site = Uses {

@@ -40,9 +40,7 @@ impl ViewError {
 pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
     let status = error.status();
     match error {
-        ViewError::NotFound => {
-            error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, "")
-        }
+        ViewError::NotFound => error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, ""),
         ViewError::BadRequest(message) => {
             tracing::warn!("Bad Request: {} ({message})", req.path);
             error_page(
@@ -70,13 +68,7 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
         }
         ViewError::Internal(detail) => {
             tracing::error!("Internal Server Error: {}: {detail}", req.path);
-            error_page(
-                ctx,
-                req,
-                ctx.settings.pages.server_error.as_ref(),
-                500,
-                "",
-            )
+            error_page(ctx, req, ctx.settings.pages.server_error.as_ref(), 500, "")
         }
     }
 }

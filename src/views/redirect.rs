@@ -67,7 +67,13 @@ impl RedirectView {
         let fixed = match &target {
             RedirectTarget::Route { name, args } => router
                 .lookup(name)
-                .filter(|&i| router.pattern(i).param_names().iter().all(|p| args.contains_key(p)))
+                .filter(|&i| {
+                    router
+                        .pattern(i)
+                        .param_names()
+                        .iter()
+                        .all(|p| args.contains_key(p))
+                })
                 .and_then(|_| router.reverse(name, args).ok()),
             RedirectTarget::Url(url) => (!url.contains('{')).then(|| url.clone()),
         };

@@ -7,13 +7,16 @@
 //! - Real HTTP against the real binary (`common::Server`): what only the wire shows (decoding
 //!   of raw bytes, HEAD, the server's own headers, Host checks, static files, the access log),
 //!   live reload, the CLI, and a real browser.
-//! - Golden `check` output, the JSON Schemas, and loading that never panics.
+//! - Golden `check` output, the JSON Schemas, loading that never panics, the book's examples
+//!   (`docs_examples`), and the modules' boundaries (`boundaries`: which crates each may use).
 
 mod common;
 
+mod boundaries;
 mod browser;
 mod cli;
 mod config_errors;
+mod docs_examples;
 mod greetings;
 mod models;
 mod no_panic;
