@@ -16,6 +16,7 @@ mod boundaries;
 mod browser;
 mod cli;
 mod config_errors;
+mod context;
 mod docs_examples;
 mod greetings;
 mod models;
