@@ -30,12 +30,6 @@ import compare  # noqa: E402  (the same pages, sites and build)
 PAGES = {name: (site, path) for name, site, path, _ in compare.PAGES}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(port, proc, timeout=120.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -117,7 +111,7 @@ def main():
         path = path.replace("lua:", "").replace("{id}", str((lo + hi) // 2))
         counts = {}
         for who in ("trellis", "baseline"):
-            port = free_port()
+            port = compare.free_port()
             addr = f"127.0.0.1:{port}"
             if who == "trellis":
                 cmd = [a.trellis, "serve", sites[site], "--addr", addr, "--quiet", "--no-reload",
