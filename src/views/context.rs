@@ -99,3 +99,125 @@ impl Ctx<'_> {
         Value::Object(ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A page's layout and partials, then pages a site may well have that reach `site`,
+    /// `request`, `params` or `query` in roundabout ways: through block helpers, partials given
+    /// a context, inline and dynamic partials, layouts, the parent and root contexts.
+    const PARTIALS: &[(&str, &str)] = &[
+        (
+            "layouts/base",
+            "<title>{{page_title}} · {{site.name}}</title>{{> @partial-block}}",
+        ),
+        ("nav", "<a href=\"{{path}}\">{{method}}</a>"),
+        ("outer", "[{{> inner}}]"),
+        ("inner", "{{params.name}}"),
+    ];
+    const PAGES: &[(&str, &str)] = &[
+        (
+            "layout_hash",
+            "{{#> layouts/base page_title=\"Home\"}}<h1>Hi</h1>{{/layouts/base}}",
+        ),
+        (
+            "layout_block",
+            "{{#> layouts/base}}{{query.q}}{{> nav request}}{{/layouts/base}}",
+        ),
+        (
+            "with_request",
+            "{{#with request}}{{path}} {{method}} {{full_path}}{{/with}}",
+        ),
+        (
+            "each_query",
+            "{{#each request.query}}{{@key}}={{this}};{{/each}}",
+        ),
+        (
+            "each_params",
+            "{{#each params as |v k|}}{{k}}={{v}};{{/each}}",
+        ),
+        ("partial_context", "{{> nav request}}"),
+        (
+            "inline",
+            "{{#*inline \"crumb\"}}{{request.path}}{{/inline}}<nav>{{> crumb}}</nav>",
+        ),
+        ("dynamic", "{{> (lower \"INNER\")}}"),
+        (
+            "parent",
+            "{{#each objects}}{{this}}@{{../request.path}} {{/each}}",
+        ),
+        (
+            "else_partial",
+            "{{#if nothing}}x{{else}}{{> nav request}}{{/if}}",
+        ),
+        (
+            "nested_with",
+            "{{#with site}}{{name}}{{#with ../params}}/{{name}}{{/with}}{{/with}}",
+        ),
+        (
+            "lookup",
+            "{{lookup request \"path\"}} {{lookup (lookup this \"query\") \"q\"}}",
+        ),
+        (
+            "root",
+            "{{#each objects}}{{@root.site.name}}{{/each}}{{#each @root}}{{@key}},{{/each}}",
+        ),
+        ("nested_partials", "{{> outer}}"),
+        ("error_page", "{{status}} {{message}} {{request.path}}"),
+        (
+            "helpers",
+            "{{default query.missing \"none\"}} {{upper site.name}} {{len request.query}}",
+        ),
+    ];
+
+    /// Leaving out the parts of the context a template does not name never changes a page:
+    /// each page above renders the same with what `uses` gives it as with the whole context.
+    #[test]
+    fn a_template_renders_the_same_with_the_parts_it_uses_as_with_all() {
+        let dir = tempfile::TempDir::new().unwrap();
+        for (name, text) in PARTIALS.iter().chain(PAGES) {
+            let path = dir.path().join(format!("{name}.hbs"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let router = Arc::new(Router::new(Vec::new()).unwrap());
+        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
+        assert!(errors.is_empty(), "{errors:?}");
+        let settings = Settings::new("Shop".into(), true, ErrorPages::default());
+        let ctx = Ctx {
+            router: &router,
+            renderer: &renderer,
+            db: None,
+            settings: &settings,
+        };
+        let req = Request::get("/p/ann/?q=hi&page=2");
+        let mut params = Params::new();
+        params.insert("name".into(), json!("ann"));
+        let query = json!({ "q": "hi" }).as_object().unwrap().clone();
+        let extra = json!({ "objects": [1, 2], "status": 404, "message": "gone" })
+            .as_object()
+            .unwrap()
+            .clone();
+        let none = Uses {
+            site: false,
+            request: false,
+            params: false,
+            query: false,
+        };
+        for (name, _) in PAGES {
+            let render = |uses| {
+                let context = ctx.context(&req, &params, query.clone(), extra.clone(), uses);
+                renderer.render(name, context).unwrap()
+            };
+            let all = render(Uses::ALL);
+            assert_eq!(render(renderer.uses(name)), all, "{name}");
+            // The page does show some part of the context: without any, it would differ.
+            assert_ne!(render(none), all, "{name} reads no part of the context");
+        }
+    }
+}

@@ -30,7 +30,8 @@ impl Counted {
         let number = match raw.map(str::trim) {
             None | Some("") => 1,
             Some("last") => num_pages.max(1),
-            Some(p) => p.strip_prefix('+').unwrap_or(p).parse::<i64>().ok()?,
+            // Rust's integer parse, like Python's `int`, takes one leading sign.
+            Some(p) => p.parse::<i64>().ok()?,
         };
         let exists = number >= 1 && (number <= num_pages || (number == 1 && self.allow_empty));
         exists.then_some(number)
@@ -42,12 +43,7 @@ impl Counted {
 pub fn uncounted_page(raw: Option<&str>) -> Option<i64> {
     match raw.map(str::trim) {
         None | Some("") => Some(1),
-        Some(p) => p
-            .strip_prefix('+')
-            .unwrap_or(p)
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 1),
+        Some(p) => p.parse::<i64>().ok().filter(|n| *n >= 1),
     }
 }
 
@@ -160,6 +156,8 @@ mod tests {
             (Some("1"), Some(1)),
             (Some("3"), Some(3)),
             (Some("+2"), Some(2)),
+            (Some("++2"), None),
+            (Some("+-2"), None),
             (Some(" 2 "), Some(2)),
             (Some("last"), Some(3)),
             (Some("4"), None),
@@ -184,6 +182,7 @@ mod tests {
             (None, Some(1)),
             (Some("7"), Some(7)),
             (Some("+7"), Some(7)),
+            (Some("++7"), None),
             (Some("0"), None),
             (Some("last"), None),
             (Some("x"), None),

@@ -99,3 +99,46 @@ pub fn check_template(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::site::Site;
+    use crate::views::Request;
+
+    /// A site written from `(path, text)` pairs, loaded.
+    fn site(files: &[(&str, &str)]) -> (tempfile::TempDir, Site) {
+        let dir = tempfile::TempDir::new().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let site = Site::load(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        (dir, site)
+    }
+
+    /// A page is kept only when nothing of the request reaches it: one whose partial (or its
+    /// layout's) reads the request is rendered for each request.
+    #[test]
+    fn a_page_whose_partial_reads_the_request_is_not_kept_from_the_first_request() {
+        let (_dir, site) = site(&[
+            (
+                "site.yaml",
+                "site: { name: Shop }\nroutes:\n  - { path: \"plain/\", view: template, template: plain.hbs }\n  - { path: \"here/\", view: template, template: here.hbs }\n",
+            ),
+            (
+                "templates/base.hbs",
+                "<title>{{site.name}}</title>{{> @partial-block}}",
+            ),
+            ("templates/plain.hbs", "{{#> base}}Plain{{/base}}"),
+            ("templates/here.hbs", "{{#> base}}{{> nav}}{{/base}}"),
+            ("templates/nav.hbs", "<p>a={{request.query.a}}</p>"),
+        ]);
+        let get = |target: &str| site.handle(&Request::get(target)).body;
+        assert_eq!(get("/here/?a=1"), "<title>Shop</title><p>a=1</p>");
+        assert_eq!(get("/here/?a=2"), "<title>Shop</title><p>a=2</p>");
+        let head = site.handle(&Request::new("HEAD", "/plain/?a=1"));
+        assert_eq!(head.body, "<title>Shop</title>Plain");
+        assert_eq!(get("/plain/?a=2"), head.body);
+    }
+}
