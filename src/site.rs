@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::diagnostic::{self, suggestion, Diagnostic};
-use crate::config::raw::{ConverterType, RawRouteEntry};
+use crate::config::raw::{ConverterType, RawConverter, RawErrors, RawRouteEntry};
 use crate::config::yaml::{self, Source};
 use crate::db::migrate::{table_def, TableDef};
-use crate::db::{model, Database};
+use crate::db::{model, Database, Models};
 use crate::render::{canonical, Renderer};
 use crate::routing::{converters, Converter, Pattern, PatternError, Router};
 use crate::views::{
@@ -78,15 +78,7 @@ impl std::fmt::Display for MigrateError {
 impl Site {
     /// Load and validate the site in `dir` (a folder holding `site.yaml`, or the file itself).
     pub fn load(dir: &Path) -> Result<Site, Vec<Diagnostic>> {
-        let (root, file) = if dir.is_file() {
-            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-            (
-                parent.unwrap_or(Path::new(".")).to_path_buf(),
-                dir.to_path_buf(),
-            )
-        } else {
-            (dir.to_path_buf(), dir.join("site.yaml"))
-        };
+        let (root, file) = site_file(dir);
         let mut errors = Vec::new();
         if !file.exists() {
             return Err(vec![Diagnostic::new(
@@ -100,60 +92,7 @@ impl Site {
         let source = loaded.source;
         let indices = loaded.route_indices;
 
-        // Converters: the built-ins, then the site's own.
-        let mut convs: HashMap<String, Arc<Converter>> = converters::BUILTINS
-            .iter()
-            .map(|(n, _, _)| {
-                (
-                    n.to_string(),
-                    Arc::new(Converter::builtin(n).expect("built-in")),
-                )
-            })
-            .collect();
-        for (name, c) in &raw.converters {
-            let at = format!("converters.{name}");
-            if converters::BUILTINS.iter().any(|(n, _, _)| n == name) {
-                errors.push(source.diag_key(
-                    &at,
-                    format!("`{name}` is a built-in converter; choose another name"),
-                ));
-                continue;
-            }
-            if !crate::config::names::is_converter_name(name) {
-                errors.push(source.diag_key(
-                    &at,
-                    format!(
-                        "converter name `{name}` may hold only {}",
-                        crate::config::names::CONVERTER_NAME_RULE
-                    ),
-                ));
-                continue;
-            }
-            let built = match (&c.regex, &c.values) {
-                (Some(r), None) => {
-                    Converter::from_regex(name, r, c.value_type.unwrap_or(ConverterType::Str))
-                        .map_err(|e| source.diag(&format!("{at}.regex"), e))
-                }
-                (None, Some(v)) => {
-                    if c.value_type.is_some_and(|t| t != ConverterType::Str) {
-                        Err(source.diag(
-                            &format!("{at}.type"),
-                            "a `values` converter is always a string",
-                        ))
-                    } else {
-                        Converter::from_values(name, v)
-                            .map_err(|e| source.diag(&format!("{at}.values"), e))
-                    }
-                }
-                _ => Err(source.diag(&at, "a converter needs exactly one of `regex` or `values`")),
-            };
-            match built {
-                Ok(c) => {
-                    convs.insert(name.clone(), Arc::new(c));
-                }
-                Err(d) => errors.push(d),
-            }
-        }
+        let convs = compile_converters(&raw.converters, &source, &mut errors);
 
         let (models, mut model_errors) = model::compile(&raw.models, &source);
         errors.append(&mut model_errors);
@@ -173,30 +112,7 @@ impl Site {
             &mut errors,
         );
 
-        // Names must be unique.
-        let mut names: HashMap<String, usize> = HashMap::new();
-        for (i, r) in flat.iter().enumerate() {
-            let Some(name) = &r.name else { continue };
-            if let Some(&first) = names.get(name) {
-                let prev = &flat[first];
-                let first = prev.source.diag(&format!("{}.name", prev.at), "");
-                let where_ = format!(
-                    "{}:{}",
-                    diagnostic::short_path(&first.file).display(),
-                    first.line.unwrap_or(0)
-                );
-                errors.push(
-                    r.source
-                        .diag(
-                            &format!("{}.name", r.at),
-                            format!("route name `{name}` is already used"),
-                        )
-                        .with_hint(Some(format!("first used at {where_}"))),
-                );
-            } else {
-                names.insert(name.clone(), i);
-            }
-        }
+        check_unique_names(&flat, &mut errors);
 
         let router = match Router::new(
             flat.iter()
@@ -234,39 +150,7 @@ impl Site {
             }
         }
 
-        let mut error_pages = [(400u16, None::<String>), (404, None), (500, None)];
-        for (key, template) in &raw.errors.0 {
-            let code = key.to_string();
-            let at = format!("errors.{code}");
-            let slot = error_pages.iter_mut().find(|(c, _)| c.to_string() == code);
-            let Some(slot) = slot else {
-                errors.push(
-                    source
-                        .diag_key(&at, format!("no error page for status {code}"))
-                        .with_hint(Some("expected 400, 404 or 500".into())),
-                );
-                continue;
-            };
-            if let Some(r) = &renderer {
-                if !r.has(template) {
-                    errors.push(
-                        source
-                            .diag(&at, format!("no template `{template}`"))
-                            .with_hint(suggestion(
-                                canonical(template),
-                                r.names().iter().map(String::as_str),
-                            )),
-                    );
-                    continue;
-                }
-            }
-            slot.1 = Some(canonical(template).to_string());
-        }
-        for (code, slot) in error_pages.iter_mut() {
-            if slot.is_none() && renderer.as_ref().is_some_and(|r| r.has(&code.to_string())) {
-                *slot = Some(code.to_string());
-            }
-        }
+        let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
         if static_url == "/" {
             errors.push(source.diag(
@@ -286,37 +170,8 @@ impl Site {
             }
             (None, true) => None,
         };
-        let tables: Vec<TableDef> = models
-            .values()
-            .map(|m| {
-                let extra: Vec<_> = needs
-                    .indexes
-                    .iter()
-                    .filter(|(n, _)| n == &m.name)
-                    .map(|(_, o)| o.clone())
-                    .collect();
-                let mut fts: Vec<String> = Vec::new();
-                for (_, cols) in needs.fts.iter().filter(|(n, _)| n == &m.name) {
-                    for c in cols {
-                        if !fts.contains(c) {
-                            fts.push(c.clone());
-                        }
-                    }
-                }
-                table_def(m, &models, &extra, &fts)
-            })
-            .collect();
-        let mut fixtures = Vec::new();
-        for (i, f) in settings.fixtures.iter().flatten().enumerate() {
-            let path = root.join(f);
-            if !path.is_file() {
-                errors.push(source.diag(
-                    &format!("site.fixtures[{i}]"),
-                    format!("no file `{f}` in the site folder"),
-                ));
-            }
-            fixtures.push(path);
-        }
+        let tables = table_defs(&models, &needs);
+        let fixtures = fixture_files(&settings.fixtures, &root, &source, &mut errors);
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -414,6 +269,197 @@ impl Site {
         }
         Ok(done)
     }
+}
+
+/// The site's folder and its `site.yaml`, from a folder or the file itself.
+fn site_file(dir: &Path) -> (PathBuf, PathBuf) {
+    if dir.is_file() {
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        (
+            parent.unwrap_or(Path::new(".")).to_path_buf(),
+            dir.to_path_buf(),
+        )
+    } else {
+        (dir.to_path_buf(), dir.join("site.yaml"))
+    }
+}
+
+/// The converters routes may use: the built-ins, then the site's own.
+fn compile_converters(
+    raw: &indexmap::IndexMap<String, RawConverter>,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) -> HashMap<String, Arc<Converter>> {
+    let mut convs: HashMap<String, Arc<Converter>> = converters::BUILTINS
+        .iter()
+        .map(|(n, _, _)| {
+            (
+                n.to_string(),
+                Arc::new(Converter::builtin(n).expect("built-in")),
+            )
+        })
+        .collect();
+    for (name, c) in raw {
+        let at = format!("converters.{name}");
+        if converters::BUILTINS.iter().any(|(n, _, _)| n == name) {
+            errors.push(source.diag_key(
+                &at,
+                format!("`{name}` is a built-in converter; choose another name"),
+            ));
+            continue;
+        }
+        if !crate::config::names::is_converter_name(name) {
+            errors.push(source.diag_key(
+                &at,
+                format!(
+                    "converter name `{name}` may hold only {}",
+                    crate::config::names::CONVERTER_NAME_RULE
+                ),
+            ));
+            continue;
+        }
+        let built = match (&c.regex, &c.values) {
+            (Some(r), None) => {
+                Converter::from_regex(name, r, c.value_type.unwrap_or(ConverterType::Str))
+                    .map_err(|e| source.diag(&format!("{at}.regex"), e))
+            }
+            (None, Some(v)) => {
+                if c.value_type.is_some_and(|t| t != ConverterType::Str) {
+                    Err(source.diag(
+                        &format!("{at}.type"),
+                        "a `values` converter is always a string",
+                    ))
+                } else {
+                    Converter::from_values(name, v)
+                        .map_err(|e| source.diag(&format!("{at}.values"), e))
+                }
+            }
+            _ => Err(source.diag(&at, "a converter needs exactly one of `regex` or `values`")),
+        };
+        match built {
+            Ok(c) => {
+                convs.insert(name.clone(), Arc::new(c));
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    convs
+}
+
+/// Route names must be unique across the site and its includes.
+fn check_unique_names(flat: &[RouteDef], errors: &mut Vec<Diagnostic>) {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (i, r) in flat.iter().enumerate() {
+        let Some(name) = &r.name else { continue };
+        if let Some(&first) = names.get(name) {
+            let prev = &flat[first];
+            let first = prev.source.diag(&format!("{}.name", prev.at), "");
+            let where_ = format!(
+                "{}:{}",
+                diagnostic::short_path(&first.file).display(),
+                first.line.unwrap_or(0)
+            );
+            errors.push(
+                r.source
+                    .diag(
+                        &format!("{}.name", r.at),
+                        format!("route name `{name}` is already used"),
+                    )
+                    .with_hint(Some(format!("first used at {where_}"))),
+            );
+        } else {
+            names.insert(name.clone(), i);
+        }
+    }
+}
+
+/// The templates of the 400, 404 and 500 pages: as `errors:` names them, or `400.hbs`,
+/// `404.hbs` and `500.hbs` when they exist.
+fn find_error_pages(
+    raw: &RawErrors,
+    source: &Source,
+    renderer: Option<&Renderer>,
+    errors: &mut Vec<Diagnostic>,
+) -> [(u16, Option<String>); 3] {
+    let mut error_pages = [(400u16, None::<String>), (404, None), (500, None)];
+    for (key, template) in &raw.0 {
+        let code = key.to_string();
+        let at = format!("errors.{code}");
+        let slot = error_pages.iter_mut().find(|(c, _)| c.to_string() == code);
+        let Some(slot) = slot else {
+            errors.push(
+                source
+                    .diag_key(&at, format!("no error page for status {code}"))
+                    .with_hint(Some("expected 400, 404 or 500".into())),
+            );
+            continue;
+        };
+        if let Some(r) = renderer {
+            if !r.has(template) {
+                errors.push(
+                    source
+                        .diag(&at, format!("no template `{template}`"))
+                        .with_hint(suggestion(
+                            canonical(template),
+                            r.names().iter().map(String::as_str),
+                        )),
+                );
+                continue;
+            }
+        }
+        slot.1 = Some(canonical(template).to_string());
+    }
+    for (code, slot) in error_pages.iter_mut() {
+        if slot.is_none() && renderer.is_some_and(|r| r.has(&code.to_string())) {
+            *slot = Some(code.to_string());
+        }
+    }
+    error_pages
+}
+
+/// Each model's table, with the indexes and full-text columns its routes ask for.
+fn table_defs(models: &Models, needs: &SchemaNeeds) -> Vec<TableDef> {
+    models
+        .values()
+        .map(|m| {
+            let extra: Vec<_> = needs
+                .indexes
+                .iter()
+                .filter(|(n, _)| n == &m.name)
+                .map(|(_, o)| o.clone())
+                .collect();
+            let mut fts: Vec<String> = Vec::new();
+            for (_, cols) in needs.fts.iter().filter(|(n, _)| n == &m.name) {
+                for c in cols {
+                    if !fts.contains(c) {
+                        fts.push(c.clone());
+                    }
+                }
+            }
+            table_def(m, models, &extra, &fts)
+        })
+        .collect()
+}
+
+/// The fixtures loaded into a new database; each must be a file in the site folder.
+fn fixture_files(
+    raw: &Option<Vec<String>>,
+    root: &Path,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut fixtures = Vec::new();
+    for (i, f) in raw.iter().flatten().enumerate() {
+        let path = root.join(f);
+        if !path.is_file() {
+            errors.push(source.diag(
+                &format!("site.fixtures[{i}]"),
+                format!("no file `{f}` in the site folder"),
+            ));
+        }
+        fixtures.push(path);
+    }
+    fixtures
 }
 
 fn normalise_prefix(p: &str) -> String {
