@@ -38,6 +38,9 @@ struct Entry {
     literal: Option<String>,
     /// The capture group of each converter parameter, in order (`__p0`, `__p1`, …).
     groups: Vec<usize>,
+    /// The literal text every matching path starts with: a path without it is not tried
+    /// against the regex at all.
+    prefix: String,
 }
 
 /// The compiled route table.
@@ -105,11 +108,16 @@ impl Router {
                         .position(|n| n == Some(format!("__p{i}").as_str()))
                 })
                 .collect();
+            let prefix = match pattern.parts.first() {
+                Some(Part::Literal(l)) => l.clone(),
+                _ => String::new(),
+            };
             entries.push(Entry {
                 pattern,
                 regex,
                 literal,
                 groups,
+                prefix,
             });
         }
         let mut by_segment: HashMap<String, Vec<usize>> = HashMap::new();
@@ -170,6 +178,9 @@ impl Router {
                         params: Params::new(),
                     });
                 }
+                continue;
+            }
+            if !path.starts_with(&entry.prefix) {
                 continue;
             }
             let Some(caps) = entry.regex.captures(path) else {
