@@ -65,6 +65,17 @@ pub struct Order {
     pub desc: bool,
 }
 
+impl Order {
+    /// `field`, ascending: the one-column key an index is asked for.
+    pub fn asc(field: &Field) -> Order {
+        Order {
+            field: field.name.clone(),
+            column: field.column.clone(),
+            desc: false,
+        }
+    }
+}
+
 /// A model, compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {

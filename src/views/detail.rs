@@ -93,14 +93,9 @@ impl DetailView {
                 ));
             }
             if !f.unique && !f.index {
-                needs.indexes.push((
-                    model.name.clone(),
-                    vec![Order {
-                        field: f.name.clone(),
-                        column: f.column.clone(),
-                        desc: false,
-                    }],
-                ));
+                needs
+                    .indexes
+                    .push((model.name.clone(), vec![Order::asc(f)]));
             }
         }
         let mut related = Vec::new();

@@ -12,11 +12,11 @@ use super::paginate::{uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::{FieldType, Lookup, RawRoute};
+use crate::config::raw::{FieldType, Lookup, RawRoute, RawSearch};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{Cond, Query};
-use crate::db::{Database, Models, Order, SqlValue};
+use crate::db::{Database, Model, Models, Order, SqlValue};
 
 #[derive(Debug)]
 pub struct SearchSpec {
@@ -66,24 +66,7 @@ impl ListView {
         };
         // Index the static filters' columns followed by the ordering, so that the page is read in
         // order from the index and the count is taken from it, whatever the table's size.
-        let mut keys: Vec<Order> = raw
-            .where_
-            .iter()
-            .flatten()
-            .filter_map(|(key, _)| resolve_path(models, &model, key, None).ok())
-            .filter(|p| p.hops.is_empty() && p.lookup == Lookup::Exact)
-            .map(|p| Order {
-                field: p.field.name.clone(),
-                column: p.field.column.clone(),
-                desc: false,
-            })
-            .collect();
-        if raw.ordering.is_some() || !keys.is_empty() {
-            keys.extend(ordering.iter().cloned());
-            if !keys.is_empty() {
-                needs.indexes.push((model.name.clone(), keys));
-            }
-        }
+        index_filters_then_ordering(raw, models, &model, &ordering, needs);
         let keyset = raw.keyset == Some(true);
         if keyset {
             if raw.paginate_by.is_none() {
@@ -99,88 +82,12 @@ impl ListView {
                 ));
             }
         }
-        let mut ordering_fields = Vec::new();
-        for f in raw.ordering_fields.iter().flatten() {
-            match model.field(f) {
-                Some(field) => {
-                    ordering_fields.push(field.name.clone());
-                    needs.indexes.push((
-                        model.name.clone(),
-                        vec![Order {
-                            field: field.name.clone(),
-                            column: field.column.clone(),
-                            desc: false,
-                        }],
-                    ));
-                }
-                None => errors.push(
-                    source
-                        .diag(
-                            &format!("{at}.ordering_fields"),
-                            format!("model {} has no field `{f}`", model.name),
-                        )
-                        .with_hint(suggestion(f, model.field_names())),
-                ),
-            }
-        }
-        let search = raw.search.as_ref().map(|s| {
-            let mut columns = Vec::new();
-            for f in &s.fields {
-                match model.field(f) {
-                    Some(field) if field.is_text() => columns.push(field.column.clone()),
-                    Some(_) => errors.push(source.diag(
-                        &format!("{at}.search.fields"),
-                        format!("`{f}` of {} is not a text field", model.name),
-                    )),
-                    None => errors.push(
-                        source
-                            .diag(
-                                &format!("{at}.search.fields"),
-                                format!("model {} has no field `{f}`", model.name),
-                            )
-                            .with_hint(suggestion(f, model.field_names())),
-                    ),
-                }
-            }
-            let fts = s.fts == Some(true);
-            if fts {
-                if model.pk_field().ty != FieldType::Integer {
-                    errors.push(source.diag(
-                        &format!("{at}.search.fts"),
-                        "full-text search needs an integer primary key",
-                    ));
-                }
-                needs.fts.push((model.name.clone(), columns.clone()));
-            }
-            SearchSpec {
-                param: s.param.clone().unwrap_or_else(|| "q".into()),
-                columns,
-                fts,
-            }
-        });
-        let mut filters = Vec::new();
-        for (param, f) in raw.filters.iter().flatten() {
-            let key = f.field.clone().unwrap_or_else(|| param.clone());
-            match resolve_path(models, &model, &key, f.lookup) {
-                Ok(path) => {
-                    if path.hops.is_empty() && !path.field.primary_key {
-                        needs.indexes.push((
-                            model.name.clone(),
-                            vec![Order {
-                                field: path.field.name.clone(),
-                                column: path.field.column.clone(),
-                                desc: false,
-                            }],
-                        ));
-                    }
-                    filters.push(FilterSpec {
-                        param: param.clone(),
-                        path,
-                    });
-                }
-                Err(why) => errors.push(source.diag(&format!("{at}.filters.{param}"), why)),
-            }
-        }
+        let ordering_fields = compile_ordering_fields(raw, &model, source, at, needs, &mut errors);
+        let search = raw
+            .search
+            .as_ref()
+            .map(|s| compile_search(s, &model, source, at, needs, &mut errors));
+        let filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
         if raw.paginate_by == Some(0) {
             errors.push(source.diag(
                 &format!("{at}.paginate_by"),
@@ -462,4 +369,136 @@ impl ListView {
         }
         Value::Object(body)
     }
+}
+
+/// Index the static filters' columns followed by the ordering, so that the page is read in
+/// order from the index and the count is taken from it, whatever the table's size.
+fn index_filters_then_ordering(
+    raw: &RawRoute,
+    models: &Models,
+    model: &Model,
+    ordering: &[Order],
+    needs: &mut SchemaNeeds,
+) {
+    let mut keys: Vec<Order> = raw
+        .where_
+        .iter()
+        .flatten()
+        .filter_map(|(key, _)| resolve_path(models, model, key, None).ok())
+        .filter(|p| p.hops.is_empty() && p.lookup == Lookup::Exact)
+        .map(|p| Order::asc(&p.field))
+        .collect();
+    if raw.ordering.is_some() || !keys.is_empty() {
+        keys.extend(ordering.iter().cloned());
+        if !keys.is_empty() {
+            needs.indexes.push((model.name.clone(), keys));
+        }
+    }
+}
+
+/// The fields `?ordering=` may name, each indexed.
+fn compile_ordering_fields(
+    raw: &RawRoute,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    needs: &mut SchemaNeeds,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in raw.ordering_fields.iter().flatten() {
+        match model.field(f) {
+            Some(field) => {
+                out.push(field.name.clone());
+                needs
+                    .indexes
+                    .push((model.name.clone(), vec![Order::asc(field)]));
+            }
+            None => errors.push(
+                source
+                    .diag(
+                        &format!("{at}.ordering_fields"),
+                        format!("model {} has no field `{f}`", model.name),
+                    )
+                    .with_hint(suggestion(f, model.field_names())),
+            ),
+        }
+    }
+    out
+}
+
+/// `search:` — the text columns searched, and a full-text index when `fts` asks for one.
+fn compile_search(
+    s: &RawSearch,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    needs: &mut SchemaNeeds,
+    errors: &mut Vec<Diagnostic>,
+) -> SearchSpec {
+    let mut columns = Vec::new();
+    for f in &s.fields {
+        match model.field(f) {
+            Some(field) if field.is_text() => columns.push(field.column.clone()),
+            Some(_) => errors.push(source.diag(
+                &format!("{at}.search.fields"),
+                format!("`{f}` of {} is not a text field", model.name),
+            )),
+            None => errors.push(
+                source
+                    .diag(
+                        &format!("{at}.search.fields"),
+                        format!("model {} has no field `{f}`", model.name),
+                    )
+                    .with_hint(suggestion(f, model.field_names())),
+            ),
+        }
+    }
+    let fts = s.fts == Some(true);
+    if fts {
+        if model.pk_field().ty != FieldType::Integer {
+            errors.push(source.diag(
+                &format!("{at}.search.fts"),
+                "full-text search needs an integer primary key",
+            ));
+        }
+        needs.fts.push((model.name.clone(), columns.clone()));
+    }
+    SearchSpec {
+        param: s.param.clone().unwrap_or_else(|| "q".into()),
+        columns,
+        fts,
+    }
+}
+
+/// `filters:` — query parameters resolved to field paths; a filtered column of this model is
+/// indexed.
+fn compile_filters(
+    raw: &RawRoute,
+    models: &Models,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    needs: &mut SchemaNeeds,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<FilterSpec> {
+    let mut filters = Vec::new();
+    for (param, f) in raw.filters.iter().flatten() {
+        let key = f.field.clone().unwrap_or_else(|| param.clone());
+        match resolve_path(models, model, &key, f.lookup) {
+            Ok(path) => {
+                if path.hops.is_empty() && !path.field.primary_key {
+                    needs
+                        .indexes
+                        .push((model.name.clone(), vec![Order::asc(&path.field)]));
+                }
+                filters.push(FilterSpec {
+                    param: param.clone(),
+                    path,
+                });
+            }
+            Err(why) => errors.push(source.diag(&format!("{at}.filters.{param}"), why)),
+        }
+    }
+    filters
 }
