@@ -147,37 +147,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             quiet,
             no_reload,
             live,
-        } => {
-            let level = if quiet {
-                "warn"
-            } else {
-                "info,actix_server=warn"
-            };
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-            tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_writer(std::io::stderr)
-                .with_target(false)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .init();
-            let dir = site_dir(site)?;
-            let site = load(&dir.path)?;
-            migrate(&site, false, quiet)?;
-            serve(
-                site,
-                ServeOptions {
-                    addr: addr.clone(),
-                    workers,
-                    reload: !no_reload,
-                    live,
-                },
-            )
-            .map_err(|e| {
-                eprintln!("error: cannot serve on {addr}: {e}");
-                ExitCode::FAILURE
-            })
-        }
+        } => serve_command(site, addr, workers, quiet, !no_reload, live),
         Command::New { name } => match trellis::scaffold::create(&name) {
             Ok(()) => {
                 println!(
@@ -206,40 +176,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Routes { site } => {
             let dir = site_dir(site)?;
-            let site = load(&dir.path)?;
-            let rows: Vec<[String; 4]> = site
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    [
-                        site.router.pattern(i).display(),
-                        e.name.clone().unwrap_or_else(|| "-".into()),
-                        e.kind().to_string(),
-                        e.target(),
-                    ]
-                })
-                .collect();
-            let header = ["PATTERN", "NAME", "VIEW", "TARGET"].map(String::from);
-            let mut widths = [0; 4];
-            for row in std::iter::once(&header).chain(&rows) {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count());
-                }
-            }
-            for row in std::iter::once(&header).chain(&rows) {
-                let line = format!(
-                    "{:w0$}  {:w1$}  {:w2$}  {}",
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    w0 = widths[0],
-                    w1 = widths[1],
-                    w2 = widths[2]
-                );
-                println!("{}", line.trim_end());
-            }
+            print!("{}", routes_table(&load(&dir.path)?));
             Ok(())
         }
         Command::Migrate {
@@ -255,59 +192,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             );
             Ok(())
         }
-        Command::Load { site, files } => {
-            let site = load(&site)?;
-            migrate(&site, false, false)?;
-            let Some(db) = &site.db else {
-                eprintln!("error: this site has no models to load rows into");
-                return Err(ExitCode::FAILURE);
-            };
-            let mut conn = trellis::db::connect(&db.path).map_err(|e| {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            })?;
-            match trellis::db::fixtures::load(&mut conn, &db.models, &files) {
-                Ok(report) => {
-                    let parts: Vec<String> = report
-                        .per_model
-                        .iter()
-                        .map(|(m, n)| format!("{n} {m}"))
-                        .collect();
-                    let rows = if report.rows == 1 { "row" } else { "rows" };
-                    println!("loaded {} {rows} ({})", report.rows, parts.join(", "));
-                    Ok(())
-                }
-                Err(errors) => {
-                    for e in &errors {
-                        eprintln!("error: {e}");
-                    }
-                    eprintln!("nothing was loaded");
-                    Err(ExitCode::FAILURE)
-                }
-            }
-        }
-        Command::Dump { site, model } => {
-            let site = load(&site)?;
-            migrate(&site, false, true)?;
-            let Some(db) = &site.db else {
-                eprintln!("error: this site has no models");
-                return Err(ExitCode::FAILURE);
-            };
-            let conn = trellis::db::connect(&db.path).map_err(|e| {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            })?;
-            match trellis::db::fixtures::dump(&conn, &db.models, &model) {
-                Ok(text) => {
-                    print!("{text}");
-                    Ok(())
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Err(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Load { site, files } => load_command(&site, &files),
+        Command::Dump { site, model } => dump_command(&site, &model),
         Command::Schema { routes } => {
             print!(
                 "{}",
@@ -318,6 +204,143 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
             );
             Ok(())
+        }
+    }
+}
+
+/// `trellis serve`: logging set up, the site loaded and migrated, then served until Ctrl-C.
+fn serve_command(
+    site: Option<PathBuf>,
+    addr: String,
+    workers: Option<usize>,
+    quiet: bool,
+    reload: bool,
+    live: bool,
+) -> Result<(), ExitCode> {
+    let level = if quiet {
+        "warn"
+    } else {
+        "info,actix_server=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let dir = site_dir(site)?;
+    let site = load(&dir.path)?;
+    migrate(&site, false, quiet)?;
+    serve(
+        site,
+        ServeOptions {
+            addr: addr.clone(),
+            workers,
+            reload,
+            live,
+        },
+    )
+    .map_err(|e| {
+        eprintln!("error: cannot serve on {addr}: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// `trellis routes`: the URL table, one route a line, in columns.
+fn routes_table(site: &Site) -> String {
+    let rows: Vec<[String; 4]> = site
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            [
+                site.router.pattern(i).display(),
+                e.name.clone().unwrap_or_else(|| "-".into()),
+                e.kind().to_string(),
+                e.target(),
+            ]
+        })
+        .collect();
+    let header = ["PATTERN", "NAME", "VIEW", "TARGET"].map(String::from);
+    let mut widths = [0; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `trellis load`: fixtures into the site's database, all of them or none.
+fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
+    let site = load(site)?;
+    migrate(&site, false, false)?;
+    let Some(db) = &site.db else {
+        eprintln!("error: this site has no models to load rows into");
+        return Err(ExitCode::FAILURE);
+    };
+    let mut conn = trellis::db::connect(&db.path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    match trellis::db::fixtures::load(&mut conn, &db.models, files) {
+        Ok(report) => {
+            let parts: Vec<String> = report
+                .per_model
+                .iter()
+                .map(|(m, n)| format!("{n} {m}"))
+                .collect();
+            let rows = if report.rows == 1 { "row" } else { "rows" };
+            println!("loaded {} {rows} ({})", report.rows, parts.join(", "));
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("nothing was loaded");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `trellis dump`: a model's rows as a fixture, on standard output.
+fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
+    let site = load(site)?;
+    migrate(&site, false, true)?;
+    let Some(db) = &site.db else {
+        eprintln!("error: this site has no models");
+        return Err(ExitCode::FAILURE);
+    };
+    let conn = trellis::db::connect(&db.path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    match trellis::db::fixtures::dump(&conn, &db.models, model) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
         }
     }
 }
