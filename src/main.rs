@@ -1,5 +1,6 @@
 //! The command line: `serve`, `check`, `routes`, `schema`. Everything else lives in the library.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -335,8 +336,15 @@ fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
     })?;
     match trellis::db::fixtures::dump(&conn, &db.models, model) {
         Ok(text) => {
-            print!("{text}");
-            Ok(())
+            // A reader that stops early (`| head`) is not an error; `print!` would panic.
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: writing the dump: {e}");
+                    Err(ExitCode::FAILURE)
+                }
+                _ => Ok(()),
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

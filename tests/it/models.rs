@@ -927,6 +927,45 @@ fn one_bad_row_loads_nothing_from_any_file_and_is_named() {
     assert_eq!(name, "Ada");
 }
 
+/// Regression: `trellis dump SITE Post | head` panicked ("failed printing to stdout: Broken
+/// pipe") when the reader stopped early.
+#[test]
+fn a_dump_into_a_closed_pipe_ends_quietly() {
+    let (_tmp, site) = clean_copy(&blog_dir());
+    let out = run(&[&"migrate", &site]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let whole = stdout(&run(&[&"dump", &site, &"Post"]));
+    assert!(
+        // A pipe holds 64 KiB on Linux, and the reader takes up to 8 KiB before closing.
+        whole.len() > 72 * 1024,
+        "the dump must outgrow a pipe's buffer to meet its closed end: {} bytes",
+        whole.len()
+    );
+    let tmp = TempDir::new().unwrap();
+    let mut child = crate::common::command(tmp.path())
+        .args([
+            std::ffi::OsStr::new("dump"),
+            site.as_os_str(),
+            "Post".as_ref(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the trellis binary runs");
+    // Read one line, as `head -1` would, then close the pipe.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert_eq!(first, "- model: Post\n");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+}
+
 #[test]
 fn a_dump_loads_back_identically_into_a_fresh_copy() {
     let tmp = TempDir::new().unwrap();
