@@ -436,168 +436,49 @@ mod tests {
         );
     }
 
-    /// The query builder as a table: conditions, ordering and paging in, one statement and its
-    /// parameters out. Every value stays a parameter (none is written into the SQL), and each
-    /// statement runs on a real database.
-    #[test]
-    fn queries_become_one_statement_with_bound_values() {
-        let db = crate::db::fixtures::testing::Db::new();
-        let post = db.models.get("Post").unwrap().as_ref();
-        let cols = post.columns_sql.clone();
-        let text = |s: &str| SqlValue::Text(s.into());
-        let cmp = |column: &str, lookup, value| Cond::Cmp {
+    const INJECTION: &str = "'; DROP TABLE post; --";
+
+    fn text(s: &str) -> SqlValue {
+        SqlValue::Text(s.into())
+    }
+
+    fn cmp(column: &str, lookup: Lookup, value: SqlValue) -> Cond {
+        Cond::Cmp {
             column: column.into(),
             lookup,
             value,
-        };
-        let order = |column: &str, desc| Order {
+        }
+    }
+
+    fn order(column: &str, desc: bool) -> Order {
+        Order {
             field: column.into(),
             column: column.into(),
             desc,
-        };
-        let injection = "'; DROP TABLE post; --";
-        #[allow(clippy::type_complexity)]
-        let cases: Vec<(&str, Vec<Cond>, Vec<Order>, Option<i64>, i64, String, Vec<SqlValue>)> = vec![
-            (
-                "everything, by primary key",
-                vec![],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" ORDER BY \"id\""),
-                vec![],
-            ),
-            (
-                "exact",
-                vec![cmp("title", Lookup::Exact, text(injection))],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"title\" = ? ORDER BY \"id\""),
-                vec![text(injection)],
-            ),
-            (
-                "exact null",
-                vec![cmp("body", Lookup::Exact, SqlValue::Null)],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"body\" IS NULL ORDER BY \"id\""),
-                vec![],
-            ),
-            (
-                "icontains escapes LIKE's wildcards",
-                vec![cmp("title", Lookup::Icontains, text("50%_"))],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"title\" LIKE ? ESCAPE '\\' ORDER BY \"id\""),
-                vec![text("%50\\%\\_%")],
-            ),
-            (
-                "contains brackets GLOB's wildcards",
-                vec![cmp("title", Lookup::Contains, text("a*b?"))],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"title\" GLOB ? ORDER BY \"id\""),
-                vec![text("*a[*]b[?]*")],
-            ),
-            (
-                "ranges",
-                vec![
-                    cmp("rating", Lookup::Gte, SqlValue::Real(2.5)),
-                    cmp("rating", Lookup::Lt, SqlValue::Integer(4)),
-                ],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"rating\" >= ? AND \"rating\" < ? ORDER BY \"id\""),
-                vec![SqlValue::Real(2.5), SqlValue::Integer(4)],
-            ),
-            (
-                "an empty IN matches nothing",
-                vec![Cond::In {
-                    column: "id".into(),
-                    values: vec![],
-                }],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE 0 ORDER BY \"id\""),
-                vec![],
-            ),
-            (
-                "IN",
-                vec![Cond::In {
-                    column: "id".into(),
-                    values: vec![SqlValue::Integer(1), SqlValue::Integer(2)],
-                }],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"id\" IN (?, ?) ORDER BY \"id\""),
-                vec![SqlValue::Integer(1), SqlValue::Integer(2)],
-            ),
-            (
-                "through a foreign key",
-                vec![Cond::Related {
-                    column: "author_id".into(),
-                    table: "author".into(),
-                    pk: "id".into(),
-                    inner: Box::new(cmp("slug", Lookup::Exact, text("ada"))),
-                }],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE \"author_id\" IN (SELECT \"id\" FROM \"author\" WHERE \"slug\" = ?) ORDER BY \"id\""),
-                vec![text("ada")],
-            ),
-            (
-                "search: every column, the term escaped",
-                vec![Cond::Search {
-                    columns: vec!["title".into(), "body".into()],
-                    term: "x_y".into(),
-                }],
-                vec![],
-                None,
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE (\"title\" LIKE ? ESCAPE '\\' OR \"body\" LIKE ? ESCAPE '\\') ORDER BY \"id\""),
-                vec![text("%x\\_y%"), text("%x\\_y%")],
-            ),
-            (
-                "first page: newest first, the key last in the same direction",
-                vec![],
-                vec![order("created_at", true)],
-                Some(11),
-                0,
-                format!("SELECT {cols} FROM \"post\" ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 11"),
-                vec![],
-            ),
-            (
-                "a deep page finds its keys first; only the offset is bound",
-                vec![cmp("published", Lookup::Exact, SqlValue::Integer(1))],
-                vec![order("title", false)],
-                Some(11),
-                20,
-                format!("SELECT {cols} FROM \"post\" WHERE \"id\" IN (SELECT \"id\" FROM \"post\" WHERE \"published\" = ? ORDER BY \"title\", \"id\" LIMIT 11 OFFSET ?) ORDER BY \"title\", \"id\""),
-                vec![SqlValue::Integer(1), SqlValue::Integer(20)],
-            ),
-            (
-                "keyset: after a row, in the ordering's direction",
-                vec![Cond::After {
-                    order: vec![order("created_at", true)],
-                    pk: "id".into(),
-                    value: SqlValue::Integer(7),
-                }],
-                vec![order("created_at", true)],
-                Some(6),
-                0,
-                format!("SELECT {cols} FROM \"post\" WHERE (\"created_at\", \"id\") < (SELECT \"created_at\", \"id\" FROM \"post\" WHERE \"id\" = ?) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 6"),
-                vec![SqlValue::Integer(7)],
-            ),
-        ];
+        }
+    }
+
+    /// What a query is made of, and the statement (`{cols}` standing for the model's column
+    /// list) and parameters it must become.
+    type Case = (
+        &'static str,
+        Vec<Cond>,
+        Vec<Order>,
+        Option<i64>,
+        i64,
+        String,
+        Vec<SqlValue>,
+    );
+
+    /// The query builder as a table: conditions, ordering and paging in, one statement and its
+    /// parameters out. Every value stays a parameter (none is written into the SQL), and each
+    /// statement runs on a real database.
+    fn check(cases: Vec<Case>) {
+        let db = crate::db::fixtures::testing::Db::new();
+        let post = db.models.get("Post").unwrap().as_ref();
+
         for (what, conds, ord, limit, offset, sql, params) in cases {
+            let sql = sql.replace("{cols}", &post.columns_sql);
             let mut q = Query::new(post);
             q.conds = conds;
             q.order = ord;
@@ -606,7 +487,7 @@ mod tests {
             let (got, got_params) = q.select_sql();
             assert_eq!(got, sql, "{what}");
             assert_eq!(got_params, params, "{what}");
-            assert!(!got.contains(injection), "{what}: a value in the SQL");
+            assert!(!got.contains(INJECTION), "{what}: a value in the SQL");
             // It runs: the statement is valid SQL for the table as migrated.
             let mut stmt = db
                 .conn
@@ -626,5 +507,155 @@ mod tests {
             );
         }
         assert_eq!(db.count("post"), 0, "the table survived every value");
+    }
+
+    #[test]
+    fn conditions_become_a_where_clause_with_bound_values() {
+        check(vec![
+        (
+            "everything, by primary key",
+            vec![],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" ORDER BY \"id\"".to_string(),
+            vec![],
+        ),
+        (
+            "exact",
+            vec![cmp("title", Lookup::Exact, text(INJECTION))],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"title\" = ? ORDER BY \"id\"".to_string(),
+            vec![text(INJECTION)],
+        ),
+        (
+            "exact null",
+            vec![cmp("body", Lookup::Exact, SqlValue::Null)],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"body\" IS NULL ORDER BY \"id\"".to_string(),
+            vec![],
+        ),
+        (
+            "icontains escapes LIKE's wildcards",
+            vec![cmp("title", Lookup::Icontains, text("50%_"))],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"title\" LIKE ? ESCAPE '\\' ORDER BY \"id\"".to_string(),
+            vec![text("%50\\%\\_%")],
+        ),
+        (
+            "contains brackets GLOB's wildcards",
+            vec![cmp("title", Lookup::Contains, text("a*b?"))],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"title\" GLOB ? ORDER BY \"id\"".to_string(),
+            vec![text("*a[*]b[?]*")],
+        ),
+        (
+            "ranges",
+            vec![
+                cmp("rating", Lookup::Gte, SqlValue::Real(2.5)),
+                cmp("rating", Lookup::Lt, SqlValue::Integer(4)),
+            ],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"rating\" >= ? AND \"rating\" < ? ORDER BY \"id\"".to_string(),
+            vec![SqlValue::Real(2.5), SqlValue::Integer(4)],
+        ),
+        (
+            "an empty IN matches nothing",
+            vec![Cond::In {
+                column: "id".into(),
+                values: vec![],
+            }],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE 0 ORDER BY \"id\"".to_string(),
+            vec![],
+        ),
+        (
+            "IN",
+            vec![Cond::In {
+                column: "id".into(),
+                values: vec![SqlValue::Integer(1), SqlValue::Integer(2)],
+            }],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"id\" IN (?, ?) ORDER BY \"id\"".to_string(),
+            vec![SqlValue::Integer(1), SqlValue::Integer(2)],
+        ),
+        (
+            "through a foreign key",
+            vec![Cond::Related {
+                column: "author_id".into(),
+                table: "author".into(),
+                pk: "id".into(),
+                inner: Box::new(cmp("slug", Lookup::Exact, text("ada"))),
+            }],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"author_id\" IN (SELECT \"id\" FROM \"author\" WHERE \"slug\" = ?) ORDER BY \"id\"".to_string(),
+            vec![text("ada")],
+        ),
+        (
+            "search: every column, the term escaped",
+            vec![Cond::Search {
+                columns: vec!["title".into(), "body".into()],
+                term: "x_y".into(),
+            }],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (\"title\" LIKE ? ESCAPE '\\' OR \"body\" LIKE ? ESCAPE '\\') ORDER BY \"id\"".to_string(),
+            vec![text("%x\\_y%"), text("%x\\_y%")],
+        ),
+        ]);
+    }
+
+    #[test]
+    fn ordering_and_pages_become_order_by_limit_and_a_bound_offset() {
+        check(vec![
+        (
+            "first page: newest first, the key last in the same direction",
+            vec![],
+            vec![order("created_at", true)],
+            Some(11),
+            0,
+            "SELECT {cols} FROM \"post\" ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 11".to_string(),
+            vec![],
+        ),
+        (
+            "a deep page finds its keys first; only the offset is bound",
+            vec![cmp("published", Lookup::Exact, SqlValue::Integer(1))],
+            vec![order("title", false)],
+            Some(11),
+            20,
+            "SELECT {cols} FROM \"post\" WHERE \"id\" IN (SELECT \"id\" FROM \"post\" WHERE \"published\" = ? ORDER BY \"title\", \"id\" LIMIT 11 OFFSET ?) ORDER BY \"title\", \"id\"".to_string(),
+            vec![SqlValue::Integer(1), SqlValue::Integer(20)],
+        ),
+        (
+            "keyset: after a row, in the ordering's direction",
+            vec![Cond::After {
+                order: vec![order("created_at", true)],
+                pk: "id".into(),
+                value: SqlValue::Integer(7),
+            }],
+            vec![order("created_at", true)],
+            Some(6),
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (\"created_at\", \"id\") < (SELECT \"created_at\", \"id\" FROM \"post\" WHERE \"id\" = ?) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 6".to_string(),
+            vec![SqlValue::Integer(7)],
+        ),
+        ]);
     }
 }

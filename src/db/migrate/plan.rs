@@ -502,214 +502,282 @@ mod tests {
     const HINT_MODEL: &str = "to proceed, put the model back, or run `trellis migrate SITE --allow-destructive` to drop it (after a backup)";
     const NO_CONVERSION: &str = "SQLite cannot alter a column in place and Trellis will not guess how to convert its values; add a new field instead, copy the data, and drop the old one with --allow-destructive";
 
+    type Expect = Result<Vec<String>, Vec<String>>;
+
+    fn ok(lines: &[&str]) -> Expect {
+        Ok(lines.iter().map(|l| l.to_string()).collect())
+    }
+
+    fn refused(why: &[String]) -> Expect {
+        Err(why.to_vec())
+    }
+
     /// Each case: what the database holds, what the site asks for, whether drops are allowed,
     /// and the lines `trellis migrate` prints or the refusals it lists.
-    #[test]
-    fn plans_as_a_table() {
-        type Expect = Result<Vec<String>, Vec<String>>;
-        let ok = |lines: &[&str]| -> Expect { Ok(lines.iter().map(|l| l.to_string()).collect()) };
-        let refused = |why: &[String]| -> Expect { Err(why.to_vec()) };
-        let cases: Vec<(&str, Stored, Vec<TableDef>, bool, Expect)> = vec![
-            (
-                "nothing changed, nothing to do",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![post(vec![title()])],
-                false,
-                ok(&[]),
-            ),
-            (
-                "a new model gets its table",
-                stored(vec![], &[], 0, 0),
-                vec![post(vec![title()])],
-                false,
-                ok(&["create table post"]),
-            ),
-            (
-                "a table Trellis did not make is left alone",
-                stored(vec![], &["post"], 0, 0),
-                vec![post(vec![title()])],
-                false,
-                refused(&["table `post` for model Post already exists but was not made by Trellis; rename the table with `table:` or remove it".into()]),
-            ),
-            (
-                "a nullable field is added to a table with rows",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![post(vec![title(), col("subtitle", "TEXT")])],
-                false,
-                ok(&["add column post.subtitle"]),
-            ),
-            (
-                "a NOT NULL field with a default is added to a table with rows",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![post(vec![title(), default(not_null(col("status", "TEXT")), "'draft'")])],
-                false,
-                ok(&["add column post.status"]),
-            ),
-            (
-                "a NOT NULL field without a default is refused on a table with rows",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![post(vec![title(), not_null(col("sku", "TEXT"))])],
-                true,
-                refused(&["new field `sku` of Post is NOT NULL without a default, and table `post` has rows: give it a `default:` or `null: true`".into()]),
-            ),
-            (
-                "a NOT NULL field without a default is added to an empty table",
-                stored(vec![post(vec![title()])], &[], 0, 0),
-                vec![post(vec![title(), not_null(col("sku", "TEXT"))])],
-                false,
-                ok(&["add column post.sku"]),
-            ),
-            (
-                "a removed field is refused, with what it holds",
-                stored(vec![post(vec![title(), col("body", "TEXT")])], &[], 3, 2),
-                vec![post(vec![title()])],
-                false,
-                refused(&[format!("field `body` of Post is gone from site.yaml: dropping column post.body would lose 2 values (a renamed field looks like one dropped and one added); {HINT_FIELD}")]),
-            ),
-            (
-                "a removed field is dropped when destruction is allowed",
-                stored(vec![post(vec![title(), col("body", "TEXT")])], &[], 3, 1),
-                vec![post(vec![title()])],
-                true,
-                ok(&["drop column post.body (1 value)"]),
-            ),
-            (
-                "a dropped field's index goes first",
-                stored(
-                    vec![with_indexes(
-                        post(vec![title(), col("body", "TEXT")]),
-                        vec![index("post_body_idx", "body")],
-                    )],
-                    &[],
-                    3,
-                    0,
-                ),
-                vec![post(vec![title()])],
-                true,
-                ok(&["drop column post.body (0 values)", "drop index post_body_idx"]),
-            ),
-            (
-                "a removed model is refused, with its rows",
-                stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 1, 0),
-                vec![post(vec![title()])],
-                false,
-                refused(&[format!("model Tag is gone from site.yaml: dropping table `tag` would lose 1 row; {HINT_MODEL}")]),
-            ),
-            (
-                "a removed model's table is dropped when destruction is allowed",
-                stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 2, 0),
-                vec![post(vec![title()])],
-                true,
-                ok(&["drop table tag (2 rows)"]),
-            ),
-            (
-                "a type change is refused, destruction allowed or not: never converted",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![post(vec![not_null(col("title", "INTEGER"))])],
-                true,
-                refused(&[format!("field `title` of Post changes (type TEXT → INTEGER): {NO_CONVERSION}")]),
-            ),
-            (
-                "every change to a column is named",
-                stored(vec![post(vec![col("author_id", "INTEGER")])], &[], 3, 3),
-                vec![post(vec![ColumnDef {
-                    references: Some("\"author\"(\"id\") ON DELETE CASCADE".into()),
-                    ..not_null(col("author_id", "INTEGER"))
-                }])],
-                false,
-                refused(&[format!("field `author_id` of Post changes (becomes NOT NULL, foreign key changes): {NO_CONVERSION}")]),
-            ),
-            (
-                "a changed default needs no statement",
-                stored(vec![post(vec![default(col("n", "INTEGER"), "1")])], &[], 3, 3),
-                vec![post(vec![default(col("n", "INTEGER"), "2")])],
-                false,
-                ok(&[]),
-            ),
-            (
-                "a model moving to another table is refused",
-                stored(vec![post(vec![title()])], &[], 3, 3),
-                vec![TableDef {
-                    table: "article".into(),
-                    ..post(vec![title()])
-                }],
-                false,
-                refused(&["model Post moves from table `post` to `article`: Trellis does not rename tables; rename it yourself (ALTER TABLE post RENAME TO article) and run again".into()]),
-            ),
-            (
-                "a new primary key is refused, and the old one's loss with it",
-                stored(vec![table("Tag", vec![])], &[], 0, 0),
-                vec![TableDef {
-                    columns: vec![ColumnDef {
-                        primary_key: true,
-                        ..not_null(col("code", "TEXT"))
-                    }],
-                    ..table("Tag", vec![])
-                }],
-                false,
-                refused(&[
-                    format!("field `id` of Tag is gone from site.yaml: dropping column tag.id would lose 0 values (a renamed field looks like one dropped and one added); {HINT_FIELD}"),
-                    "Tag gets a new primary key `code`: Trellis cannot change a table's primary key".into(),
-                ]),
-            ),
-            (
-                "an index is added and another dropped",
-                stored(
-                    vec![with_indexes(post(vec![title()]), vec![index("post_id_idx", "id")])],
-                    &[],
-                    3,
-                    3,
-                ),
-                vec![with_indexes(post(vec![title()]), vec![index("post_title_idx", "title")])],
-                false,
-                ok(&["drop index post_id_idx", "create index post_title_idx"]),
-            ),
-            (
-                "an index over other columns is made anew",
-                stored(
-                    vec![with_indexes(post(vec![title()]), vec![index("post_idx", "id")])],
-                    &[],
-                    3,
-                    3,
-                ),
-                vec![with_indexes(post(vec![title()]), vec![index("post_idx", "title")])],
-                false,
-                ok(&["drop index post_idx", "create index post_idx"]),
-            ),
-            (
-                "searching another column rebuilds the full-text index",
-                stored(vec![searched(post(vec![title(), col("body", "TEXT")]), &["title"])], &[], 3, 3),
-                vec![searched(post(vec![title(), col("body", "TEXT")]), &["title", "body"])],
-                false,
-                ok(&["rebuild full-text index of post"]),
-            ),
-            (
-                "a full-text index is rebuilt around a searched column's drop",
-                stored(vec![searched(post(vec![title(), col("body", "TEXT")]), &["title", "body"])], &[], 3, 3),
-                vec![searched(post(vec![title()]), &["title"])],
-                true,
-                ok(&["drop column post.body (3 values)", "rebuild full-text index of post"]),
-            ),
-            (
-                "every refusal is listed, and the additive changes wait for them",
-                stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 4, 4),
-                vec![
-                    post(vec![not_null(col("title", "BLOB"))]),
-                    table("Author", vec![title()]),
-                ],
-                false,
-                refused(&[
-                    format!("model Tag is gone from site.yaml: dropping table `tag` would lose 4 rows; {HINT_MODEL}"),
-                    format!("field `title` of Post changes (type TEXT → BLOB): {NO_CONVERSION}"),
-                ]),
-            ),
-        ];
+    fn check(cases: Vec<(&str, Stored, Vec<TableDef>, bool, Expect)>) {
         for (name, stored, desired, allow_destructive, expect) in cases {
             let got = plan(&stored, &desired, allow_destructive)
                 .map(|p| p.applied())
                 .map_err(|refused| refused.iter().map(|r| r.to_string()).collect());
             assert_eq!(got, expect, "{name}");
         }
+    }
+
+    #[test]
+    fn tables_and_fields_are_added_where_nothing_is_lost() {
+        check(vec![
+        (
+            "nothing changed, nothing to do",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![post(vec![title()])],
+            false,
+            ok(&[]),
+        ),
+        (
+            "a new model gets its table",
+            stored(vec![], &[], 0, 0),
+            vec![post(vec![title()])],
+            false,
+            ok(&["create table post"]),
+        ),
+        (
+            "a table Trellis did not make is left alone",
+            stored(vec![], &["post"], 0, 0),
+            vec![post(vec![title()])],
+            false,
+            refused(&["table `post` for model Post already exists but was not made by Trellis; rename the table with `table:` or remove it".into()]),
+        ),
+        (
+            "a nullable field is added to a table with rows",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![post(vec![title(), col("subtitle", "TEXT")])],
+            false,
+            ok(&["add column post.subtitle"]),
+        ),
+        (
+            "a NOT NULL field with a default is added to a table with rows",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![post(vec![title(), default(not_null(col("status", "TEXT")), "'draft'")])],
+            false,
+            ok(&["add column post.status"]),
+        ),
+        (
+            "a NOT NULL field without a default is added to an empty table",
+            stored(vec![post(vec![title()])], &[], 0, 0),
+            vec![post(vec![title(), not_null(col("sku", "TEXT"))])],
+            false,
+            ok(&["add column post.sku"]),
+        ),
+        ]);
+    }
+
+    #[test]
+    fn what_would_lose_data_is_refused_unless_destruction_is_allowed() {
+        check(vec![
+        (
+            "a NOT NULL field without a default is refused on a table with rows",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![post(vec![title(), not_null(col("sku", "TEXT"))])],
+            true,
+            refused(&["new field `sku` of Post is NOT NULL without a default, and table `post` has rows: give it a `default:` or `null: true`".into()]),
+        ),
+        (
+            "a removed field is refused, with what it holds",
+            stored(vec![post(vec![title(), col("body", "TEXT")])], &[], 3, 2),
+            vec![post(vec![title()])],
+            false,
+            refused(&[format!("field `body` of Post is gone from site.yaml: dropping column post.body would lose 2 values (a renamed field looks like one dropped and one added); {HINT_FIELD}")]),
+        ),
+        (
+            "a removed field is dropped when destruction is allowed",
+            stored(vec![post(vec![title(), col("body", "TEXT")])], &[], 3, 1),
+            vec![post(vec![title()])],
+            true,
+            ok(&["drop column post.body (1 value)"]),
+        ),
+        (
+            "a dropped field's index goes first",
+            stored(
+                vec![with_indexes(
+                    post(vec![title(), col("body", "TEXT")]),
+                    vec![index("post_body_idx", "body")],
+                )],
+                &[],
+                3,
+                0,
+            ),
+            vec![post(vec![title()])],
+            true,
+            ok(&["drop column post.body (0 values)", "drop index post_body_idx"]),
+        ),
+        (
+            "a removed model is refused, with its rows",
+            stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 1, 0),
+            vec![post(vec![title()])],
+            false,
+            refused(&[format!("model Tag is gone from site.yaml: dropping table `tag` would lose 1 row; {HINT_MODEL}")]),
+        ),
+        (
+            "a removed model's table is dropped when destruction is allowed",
+            stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 2, 0),
+            vec![post(vec![title()])],
+            true,
+            ok(&["drop table tag (2 rows)"]),
+        ),
+        ]);
+    }
+
+    #[test]
+    fn a_column_is_never_converted_and_keys_never_move() {
+        check(vec![
+        (
+            "a type change is refused, destruction allowed or not: never converted",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![post(vec![not_null(col("title", "INTEGER"))])],
+            true,
+            refused(&[format!("field `title` of Post changes (type TEXT → INTEGER): {NO_CONVERSION}")]),
+        ),
+        (
+            "every change to a column is named",
+            stored(vec![post(vec![col("author_id", "INTEGER")])], &[], 3, 3),
+            vec![post(vec![ColumnDef {
+                references: Some("\"author\"(\"id\") ON DELETE CASCADE".into()),
+                ..not_null(col("author_id", "INTEGER"))
+            }])],
+            false,
+            refused(&[format!("field `author_id` of Post changes (becomes NOT NULL, foreign key changes): {NO_CONVERSION}")]),
+        ),
+        (
+            "a changed default needs no statement",
+            stored(vec![post(vec![default(col("n", "INTEGER"), "1")])], &[], 3, 3),
+            vec![post(vec![default(col("n", "INTEGER"), "2")])],
+            false,
+            ok(&[]),
+        ),
+        (
+            "a model moving to another table is refused",
+            stored(vec![post(vec![title()])], &[], 3, 3),
+            vec![TableDef {
+                table: "article".into(),
+                ..post(vec![title()])
+            }],
+            false,
+            refused(&["model Post moves from table `post` to `article`: Trellis does not rename tables; rename it yourself (ALTER TABLE post RENAME TO article) and run again".into()]),
+        ),
+        (
+            "a new primary key is refused, and the old one's loss with it",
+            stored(vec![table("Tag", vec![])], &[], 0, 0),
+            vec![TableDef {
+                columns: vec![ColumnDef {
+                    primary_key: true,
+                    ..not_null(col("code", "TEXT"))
+                }],
+                ..table("Tag", vec![])
+            }],
+            false,
+            refused(&[
+                format!("field `id` of Tag is gone from site.yaml: dropping column tag.id would lose 0 values (a renamed field looks like one dropped and one added); {HINT_FIELD}"),
+                "Tag gets a new primary key `code`: Trellis cannot change a table's primary key".into(),
+            ]),
+        ),
+        ]);
+    }
+
+    #[test]
+    fn indexes_and_full_text_search_follow_the_routes() {
+        check(vec![
+            (
+                "an index is added and another dropped",
+                stored(
+                    vec![with_indexes(
+                        post(vec![title()]),
+                        vec![index("post_id_idx", "id")],
+                    )],
+                    &[],
+                    3,
+                    3,
+                ),
+                vec![with_indexes(
+                    post(vec![title()]),
+                    vec![index("post_title_idx", "title")],
+                )],
+                false,
+                ok(&["drop index post_id_idx", "create index post_title_idx"]),
+            ),
+            (
+                "an index over other columns is made anew",
+                stored(
+                    vec![with_indexes(
+                        post(vec![title()]),
+                        vec![index("post_idx", "id")],
+                    )],
+                    &[],
+                    3,
+                    3,
+                ),
+                vec![with_indexes(
+                    post(vec![title()]),
+                    vec![index("post_idx", "title")],
+                )],
+                false,
+                ok(&["drop index post_idx", "create index post_idx"]),
+            ),
+            (
+                "searching another column rebuilds the full-text index",
+                stored(
+                    vec![searched(
+                        post(vec![title(), col("body", "TEXT")]),
+                        &["title"],
+                    )],
+                    &[],
+                    3,
+                    3,
+                ),
+                vec![searched(
+                    post(vec![title(), col("body", "TEXT")]),
+                    &["title", "body"],
+                )],
+                false,
+                ok(&["rebuild full-text index of post"]),
+            ),
+            (
+                "a full-text index is rebuilt around a searched column's drop",
+                stored(
+                    vec![searched(
+                        post(vec![title(), col("body", "TEXT")]),
+                        &["title", "body"],
+                    )],
+                    &[],
+                    3,
+                    3,
+                ),
+                vec![searched(post(vec![title()]), &["title"])],
+                true,
+                ok(&[
+                    "drop column post.body (3 values)",
+                    "rebuild full-text index of post",
+                ]),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn every_refusal_is_listed_before_anything_is_done() {
+        check(vec![
+        (
+            "every refusal is listed, and the additive changes wait for them",
+            stored(vec![post(vec![title()]), table("Tag", vec![])], &[], 4, 4),
+            vec![
+                post(vec![not_null(col("title", "BLOB"))]),
+                table("Author", vec![title()]),
+            ],
+            false,
+            refused(&[
+                format!("model Tag is gone from site.yaml: dropping table `tag` would lose 4 rows; {HINT_MODEL}"),
+                format!("field `title` of Post changes (type TEXT → BLOB): {NO_CONVERSION}"),
+            ]),
+        ),
+        ]);
     }
 
     #[test]
