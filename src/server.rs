@@ -21,7 +21,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::reload::{Current, LIVE_PATH};
 use crate::site::Site;
-use crate::views::{decode_path, Request, Response, ViewError};
+use crate::views::{Request, Response, ViewError};
 
 /// What every worker shares: the current site (which a reload swaps) and the static files.
 pub struct AppState {
@@ -131,22 +131,8 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             .json(serde_json::json!({ "generation": generation, "error": failing }));
     }
     let site = state.current.site.load_full();
-    let raw_path = req.uri().path();
-    let method = req.method().as_str().to_string();
-    let query_string = req.query_string().to_string();
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query_string.as_bytes())
-        .into_owned()
-        .collect();
-    let (path, undecodable) = match decode_path(raw_path) {
-        Ok(p) => (p, None),
-        Err(why) => (raw_path.to_string(), Some(why)),
-    };
-    let request = Request {
-        method,
-        path,
-        query_string,
-        pairs,
-    };
+    let (request, undecodable) =
+        Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
     if let Some(allowed) = &site.allowed_hosts {
         // The Host header itself: X-Forwarded-Host is not trusted (Django's default).
         let host = req

@@ -28,7 +28,6 @@ pub struct ErrorPages {
 /// The site settings views read.
 #[derive(Debug)]
 pub struct Settings {
-    pub name: String,
     /// Django's APPEND_SLASH.
     pub append_slash: bool,
     pub pages: ErrorPages,
@@ -39,9 +38,8 @@ pub struct Settings {
 impl Settings {
     pub fn new(name: String, append_slash: bool, pages: ErrorPages) -> Settings {
         let mut site = Map::new();
-        site.insert("name".into(), Value::String(name.clone()));
+        site.insert("name".into(), Value::String(name));
         Settings {
-            name,
             append_slash,
             pages,
             site: Value::Object(site),

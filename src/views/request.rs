@@ -25,15 +25,31 @@ impl Request {
     /// the wire would.
     pub fn new(method: &str, target: &str) -> Request {
         let (raw_path, query_string) = target.split_once('?').unwrap_or((target, ""));
+        Request::from_parts(&method.to_ascii_uppercase(), raw_path, query_string).0
+    }
+
+    /// A request from its method, its path as received (percent-encoded) and its query string,
+    /// as the server has them; with the reason the path cannot be decoded, when it cannot (the
+    /// request then keeps the raw path, for the 400 page to show).
+    pub fn from_parts(
+        method: &str,
+        raw_path: &str,
+        query_string: &str,
+    ) -> (Request, Option<&'static str>) {
+        let (path, undecodable) = match decode_path(raw_path) {
+            Ok(p) => (p, None),
+            Err(why) => (raw_path.to_string(), Some(why)),
+        };
         let pairs = form_urlencoded::parse(query_string.as_bytes())
             .into_owned()
             .collect();
-        Request {
-            method: method.to_ascii_uppercase(),
-            path: decode_path(raw_path).unwrap_or_else(|_| raw_path.to_string()),
+        let request = Request {
+            method: method.to_string(),
+            path,
             query_string: query_string.to_string(),
             pairs,
-        }
+        };
+        (request, undecodable)
     }
 
     /// `Request::new("GET", target)`.
@@ -126,14 +142,6 @@ impl Response {
             headers: Vec::new(),
             body: serde_json::to_string_pretty(v).unwrap_or_default(),
         }
-    }
-
-    /// The value of a header the view set.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 }
 
