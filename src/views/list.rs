@@ -116,8 +116,8 @@ impl ListView {
             .db
             .ok_or_else(|| ViewError::Internal("a list view without a database".into()))?;
         let req = call.req;
-        let mut q = self.query(req)?;
         let term = self.search_term(req);
+        let mut q = self.query(req, &term)?;
         let (mut rows, page) = match self.paginate_by {
             None => (db.fetch(&q).map_err(|e| call.db(e))?, None),
             Some(per) => {
@@ -161,9 +161,9 @@ impl ListView {
     }
 
     /// The query for this request's rows: the route's conditions and ordering, then the
-    /// request's `?ordering=`, search term and filters. A filter value of the wrong type is a
+    /// request's `?ordering=`, search `term` and filters. A filter value of the wrong type is a
     /// 400 naming the parameter.
-    fn query(&self, req: &Request) -> Result<Query<'_>, ViewError> {
+    fn query(&self, req: &Request, term: &str) -> Result<Query<'_>, ViewError> {
         let model = self.out.model.as_ref();
         let mut q = Query::new(model);
         q.conds = self.out.wheres.clone();
@@ -176,7 +176,6 @@ impl ListView {
             column: model.pk_field().column.clone(),
             values: Vec::new(),
         };
-        let term = self.search_term(req);
         if let Some(s) = &self.search {
             if term.contains('\0') {
                 q.conds.push(nothing());
@@ -185,12 +184,12 @@ impl ListView {
                     Cond::Fts {
                         table: model.table.clone(),
                         pk: model.pk_field().column.clone(),
-                        term,
+                        term: term.to_string(),
                     }
                 } else {
                     Cond::Search {
                         columns: s.columns.clone(),
-                        term,
+                        term: term.to_string(),
                     }
                 });
             }
