@@ -172,4 +172,74 @@ mod tests {
         assert!(page.body.contains("Server Error (500)"));
         assert!(!page.body.contains("secret"));
     }
+
+    /// The one mapping, end to end: each error answers with its status, its headers and the
+    /// site's own page where it has one, and a 500's or 503's detail never reaches the body.
+    #[test]
+    fn each_error_becomes_the_response_a_visitor_sees() {
+        use crate::render::Renderer;
+        use crate::routing::Router;
+        use std::sync::Arc;
+
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(dir.path().join("404.hbs"), "missing: {{request.path}}").unwrap();
+        let router = Arc::new(Router::new(Vec::new()).unwrap());
+        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
+        assert!(errors.is_empty(), "{errors:?}");
+        let pages = super::super::ErrorPages {
+            not_found: Some(ErrorPage {
+                template: "404".into(),
+                uses: renderer.uses("404"),
+            }),
+            ..super::super::ErrorPages::default()
+        };
+        let settings = super::super::Settings::new("S".into(), true, pages);
+        let ctx = Ctx {
+            router: &router,
+            renderer: &renderer,
+            db: None,
+            settings: &settings,
+        };
+        let req = Request::get("/a%3Cb/");
+        let header = |r: &Response, name: &str| {
+            r.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+
+        let r = respond(&ctx, &req, ViewError::NotFound);
+        assert_eq!((r.status, r.body.as_str()), (404, "missing: /a&lt;b/"));
+
+        let r = respond(&ctx, &req, ViewError::BadRequest("bad <page>".into()));
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("<p>bad &lt;page&gt;</p>"), "{}", r.body);
+
+        let r = respond(
+            &ctx,
+            &req,
+            ViewError::MethodNotAllowed {
+                allow: "GET, HEAD, OPTIONS".into(),
+            },
+        );
+        assert_eq!(r.status, 405);
+        assert_eq!(header(&r, "allow").as_deref(), Some("GET, HEAD, OPTIONS"));
+
+        let r = respond(
+            &ctx,
+            &req,
+            ViewError::Unavailable {
+                retry_after: 1,
+                detail: "database is locked".into(),
+            },
+        );
+        assert_eq!(r.status, 503);
+        assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+        assert!(!r.body.contains("locked"), "{}", r.body);
+
+        let r = respond(&ctx, &req, ViewError::Internal("secret detail".into()));
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains("Server Error (500)"), "{}", r.body);
+        assert!(!r.body.contains("secret"), "{}", r.body);
+    }
 }
