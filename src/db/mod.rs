@@ -10,16 +10,17 @@ pub mod fixtures;
 pub mod migrate;
 pub mod model;
 pub mod query;
+pub mod sync;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
-
 pub use model::{Field, Model, Models, Order};
 /// A value bound to a statement; views build conditions with it without knowing rusqlite.
 pub use rusqlite::types::Value as SqlValue;
+/// A connection, as `connect` opens it (callers outside `db/` only pass it back in).
+pub use rusqlite::Connection;
 
 /// A database error, with the statement's context where there is one; shown in the log, never
 /// to a client. `Display` is SQLite's message after that context.
