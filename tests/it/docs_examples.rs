@@ -14,7 +14,7 @@ use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use tempfile::TempDir;
 
 /// Languages whose every block must say what it is.
-const CHECKED: &[&str] = &["yaml", "handlebars"];
+const CHECKED: &[&str] = &["yaml", "handlebars", "markdown"];
 /// The top-level keys a fragment may be added under.
 const FRAGMENT_KEYS: &[&str] = &["routes", "models", "converters"];
 /// The page comment that makes a page start from the last example of another page.
@@ -299,7 +299,7 @@ fn kind(block: &Block) -> Result<Kind, String> {
             key: key.to_string(),
             wrong,
         },
-        ("yaml" | "handlebars", [file]) if file.starts_with("file=") => Kind::File {
+        ("yaml" | "handlebars" | "markdown", [file]) if file.starts_with("file=") => Kind::File {
             path: file["file=".len()..].to_string(),
             wrong,
         },
