@@ -249,7 +249,8 @@ fn serve_command(
     })
 }
 
-/// `trellis routes`: the URL table, one route a line, in columns.
+/// `trellis routes`: the URL table, one route a line, in columns; then the names several
+/// routes share.
 fn routes_table(site: &Site) -> String {
     let rows: Vec<[String; 4]> = site
         .endpoints
@@ -285,6 +286,18 @@ fn routes_table(site: &Site) -> String {
         );
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    for (name, routes) in site.router.shared_names() {
+        let patterns: Vec<String> = routes
+            .iter()
+            .map(|&i| site.router.pattern(i).display())
+            .collect();
+        out.push_str(&format!(
+            "\n`{name}` names {} routes ({}): `url` tries the last first, and takes the first \
+             whose arguments fit\n",
+            routes.len(),
+            patterns.join(", ")
+        ));
     }
     out
 }
