@@ -287,17 +287,21 @@ fn routes_table(site: &Site) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    for (name, routes) in site.router.shared_names() {
-        let patterns: Vec<String> = routes
-            .iter()
-            .map(|&i| site.router.pattern(i).display())
-            .collect();
-        out.push_str(&format!(
-            "\n`{name}` names {} routes ({}): `url` tries the last first, and takes the first \
-             whose arguments fit\n",
-            routes.len(),
-            patterns.join(", ")
-        ));
+    let shared = site.router.shared_names();
+    if !shared.is_empty() {
+        out.push_str(
+            "\nShared names (`url` tries their routes from the last up, and takes the first \
+             whose arguments fit):\n",
+        );
+        let width = shared.iter().map(|(n, _)| n.chars().count()).max();
+        for (name, routes) in &shared {
+            let patterns: Vec<String> = routes
+                .iter()
+                .map(|&i| site.router.pattern(i).display())
+                .collect();
+            let w = width.unwrap_or(0);
+            out.push_str(&format!("  {name:w$}  {}\n", patterns.join("  ")));
+        }
     }
     out
 }
