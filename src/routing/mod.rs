@@ -259,13 +259,9 @@ impl Router {
     /// Every argument some route called `name` takes by name, in the order first met.
     pub fn takes(&self, name: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for form in self.forms_named(name) {
-            for (key, _) in &form.keys {
-                if let Key::Name(n) = key {
-                    if !out.contains(n) {
-                        out.push(n.clone());
-                    }
-                }
+        for n in self.forms_named(name).flat_map(Form::names) {
+            if !out.iter().any(|o| o == n) {
+                out.push(n.to_string());
             }
         }
         out
@@ -280,7 +276,7 @@ impl Router {
         }
         let mut required = self.takes(name);
         for form in forms {
-            required.retain(|n| form.keys.iter().any(|(k, _)| *k == Key::Name(n.clone())));
+            required.retain(|n| form.names().any(|f| f == n));
         }
         required
     }
@@ -385,14 +381,7 @@ impl Router {
         };
         let problems = match (forms.as_slice(), shape) {
             ([form], Shape::Named(given)) => {
-                let wanted: Vec<&str> = form
-                    .keys
-                    .iter()
-                    .filter_map(|(k, _)| match k {
-                        Key::Name(n) => Some(n.as_str()),
-                        Key::Pos(_) => None,
-                    })
-                    .collect();
+                let wanted: Vec<&str> = form.names().collect();
                 let mut problems: Vec<String> = wanted
                     .iter()
                     .filter(|w| !given.contains(w))

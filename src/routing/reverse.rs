@@ -40,24 +40,23 @@ pub struct Form {
 }
 
 impl Form {
+    /// The arguments it takes by name, in order (an unnamed group's is left out).
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.keys.iter().filter_map(|(k, _)| match k {
+            Key::Name(n) => Some(n.as_str()),
+            Key::Pos(_) => None,
+        })
+    }
+
     /// The arguments, as a person reads them: `year, slug`, or `2 arguments by position` when
     /// some can only be given by position.
     pub fn describe(&self) -> String {
-        let names: Option<Vec<&str>> = self
-            .keys
-            .iter()
-            .map(|(k, _)| match k {
-                Key::Name(n) => Some(n.as_str()),
-                Key::Pos(_) => None,
-            })
-            .collect();
-        match names {
-            Some(n) if n.is_empty() => "no arguments".into(),
-            Some(n) => n.join(", "),
-            None => match self.keys.len() {
-                1 => "1 argument by position".into(),
-                n => format!("{n} arguments by position"),
-            },
+        let names: Vec<&str> = self.names().collect();
+        match self.keys.len() {
+            0 => "no arguments".into(),
+            n if n == names.len() => names.join(", "),
+            1 => "1 argument by position".into(),
+            n => format!("{n} arguments by position"),
         }
     }
 }
