@@ -249,7 +249,8 @@ fn serve_command(
     })
 }
 
-/// `trellis routes`: the URL table, one route a line, in columns.
+/// `trellis routes`: the URL table, one route a line, in columns; then the names several
+/// routes share.
 fn routes_table(site: &Site) -> String {
     let rows: Vec<[String; 4]> = site
         .endpoints
@@ -285,6 +286,22 @@ fn routes_table(site: &Site) -> String {
         );
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    let shared = site.router.shared_names();
+    if !shared.is_empty() {
+        out.push_str(
+            "\nShared names (`url` tries their routes from the last up, and takes the first \
+             whose arguments fit):\n",
+        );
+        let width = shared.iter().map(|(n, _)| n.chars().count()).max();
+        for (name, routes) in &shared {
+            let patterns: Vec<String> = routes
+                .iter()
+                .map(|&i| site.router.pattern(i).display())
+                .collect();
+            let w = width.unwrap_or(0);
+            out.push_str(&format!("  {name:w$}  {}\n", patterns.join("  ")));
+        }
     }
     out
 }

@@ -135,8 +135,6 @@ impl Site {
             &mut errors,
         );
 
-        check_unique_names(&flat, &mut errors);
-
         let router = match Router::new(
             flat.iter()
                 .map(|r| (r.pattern.clone(), r.name.clone()))
@@ -417,33 +415,6 @@ fn compile_converters(
         }
     }
     convs
-}
-
-/// Route names must be unique across the site and its includes.
-fn check_unique_names(flat: &[RouteDef], errors: &mut Vec<Diagnostic>) {
-    let mut names: HashMap<String, usize> = HashMap::new();
-    for (i, r) in flat.iter().enumerate() {
-        let Some(name) = &r.name else { continue };
-        if let Some(&first) = names.get(name) {
-            let prev = &flat[first];
-            let first = prev.source.diag(&format!("{}.name", prev.at), "");
-            let where_ = format!(
-                "{}:{}",
-                diagnostic::short_path(&first.file).display(),
-                first.line.unwrap_or(0)
-            );
-            errors.push(
-                r.source
-                    .diag(
-                        &format!("{}.name", r.at),
-                        format!("route name `{name}` is already used"),
-                    )
-                    .with_hint(Some(format!("first used at {where_}"))),
-            );
-        } else {
-            names.insert(name.clone(), i);
-        }
-    }
 }
 
 /// The templates of the 400, 404 and 500 pages: as `errors:` names them, or `400.hbs`,

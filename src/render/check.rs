@@ -1,13 +1,15 @@
 //! Load-time checks of a parsed template: partials that must exist and `url` calls whose route
-//! name and arguments are literal, so that a mistake is a `check` error, not a 500 later.
+//! name is literal (their arguments must fit a form of a route of that name, and reverse when
+//! they are literals too), so that a mistake is a `check` error, not a 500 later.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use handlebars::template::{Parameter, TemplateElement};
 use handlebars::{JsonValue, Template};
 
 use crate::config::diagnostic::{suggestion, Diagnostic};
-use crate::routing::Router;
+use crate::routing::{Args, Params, ReverseError, Router, Shape};
 
 pub fn check(
     t: &Template,
@@ -73,49 +75,69 @@ pub fn check(
                 let Some(Parameter::Literal(JsonValue::String(route))) = h.params.first() else {
                     return;
                 };
-                let Some(index) = router.lookup(route) else {
-                    out.push(at(
+                let (message, hint) = match check_url(route, &h.params[1..], &h.hash, router) {
+                    Ok(()) => return,
+                    Err(ReverseError::UnknownName(_)) => (
                         format!("url: no route is named `{route}`"),
                         router.suggest(route),
-                    ));
-                    return;
-                };
-                let wanted = router.pattern(index).param_names();
-                let given = h.params.len() - 1 + h.hash.len();
-                let mut problems = Vec::new();
-                if h.params.len() > 1 {
-                    if given != wanted.len() {
-                        problems.push(format!("takes {} argument(s), given {given}", wanted.len()));
-                    }
-                } else {
-                    for w in &wanted {
-                        if !h.hash.contains_key(w) {
-                            problems.push(format!("missing argument `{w}`"));
-                        }
-                    }
-                    let mut extra: Vec<&String> =
-                        h.hash.keys().filter(|k| !wanted.contains(k)).collect();
-                    extra.sort();
-                    for k in extra {
-                        problems.push(format!("unexpected argument `{k}`"));
-                    }
-                }
-                if !problems.is_empty() {
-                    let takes = if wanted.is_empty() {
-                        "it takes no arguments".to_string()
-                    } else {
-                        format!("it takes {}", wanted.join(", "))
-                    };
-                    out.push(at(
+                    ),
+                    Err(ReverseError::Shape {
+                        problems, takes, ..
+                    }) => (
                         format!("url `{route}`: {}", problems.join("; ")),
                         Some(takes),
-                    ));
-                }
+                    ),
+                    Err(ReverseError::Mixed(_)) => (
+                        format!(
+                            "url `{route}`: give the arguments by position or by name, not both"
+                        ),
+                        None,
+                    ),
+                    Err(ReverseError::Value(_, why)) => (format!("url `{route}`: {why}"), None),
+                };
+                out.push(at(message, hint));
             }
             _ => {}
         }
     });
     out
+}
+
+/// A `url` call to the route `route`: its arguments must fit a form of a route of that name,
+/// and, when they are all literals, reverse to a URL.
+fn check_url(
+    route: &str,
+    positional: &[Parameter],
+    hash: &HashMap<String, Parameter>,
+    router: &Router,
+) -> Result<(), ReverseError> {
+    let literal = |p: &Parameter| match p {
+        Parameter::Literal(v) => Some(v.clone()),
+        _ => None,
+    };
+    if positional.is_empty() {
+        router.check(
+            route,
+            &Shape::Named(hash.keys().map(String::as_str).collect()),
+        )?;
+        let values: Option<Params> = hash
+            .iter()
+            .map(|(k, p)| literal(p).map(|v| (k.clone(), v)))
+            .collect();
+        if let Some(values) = values {
+            router.reverse(route, Args::Named(&values))?;
+        }
+    } else {
+        if !hash.is_empty() {
+            return Err(ReverseError::Mixed(route.to_string()));
+        }
+        router.check(route, &Shape::Positional(positional.len()))?;
+        let values: Option<Vec<JsonValue>> = positional.iter().map(literal).collect();
+        if let Some(values) = values {
+            router.reverse(route, Args::Positional(&values))?;
+        }
+    }
+    Ok(())
 }
 
 fn param_name(p: &Parameter) -> Option<String> {

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 pub use super::markdown::markdown_to_html;
 use crate::datetime::{self, When};
-use crate::routing::{quote, Params, Router};
+use crate::routing::{quote, Args, Params, ReverseError, Router};
 
 /// Every helper a template can call: ours, then the ones Handlebars registers itself.
 pub const NAMES: &[&str] = &[
@@ -160,8 +160,8 @@ fn first_string(h: &Helper, helper: &str, what: &str) -> Result<String, RenderEr
     }
 }
 
-/// `{{url "name" key=value}}` or `{{url "name" value1 value2}}` (positional, in the route's
-/// parameter order).
+/// `{{url "name" key=value}}` or `{{url "name" value1 value2}}` (by position: a route's
+/// parameters in order, or a regex route's groups).
 struct UrlHelper {
     router: Arc<Router>,
 }
@@ -182,29 +182,24 @@ impl HelperDef for UrlHelper {
     }
 }
 
-/// What `{{url name positional… key=value…}}` gives: positional arguments fill the route's
-/// parameters in order, named ones by name.
+/// What `{{url name positional… key=value…}}` gives: the arguments by position or by name,
+/// never both (Django refuses a mix too).
 pub fn url_for<'a>(
     router: &Router,
     name: &str,
     positional: &[&Value],
     hash: impl Iterator<Item = (&'a str, &'a Value)>,
 ) -> Result<String, String> {
-    let index = router
-        .lookup(name)
-        .ok_or_else(|| format!("url: no route is named `{name}`"))?;
-    let mut args = Params::new();
-    let mut wanted = router.pattern(index).names();
-    for (i, p) in positional.iter().enumerate() {
-        let key = wanted
-            .next()
-            .map_or_else(|| format!("#{}", i + 1), str::to_string);
-        args.insert(key, (*p).clone());
-    }
-    for (k, v) in hash {
-        args.insert(k.to_string(), v.clone());
-    }
-    router.reverse(name, &args).map_err(|e| format!("url: {e}"))
+    let named: Params = hash.map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let result = match (positional.is_empty(), named.is_empty()) {
+        (false, false) => Err(ReverseError::Mixed(name.to_string())),
+        (true, _) => router.reverse(name, Args::Named(&named)),
+        (false, true) => {
+            let values: Vec<Value> = positional.iter().map(|v| (*v).clone()).collect();
+            router.reverse(name, Args::Positional(&values))
+        }
+    };
+    result.map_err(|e| format!("url: {e}"))
 }
 
 /// What `{{static path}}` gives: the static prefix and the quoted path.

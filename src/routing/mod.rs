@@ -17,6 +17,7 @@
 
 pub mod converters;
 pub mod pattern;
+pub mod reverse;
 
 use std::collections::HashMap;
 
@@ -27,6 +28,7 @@ use serde_json::Value;
 
 pub use converters::Converter;
 pub use pattern::{Part, Pattern, PatternError};
+pub use reverse::{Form, Key};
 
 /// Captured values by parameter name, typed by their converters.
 pub type Params = IndexMap<String, Value>;
@@ -41,6 +43,8 @@ struct Entry {
     /// The literal text every matching path starts with: a path without it is not tried
     /// against the regex at all.
     prefix: String,
+    /// The forms `reverse` writes URLs from, or why the route cannot be reversed.
+    forms: Result<Vec<Form>, String>,
 }
 
 /// The compiled route table.
@@ -51,7 +55,9 @@ pub struct Router {
     /// Routes whose first segment is not literal, and the set that matches them all at once.
     others: Vec<usize>,
     set: RegexSet,
-    names: HashMap<String, usize>,
+    /// Each name's routes, in the order `reverse` tries them: the last in the table first, as
+    /// Django tries them.
+    names: HashMap<String, Vec<usize>>,
 }
 
 /// The first segment of a path: up to and including the first `/`, or the whole path.
@@ -83,7 +89,7 @@ pub struct Match {
 }
 
 impl Router {
-    /// Compile the table. Names must be unique (the caller reports duplicates with positions).
+    /// Compile the table. Several routes may share a name.
     pub fn new(routes: Vec<(Pattern, Option<String>)>) -> Result<Router, String> {
         let mut entries = Vec::with_capacity(routes.len());
         let mut names = HashMap::new();
@@ -91,7 +97,7 @@ impl Router {
             let regex = Regex::new(&pattern.regex_source())
                 .map_err(|e| format!("route {}: {e}", pattern.display()))?;
             if let Some(name) = name {
-                names.entry(name).or_insert(i);
+                names.entry(name).or_insert_with(Vec::new).insert(0, i);
             }
             let literal = pattern
                 .parts
@@ -112,12 +118,14 @@ impl Router {
                 Some(Part::Literal(l)) => l.clone(),
                 _ => String::new(),
             };
+            let forms = reverse::forms(&pattern);
             entries.push(Entry {
                 pattern,
                 regex,
                 literal,
                 groups,
                 prefix,
+                forms,
             });
         }
         let mut by_segment: HashMap<String, Vec<usize>> = HashMap::new();
@@ -230,9 +238,47 @@ impl Router {
         &self.entries[index].pattern
     }
 
-    /// The index of the route called `name`.
-    pub fn lookup(&self, name: &str) -> Option<usize> {
-        self.names.get(name).copied()
+    /// The routes called `name`, in the order `reverse` tries them (the last in the table
+    /// first, as in Django).
+    pub fn routes_named(&self, name: &str) -> &[usize] {
+        self.names.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The names several routes share, sorted, each with its routes in table order.
+    pub fn shared_names(&self) -> Vec<(&str, Vec<usize>)> {
+        let mut shared: Vec<(&str, Vec<usize>)> = self
+            .names
+            .iter()
+            .filter(|(_, routes)| routes.len() > 1)
+            .map(|(n, routes)| (n.as_str(), routes.iter().rev().copied().collect()))
+            .collect();
+        shared.sort();
+        shared
+    }
+
+    /// Every argument some route called `name` takes by name, in the order first met.
+    pub fn takes(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in self.forms_named(name).flat_map(Form::names) {
+            if !out.iter().any(|o| o == n) {
+                out.push(n.to_string());
+            }
+        }
+        out
+    }
+
+    /// The arguments every form of every route called `name` takes by name: those a call
+    /// cannot leave out.
+    pub fn required(&self, name: &str) -> Vec<String> {
+        let mut forms = self.forms_named(name).peekable();
+        if forms.peek().is_none() {
+            return Vec::new();
+        }
+        let mut required = self.takes(name);
+        for form in forms {
+            required.retain(|n| form.names().any(|f| f == n));
+        }
+        required
     }
 
     /// A did-you-mean for a route name, which also knows that a name inside an include is
@@ -255,69 +301,217 @@ impl Router {
         v
     }
 
-    /// The URL of the route called `name` with these arguments, quoted as Django's `reverse`
-    /// quotes it. Arguments must name exactly the route's parameters.
-    pub fn reverse(&self, name: &str, args: &Params) -> Result<String, ReverseError> {
-        let index = self
-            .lookup(name)
-            .ok_or_else(|| ReverseError::UnknownName(name.to_string()))?;
-        self.reverse_index(index, args)
-            .map_err(|e| ReverseError::Args(name.to_string(), e))
+    /// The forms of the routes called `name` that can be reversed, in the order tried.
+    fn forms_named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Form> + 'a {
+        self.routes_named(name)
+            .iter()
+            .flat_map(|&i| self.entries[i].forms.iter().flatten())
     }
 
-    fn reverse_index(&self, index: usize, args: &Params) -> Result<String, String> {
-        let entry = &self.entries[index];
-        if let Some(missing) = entry.pattern.names().find(|w| !args.contains_key(*w)) {
-            return Err(format!("missing argument `{missing}`"));
+    /// Whether a call with arguments of this shape fits some form of a route called `name`:
+    /// what can be known of a call before its values are.
+    pub fn check(&self, name: &str, shape: &Shape) -> Result<(), ReverseError> {
+        if self.routes_named(name).is_empty() {
+            return Err(ReverseError::UnknownName(name.to_string()));
         }
-        if let Some(extra) = args
-            .keys()
-            .find(|k| !entry.pattern.names().any(|w| w == *k))
-        {
-            let wanted = entry.pattern.param_names();
-            let list = if wanted.is_empty() {
-                "it takes none".to_string()
-            } else {
-                format!("it takes {}", wanted.join(", "))
-            };
-            return Err(format!("unexpected argument `{extra}` ({list})"));
+        if self.forms_named(name).any(|f| shape.fits(f)) {
+            return Ok(());
         }
-        let mut url = String::from("/");
-        for part in &entry.pattern.parts {
-            match part {
-                Part::Literal(s) => url.push_str(&quote(s)),
-                Part::Param { name, converter } => {
-                    let value = &args[name];
-                    let segment = converter.to_url(value).ok_or_else(|| {
-                        format!(
-                            "argument `{name}` = {} does not fit converter `{}`",
-                            show(value),
-                            converter.name
-                        )
-                    })?;
-                    url.push_str(&quote(&segment));
+        Err(self.shape_error(name, shape))
+    }
+
+    /// The URL of a route called `name` with these arguments, as Django's `reverse` writes it:
+    /// the routes of that name are tried last first, and each route's forms shortest first;
+    /// the first form whose arguments are exactly those given, and whose URL the route's
+    /// pattern matches, gives the URL, quoted as Django quotes it.
+    pub fn reverse(&self, name: &str, args: Args) -> Result<String, ReverseError> {
+        let routes = self.routes_named(name);
+        if routes.is_empty() {
+            return Err(ReverseError::UnknownName(name.to_string()));
+        }
+        let shape = args.shape();
+        let mut misfit = None;
+        for &index in routes {
+            let entry = &self.entries[index];
+            for form in entry.forms.iter().flatten() {
+                if !shape.fits(form) {
+                    continue;
                 }
-                Part::Regex { src, .. } => {
-                    url.push_str(&reverse_regex(src, args).ok_or_else(|| {
-                        format!(
-                            "the regex {src:?} cannot be reversed with {}",
-                            show(&serde_json::to_value(args).unwrap_or_default())
-                        )
-                    })?)
+                match write(entry, form, &args) {
+                    Ok(url) => return Ok(url),
+                    Err(why) => {
+                        misfit.get_or_insert(why);
+                    }
                 }
             }
         }
-        // The candidate must resolve to the same route, as Django checks.
-        let decoded = percent_encoding::percent_decode_str(&url[1..]).decode_utf8_lossy();
-        if !entry.regex.is_match(&decoded) {
-            return Err(format!("the URL {url:?} would not match the route"));
-        }
-        // Django: a URL starting with // would be read as a scheme-relative URL.
-        if let Some(rest) = url.strip_prefix("//") {
-            url = format!("/%2F{rest}");
-        }
-        Ok(url)
+        Err(match misfit {
+            Some(why) => ReverseError::Value(name.to_string(), why),
+            None => self.shape_error(name, &shape),
+        })
     }
+
+    /// Why no form of a route called `name` takes arguments of this shape.
+    fn shape_error(&self, name: &str, shape: &Shape) -> ReverseError {
+        let forms: Vec<&Form> = self.forms_named(name).collect();
+        let name = name.to_string();
+        if forms.is_empty() {
+            let &index = self
+                .routes_named(&name)
+                .first()
+                .expect("a route of that name");
+            let entry = &self.entries[index];
+            let why = entry.forms.as_ref().err().cloned().unwrap_or_default();
+            let why = format!(
+                "the route {} cannot be reversed: {why}",
+                entry.pattern.display()
+            );
+            return ReverseError::Value(name, why);
+        }
+        let mut described: Vec<String> = Vec::new();
+        for f in &forms {
+            let d = f.describe();
+            if !described.contains(&d) {
+                described.push(d);
+            }
+        }
+        let takes = match described.as_slice() {
+            [one] => format!("it takes {one}"),
+            many => format!("it takes ({})", many.join(") or (")),
+        };
+        let problems = match (forms.as_slice(), shape) {
+            ([form], Shape::Named(given)) => {
+                let wanted: Vec<&str> = form.names().collect();
+                let mut problems: Vec<String> = wanted
+                    .iter()
+                    .filter(|w| !given.contains(w))
+                    .map(|w| format!("missing argument `{w}`"))
+                    .collect();
+                if wanted.len() < form.keys.len() {
+                    problems.push("its unnamed groups take arguments by position".into());
+                }
+                let mut extra: Vec<&&str> = given.iter().filter(|g| !wanted.contains(g)).collect();
+                extra.sort();
+                problems.extend(extra.iter().map(|k| format!("unexpected argument `{k}`")));
+                problems
+            }
+            ([form], Shape::Positional(n)) => {
+                vec![format!("takes {} argument(s), given {n}", form.keys.len())]
+            }
+            (_, Shape::Named(given)) if given.is_empty() => {
+                vec!["every URL form takes arguments".into()]
+            }
+            (_, Shape::Named(given)) => {
+                let mut given = given.clone();
+                given.sort();
+                vec![format!("no URL form takes exactly {}", given.join(", "))]
+            }
+            (_, Shape::Positional(n)) => {
+                vec![format!("no URL form takes {n} argument(s) by position")]
+            }
+        };
+        ReverseError::Shape {
+            name,
+            problems,
+            takes,
+        }
+    }
+}
+
+/// The arguments of a `reverse`: by name or by position, never both (as in Django).
+#[derive(Debug, Clone, Copy)]
+pub enum Args<'a> {
+    Named(&'a Params),
+    Positional(&'a [Value]),
+}
+
+impl<'a> Args<'a> {
+    fn shape(&self) -> Shape<'a> {
+        match *self {
+            Args::Named(p) => Shape::Named(p.keys().map(String::as_str).collect()),
+            Args::Positional(v) => Shape::Positional(v.len()),
+        }
+    }
+
+    /// The value of `form`'s argument `i`.
+    fn get(&self, form: &Form, i: usize) -> Option<&'a Value> {
+        match (*self, &form.keys[i].0) {
+            (Args::Named(p), Key::Name(n)) => p.get(n),
+            (Args::Positional(v), _) => v.get(i),
+            (Args::Named(_), Key::Pos(_)) => None,
+        }
+    }
+}
+
+/// What is known of a call's arguments before their values: their names, or their number.
+#[derive(Debug, Clone)]
+pub enum Shape<'a> {
+    Named(Vec<&'a str>),
+    Positional(usize),
+}
+
+impl Shape<'_> {
+    /// Django's rule: by position, as many as the form takes; by name, exactly its names.
+    fn fits(&self, form: &Form) -> bool {
+        match self {
+            Shape::Positional(n) => *n == form.keys.len(),
+            Shape::Named(given) => {
+                given.len() == form.keys.len()
+                    && form
+                        .keys
+                        .iter()
+                        .all(|(k, _)| matches!(k, Key::Name(n) if given.contains(&n.as_str())))
+            }
+        }
+    }
+}
+
+/// The URL of one form with these arguments, if their values fit and the route's pattern
+/// matches it.
+fn write(entry: &Entry, form: &Form, args: &Args) -> Result<String, String> {
+    let mut path = String::new();
+    for piece in &form.pieces {
+        match piece {
+            reverse::Piece::Text(t) => path.push_str(t),
+            reverse::Piece::Arg(i) => {
+                let (key, converter) = &form.keys[*i];
+                let shown = match key {
+                    Key::Name(n) => format!("`{n}`"),
+                    Key::Pos(_) => format!("#{}", i + 1),
+                };
+                let value = args.get(form, *i).unwrap_or(&Value::Null);
+                let text =
+                    reverse::arg_text(value, converter.as_deref()).ok_or_else(
+                        || match converter {
+                            Some(c) => format!(
+                                "argument {shown} = {} does not fit converter `{}`",
+                                show(value),
+                                c.name
+                            ),
+                            None => format!(
+                                "argument {shown} = {} is not a string or a number",
+                                show(value)
+                            ),
+                        },
+                    )?;
+                path.push_str(&text);
+            }
+        }
+    }
+    // Django checks the candidate against the pattern; here the route's pattern matches
+    // whole paths, so the URL must be one the route answers.
+    if !entry.regex.is_match(&path) {
+        return Err(format!(
+            "\"/{path}\" would not match the route {}",
+            entry.pattern.display()
+        ));
+    }
+    let url = quote(&path);
+    // Django: a URL starting with // would be read as a scheme-relative URL.
+    Ok(match url.strip_prefix('/') {
+        Some(rest) => format!("/%2F{rest}"),
+        None => format!("/{url}"),
+    })
 }
 
 /// The last line of a regex error, which says what is wrong, without the "error: " label.
@@ -335,14 +529,38 @@ fn show(v: &Value) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReverseError {
     UnknownName(String),
-    Args(String, String),
+    /// Arguments given both by position and by name.
+    Mixed(String),
+    /// The arguments' names or number fit no form of the routes of that name.
+    Shape {
+        name: String,
+        problems: Vec<String>,
+        /// What the routes take: `it takes year, slug`.
+        takes: String,
+    },
+    /// Forms fit the arguments, but not their values (the first reason met), or the route
+    /// cannot be reversed at all.
+    Value(String, String),
 }
 
 impl std::fmt::Display for ReverseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReverseError::UnknownName(n) => write!(f, "no route is named `{n}`"),
-            ReverseError::Args(n, why) => write!(f, "cannot reverse `{n}`: {why}"),
+            ReverseError::Mixed(n) => write!(
+                f,
+                "cannot reverse `{n}`: give the arguments by position or by name, not both"
+            ),
+            ReverseError::Shape {
+                name,
+                problems,
+                takes,
+            } => write!(
+                f,
+                "cannot reverse `{name}`: {} ({takes})",
+                problems.join("; ")
+            ),
+            ReverseError::Value(n, why) => write!(f, "cannot reverse `{n}`: {why}"),
         }
     }
 }
@@ -370,69 +588,6 @@ const REVERSE_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
 
 pub fn quote(s: &str) -> String {
     utf8_percent_encode(s, REVERSE_QUOTE).to_string()
-}
-
-/// Reverse a simple regex: named groups are replaced by their arguments; everything else
-/// must be a literal character (or an escaped one). Anything fancier cannot be reversed.
-fn reverse_regex(src: &str, args: &Params) -> Option<String> {
-    let mut out = String::new();
-    let chars: Vec<char> = src.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\\' => {
-                let next = *chars.get(i + 1)?;
-                if next.is_alphanumeric() {
-                    return None;
-                }
-                out.push_str(&quote(&next.to_string()));
-                i += 2;
-            }
-            '(' => {
-                let rest: String = chars[i..].iter().collect();
-                let name_start = if rest.starts_with("(?P<") {
-                    4
-                } else if rest.starts_with("(?<") {
-                    3
-                } else {
-                    return None;
-                };
-                let name_end = rest.find('>')?;
-                let name = &rest[name_start..name_end];
-                // Skip to the matching close paren.
-                let mut depth = 0;
-                let mut j = i;
-                while j < chars.len() {
-                    match chars[j] {
-                        '\\' => j += 1,
-                        '(' => depth += 1,
-                        ')' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                let value = match args.get(name)? {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => return None,
-                };
-                out.push_str(&quote(&value));
-                i = j + 1;
-            }
-            '[' | ']' | ')' | '{' | '}' | '*' | '+' | '?' | '|' | '.' | '^' | '$' => return None,
-            _ => {
-                out.push_str(&quote(&c.to_string()));
-                i += 1;
-            }
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -530,20 +685,28 @@ mod tests {
         assert_eq!(r.resolve("nope"), None);
     }
 
+    /// `reverse` by name, the way most tests call it.
+    fn named(r: &Router, name: &str, pairs: &[(&str, Value)]) -> Result<String, ReverseError> {
+        r.reverse(name, Args::Named(&params(pairs)))
+    }
+
     #[test]
     fn reverse_quotes_like_django() {
         let r = router(&[("greet/<str:name>/", "greet"), ("p/<path:rest>", "path")]);
-        let url = r.reverse("greet", &params(&[("name", "a b&c/é".into())]));
         // `/` cannot be in a str segment, so this cannot reverse.
-        assert!(url.is_err());
         assert_eq!(
-            r.reverse("greet", &params(&[("name", "a b&c@é".into())]))
-                .unwrap(),
+            named(&r, "greet", &[("name", "a b&c/é".into())]),
+            Err(ReverseError::Value(
+                "greet".into(),
+                "argument `name` = \"a b&c/é\" does not fit converter `str`".into()
+            ))
+        );
+        assert_eq!(
+            named(&r, "greet", &[("name", "a b&c@é".into())]).unwrap(),
             "/greet/a%20b&c@%C3%A9/"
         );
         assert_eq!(
-            r.reverse("path", &params(&[("rest", "x/y z".into())]))
-                .unwrap(),
+            named(&r, "path", &[("rest", "x/y z".into())]).unwrap(),
             "/p/x/y%20z"
         );
     }
@@ -551,17 +714,33 @@ mod tests {
     #[test]
     fn reverse_refuses_wrong_arguments() {
         let r = router(&[("n/<int:n>/", "int")]);
-        assert!(r.reverse("int", &params(&[])).is_err());
-        assert!(r.reverse("int", &params(&[("n", "abc".into())])).is_err());
-        assert!(r
-            .reverse("int", &params(&[("n", 1.into()), ("x", 2.into())]))
-            .is_err());
+        let shape = |problems: &[&str]| ReverseError::Shape {
+            name: "int".into(),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            takes: "it takes n".into(),
+        };
+        assert_eq!(named(&r, "int", &[]), Err(shape(&["missing argument `n`"])));
         assert_eq!(
-            r.reverse("int", &params(&[("n", 5.into())])).unwrap(),
+            named(&r, "int", &[("n", "abc".into())])
+                .unwrap_err()
+                .to_string(),
+            "cannot reverse `int`: argument `n` = \"abc\" does not fit converter `int`"
+        );
+        assert_eq!(
+            named(&r, "int", &[("n", 1.into()), ("x", 2.into())]),
+            Err(shape(&["unexpected argument `x`"]))
+        );
+        assert_eq!(
+            r.reverse("int", Args::Positional(&[1.into(), 2.into()])),
+            Err(shape(&["takes 1 argument(s), given 2"]))
+        );
+        assert_eq!(named(&r, "int", &[("n", 5.into())]).unwrap(), "/n/5/");
+        assert_eq!(
+            r.reverse("int", Args::Positional(&[5.into()])).unwrap(),
             "/n/5/"
         );
         assert_eq!(
-            r.reverse("nope", &params(&[])),
+            named(&r, "nope", &[]),
             Err(ReverseError::UnknownName("nope".into()))
         );
     }
@@ -573,9 +752,42 @@ mod tests {
         let m = r.resolve("articles/2024/").unwrap();
         assert_eq!(m.params["year"], Value::from("2024"));
         assert_eq!(
-            r.reverse("y", &params(&[("year", "1999".into())])).unwrap(),
+            named(&r, "y", &[("year", "1999".into())]).unwrap(),
             "/articles/1999/"
         );
-        assert!(r.reverse("y", &params(&[("year", "99".into())])).is_err());
+        assert!(named(&r, "y", &[("year", "99".into())]).is_err());
+    }
+
+    /// Routes sharing a name are tried from the last up, as Django tries them; the first whose
+    /// arguments fit, by name or by number, gives the URL.
+    #[test]
+    fn shared_names_take_the_last_route_that_fits() {
+        let r = router(&[
+            ("a/<int:x>/", "s"),
+            ("b/<int:x>/", "s"),
+            ("c/<slug:x>/<int:y>/", "s"),
+            ("d/", "s"),
+            ("e/<slug:x>/", "s"),
+        ]);
+        assert_eq!(named(&r, "s", &[]).unwrap(), "/d/");
+        assert_eq!(named(&r, "s", &[("x", "z".into())]).unwrap(), "/e/z/");
+        // 7 fits `e/<slug:x>/`, the last route that takes `x`.
+        assert_eq!(named(&r, "s", &[("x", 7.into())]).unwrap(), "/e/7/");
+        assert_eq!(
+            named(&r, "s", &[("x", "z".into()), ("y", 1.into())]).unwrap(),
+            "/c/z/1/"
+        );
+        assert_eq!(
+            r.reverse("s", Args::Positional(&["a b".into()]))
+                .unwrap_err()
+                .to_string(),
+            "cannot reverse `s`: argument `x` = \"a b\" does not fit converter `slug`"
+        );
+        assert_eq!(
+            named(&r, "s", &[("y", 1.into())]).unwrap_err().to_string(),
+            "cannot reverse `s`: no URL form takes exactly y (it takes (x) or (no arguments) or (x, y))"
+        );
+        assert_eq!(r.shared_names(), vec![("s", vec![0, 1, 2, 3, 4])]);
+        assert_eq!(r.takes("s"), ["x", "y"]);
     }
 }

@@ -7,12 +7,17 @@ use super::error::ViewError;
 use super::request::Response;
 use super::{Call, RouteDef};
 use crate::config::Diagnostic;
-use crate::routing::{quote, Params, Router};
+use crate::routing::{quote, Args, Params, ReverseError, Router, Shape};
 
 #[derive(Debug)]
 pub enum RedirectTarget {
-    /// A route name; literal arguments, the rest taken from the captures by name.
-    Route { name: String, args: Params },
+    /// A route name; literal arguments, the rest taken from the captures by name (those of
+    /// `from_captures` that the request has: an optional group may have taken no part).
+    Route {
+        name: String,
+        args: Params,
+        from_captures: Vec<String>,
+    },
     /// A URL with `{capture}` placeholders.
     Url(String),
 }
@@ -38,10 +43,11 @@ impl RedirectView {
                     .flatten()
                     .map(|(k, v)| (k.clone(), v.to_json()))
                     .collect();
-                check_route_target(r, router, name, &args, errors);
+                let from_captures = check_route_target(r, router, name, &args, errors);
                 RedirectTarget::Route {
                     name: name.clone(),
                     args,
+                    from_captures,
                 }
             }
             (None, Some(url)) => {
@@ -65,16 +71,12 @@ impl RedirectView {
         };
         // A route target whose arguments are all given in `args` goes to one place: reverse it once.
         let fixed = match &target {
-            RedirectTarget::Route { name, args } => router
-                .lookup(name)
-                .filter(|&i| {
-                    router
-                        .pattern(i)
-                        .param_names()
-                        .iter()
-                        .all(|p| args.contains_key(p))
-                })
-                .and_then(|_| router.reverse(name, args).ok()),
+            RedirectTarget::Route {
+                name,
+                args,
+                from_captures,
+            } if from_captures.is_empty() => router.reverse(name, Args::Named(args)).ok(),
+            RedirectTarget::Route { .. } => None,
             RedirectTarget::Url(url) => (!url.contains('{')).then(|| url.clone()),
         };
         RedirectView {
@@ -88,19 +90,22 @@ impl RedirectView {
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
         let mut location = match (&self.fixed, &self.target) {
             (Some(location), _) => location.clone(),
-            (None, RedirectTarget::Route { name, args }) => {
+            (
+                None,
+                RedirectTarget::Route {
+                    name,
+                    args,
+                    from_captures,
+                },
+            ) => {
                 let mut full = args.clone();
-                if let Some(index) = ctx.router.lookup(name) {
-                    for p in ctx.router.pattern(index).param_names() {
-                        if !full.contains_key(&p) {
-                            if let Some(v) = call.params.get(&p) {
-                                full.insert(p, v.clone());
-                            }
-                        }
+                for p in from_captures {
+                    if let Some(v) = call.params.get(p) {
+                        full.insert(p.clone(), v.clone());
                     }
                 }
                 ctx.router
-                    .reverse(name, &full)
+                    .reverse(name, Args::Named(&full))
                     .map_err(|e| call.internal(e))?
             }
             (None, RedirectTarget::Url(url)) => fill_placeholders(url, call.params),
@@ -126,26 +131,34 @@ impl RedirectView {
     }
 }
 
-/// `to:` must name a route, and every argument it takes must come from `args` or a capture.
+/// `to:` must name a route, and the arguments of `args` and the captures a route of that name
+/// takes must fit one of its forms; when they come from `args` alone, they must reverse. Gives
+/// the captures the target takes that `args` does not set.
 fn check_route_target(
     r: &RouteDef,
     router: &Router,
     name: &str,
     args: &Params,
     errors: &mut Vec<Diagnostic>,
-) {
+) -> Vec<String> {
     let src = &r.source;
-    let Some(index) = router.lookup(name) else {
+    if router.routes_named(name).is_empty() {
         errors.push(
             src.diag(&r.key("to"), format!("no route is named `{name}`"))
                 .with_hint(router.suggest(name)),
         );
-        return;
-    };
+        return Vec::new();
+    }
     let captures = r.pattern.param_names();
-    let wanted = router.pattern(index).param_names();
-    for w in &wanted {
-        if !args.contains_key(w) && !captures.contains(w) {
+    let wanted = router.takes(name);
+    let from_captures: Vec<String> = wanted
+        .iter()
+        .filter(|w| !args.contains_key(*w) && captures.contains(w))
+        .cloned()
+        .collect();
+    let before = errors.len();
+    for w in router.required(name) {
+        if !args.contains_key(&w) && !captures.contains(&w) {
             errors.push(src.diag(&r.key("to"), format!("route `{name}` needs argument `{w}`, which this route neither captures nor sets in `args`")));
         }
     }
@@ -164,11 +177,37 @@ fn check_route_target(
             );
         }
     }
-    if wanted.iter().all(|w| args.contains_key(w)) && args.keys().all(|k| wanted.contains(k)) {
-        if let Err(e) = router.reverse(name, args) {
-            errors.push(src.diag(&r.key("args"), e.to_string()));
-        }
+    if errors.len() > before {
+        return from_captures;
     }
+    let given: Vec<&str> = args
+        .keys()
+        .chain(&from_captures)
+        .map(String::as_str)
+        .collect();
+    let result = match router.check(name, &Shape::Named(given)) {
+        Ok(()) if from_captures.is_empty() => router.reverse(name, Args::Named(args)).map(drop),
+        other => other,
+    };
+    if let Err(e) = result {
+        let at = if args.is_empty() {
+            r.key("to")
+        } else {
+            r.key("args")
+        };
+        errors.push(match e {
+            ReverseError::Shape {
+                problems, takes, ..
+            } => src
+                .diag(
+                    &at,
+                    format!("cannot reverse `{name}`: {}", problems.join("; ")),
+                )
+                .with_hint(Some(takes)),
+            e => src.diag(&at, e.to_string()),
+        });
+    }
+    from_captures
 }
 
 /// Every `{name}` of a `url:` must be a capture of the route.

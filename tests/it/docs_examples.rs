@@ -615,8 +615,8 @@ fn a_wrong_fragment_leaves_the_example_as_it_was() {
     let page = concat!(
         "```yaml,routes\n  - { path: \"a/\", name: a, view: template, template: a.hbs }\n```\n\n",
         "```handlebars,file=templates/a.hbs\n<a href=\"{{url \"a\"}}\">a</a>\n```\n\n",
-        "```yaml,routes,wrong\n  - { path: \"b/\", name: a, view: not_found }\n```\n\n",
-        "```text\nroute name `a` is already used\n```\n\n",
+        "```yaml,routes,wrong\n  - { path: \"b/\", name: b, view: redirect, to: nowhere }\n```\n\n",
+        "```text\nno route is named `nowhere`\n```\n\n",
         "```yaml,routes\n  - { path: \"c/\", name: c, view: template, template: a.hbs }\n```\n",
     );
     let (last, problems) = run_page("page.md", page, None);

@@ -23,5 +23,6 @@ mod greetings;
 mod models;
 mod no_panic;
 mod reload;
+mod reverse;
 mod routing;
 mod schema;
