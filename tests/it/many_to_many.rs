@@ -31,7 +31,8 @@ models:
 const ROUTES: &str = r#"
 routes:
   - { path: "posts/", name: post-list, view: list, model: Post, template: posts.hbs,
-      filters: { tag: { field: tags__slug }, tagname: { field: tags__name, lookup: icontains } } }
+      filters: { tag: { field: tags__slug }, tagname: { field: tags__name, lookup: icontains },
+                 tagid: { field: tags } } }
   - { path: "rust/", name: rust, view: list, model: Post, template: posts.hbs, where: { tags__slug: rust } }
   - { path: "api/posts/", name: post-api, view: list, model: Post, format: json }
   - { path: "posts/<int:pk>/", name: post-detail, view: detail, model: Post, template: post.hbs }
@@ -73,7 +74,7 @@ fn blog_files(fixtures: &str) -> SiteDir {
         ),
         (
             "templates/tag.hbs",
-            "<h1>{{object.name}}</h1>{{#each posts}}<li>{{title}}</li>{{/each}}",
+            "<h1>{{object.name}}</h1>{{#each posts}}<li>{{title}}:{{#each tags}} {{slug}}{{/each}}</li>{{/each}}",
         ),
     ])
 }
@@ -242,6 +243,9 @@ fn filtering_through_tags_lists_each_post_once() {
         listed(&s.get("/posts/?tag=%27%29%20OR%201%3D1%20--")),
         Vec::<String>::new()
     );
+    // The field alone is the tag's primary key, typed: a key that is no number is a 400.
+    assert_eq!(listed(&s.get("/posts/?tagid=2")), ["1", "4"]);
+    assert_eq!(s.get("/posts/?tagid=two").status, 400);
     // `where:` through the field.
     assert_eq!(listed(&s.get("/rust/")), ["1", "3"]);
 }
@@ -252,9 +256,13 @@ fn a_tag_page_lists_its_posts_through_related() {
     let r = s.get("/tags/rust/");
     assert_eq!(r.status, 200, "{r:?}");
     // Post 3 has the tag but is not published: `where:` leaves it out.
-    assert_eq!(r.body, "<h1>Rust</h1><li>Hello</li>");
+    assert_eq!(r.body, "<h1>Rust</h1><li>Hello: rust web</li>");
+    // Each post listed has its own tags too.
     let r = s.get("/tags/web/");
-    assert_eq!(r.body, "<h1>Web</h1><li>Hello</li><li>Fourth</li>");
+    assert_eq!(
+        r.body,
+        "<h1>Web</h1><li>Hello: rust web</li><li>Fourth: odd db web</li>"
+    );
     assert_eq!(s.get("/tags/nope/").status, 404);
 }
 
