@@ -106,69 +106,7 @@ impl DetailView {
                     .push((model.name.clone(), vec![Order::asc(f)]));
             }
         }
-        let mut related = Vec::new();
-        for (name, r) in raw.related.iter().flatten() {
-            let rat = format!("{at}.related.{name}");
-            let Some(rmodel) = models.get(&r.model) else {
-                errors.push(
-                    source
-                        .diag(&format!("{rat}.model"), format!("no model `{}`", r.model))
-                        .with_hint(suggestion(&r.model, models.keys().map(String::as_str))),
-                );
-                continue;
-            };
-            let fk = match rmodel.field(&r.field).or(rmodel.many_field(&r.field)) {
-                Some(f) if f.to.as_deref() == Some(model.name.as_str()) => f.clone(),
-                Some(_) => {
-                    errors.push(source.diag(
-                        &format!("{rat}.field"),
-                        format!(
-                            "`{}` of {} is not a foreign key or many_to_many field to {}",
-                            r.field, rmodel.name, model.name
-                        ),
-                    ));
-                    continue;
-                }
-                None => {
-                    errors.push(
-                        source
-                            .diag(
-                                &format!("{rat}.field"),
-                                format!("model {} has no field `{}`", rmodel.name, r.field),
-                            )
-                            .with_hint(suggestion(&r.field, rmodel.field_names())),
-                    );
-                    continue;
-                }
-            };
-            let wheres = compile_where(
-                models,
-                rmodel,
-                r.where_.as_ref(),
-                source,
-                &format!("{rat}.where"),
-                &mut errors,
-            );
-            let ordering = match &r.ordering {
-                Some(keys) => compile_order(
-                    rmodel,
-                    keys,
-                    source,
-                    &format!("{rat}.ordering"),
-                    &mut errors,
-                ),
-                None => rmodel.ordering.clone(),
-            };
-            related.push(RelatedSpec {
-                name: name.clone(),
-                model: rmodel.clone(),
-                column: fk.column.clone(),
-                join: fk.join.clone(),
-                wheres,
-                ordering,
-                limit: r.limit.unwrap_or(100),
-            });
-        }
+        let related = compile_related(raw, models, &model, source, at, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -234,6 +172,76 @@ impl DetailView {
         extra.insert("object".into(), Value::Object(object));
         self.out.render(ctx, call, extra)
     }
+}
+
+/// `related:` — the rows of other models pointing at the object, through a foreign key or a
+/// many_to_many field.
+fn compile_related(
+    raw: &RawRoute,
+    models: &Models,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RelatedSpec> {
+    let mut related = Vec::new();
+    for (name, r) in raw.related.iter().flatten() {
+        let rat = format!("{at}.related.{name}");
+        let Some(rmodel) = models.get(&r.model) else {
+            errors.push(
+                source
+                    .diag(&format!("{rat}.model"), format!("no model `{}`", r.model))
+                    .with_hint(suggestion(&r.model, models.keys().map(String::as_str))),
+            );
+            continue;
+        };
+        let fk = match rmodel.field(&r.field).or(rmodel.many_field(&r.field)) {
+            Some(f) if f.to.as_deref() == Some(model.name.as_str()) => f.clone(),
+            Some(_) => {
+                errors.push(source.diag(
+                    &format!("{rat}.field"),
+                    format!(
+                        "`{}` of {} is not a foreign key or many_to_many field to {}",
+                        r.field, rmodel.name, model.name
+                    ),
+                ));
+                continue;
+            }
+            None => {
+                errors.push(
+                    source
+                        .diag(
+                            &format!("{rat}.field"),
+                            format!("model {} has no field `{}`", rmodel.name, r.field),
+                        )
+                        .with_hint(suggestion(&r.field, rmodel.field_names())),
+                );
+                continue;
+            }
+        };
+        let wheres = compile_where(
+            models,
+            rmodel,
+            r.where_.as_ref(),
+            source,
+            &format!("{rat}.where"),
+            errors,
+        );
+        let ordering = match &r.ordering {
+            Some(keys) => compile_order(rmodel, keys, source, &format!("{rat}.ordering"), errors),
+            None => rmodel.ordering.clone(),
+        };
+        related.push(RelatedSpec {
+            name: name.clone(),
+            model: rmodel.clone(),
+            column: fk.column.clone(),
+            join: fk.join.clone(),
+            wheres,
+            ordering,
+            limit: r.limit.unwrap_or(100),
+        });
+    }
+    related
 }
 
 /// The rows of `r` pointing at the object whose primary key is `key`: by the foreign key's
