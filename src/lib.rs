@@ -6,6 +6,7 @@
 
 pub mod bundled;
 pub mod config;
+pub mod content;
 pub mod datetime;
 pub mod db;
 pub mod query;

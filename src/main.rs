@@ -120,9 +120,9 @@ fn load(dir: &Path) -> Result<Site, ExitCode> {
 /// Apply migrations, printing what was done; refusals are errors.
 fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), ExitCode> {
     match site.migrate(allow_destructive) {
-        Ok(done) => {
+        Ok(migrated) => {
             if !quiet {
-                for line in done {
+                for line in migrated.done {
                     eprintln!("migrate: {line}");
                 }
             }

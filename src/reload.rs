@@ -100,17 +100,28 @@ pub fn watch(root: PathBuf, state: Arc<Current>) -> notify::Result<RecommendedWa
                 continue;
             }
             let start = Instant::now();
+            let mut changed = paths(first);
             loop {
                 match rx.recv_timeout(SETTLE) {
-                    Ok(_) if start.elapsed() < MAX_WAIT => continue,
-                    Ok(_) | Err(RecvTimeoutError::Timeout) => break,
+                    Ok(event) => {
+                        changed.extend(paths(event));
+                        if start.elapsed() >= MAX_WAIT {
+                            break;
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
-            reload(&root, &state, start);
+            reload(&root, &state, start, &changed);
         })
         .map_err(|e| notify::Error::generic(&e.to_string()))?;
     Ok(watcher)
+}
+
+/// The paths an event names.
+fn paths(event: notify::Result<Event>) -> Vec<PathBuf> {
+    event.map(|e| e.paths).unwrap_or_default()
 }
 
 /// Does this event change the site? Not reads, not the database's own files, not editors'
@@ -160,21 +171,30 @@ fn ignored(path: &Path, db: Option<&Path>) -> bool {
         || name == "4913"
 }
 
-/// Build, migrate and swap in the site; or report why not and keep the old one.
-pub fn reload(root: &Path, state: &Current, start: Instant) {
-    let result = match Site::load(root) {
+/// Build, migrate and swap in the site; or report why not and keep the old one. `changed`
+/// are the paths the events named (for saying which saved fixtures were not loaded).
+pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf]) {
+    let previous = state.site.load_full();
+    let result = match Site::load_after(root, Some(&previous)) {
         Err(diags) => Err(format_all(&diags)),
         Ok(site) => match site.migrate(false) {
-            Ok(done) => Ok((site, done)),
+            Ok(migrated) => Ok((site, migrated)),
             Err(e) => Err(e.to_string()),
         },
     };
+    drop(previous);
     match result {
-        Ok((site, done)) => {
-            for line in done {
+        Ok((site, migrated)) => {
+            for line in &migrated.done {
                 tracing::info!("migrate: {line}");
             }
             let routes = site.router.len();
+            let waiting = if migrated.fixtures_loaded {
+                Vec::new()
+            } else {
+                saved_fixtures(&site, changed)
+            };
+            let root_text = site.root.display().to_string();
             state.site.store(Arc::new(site));
             if let Ok(mut e) = state.live.error.lock() {
                 *e = None;
@@ -182,7 +202,14 @@ pub fn reload(root: &Path, state: &Current, start: Instant) {
             state.live.generation.fetch_add(1, Ordering::SeqCst);
             // Logged last: whoever reads this line finds the new site, and its generation, in place.
             let ms = start.elapsed().as_secs_f64() * 1000.0;
-            tracing::info!("reloaded in {ms:.0} ms ({routes} routes)");
+            if waiting.is_empty() {
+                tracing::info!("reloaded in {ms:.0} ms ({routes} routes)");
+            } else {
+                let files = waiting.join(" ");
+                tracing::warn!(
+                    "reloaded in {ms:.0} ms ({routes} routes); {files} saved but not loaded: fixtures load only into empty tables, and these hold rows; to load now (rows with the same pk are updated): trellis load {root_text} {files}"
+                );
+            }
         }
         Err(text) => {
             eprint!("{text}");
@@ -193,6 +220,28 @@ pub fn reload(root: &Path, state: &Current, start: Instant) {
             tracing::error!("reload failed; the previous site goes on serving");
         }
     }
+}
+
+/// The site's fixture files among `changed`, as the site names them.
+fn saved_fixtures(site: &Site, changed: &[PathBuf]) -> Vec<String> {
+    let changed: Vec<PathBuf> = changed
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    site.fixtures
+        .iter()
+        .filter(|f| {
+            std::fs::canonicalize(f)
+                .map(|f| changed.contains(&f))
+                .unwrap_or(false)
+        })
+        .map(|f| {
+            f.strip_prefix(&site.root)
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        })
+        .collect()
 }
 
 #[cfg(test)]

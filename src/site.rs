@@ -39,6 +39,17 @@ pub struct Site {
     pub tables: Vec<TableDef>,
     /// Fixtures loaded when the database is first created.
     pub fixtures: Vec<PathBuf>,
+    /// Models whose rows are folders of Markdown files, synced by `migrate`.
+    pub collections: Vec<crate::content::Collection>,
+}
+
+/// What `Site::migrate` did.
+#[derive(Debug, Default)]
+pub struct Migrated {
+    /// One line per thing done.
+    pub done: Vec<String>,
+    /// Whether the site's fixtures were loaded (they are only into empty tables).
+    pub fixtures_loaded: bool,
 }
 
 /// Why `Site::migrate` stopped.
@@ -48,6 +59,8 @@ pub enum MigrateError {
     Refused(Vec<String>),
     /// The tables are in place, but the site's fixtures did not load (none of their rows).
     Fixtures(Vec<String>),
+    /// The tables are in place, but a collection's files could not be written (none of them).
+    Content(Vec<Diagnostic>),
 }
 
 impl std::fmt::Display for MigrateError {
@@ -71,6 +84,10 @@ impl std::fmt::Display for MigrateError {
                 }
                 writeln!(f, "the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty")
             }
+            MigrateError::Content(errors) => {
+                write!(f, "{}", diagnostic::format_all(errors))?;
+                writeln!(f, "no file's row was written: the tables still hold the rows of the last good sync")
+            }
         }
     }
 }
@@ -78,6 +95,12 @@ impl std::fmt::Display for MigrateError {
 impl Site {
     /// Load and validate the site in `dir` (a folder holding `site.yaml`, or the file itself).
     pub fn load(dir: &Path) -> Result<Site, Vec<Diagnostic>> {
+        Site::load_after(dir, None)
+    }
+
+    /// Load the site again after `previous`: collection files that have not changed since it
+    /// was loaded are not read again.
+    pub fn load_after(dir: &Path, previous: Option<&Site>) -> Result<Site, Vec<Diagnostic>> {
         let (root, file) = site_file(dir);
         let mut errors = Vec::new();
         if !file.exists() {
@@ -172,6 +195,14 @@ impl Site {
         };
         let tables = table_defs(&models, &needs);
         let fixtures = fixture_files(&settings.fixtures, &root, &source, &mut errors);
+        let collections = crate::content::compile(
+            &raw.models,
+            &models,
+            &root,
+            &source,
+            previous.map_or(&[][..], |p| &p.collections),
+            &mut errors,
+        );
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -215,6 +246,7 @@ impl Site {
             db,
             tables,
             fixtures,
+            collections,
         })
     }
 
@@ -242,10 +274,10 @@ impl Site {
     }
 
     /// Create or update the database's tables (see `db::migrate`); on a database created just
-    /// now, load the site's fixtures. Returns what was done, one line each.
-    pub fn migrate(&self, allow_destructive: bool) -> Result<Vec<String>, MigrateError> {
+    /// now, load the site's fixtures; then sync the collections. Returns what was done.
+    pub fn migrate(&self, allow_destructive: bool) -> Result<Migrated, MigrateError> {
         let Some(db) = &self.db else {
-            return Ok(Vec::new());
+            return Ok(Migrated::default());
         };
         let mut conn =
             crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.to_string()]))?;
@@ -253,10 +285,20 @@ impl Site {
             .map_err(|e| MigrateError::Refused(e.messages()))?;
         let mut done = outcome.applied;
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
-        // or one whose load failed and was fixed since).
+        // or one whose load failed and was fixed since). Collections' tables fill from their
+        // folders, so they do not count.
+        let from_files: Vec<&str> = self
+            .collections
+            .iter()
+            .map(|c| c.model.table.as_str())
+            .collect();
+        let fixture_tables = self
+            .tables
+            .iter()
+            .map(|t| t.table.as_str())
+            .filter(|t| !from_files.contains(t));
         let empty = !self.fixtures.is_empty()
-            && crate::db::tables_empty(&conn, self.tables.iter().map(|t| t.table.as_str()))
-                .unwrap_or(false);
+            && crate::db::tables_empty(&conn, fixture_tables).unwrap_or(false);
         if empty {
             let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures).map_err(
                 |errors| MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect()),
@@ -267,7 +309,38 @@ impl Site {
                 self.fixtures.len()
             ));
         }
-        Ok(done)
+        if !self.collections.is_empty() {
+            done.extend(self.sync(&mut conn)?);
+        }
+        Ok(Migrated {
+            done,
+            fixtures_loaded: empty,
+        })
+    }
+
+    /// Make each collection's table hold exactly its folder's rows, in one transaction.
+    fn sync(&self, conn: &mut crate::db::Connection) -> Result<Vec<String>, MigrateError> {
+        use crate::db::sync::{sync, SyncError};
+        let tables = crate::content::tables(&self.collections);
+        match sync(conn, &tables) {
+            Ok(reports) => Ok(self
+                .collections
+                .iter()
+                .zip(reports)
+                .filter(|(_, r)| r.changed())
+                .map(|(c, r)| {
+                    format!(
+                        "{}: {} new, {} changed, {} removed",
+                        c.folder_text, r.inserted, r.updated, r.deleted
+                    )
+                })
+                .collect()),
+            Err(SyncError::Rows(problems)) => Err(MigrateError::Content(crate::content::placed(
+                &self.collections,
+                &problems,
+            ))),
+            Err(SyncError::Db(e)) => Err(MigrateError::Refused(vec![e.to_string()])),
+        }
     }
 }
 

@@ -377,6 +377,42 @@ pub struct RawModel {
     /// Table name (default: the model's name in snake case).
     #[serde(default)]
     pub table: Option<String>,
+    /// A folder of Markdown files that are this model's rows (a collection): `content/posts/`.
+    /// Each `*.md` file below it is one row, kept in step with the folder.
+    #[serde(default)]
+    pub source: Option<RawSource>,
+}
+
+/// `source: content/posts/`, or the long form naming the fields the file fills.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSource {
+    Folder(String),
+    Full(RawSourceFull),
+}
+
+/// `source: { folder: content/posts/, slug: slug, body: body }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSourceFull {
+    /// The folder, relative to the site folder; every `*.md` file below it is a row.
+    pub folder: String,
+    /// The unique field the file name fills unless the front matter sets it (default: `slug`).
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// The text field the Markdown after the front matter fills (default: the model's one
+    /// `format: markdown` field).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl RawSource {
+    pub fn folder(&self) -> &str {
+        match self {
+            RawSource::Folder(f) => f,
+            RawSource::Full(full) => &full.folder,
+        }
+    }
 }
 
 /// Field types.

@@ -172,6 +172,21 @@ impl MarkedEventReceiver for SpanIndex {
 fn parse(file: &Path) -> Result<(Arc<Source>, Value), Diagnostic> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Diagnostic::new(file, format!("cannot read file: {e}")))?;
+    parse_text(file, text)
+}
+
+/// A YAML document that is part of a file (a Markdown file's front matter), as JSON, with the
+/// `Source` that places diagnostics in it. `text` keeps the file's line numbers: the lines
+/// before the document are blank or `---`.
+pub fn parse_part(
+    file: &Path,
+    text: String,
+) -> Result<(Arc<Source>, serde_json::Value), Diagnostic> {
+    let (source, value) = parse_text(file, text)?;
+    Ok((source, yaml_to_json(value)))
+}
+
+fn parse_text(file: &Path, text: String) -> Result<(Arc<Source>, Value), Diagnostic> {
     let value: Value = match serde_yaml::from_str(&text) {
         Ok(v) => v,
         Err(e) => {

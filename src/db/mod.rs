@@ -1,7 +1,7 @@
 //! The database: SQLite through rusqlite, the only module that knows SQL. It owns the models
-//! (`model`), the DDL and migrations (`migrate`), fixtures (`fixtures`) and the query builder
-//! (`query`), many-to-many join tables (`many`), which binds every value that comes from a request as a parameter; identifiers come
-//! only from the validated YAML.
+//! (`model`), the DDL and migrations (`migrate`), fixtures (`fixtures`), the join tables of
+//! many-to-many fields (`many`) and the query builder (`query`), which binds every value that
+//! comes from a request as a parameter; identifiers come only from the validated YAML.
 //!
 //! Each thread keeps its own connection per database file (WAL mode, a busy timeout, foreign
 //! keys on, a cache of prepared statements), so reads on one worker never wait for another's.
@@ -11,17 +11,18 @@ pub mod many;
 pub mod migrate;
 pub mod model;
 pub mod query;
+pub mod sync;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
-
 pub use many::set_many;
 pub use model::{Field, JoinTable, Model, Models, Order};
 /// A value bound to a statement; views build conditions with it without knowing rusqlite.
 pub use rusqlite::types::Value as SqlValue;
+/// A connection, as `connect` opens it (callers outside `db/` only pass it back in).
+pub use rusqlite::Connection;
 
 /// A database error, with the statement's context where there is one; shown in the log, never
 /// to a client. `Display` is SQLite's message after that context.

@@ -15,6 +15,7 @@ mod common;
 mod boundaries;
 mod browser;
 mod cli;
+mod collections;
 mod config_errors;
 mod context;
 mod docs_examples;
