@@ -463,7 +463,7 @@ fn find_error_pages(
 
 /// Each model's table, with the indexes and full-text columns its routes ask for.
 fn table_defs(models: &Models, needs: &SchemaNeeds) -> Vec<TableDef> {
-    models
+    let mut defs: Vec<TableDef> = models
         .values()
         .map(|m| {
             let extra: Vec<_> = needs
@@ -482,7 +482,9 @@ fn table_defs(models: &Models, needs: &SchemaNeeds) -> Vec<TableDef> {
             }
             table_def(m, models, &extra, &fts)
         })
-        .collect()
+        .collect();
+    defs.extend(crate::db::migrate::join_table_defs(models));
+    defs
 }
 
 /// The fixtures loaded into a new database; each must be a file in the site folder.

@@ -351,7 +351,7 @@ pub enum Lookup {
 pub struct RawRelated {
     /// The model whose rows are listed.
     pub model: String,
-    /// Its foreign key to this view's model.
+    /// Its foreign key or many_to_many field to this view's model.
     pub field: String,
     /// Static filters on those rows.
     #[serde(rename = "where", default)]
@@ -432,6 +432,9 @@ pub enum FieldType {
     Url,
     Json,
     ForeignKey,
+    /// A set of rows of another model, kept in a join table (`{table}_{field}`), as Django's
+    /// `ManyToManyField`.
+    ManyToMany,
 }
 
 /// What happens to rows pointing at a deleted row.
@@ -481,7 +484,7 @@ pub struct RawField {
     /// Set to the current time when the row is created (datetime, date).
     #[serde(default)]
     pub auto_now_add: Option<bool>,
-    /// The model a foreign key points at.
+    /// The model a foreign key or many_to_many field points at.
     #[serde(default)]
     pub to: Option<String>,
     /// What deleting the target does (foreign_key; default cascade).

@@ -1,12 +1,13 @@
 //! The database: SQLite through rusqlite, the only module that knows SQL. It owns the models
-//! (`model`), the DDL and migrations (`migrate`), fixtures (`fixtures`) and the query builder
-//! (`query`), which binds every value that comes from a request as a parameter; identifiers come
-//! only from the validated YAML.
+//! (`model`), the DDL and migrations (`migrate`), fixtures (`fixtures`), the join tables of
+//! many-to-many fields (`many`) and the query builder (`query`), which binds every value that
+//! comes from a request as a parameter; identifiers come only from the validated YAML.
 //!
 //! Each thread keeps its own connection per database file (WAL mode, a busy timeout, foreign
 //! keys on, a cache of prepared statements), so reads on one worker never wait for another's.
 
 pub mod fixtures;
+pub mod many;
 pub mod migrate;
 pub mod model;
 pub mod query;
@@ -16,7 +17,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use model::{Field, Model, Models, Order};
+pub use many::set_many;
+pub use model::{Field, JoinTable, Model, Models, Order};
 /// A value bound to a statement; views build conditions with it without knowing rusqlite.
 pub use rusqlite::types::Value as SqlValue;
 /// A connection, as `connect` opens it (callers outside `db/` only pass it back in).

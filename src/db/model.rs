@@ -31,6 +31,20 @@ pub struct Field {
     pub to: Option<String>,
     pub on_delete: OnDelete,
     pub markdown: bool,
+    /// For a many_to_many field: the join table holding its pairs.
+    pub join: Option<JoinTable>,
+}
+
+/// Where a many_to_many field's pairs live, named as Django names them: the table
+/// `{model's table}_{field}` (`post_tags`), with `id`, a column for the model's row
+/// (`post_id`) and one for the target's (`tag_id`), each named after its model in lower case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinTable {
+    pub table: String,
+    /// The column holding the primary key of the field's own model's row.
+    pub from: String,
+    /// The column holding the primary key of the target model's row.
+    pub to: String,
 }
 
 impl Field {
@@ -87,6 +101,9 @@ pub struct Model {
     pub ordering: Vec<Order>,
     /// `"id", "title", …`: every column, quoted, as a SELECT lists them (built once).
     pub columns_sql: String,
+    /// The many_to_many fields, which have no column (so they are not in `fields`): each has
+    /// a join table.
+    pub many: Vec<Field>,
 }
 
 impl Model {
@@ -98,8 +115,31 @@ impl Model {
         &self.fields[self.pk]
     }
 
+    /// A many_to_many field by name.
+    pub fn many_field(&self, name: &str) -> Option<&Field> {
+        self.many.iter().find(|f| f.name == name)
+    }
+
+    /// Every field's name, many_to_many ones last (for did-you-mean hints).
     pub fn field_names(&self) -> Vec<&str> {
-        self.fields.iter().map(|f| f.name.as_str()).collect()
+        self.fields
+            .iter()
+            .chain(&self.many)
+            .map(|f| f.name.as_str())
+            .collect()
+    }
+
+    /// Why `name` cannot be used where a column is needed (`what`: "order by"), when it is a
+    /// many_to_many field.
+    pub fn not_a_column(&self, name: &str, what: &str) -> Option<String> {
+        self.many_field(name).map(|f| {
+            format!(
+                "`{}` of {} is a many_to_many field: it has no column to {what} (its values are rows of `{}`)",
+                f.name,
+                self.name,
+                f.join.as_ref().map_or("", |j| j.table.as_str())
+            )
+        })
     }
 
     /// Parse `-created_at` style keys against this model's fields.
@@ -115,6 +155,9 @@ impl Model {
             } else {
                 name
             };
+            if let Some(why) = self.not_a_column(name, "order by") {
+                return Err(why);
+            }
             let field = self.field(name).ok_or_else(|| {
                 let hint = suggestion(name, self.field_names())
                     .map(|h| format!(" ({h})"))
@@ -189,14 +232,24 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
             );
         }
         let mut fields = Vec::new();
+        let mut many = Vec::new();
         let mut pk = None;
         for (fname, f) in &m.fields {
             let fat = format!("{at}.fields.{fname}");
             let has_pk = pk.is_some();
-            let Some(field) = compile_field(raw, source, &fat, fname, f, has_pk, &mut errors)
+            let Some(mut field) = compile_field(raw, source, &fat, fname, f, has_pk, &mut errors)
             else {
                 continue;
             };
+            if field.ty == FieldType::ManyToMany {
+                field.join = Some(JoinTable {
+                    table: format!("{table}_{fname}"),
+                    from: format!("{}_id", name.to_lowercase()),
+                    to: format!("{}_id", f.to.as_deref().unwrap_or("").to_lowercase()),
+                });
+                many.push(field);
+                continue;
+            }
             if field.primary_key {
                 pk = Some(fields.len());
             }
@@ -220,6 +273,7 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
             pk,
             ordering: Vec::new(),
             columns_sql,
+            many,
         };
         if let Some(keys) = &m.ordering {
             match model.parse_ordering(keys) {
@@ -229,7 +283,44 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
         }
         models.insert(name.clone(), Arc::new(model));
     }
+    check_join_tables(&models, &tables, source, &mut errors);
     (models, errors)
+}
+
+/// A join table must not be another model's table, nor another join table.
+fn check_join_tables(
+    models: &Models,
+    tables: &IndexMap<String, String>,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut joins: IndexMap<&str, String> = IndexMap::new();
+    for m in models.values() {
+        for f in &m.many {
+            let Some(join) = &f.join else { continue };
+            let this = format!("{}.{}", m.name, f.name);
+            let other = match tables.get(&join.table) {
+                Some(model) => Some(format!("the table of model {model}")),
+                None => joins
+                    .get(join.table.as_str())
+                    .map(|o| format!("the join table of {o}")),
+            };
+            if let Some(other) = other {
+                errors.push(
+                    source
+                        .diag(
+                            &format!("models.{}.fields.{}", m.name, f.name),
+                            format!(
+                                "the join table of {this}, `{}`, would be {other}",
+                                join.table
+                            ),
+                        )
+                        .with_hint(Some("rename the field, or set `table:` on a model".into())),
+                );
+            }
+            joins.insert(&join.table, this);
+        }
+    }
 }
 
 /// A field as declared, its mistakes reported; `None` when it cannot be a field at all (a name
@@ -284,7 +375,12 @@ fn compile_field(
         to: f.to.clone(),
         on_delete,
         markdown: f.format == Some(TextFormat::Markdown),
+        join: None,
     };
+    if ty == FieldType::ManyToMany {
+        // Its options that make no sense were reported by `check_options`.
+        return Some(field);
+    }
     if let Some(choices) = &f.choices {
         let mut out = Vec::new();
         for c in choices {
@@ -351,6 +447,23 @@ fn check_options(
     if f.format.is_some() && ty != FieldType::Text {
         err("format", "`format` applies to text fields");
     }
+    if ty == FieldType::ManyToMany {
+        let given = [
+            ("null", f.null.is_some()),
+            ("unique", f.unique.is_some()),
+            ("default", f.default.is_some()),
+            ("primary_key", f.primary_key.is_some()),
+            ("index", f.index.is_some()),
+            ("on_delete", f.on_delete.is_some()),
+            ("choices", f.choices.is_some()),
+        ];
+        for (key, _) in given.iter().filter(|(_, given)| *given) {
+            err(
+                key,
+                &format!("`{key}` does not apply to a many_to_many field: it has no column, its values are rows of a join table"),
+            );
+        }
+    }
 }
 
 /// A foreign key's `to` and `on_delete` (and neither on another field); what deleting the
@@ -363,17 +476,23 @@ fn check_relation(
     errors: &mut Vec<Diagnostic>,
 ) -> OnDelete {
     let on_delete = f.on_delete.unwrap_or(OnDelete::Cascade);
-    if f.field_type == FieldType::ForeignKey {
-        match &f.to {
-            None => errors.push(source.diag(fat, "a foreign_key needs `to:` (a model name)")),
-            Some(to) if !raw.contains_key(to) => {
-                let d = source
-                    .diag(&format!("{fat}.to"), format!("no model `{to}`"))
-                    .with_hint(suggestion(to, raw.keys().map(String::as_str)));
-                errors.push(d);
-            }
-            Some(_) => {}
+    if f.field_type == FieldType::ManyToMany {
+        check_to(raw, source, fat, f, "many_to_many", errors);
+        let own = fat.split('.').nth(1).unwrap_or("");
+        if f.to.as_deref() == Some(own) {
+            errors.push(
+                source
+                    .diag(
+                        &format!("{fat}.to"),
+                        format!("a many_to_many field from {own} to {own} itself is not supported"),
+                    )
+                    .with_hint(Some(format!(
+                        "make a model with two foreign keys to {own} (from and to) instead"
+                    ))),
+            );
         }
+    } else if f.field_type == FieldType::ForeignKey {
+        check_to(raw, source, fat, f, "foreign_key", errors);
         if on_delete == OnDelete::SetNull && f.null != Some(true) {
             errors.push(source.diag(
                 &format!("{fat}.on_delete"),
@@ -382,7 +501,10 @@ fn check_relation(
         }
     } else {
         if f.to.is_some() {
-            errors.push(source.diag(&format!("{fat}.to"), "`to` applies to foreign_key fields"));
+            errors.push(source.diag(
+                &format!("{fat}.to"),
+                "`to` applies to foreign_key and many_to_many fields",
+            ));
         }
         if f.on_delete.is_some() {
             errors.push(source.diag(
@@ -394,6 +516,27 @@ fn check_relation(
     on_delete
 }
 
+/// A relation's `to:`: given, and a model of the site.
+fn check_to(
+    raw: &IndexMap<String, RawModel>,
+    source: &Source,
+    fat: &str,
+    f: &RawField,
+    ty: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match &f.to {
+        None => errors.push(source.diag(fat, format!("a {ty} needs `to:` (a model name)"))),
+        Some(to) if !raw.contains_key(to) => {
+            let d = source
+                .diag(&format!("{fat}.to"), format!("no model `{to}`"))
+                .with_hint(suggestion(to, raw.keys().map(String::as_str)));
+            errors.push(d);
+        }
+        Some(_) => {}
+    }
+}
+
 /// Whether the field is the primary key, and whether it can be (one per model, not null, an
 /// integer or a string-like field).
 fn check_primary_key(
@@ -403,7 +546,7 @@ fn check_primary_key(
     has_pk: bool,
     errors: &mut Vec<Diagnostic>,
 ) -> bool {
-    if f.primary_key != Some(true) {
+    if f.primary_key != Some(true) || f.field_type == FieldType::ManyToMany {
         return false;
     }
     if has_pk {
@@ -442,6 +585,7 @@ fn implicit_id() -> Field {
         to: None,
         on_delete: OnDelete::Cascade,
         markdown: false,
+        join: None,
     }
 }
 
@@ -595,6 +739,7 @@ mod tests {
             to: None,
             on_delete: OnDelete::Cascade,
             markdown: false,
+            join: None,
         }
     }
 

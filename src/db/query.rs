@@ -1,7 +1,8 @@
 //! The query builder: conditions, ordering and paging over one model, turned into one SQL
 //! statement whose values are all bound parameters. Column and table names come from the
 //! compiled models only. Rows come back as JSON objects; foreign keys are filled with the
-//! related rows in one extra query per foreign key, not one per row.
+//! related rows in one extra query per foreign key, and many_to_many fields with lists of rows
+//! in one query per field (`many::attach`), not one per row.
 
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
@@ -336,12 +337,14 @@ fn run(
 }
 
 impl Database {
-    /// The rows of a query, foreign keys filled with their related rows.
+    /// The rows of a query, foreign keys filled with their related rows and many_to_many
+    /// fields with lists of them.
     pub fn fetch(&self, q: &Query) -> Result<Vec<Map<String, Value>>, DbError> {
         let (sql, params) = q.select_sql();
         self.with(|conn| {
             let mut rows = run(conn, q.model, &sql, &params)?;
             self.attach_related(conn, q.model, &mut rows)?;
+            super::many::attach(&conn.conn, &self.models, q.model, &mut rows)?;
             Ok(rows)
         })
     }
@@ -606,6 +609,25 @@ mod tests {
             0,
             "SELECT {cols} FROM \"post\" WHERE \"author_id\" IN (SELECT \"id\" FROM \"author\" WHERE \"slug\" = ?) ORDER BY \"id\"".to_string(),
             vec![text("ada")],
+        ),
+        (
+            "through a many_to_many field: its join table, then its target",
+            vec![Cond::Related {
+                column: "id".into(),
+                table: "post_tags".into(),
+                pk: "post_id".into(),
+                inner: Box::new(Cond::Related {
+                    column: "tag_id".into(),
+                    table: "tag".into(),
+                    pk: "code".into(),
+                    inner: Box::new(cmp("label", Lookup::Exact, text(INJECTION))),
+                }),
+            }],
+            vec![],
+            None,
+            0,
+            "SELECT {cols} FROM \"post\" WHERE \"id\" IN (SELECT \"post_id\" FROM \"post_tags\" WHERE \"tag_id\" IN (SELECT \"code\" FROM \"tag\" WHERE \"label\" = ?)) ORDER BY \"id\"".to_string(),
+            vec![text(INJECTION)],
         ),
         (
             "search: every column, the term escaped",

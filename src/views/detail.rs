@@ -1,6 +1,7 @@
 //! `view: detail` — Django's DetailView: one row, found by a path capture (the primary key,
-//! or the field `lookup:` names), with rows of other models that point at it (`related:`), as
-//! HTML or JSON. A capture that finds no row is a 404.
+//! or the field `lookup:` names), with rows of other models that point at it (`related:`,
+//! through a foreign key or a many_to_many field), as HTML or JSON. A capture that finds no
+//! row is a 404.
 
 use serde_json::{Map, Value};
 
@@ -14,7 +15,7 @@ use crate::config::raw::{FieldType, Lookup, RawRoute};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{to_sql, Cond, Query};
-use crate::db::{Field, Model, Models, Order, SqlValue};
+use crate::db::{Field, JoinTable, Model, Models, Order, SqlValue};
 use std::sync::Arc;
 
 /// Rows of another model pointing at a detail page's object.
@@ -22,7 +23,9 @@ use std::sync::Arc;
 pub struct RelatedSpec {
     pub name: String,
     pub model: Arc<Model>,
+    /// The foreign key's column, or the many_to_many field's join table.
     pub column: String,
+    pub join: Option<JoinTable>,
     pub wheres: Vec<Cond>,
     pub ordering: Vec<Order>,
     pub limit: u32,
@@ -64,6 +67,11 @@ impl DetailView {
             }
             Some(name) => match model.field(name) {
                 Some(f) => (Some(f.clone()), f.name.clone()),
+                None if model.many_field(name).is_some() => {
+                    let why = model.not_a_column(name, "find a row by");
+                    errors.push(source.diag(&format!("{at}.lookup"), why.unwrap_or_default()));
+                    (None, String::new())
+                }
                 None => {
                     errors.push(
                         source
@@ -98,68 +106,7 @@ impl DetailView {
                     .push((model.name.clone(), vec![Order::asc(f)]));
             }
         }
-        let mut related = Vec::new();
-        for (name, r) in raw.related.iter().flatten() {
-            let rat = format!("{at}.related.{name}");
-            let Some(rmodel) = models.get(&r.model) else {
-                errors.push(
-                    source
-                        .diag(&format!("{rat}.model"), format!("no model `{}`", r.model))
-                        .with_hint(suggestion(&r.model, models.keys().map(String::as_str))),
-                );
-                continue;
-            };
-            let fk = match rmodel.field(&r.field) {
-                Some(f) if f.to.as_deref() == Some(model.name.as_str()) => f.clone(),
-                Some(_) => {
-                    errors.push(source.diag(
-                        &format!("{rat}.field"),
-                        format!(
-                            "`{}` of {} is not a foreign key to {}",
-                            r.field, rmodel.name, model.name
-                        ),
-                    ));
-                    continue;
-                }
-                None => {
-                    errors.push(
-                        source
-                            .diag(
-                                &format!("{rat}.field"),
-                                format!("model {} has no field `{}`", rmodel.name, r.field),
-                            )
-                            .with_hint(suggestion(&r.field, rmodel.field_names())),
-                    );
-                    continue;
-                }
-            };
-            let wheres = compile_where(
-                models,
-                rmodel,
-                r.where_.as_ref(),
-                source,
-                &format!("{rat}.where"),
-                &mut errors,
-            );
-            let ordering = match &r.ordering {
-                Some(keys) => compile_order(
-                    rmodel,
-                    keys,
-                    source,
-                    &format!("{rat}.ordering"),
-                    &mut errors,
-                ),
-                None => rmodel.ordering.clone(),
-            };
-            related.push(RelatedSpec {
-                name: name.clone(),
-                model: rmodel.clone(),
-                column: fk.column.clone(),
-                wheres,
-                ordering,
-                limit: r.limit.unwrap_or(100),
-            });
-        }
+        let related = compile_related(raw, models, &model, source, at, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -206,11 +153,8 @@ impl DetailView {
         for r in &self.related {
             let mut rq = Query::new(&r.model);
             rq.conds = r.wheres.clone();
-            rq.conds.push(Cond::Cmp {
-                column: r.column.clone(),
-                lookup: Lookup::Exact,
-                value: to_sql(FieldType::Integer, &pk),
-            });
+            let key = to_sql(FieldType::Integer, &pk);
+            rq.conds.push(related_cond(r, key));
             rq.order = r.ordering.clone();
             rq.limit = Some(i64::from(r.limit));
             let mut rows = db.fetch(&rq).map_err(|e| call.db(e))?;
@@ -227,5 +171,97 @@ impl DetailView {
         }
         extra.insert("object".into(), Value::Object(object));
         self.out.render(ctx, call, extra)
+    }
+}
+
+/// `related:` — the rows of other models pointing at the object, through a foreign key or a
+/// many_to_many field.
+fn compile_related(
+    raw: &RawRoute,
+    models: &Models,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RelatedSpec> {
+    let mut related = Vec::new();
+    for (name, r) in raw.related.iter().flatten() {
+        let rat = format!("{at}.related.{name}");
+        let Some(rmodel) = models.get(&r.model) else {
+            errors.push(
+                source
+                    .diag(&format!("{rat}.model"), format!("no model `{}`", r.model))
+                    .with_hint(suggestion(&r.model, models.keys().map(String::as_str))),
+            );
+            continue;
+        };
+        let fk = match rmodel.field(&r.field).or(rmodel.many_field(&r.field)) {
+            Some(f) if f.to.as_deref() == Some(model.name.as_str()) => f.clone(),
+            Some(_) => {
+                errors.push(source.diag(
+                    &format!("{rat}.field"),
+                    format!(
+                        "`{}` of {} is not a foreign key or many_to_many field to {}",
+                        r.field, rmodel.name, model.name
+                    ),
+                ));
+                continue;
+            }
+            None => {
+                errors.push(
+                    source
+                        .diag(
+                            &format!("{rat}.field"),
+                            format!("model {} has no field `{}`", rmodel.name, r.field),
+                        )
+                        .with_hint(suggestion(&r.field, rmodel.field_names())),
+                );
+                continue;
+            }
+        };
+        let wheres = compile_where(
+            models,
+            rmodel,
+            r.where_.as_ref(),
+            source,
+            &format!("{rat}.where"),
+            errors,
+        );
+        let ordering = match &r.ordering {
+            Some(keys) => compile_order(rmodel, keys, source, &format!("{rat}.ordering"), errors),
+            None => rmodel.ordering.clone(),
+        };
+        related.push(RelatedSpec {
+            name: name.clone(),
+            model: rmodel.clone(),
+            column: fk.column.clone(),
+            join: fk.join.clone(),
+            wheres,
+            ordering,
+            limit: r.limit.unwrap_or(100),
+        });
+    }
+    related
+}
+
+/// The rows of `r` pointing at the object whose primary key is `key`: by the foreign key's
+/// column, or through the join table (`id IN (SELECT post_id FROM post_tags WHERE tag_id = ?)`).
+fn related_cond(r: &RelatedSpec, key: SqlValue) -> Cond {
+    match &r.join {
+        None => Cond::Cmp {
+            column: r.column.clone(),
+            lookup: Lookup::Exact,
+            value: key,
+        },
+        Some(join) => Cond::Related {
+            column: r.model.pk_field().column.clone(),
+            table: join.table.clone(),
+            pk: join.from.clone(),
+            inner: Box::new(Cond::Cmp {
+                column: join.to.clone(),
+                lookup: Lookup::Exact,
+                value: key,
+            }),
+        },
     }
 }

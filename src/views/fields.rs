@@ -20,7 +20,10 @@ use crate::db::query::{to_sql, Cond};
 use crate::db::{Field, Model, Models, Order, SqlValue};
 use crate::render::Uses;
 
-/// Foreign-key hops from the view's model to the model holding the field.
+/// Hops from the view's model to the model holding the field: `column IN (SELECT pk FROM
+/// table WHERE …)`. A foreign key is one hop; a many_to_many field is two, through its join
+/// table (`id IN (SELECT post_id FROM post_tags WHERE tag_id IN (SELECT id FROM tag …))`), so a
+/// row matching through several of its targets is still one row.
 #[derive(Debug, Clone)]
 pub struct Hop {
     pub column: String,
@@ -76,6 +79,34 @@ pub fn resolve_path(
         } else {
             name
         };
+        if let Some(many) = current.many_field(name) {
+            let (Some(join), Some(target)) =
+                (&many.join, many.to.as_ref().and_then(|t| models.get(t)))
+            else {
+                return Err(format!("`{name}` of {} has no target model", current.name));
+            };
+            hops.push(Hop {
+                column: current.pk_field().column.clone(),
+                table: join.table.clone(),
+                pk: join.from.clone(),
+            });
+            hops.push(Hop {
+                column: join.to.clone(),
+                table: target.table.clone(),
+                pk: target.pk_field().column.clone(),
+            });
+            current = target;
+            if i + 1 == parts.len() {
+                // `tags=3` is `tags__pk=3`, as in Django.
+                return Ok(FieldPath {
+                    hops,
+                    field: target.pk_field().clone(),
+                    lookup: lookup.unwrap_or(Lookup::Exact),
+                    target_pk: None,
+                });
+            }
+            continue;
+        }
         let field = current.field(name).ok_or_else(|| {
             let hint = suggestion(name, current.field_names())
                 .map(|h| format!(" ({h})"))
@@ -102,7 +133,7 @@ pub fn resolve_path(
             .and_then(|t| models.get(t))
             .ok_or_else(|| {
                 format!(
-                    "`{name}` of {} is not a foreign key, so `{key}` cannot follow it",
+                    "`{name}` of {} is not a foreign key or many_to_many field, so `{key}` cannot follow it",
                     current.name
                 )
             })?;

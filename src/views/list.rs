@@ -413,6 +413,10 @@ fn compile_ordering_fields(
                     .indexes
                     .push((model.name.clone(), vec![Order::asc(field)]));
             }
+            None if model.many_field(f).is_some() => errors.push(source.diag(
+                &format!("{at}.ordering_fields"),
+                model.not_a_column(f, "order by").unwrap_or_default(),
+            )),
             None => errors.push(
                 source
                     .diag(
@@ -442,6 +446,10 @@ fn compile_search(
             Some(_) => errors.push(source.diag(
                 &format!("{at}.search.fields"),
                 format!("`{f}` of {} is not a text field", model.name),
+            )),
+            None if model.many_field(f).is_some() => errors.push(source.diag(
+                &format!("{at}.search.fields"),
+                model.not_a_column(f, "search").unwrap_or_default(),
             )),
             None => errors.push(
                 source

@@ -20,6 +20,7 @@ mod config_errors;
 mod context;
 mod docs_examples;
 mod greetings;
+mod many_to_many;
 mod models;
 mod no_panic;
 mod reload;

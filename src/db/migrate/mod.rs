@@ -56,6 +56,14 @@ pub struct TableDef {
     pub fts: Vec<String>,
 }
 
+impl TableDef {
+    /// For the join table of a many_to_many field, recorded as `Post.tags`: the model's name
+    /// and the field's.
+    pub fn many_to_many(&self) -> Option<(&str, &str)> {
+        self.model.split_once('.')
+    }
+}
+
 /// A JSON value as an SQL literal, for DEFAULT clauses.
 fn sql_literal(field: &Field, v: &serde_json::Value) -> String {
     match v {
@@ -156,6 +164,62 @@ pub fn table_def(model: &Model, models: &Models, extra: &[Vec<Order>], fts: &[St
         indexes,
         fts: fts.to_vec(),
     }
+}
+
+/// The join table of each many_to_many field (after every model's table), shaped as Django
+/// makes it: `id`, a column for each side pointing at its row (`ON DELETE CASCADE`), a unique
+/// index over the pair and an index over the second column. Recorded as `Model.field`.
+pub fn join_table_defs(models: &Models) -> Vec<TableDef> {
+    let mut out = Vec::new();
+    for m in models.values() {
+        for f in &m.many {
+            let (Some(join), Some(target)) = (&f.join, f.to.as_ref().and_then(|t| models.get(t)))
+            else {
+                continue;
+            };
+            let side = |name: &str, model: &Model| ColumnDef {
+                name: name.to_string(),
+                sql_type: model.pk_field().sql_type().into(),
+                null: false,
+                primary_key: false,
+                references: Some(format!(
+                    "{}({}) ON DELETE CASCADE",
+                    ident(&model.table),
+                    ident(&model.pk_field().column)
+                )),
+                default_sql: None,
+            };
+            let id = ColumnDef {
+                name: "id".into(),
+                sql_type: "INTEGER".into(),
+                null: false,
+                primary_key: true,
+                references: None,
+                default_sql: None,
+            };
+            let index = |cols: &[&str], unique: bool| IndexDef {
+                name: format!(
+                    "{}_{}_{}",
+                    join.table,
+                    cols.join("_"),
+                    if unique { "uniq" } else { "idx" }
+                ),
+                columns: cols.iter().map(|c| ident(c)).collect(),
+                unique,
+            };
+            out.push(TableDef {
+                model: format!("{}.{}", m.name, f.name),
+                table: join.table.clone(),
+                columns: vec![id, side(&join.from, m), side(&join.to, target)],
+                indexes: vec![
+                    index(&[&join.from, &join.to], true),
+                    index(&[&join.to], false),
+                ],
+                fts: Vec::new(),
+            });
+        }
+    }
+    out
 }
 
 /// The outcome of a migration: what was done.

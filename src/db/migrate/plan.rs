@@ -131,6 +131,13 @@ pub enum Refusal {
         column: String,
         values: i64,
     },
+    /// A many_to_many field gone: its join table would be dropped.
+    ManyToManyGone {
+        model: String,
+        field: String,
+        table: String,
+        rows: i64,
+    },
     NotNullWithoutDefault {
         model: String,
         table: String,
@@ -177,6 +184,17 @@ impl fmt::Display for Refusal {
                 f,
                 "field `{column}` of {model} is gone from site.yaml: dropping column {table}.{column} would lose {} (a renamed field looks like one dropped and one added); {}",
                 plural(*values, "value", "values"),
+                hint("field")
+            ),
+            Refusal::ManyToManyGone {
+                model,
+                field,
+                table,
+                rows,
+            } => write!(
+                f,
+                "many_to_many field `{field}` of {model} is gone from site.yaml: dropping its join table `{table}` would lose {}; {}",
+                plural(*rows, "row", "rows"),
                 hint("field")
             ),
             Refusal::NotNullWithoutDefault {
@@ -260,6 +278,13 @@ impl Planner<'_> {
         let rows = self.stored.rows(&old.table);
         if self.allow_destructive {
             self.steps.push(Step::DropTable {
+                table: old.table.clone(),
+                rows,
+            });
+        } else if let Some((model, field)) = old.many_to_many() {
+            self.refused.push(Refusal::ManyToManyGone {
+                model: model.into(),
+                field: field.into(),
                 table: old.table.clone(),
                 rows,
             });
@@ -482,6 +507,32 @@ mod tests {
         not_null(col("title", "TEXT"))
     }
 
+    /// The join table of `Post.tags`, as `join_table_defs` makes it.
+    fn post_tags() -> TableDef {
+        let side = |name: &str, target: &str| ColumnDef {
+            references: Some(format!("\"{target}\"(\"id\") ON DELETE CASCADE")),
+            ..not_null(col(name, "INTEGER"))
+        };
+        TableDef {
+            model: "Post.tags".into(),
+            table: "post_tags".into(),
+            columns: vec![
+                table("x", vec![]).columns.remove(0),
+                side("post_id", "post"),
+                side("tag_id", "tag"),
+            ],
+            indexes: vec![
+                IndexDef {
+                    name: "post_tags_post_id_tag_id_uniq".into(),
+                    columns: vec!["\"post_id\"".into(), "\"tag_id\"".into()],
+                    unique: true,
+                },
+                index("post_tags_tag_id_idx", "tag_id"),
+            ],
+            fts: Vec::new(),
+        }
+    }
+
     /// The database as a plan sees it: `tables` recorded (and existing, with `others` made by
     /// someone else), each holding `rows` rows and `values` values in every column.
     fn stored(tables: Vec<TableDef>, others: &[&str], rows: i64, values: i64) -> Stored {
@@ -567,6 +618,41 @@ mod tests {
             vec![post(vec![title(), not_null(col("sku", "TEXT"))])],
             false,
             ok(&["add column post.sku"]),
+        ),
+        ]);
+    }
+
+    #[test]
+    fn a_many_to_many_field_is_a_join_table() {
+        let tag = || table("Tag", vec![title()]);
+        check(vec![
+        (
+            "a new many_to_many field creates its join table, rows or not",
+            stored(vec![post(vec![title()]), tag()], &[], 3, 3),
+            vec![post(vec![title()]), tag(), post_tags()],
+            false,
+            ok(&["create table post_tags"]),
+        ),
+        (
+            "a join table made by someone else is left alone",
+            stored(vec![post(vec![title()]), tag()], &["post_tags"], 3, 3),
+            vec![post(vec![title()]), tag(), post_tags()],
+            false,
+            refused(&["table `post_tags` for model Post.tags already exists but was not made by Trellis; rename the table with `table:` or remove it".into()]),
+        ),
+        (
+            "a removed many_to_many field is refused, with its pairs",
+            stored(vec![post(vec![title()]), tag(), post_tags()], &[], 4, 4),
+            vec![post(vec![title()]), tag()],
+            false,
+            refused(&[format!("many_to_many field `tags` of Post is gone from site.yaml: dropping its join table `post_tags` would lose 4 rows; {HINT_FIELD}")]),
+        ),
+        (
+            "a removed many_to_many field drops its join table when destruction is allowed",
+            stored(vec![post(vec![title()]), tag(), post_tags()], &[], 2, 2),
+            vec![post(vec![title()]), tag()],
+            true,
+            ok(&["drop table post_tags (2 rows)"]),
         ),
         ]);
     }
