@@ -103,7 +103,7 @@ pub fn resolve_path(
                 transform,
                 target_pk,
             }
-            .checked(key);
+            .checked();
         }
         let target = field
             .to
@@ -146,13 +146,13 @@ fn date_transform(models: &Models, model: &Model, parts: &[&str]) -> Option<Date
 
 impl FieldPath {
     /// A date part needs a date or datetime field, and is compared as a number.
-    fn checked(self, key: &str) -> Result<FieldPath, String> {
+    fn checked(self) -> Result<FieldPath, String> {
         let Some(part) = self.transform else {
             return Ok(self);
         };
         if !matches!(self.field.ty, FieldType::Date | FieldType::Datetime) {
             return Err(format!(
-                "`{key}`: `__{}` needs a date or datetime field, and `{}` is neither",
+                "`__{}` needs a date or datetime field, and `{}` is neither",
                 part.name(),
                 self.field.name,
             ));
@@ -162,7 +162,7 @@ impl FieldPath {
             Lookup::In | Lookup::Iexact | Lookup::Contains | Lookup::Icontains
         ) {
             return Err(format!(
-                "`{key}`: after `__{}` only exact, gt, gte, lt and lte apply",
+                "after `__{}` only exact, gt, gte, lt and lte apply",
                 part.name()
             ));
         }
@@ -289,7 +289,7 @@ pub struct Where {
 
 /// A `where:` value: `"{name}"` is the value captured as `name`; `"{{x}}"` is the literal
 /// text `{x}` (one brace of each pair dropped); anything else is itself.
-fn capture_name(value: &RawScalar) -> Result<&str, RawScalar> {
+pub(super) fn capture_name(value: &RawScalar) -> Result<&str, RawScalar> {
     let RawScalar::Str(s) = value else {
         return Err(value.clone());
     };
@@ -384,8 +384,12 @@ fn literal_value(path: &FieldPath, key: &str, value: &RawScalar) -> Result<SqlVa
     if let Some(part) = path.transform {
         return match value {
             RawScalar::Int(i) => Ok(SqlValue::Integer(*i)),
+            RawScalar::Str(s) => Err(format!(
+                "`{key}` compares the {} as a whole number, got the text {s:?} (write it without quotes)",
+                part.name()
+            )),
             other => Err(format!(
-                "`{key}` compares the {} as a whole number, got {other:?}",
+                "`{key}` compares the {} as a whole number, got {other}",
                 part.name()
             )),
         };
@@ -570,5 +574,70 @@ impl ModelOutput {
             .render(template, context)
             .map(|body| Response::html(self.status, body))
             .map_err(|e| ViewError::Internal(format!("rendering {template}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_where_value_in_braces_names_a_capture_and_doubled_braces_are_literal() {
+        let s = |t: &str| RawScalar::Str(t.into());
+        let cases: &[(RawScalar, Result<&str, RawScalar>)] = &[
+            (s("{author}"), Ok("author")),
+            (s("{{author}}"), Err(s("{author}"))),
+            (s("{{{x}}}"), Err(s("{{x}}"))),
+            (s("{x"), Err(s("{x"))),
+            (s("x}"), Err(s("x}"))),
+            (s("a {x}"), Err(s("a {x}"))),
+            (s("{}"), Ok("")),
+            (RawScalar::Int(7), Err(RawScalar::Int(7))),
+        ];
+        for (value, want) in cases {
+            assert_eq!(&capture_name(value), want, "{value:?}");
+        }
+    }
+
+    /// `__year`, `__month`, `__day`, then an optional comparison; only after a date field.
+    #[test]
+    fn date_parts_end_a_path_before_its_lookup() {
+        let db = crate::db::fixtures::testing::Db::new();
+        let post = db.models.get("Post").unwrap();
+        let resolve = |key: &str| resolve_path(&db.models, post, key, None);
+        let ok = |key: &str| {
+            let p = resolve(key).unwrap_or_else(|e| panic!("{key}: {e}"));
+            (p.field.name, p.transform, p.lookup, p.hops.len())
+        };
+        assert_eq!(
+            ok("created_at__year"),
+            ("created_at".into(), Some(DatePart::Year), Lookup::Exact, 0)
+        );
+        assert_eq!(
+            ok("created_at__year__gte"),
+            ("created_at".into(), Some(DatePart::Year), Lookup::Gte, 0)
+        );
+        assert_eq!(
+            ok("created_at__day__lt"),
+            ("created_at".into(), Some(DatePart::Day), Lookup::Lt, 0)
+        );
+        assert_eq!(
+            ok("created_at"),
+            ("created_at".into(), None, Lookup::Exact, 0)
+        );
+        let with_lookup = resolve_path(&db.models, post, "created_at__month", Some(Lookup::Lte));
+        assert_eq!(with_lookup.unwrap().lookup, Lookup::Lte);
+        assert_eq!(
+            resolve("title__year").unwrap_err(),
+            "`__year` needs a date or datetime field, and `title` is neither"
+        );
+        assert_eq!(
+            resolve("created_at__year__in").unwrap_err(),
+            "after `__year` only exact, gt, gte, lt and lte apply"
+        );
+        assert_eq!(
+            resolve("author__year").unwrap_err(),
+            "`__year` needs a date or datetime field, and `author` is neither"
+        );
     }
 }

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ViewError;
-use super::fields::{compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds};
+use super::fields::{
+    capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
+};
 use super::paginate::{uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
@@ -73,7 +75,7 @@ impl ListView {
         let Some(out) = out else {
             return Err(errors);
         };
-        check_captures_used(raw, &out, captures, source, at, &mut errors);
+        check_captures_used(raw, captures, source, at, &mut errors);
         let model = out.model.clone();
         let ordering = match &raw.ordering {
             Some(keys) => {
@@ -441,18 +443,28 @@ fn index_filters_then_ordering(
 }
 
 /// Each capture of a list route's path must filter its rows: a capture the list ignored would
-/// show every page the same rows.
+/// show every page the same rows. (A `where:` value naming it counts, even one in error: that
+/// error is reported on its own.)
 fn check_captures_used(
     raw: &RawRoute,
-    out: &ModelOutput,
     captures: &[String],
     source: &Source,
     at: &str,
     errors: &mut Vec<Diagnostic>,
 ) {
     let key = if raw.path.is_some() { "path" } else { "regex" };
+    let used: Vec<&str> = raw
+        .where_
+        .iter()
+        .flatten()
+        .filter_map(|(_, v)| capture_name(v).ok())
+        .collect();
+    // A name that is no capture (a typo) is reported with a did-you-mean already.
+    if used.iter().any(|u| !captures.iter().any(|c| c == u)) {
+        return;
+    }
     for name in captures {
-        if !out.captured.iter().any(|c| &c.capture == name) {
+        if !used.contains(&name.as_str()) {
             errors.push(
                 source
                     .diag(
