@@ -41,6 +41,7 @@ routes:
   - { path: "api/posts/", view: list, model: Post, format: json, filters: { created_at__year__gte: {}, month: { field: created_at__month } } }
   - { path: "titled/<str:title>/", view: list, model: Post, where: { title: "{title}" }, format: json }
   - { path: "literal/", view: list, model: Post, where: { title: "{{braces}}" }, format: json }
+  - { path: "post/<int:year>/<int:pk>/", view: detail, model: Post, where: { created_at__year: "{year}" }, format: json }
 "#;
 
 const DATA: &str = r#"
@@ -256,4 +257,57 @@ fn an_injection_looking_capture_is_only_a_value() {
         .query_row("SELECT count(*) FROM post", [], |r| r.get(0))
         .expect("the post table is still there");
     assert_eq!(n, 9);
+}
+
+#[test]
+fn a_detail_route_may_filter_by_a_capture_too() {
+    assert_eq!(json(&get("/post/2024/5/"))["title"], "Leap day");
+    assert_eq!(
+        get("/post/2023/5/").status,
+        404,
+        "the year is not the row's"
+    );
+}
+
+/// The indexes in the SQLite file, each as its table and columns (`post(author_id,created_at,id)`).
+fn indexes(conn: &Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+        )
+        .unwrap();
+    let names: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names
+        .into_iter()
+        .map(|(name, table)| {
+            let mut cols = conn
+                .prepare(&format!("SELECT name FROM pragma_index_info('{name}')"))
+                .unwrap();
+            let cols: Vec<String> = cols
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            format!("{table}({})", cols.join(","))
+        })
+        .collect()
+}
+
+/// A list filtered by a capture asks for the index a literal `where:` would: its column, then
+/// the ordering; a date column compared by year is the start of an index too.
+#[test]
+fn captured_filters_are_indexed_as_literal_ones_are() {
+    let conn = Connection::open(site().path.join("db.sqlite3")).unwrap();
+    let got = indexes(&conn);
+    for want in [
+        "post(author_id,created_at,id)",
+        "post(day,id)",
+        "post(created_at,id)",
+    ] {
+        assert!(got.iter().any(|i| i == want), "no index {want} in {got:?}");
+    }
 }
