@@ -479,6 +479,13 @@ fn check_captures_used(
     }
 }
 
+/// A field name the model does not have, with the closest it has.
+fn no_field(source: &Source, at: &str, model: &Model, name: &str) -> Diagnostic {
+    source
+        .diag(at, format!("model {} has no field `{name}`", model.name))
+        .with_hint(suggestion(name, model.field_names()))
+}
+
 /// `dates:` — a date or datetime field of the model, its column indexed.
 fn compile_dates(
     raw: &RawRoute,
@@ -491,14 +498,7 @@ fn compile_dates(
     let d = raw.dates.as_ref()?;
     let here = format!("{at}.dates.field");
     let Some(field) = model.field(&d.field) else {
-        errors.push(
-            source
-                .diag(
-                    &here,
-                    format!("model {} has no field `{}`", model.name, d.field),
-                )
-                .with_hint(suggestion(&d.field, model.field_names())),
-        );
+        errors.push(no_field(source, &here, model, &d.field));
         return None;
     };
     if !matches!(field.ty, FieldType::Date | FieldType::Datetime) {
@@ -562,14 +562,7 @@ fn compile_ordering_fields(
                     .indexes
                     .push((model.name.clone(), vec![Order::asc(field)]));
             }
-            None => errors.push(
-                source
-                    .diag(
-                        &format!("{at}.ordering_fields"),
-                        format!("model {} has no field `{f}`", model.name),
-                    )
-                    .with_hint(suggestion(f, model.field_names())),
-            ),
+            None => errors.push(no_field(source, &format!("{at}.ordering_fields"), model, f)),
         }
     }
     out
@@ -592,14 +585,7 @@ fn compile_search(
                 &format!("{at}.search.fields"),
                 format!("`{f}` of {} is not a text field", model.name),
             )),
-            None => errors.push(
-                source
-                    .diag(
-                        &format!("{at}.search.fields"),
-                        format!("model {} has no field `{f}`", model.name),
-                    )
-                    .with_hint(suggestion(f, model.field_names())),
-            ),
+            None => errors.push(no_field(source, &format!("{at}.search.fields"), model, f)),
         }
     }
     let fts = s.fts == Some(true);
