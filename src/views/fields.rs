@@ -1,8 +1,8 @@
 //! What the model views (`list`, `detail`) share: field paths with Django's lookups
 //! (`author__slug__icontains`, `created_at__year__gte`) resolved against the models at load,
-//! `where:` conditions (literal, or a path capture's value: `"{author}"`), orderings, the schema a route asks for (`SchemaNeeds`), and `ModelOutput` —
-//! the model, template or JSON, and context of a page of rows — with the rows' extra keys
-//! (`pk`, `FIELD_html`).
+//! `where:` conditions (literal, or a path capture's value: `"{author}"`), orderings, the
+//! schema a route asks for (`SchemaNeeds`), and `ModelOutput` — the model, template or JSON,
+//! and context of a page of rows — with the rows' extra keys (`pk`, `FIELD_html`).
 
 use std::sync::Arc;
 
