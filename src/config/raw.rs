@@ -284,6 +284,10 @@ pub struct RawRoute {
     /// (view: list).
     #[serde(default)]
     pub filters: Option<IndexMap<String, RawFilter>>,
+    /// The years, months or days that have rows, with counts, for an archive index:
+    /// `{ field: created_at, kind: month, order: desc }` (view: list).
+    #[serde(default)]
+    pub dates: Option<RawDates>,
     /// The field a detail page is looked up by; the path capture of the same name (or `pk`)
     /// holds its value (view: detail; default the primary key).
     #[serde(default)]
@@ -328,6 +332,37 @@ pub struct RawFilter {
     /// How the value is compared (default exact).
     #[serde(default)]
     pub lookup: Option<Lookup>,
+}
+
+/// `dates:` of a list view (Django's `QuerySet.dates()`): the distinct periods of a date or
+/// datetime field among the list's rows, each with its number of rows.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDates {
+    /// A date or datetime field of the list's model.
+    pub field: String,
+    /// The period: `year`, `month` or `day`.
+    pub kind: DateKind,
+    /// `asc` (oldest first, the default, as in Django) or `desc`.
+    #[serde(default)]
+    pub order: Option<SortOrder>,
+}
+
+/// The period of `dates:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DateKind {
+    Year,
+    Month,
+    Day,
+}
+
+/// A direction of sorting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    Desc,
 }
 
 /// Field lookups, as in Django's `field__lookup`.
@@ -581,6 +616,7 @@ view_keys! {
     "ordering_fields" ordering_fields: &[List];
     "search" search: &[List];
     "filters" filters: &[List];
+    "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];
     "template" template: &[List, Detail, Template], required by &[Template];

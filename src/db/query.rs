@@ -3,6 +3,11 @@
 //! compiled models only. Rows come back as JSON objects; foreign keys are filled with the
 //! related rows in one extra query per foreign key, and many_to_many fields with lists of rows
 //! in one query per field (`many::attach`), not one per row.
+//!
+//! Dates and datetimes are ISO-8601 text (`2024-03-01`, `2024-03-01T09:30:00`), so a year, a
+//! month or a day is a range of text: `__year`, and a year with a month (and a day) of the same
+//! column, become `col >= ? AND col < ?`, which an index on the column answers; only a month or
+//! a day alone reads the part out of the text.
 
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
@@ -47,6 +52,139 @@ pub enum Cond {
         pk: String,
         value: SqlValue,
     },
+    /// A part of a date or datetime column compared with a number: `created_at__year__gte`.
+    /// `Exact` and the four comparisons only.
+    DatePart {
+        column: String,
+        part: DatePart,
+        lookup: Lookup,
+        value: i64,
+    },
+    /// `from <= column < to`, as text: a period of a date or datetime column.
+    Period {
+        column: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// A part of a date or datetime: Django's `__year`, `__month` and `__day` lookups, and the
+/// kinds of `dates()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    Month,
+    Day,
+}
+
+impl DatePart {
+    pub const ALL: [DatePart; 3] = [DatePart::Year, DatePart::Month, DatePart::Day];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DatePart::Year => "year",
+            DatePart::Month => "month",
+            DatePart::Day => "day",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        DatePart::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Where the part is in the stored text (1-based, as SQLite's `substr`), and its length.
+    fn place(self) -> (usize, usize) {
+        match self {
+            DatePart::Year => (1, 4),
+            DatePart::Month => (6, 2),
+            DatePart::Day => (9, 2),
+        }
+    }
+}
+
+/// The first text of year `y` as stored: below every stored value for a year before 0, above
+/// every one for a year after 9999 (stored years have four digits).
+fn year_start(y: i64) -> String {
+    match y {
+        ..0 => String::new(),
+        0..=9999 => format!("{y:04}-01-01"),
+        _ => "99999".to_string(),
+    }
+}
+
+/// The text range of a year, a month of a year, or a day of a month: `[from, to)`. `None` for a
+/// month or day that does not exist (month 13, February 30): no row is in it.
+pub fn period(year: i64, month: Option<i64>, day: Option<i64>) -> Option<(String, String)> {
+    use chrono::{Datelike, Months, NaiveDate};
+    let Some(month) = month else {
+        return Some((year_start(year), year_start(year.saturating_add(1))));
+    };
+    let y = i32::try_from(year)
+        .ok()
+        .filter(|y| (0..=9999).contains(y))?;
+    let m = u32::try_from(month).ok()?;
+    let d = match day {
+        Some(d) => u32::try_from(d).ok()?,
+        None => 1,
+    };
+    let from = NaiveDate::from_ymd_opt(y, m, d)?;
+    let to = match day {
+        Some(_) => from.succ_opt(),
+        None => from.checked_add_months(Months::new(1)),
+    };
+    let show = |d: NaiveDate| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    let to = to
+        .filter(|t| t.year() <= 9999)
+        .map_or_else(|| "99999".to_string(), show);
+    Some((show(from), to))
+}
+
+/// A year and a month (and a day) of one column, each compared exactly, as one period: one
+/// range an index answers, rather than a year's range filtered by month.
+fn narrow_periods(conds: &[Cond]) -> Vec<Cond> {
+    let exact = |c: &Cond, want: DatePart, col: &str| match c {
+        Cond::DatePart {
+            column,
+            part,
+            lookup: Lookup::Exact,
+            value,
+        } if *part == want && column == col => Some(*value),
+        _ => None,
+    };
+    let mut out: Vec<Cond> = conds.to_vec();
+    for c in conds {
+        let Cond::DatePart {
+            column,
+            part: DatePart::Year,
+            lookup: Lookup::Exact,
+            value: year,
+        } = c
+        else {
+            continue;
+        };
+        let find = |part| conds.iter().find_map(|c| exact(c, part, column));
+        let Some(month) = find(DatePart::Month) else {
+            continue;
+        };
+        let day = find(DatePart::Day);
+        out.retain(|c| {
+            ![DatePart::Year, DatePart::Month, DatePart::Day]
+                .into_iter()
+                .any(|p| exact(c, p, column).is_some())
+        });
+        out.push(match period(*year, Some(month), day) {
+            Some((from, to)) => Cond::Period {
+                column: column.clone(),
+                from,
+                to,
+            },
+            None => Cond::In {
+                column: column.clone(),
+                values: Vec::new(),
+            },
+        });
+    }
+    out
 }
 
 /// Escape LIKE's wildcards so that `%` and `_` in a search term match themselves.
@@ -158,6 +296,54 @@ impl Cond {
                 ));
                 params.push(value.clone());
             }
+            Cond::DatePart {
+                column,
+                part: DatePart::Year,
+                lookup,
+                value,
+            } => {
+                // A year is a range of the text, so an index on the column answers it.
+                let c = ident(column);
+                let next = year_start(value.saturating_add(1));
+                let (sql, bounds) = match lookup {
+                    Lookup::Gte => (format!("{c} >= ?"), vec![year_start(*value)]),
+                    Lookup::Gt => (format!("{c} >= ?"), vec![next]),
+                    Lookup::Lt => (format!("{c} < ?"), vec![year_start(*value)]),
+                    Lookup::Lte => (format!("{c} < ?"), vec![next]),
+                    _ => (
+                        format!("{c} >= ? AND {c} < ?"),
+                        vec![year_start(*value), next],
+                    ),
+                };
+                out.push_str(&sql);
+                params.extend(bounds.into_iter().map(SqlValue::Text));
+            }
+            Cond::DatePart {
+                column,
+                part,
+                lookup,
+                value,
+            } => {
+                let (start, len) = part.place();
+                let op = match lookup {
+                    Lookup::Gt => ">",
+                    Lookup::Gte => ">=",
+                    Lookup::Lt => "<",
+                    Lookup::Lte => "<=",
+                    _ => "=",
+                };
+                out.push_str(&format!(
+                    "CAST(substr({}, {start}, {len}) AS INTEGER) {op} ?",
+                    ident(column)
+                ));
+                params.push(SqlValue::Integer(*value));
+            }
+            Cond::Period { column, from, to } => {
+                let c = ident(column);
+                out.push_str(&format!("{c} >= ? AND {c} < ?"));
+                params.push(SqlValue::Text(from.clone()));
+                params.push(SqlValue::Text(to.clone()));
+            }
         }
     }
 }
@@ -226,7 +412,7 @@ impl<'m> Query<'m> {
             return String::new();
         }
         let mut parts = Vec::new();
-        for c in &self.conds {
+        for c in &narrow_periods(&self.conds) {
             let mut s = String::new();
             c.sql(&mut s, params);
             parts.push(s.replace("{table}", &ident(&self.model.table)));
@@ -268,6 +454,28 @@ impl<'m> Query<'m> {
             Some(limit) => format!("SELECT {columns} FROM {table}{filter}{order} LIMIT {limit}"),
             None => format!("SELECT {columns} FROM {table}{filter}{order}"),
         };
+        (sql, params)
+    }
+
+    /// The distinct years, months or days of a date or datetime column among the query's rows,
+    /// each with its number of rows (Django's `dates()`, with counts): `(2024-03, 12)`.
+    pub fn dates_sql(&self, column: &str, part: DatePart, desc: bool) -> (String, Vec<SqlValue>) {
+        let mut params = Vec::new();
+        let c = ident(column);
+        let filter = self.where_sql(&mut params);
+        let filter = if filter.is_empty() {
+            format!(" WHERE {c} IS NOT NULL")
+        } else {
+            format!("{filter} AND {c} IS NOT NULL")
+        };
+        // `2024`, `2024-03`, `2024-03-01`: the text up to the end of the part.
+        let (start, len) = part.place();
+        let len = start + len - 1;
+        let sql = format!(
+            "SELECT substr({c}, 1, {len}) AS period, count(*) FROM {}{filter} GROUP BY period ORDER BY period{}",
+            ident(&self.model.table),
+            if desc { " DESC" } else { "" }
+        );
         (sql, params)
     }
 
@@ -346,6 +554,28 @@ impl Database {
             self.attach_related(conn, q.model, &mut rows)?;
             super::many::attach(&conn.conn, &self.models, q.model, &mut rows)?;
             Ok(rows)
+        })
+    }
+
+    /// The periods of a date or datetime column among a query's rows, each with its number of
+    /// rows: `("2024-03", 12)` for months (see [`Query::dates_sql`]).
+    pub fn dates(
+        &self,
+        q: &Query,
+        column: &str,
+        part: DatePart,
+        desc: bool,
+    ) -> Result<Vec<(String, i64)>, DbError> {
+        let (sql, params) = q.dates_sql(column, part, desc);
+        self.with(|conn| {
+            let mut stmt = conn
+                .conn
+                .prepare_cached(&sql)
+                .map_err(|e| DbError::at(&sql, e))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
@@ -679,5 +909,208 @@ mod tests {
             vec![SqlValue::Integer(7)],
         ),
         ]);
+    }
+
+    fn date_part(part: DatePart, lookup: Lookup, value: i64) -> Cond {
+        Cond::DatePart {
+            column: "created_at".into(),
+            part,
+            lookup,
+            value,
+        }
+    }
+
+    #[test]
+    fn date_lookups_become_ranges_of_the_stored_text() {
+        let where_ = |w: &str| format!("SELECT {{cols}} FROM \"post\" WHERE {w} ORDER BY \"id\"");
+        let case = |what, conds, w: &str, params| -> Case {
+            (what, conds, vec![], None, 0, where_(w), params)
+        };
+        let range = "\"created_at\" >= ? AND \"created_at\" < ?";
+        check(vec![
+            case(
+                "a year: from its first day to the next year's",
+                vec![date_part(DatePart::Year, Lookup::Exact, 2024)],
+                range,
+                vec![text("2024-01-01"), text("2025-01-01")],
+            ),
+            case(
+                "year__gte: from its first day",
+                vec![date_part(DatePart::Year, Lookup::Gte, 2024)],
+                "\"created_at\" >= ?",
+                vec![text("2024-01-01")],
+            ),
+            case(
+                "year__gt: from the next year",
+                vec![date_part(DatePart::Year, Lookup::Gt, 2024)],
+                "\"created_at\" >= ?",
+                vec![text("2025-01-01")],
+            ),
+            case(
+                "year__lt: before its first day",
+                vec![date_part(DatePart::Year, Lookup::Lt, 2024)],
+                "\"created_at\" < ?",
+                vec![text("2024-01-01")],
+            ),
+            case(
+                "year__lte: before the next year",
+                vec![date_part(DatePart::Year, Lookup::Lte, 2024)],
+                "\"created_at\" < ?",
+                vec![text("2025-01-01")],
+            ),
+            case(
+                "the last year four digits hold ends above every stored value",
+                vec![date_part(DatePart::Year, Lookup::Exact, 9999)],
+                range,
+                vec![text("9999-01-01"), text("99999")],
+            ),
+            case(
+                "a month alone (of any year) is read out of the text",
+                vec![date_part(DatePart::Month, Lookup::Exact, 3)],
+                "CAST(substr(\"created_at\", 6, 2) AS INTEGER) = ?",
+                vec![SqlValue::Integer(3)],
+            ),
+            case(
+                "day__lte alone",
+                vec![date_part(DatePart::Day, Lookup::Lte, 15)],
+                "CAST(substr(\"created_at\", 9, 2) AS INTEGER) <= ?",
+                vec![SqlValue::Integer(15)],
+            ),
+            case(
+                "a year and a month: one range, the month's",
+                vec![
+                    date_part(DatePart::Month, Lookup::Exact, 12),
+                    date_part(DatePart::Year, Lookup::Exact, 2024),
+                ],
+                range,
+                vec![text("2024-12-01"), text("2025-01-01")],
+            ),
+            case(
+                "a year, a month and a day: the day's range",
+                vec![
+                    date_part(DatePart::Year, Lookup::Exact, 2024),
+                    date_part(DatePart::Month, Lookup::Exact, 2),
+                    date_part(DatePart::Day, Lookup::Exact, 29),
+                ],
+                range,
+                vec![text("2024-02-29"), text("2024-03-01")],
+            ),
+            case(
+                "a month that does not exist matches nothing",
+                vec![
+                    date_part(DatePart::Year, Lookup::Exact, 2024),
+                    date_part(DatePart::Month, Lookup::Exact, 13),
+                ],
+                "0",
+                vec![],
+            ),
+            case(
+                "a comparison of the month is not merged into the year",
+                vec![
+                    date_part(DatePart::Year, Lookup::Exact, 2024),
+                    date_part(DatePart::Month, Lookup::Gte, 6),
+                ],
+                "\"created_at\" >= ? AND \"created_at\" < ? AND CAST(substr(\"created_at\", 6, 2) AS INTEGER) >= ?",
+                vec![text("2024-01-01"), text("2025-01-01"), SqlValue::Integer(6)],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn periods_are_half_open_ranges_of_iso_text() {
+        let p = |y, m, d| period(y, m, d);
+        let range = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(p(2024, None, None), range("2024-01-01", "2025-01-01"));
+        assert_eq!(p(2024, Some(12), None), range("2024-12-01", "2025-01-01"));
+        assert_eq!(
+            p(2023, Some(2), Some(28)),
+            range("2023-02-28", "2023-03-01")
+        );
+        assert_eq!(p(9999, Some(12), Some(31)), range("9999-12-31", "99999"));
+        assert_eq!(p(-1, None, None), range("", "0000-01-01"));
+        assert_eq!(p(12024, None, None), range("99999", "99999"));
+        assert_eq!(p(2024, Some(13), None), None);
+        assert_eq!(p(2024, Some(0), None), None);
+        assert_eq!(p(2023, Some(2), Some(29)), None);
+        assert_eq!(p(2024, Some(4), Some(31)), None);
+        assert_eq!(p(10000, Some(1), None), None);
+    }
+
+    /// Rows on the first and last instants of a year and of a month, in a real table: each
+    /// period holds exactly its rows, and `dates()` counts them.
+    #[test]
+    fn periods_hold_their_first_and_last_instants_and_dates_counts_them() {
+        let db = crate::db::fixtures::testing::Db::new();
+        let post = db.models.get("Post").unwrap().as_ref();
+        db.conn
+            .execute(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
+                [],
+            )
+            .unwrap();
+        let times = [
+            "2023-12-31T23:59:59.999999",
+            "2024-01-01T00:00:00",
+            "2024-02-29T23:59:59",
+            "2024-03-01T00:00:00",
+            "2024-12-31T23:59:59",
+            "2025-01-01T00:00:00",
+        ];
+        for (i, t) in times.iter().enumerate() {
+            db.conn
+                .execute(
+                    "INSERT INTO post (id, title, slug, created_at, author_id) VALUES (?1, 't', ?2, ?3, 1)",
+                    rusqlite::params![i as i64 + 1, format!("p{i}"), t],
+                )
+                .unwrap();
+        }
+        let ids = |conds: Vec<Cond>| -> Vec<i64> {
+            let mut q = Query::new(post);
+            q.conds = conds;
+            let (sql, params) = q.select_sql();
+            let mut stmt = db.conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let year = |y| date_part(DatePart::Year, Lookup::Exact, y);
+        let month = |m| date_part(DatePart::Month, Lookup::Exact, m);
+        assert_eq!(ids(vec![year(2024)]), [2, 3, 4, 5]);
+        assert_eq!(ids(vec![year(2024), month(2)]), [3]);
+        assert_eq!(ids(vec![year(2024), month(3)]), [4]);
+        assert_eq!(ids(vec![year(2023), month(12)]), [1]);
+        assert_eq!(ids(vec![month(12)]), [1, 5]);
+        assert_eq!(
+            ids(vec![date_part(DatePart::Year, Lookup::Gt, 2023)]),
+            [2, 3, 4, 5, 6]
+        );
+        assert_eq!(ids(vec![date_part(DatePart::Year, Lookup::Lte, 2023)]), [1]);
+
+        let dates = |conds: Vec<Cond>, part, desc| -> Vec<(String, i64)> {
+            let mut q = Query::new(post);
+            q.conds = conds;
+            let (sql, params) = q.dates_sql("created_at", part, desc);
+            let mut stmt = db.conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let got = dates(vec![], DatePart::Year, true);
+        let want = [("2025", 1), ("2024", 4), ("2023", 1)];
+        assert_eq!(got, want.map(|(p, n)| (p.to_string(), n)));
+        let got = dates(vec![year(2024)], DatePart::Month, false);
+        let want = [
+            ("2024-01", 1),
+            ("2024-02", 1),
+            ("2024-03", 1),
+            ("2024-12", 1),
+        ];
+        assert_eq!(got, want.map(|(p, n)| (p.to_string(), n)));
+        let got = dates(vec![year(2024), month(2)], DatePart::Day, false);
+        assert_eq!(got, [("2024-02-29".to_string(), 1)]);
     }
 }

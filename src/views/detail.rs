@@ -51,7 +51,9 @@ impl DetailView {
         needs: &mut SchemaNeeds,
     ) -> Result<DetailView, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let Some(out) = ModelOutput::compile(raw, models, source, at, "detail", &mut errors) else {
+        let Some(out) =
+            ModelOutput::compile(raw, models, source, at, "detail", captures, &mut errors)
+        else {
             return Err(errors);
         };
         let model = out.model.clone();
@@ -132,7 +134,7 @@ impl DetailView {
             (ty, v) => to_sql(ty, v),
         };
         let mut q = Query::new(model);
-        q.conds = self.out.wheres.clone();
+        q.conds = self.out.conds(call.params);
         q.conds.push(Cond::Cmp {
             column: self.field.column.clone(),
             lookup: Lookup::Exact,

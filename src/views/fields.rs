@@ -1,8 +1,8 @@
 //! What the model views (`list`, `detail`) share: field paths with Django's lookups
-//! (`author__slug__icontains`) resolved against the models at load, static `where:`
-//! conditions, orderings, the schema a route asks for (`SchemaNeeds`), and `ModelOutput` —
-//! the model, template or JSON, and context of a page of rows — with the rows' extra keys
-//! (`pk`, `FIELD_html`).
+//! (`author__slug__icontains`, `created_at__year__gte`) resolved against the models at load,
+//! `where:` conditions (literal, or a path capture's value: `"{author}"`), orderings, the
+//! schema a route asks for (`SchemaNeeds`), and `ModelOutput` — the model, template or JSON,
+//! and context of a page of rows — with the rows' extra keys (`pk`, `FIELD_html`).
 
 use std::sync::Arc;
 
@@ -16,9 +16,10 @@ use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, Format, Lookup, RawRoute, RawScalar};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::query::{to_sql, Cond};
+use crate::db::query::{to_sql, Cond, DatePart};
 use crate::db::{Field, Model, Models, Order, SqlValue};
 use crate::render::Uses;
+use crate::routing::Params;
 
 /// Hops from the view's model to the model holding the field: `column IN (SELECT pk FROM
 /// table WHERE …)`. A foreign key is one hop; a many_to_many field is two, through its join
@@ -37,6 +38,8 @@ pub struct FieldPath {
     pub hops: Vec<Hop>,
     pub field: Field,
     pub lookup: Lookup,
+    /// `__year`, `__month` or `__day` of a date or datetime field, before the lookup.
+    pub transform: Option<DatePart>,
     /// For a foreign key, the type of the target's primary key (what a request's value is).
     target_pk: Option<FieldType>,
 }
@@ -71,6 +74,10 @@ pub fn resolve_path(
             parts.pop();
         }
     }
+    let transform = date_transform(models, model, &parts);
+    if transform.is_some() {
+        parts.pop();
+    }
     let mut current = model;
     let mut hops = Vec::new();
     for (i, name) in parts.iter().enumerate() {
@@ -98,12 +105,14 @@ pub fn resolve_path(
             current = target;
             if i + 1 == parts.len() {
                 // `tags=3` is `tags__pk=3`, as in Django.
-                return Ok(FieldPath {
+                return FieldPath {
                     hops,
                     field: target.pk_field().clone(),
                     lookup: lookup.unwrap_or(Lookup::Exact),
+                    transform,
                     target_pk: None,
-                });
+                }
+                .checked();
             }
             continue;
         }
@@ -120,12 +129,14 @@ pub fn resolve_path(
                 .as_ref()
                 .and_then(|t| models.get(t))
                 .map(|t| t.pk_field().ty);
-            return Ok(FieldPath {
+            return FieldPath {
                 hops,
                 field: field.clone(),
                 lookup: lookup.unwrap_or(Lookup::Exact),
+                transform,
                 target_pk,
-            });
+            }
+            .checked();
         }
         let target = field
             .to
@@ -147,9 +158,69 @@ pub fn resolve_path(
     Err(format!("`{key}` names no field"))
 }
 
+/// `year`, `month` or `day` ending a path of two or more names, unless the path names a field
+/// with it (`event__year` where Event has a field `year`): a field wins, as in Django.
+fn date_transform(models: &Models, model: &Model, parts: &[&str]) -> Option<DatePart> {
+    let (last, path) = parts.split_last()?;
+    let part = DatePart::from_name(last)?;
+    if path.is_empty() {
+        return None;
+    }
+    let mut current = model;
+    for name in path {
+        let to = current
+            .field(name)
+            .or_else(|| current.many_field(name))
+            .and_then(|f| f.to.as_ref());
+        match to.and_then(|t| models.get(t)) {
+            Some(target) => current = target,
+            None => return Some(part),
+        }
+    }
+    current.field(last).is_none().then_some(part)
+}
+
 impl FieldPath {
+    /// A date part needs a date or datetime field, and is compared as a number.
+    fn checked(self) -> Result<FieldPath, String> {
+        let Some(part) = self.transform else {
+            return Ok(self);
+        };
+        if !matches!(self.field.ty, FieldType::Date | FieldType::Datetime) {
+            return Err(format!(
+                "`__{}` needs a date or datetime field, and `{}` is neither",
+                part.name(),
+                self.field.name,
+            ));
+        }
+        if matches!(
+            self.lookup,
+            Lookup::In | Lookup::Iexact | Lookup::Contains | Lookup::Icontains
+        ) {
+            return Err(format!(
+                "after `__{}` only exact, gt, gte, lt and lte apply",
+                part.name()
+            ));
+        }
+        Ok(self)
+    }
+
     pub fn cond(&self, values: Vec<SqlValue>) -> Cond {
-        let mut cond = if self.lookup == Lookup::In {
+        let mut cond = if let Some(part) = self.transform {
+            match values.into_iter().next() {
+                Some(SqlValue::Integer(value)) => Cond::DatePart {
+                    column: self.field.column.clone(),
+                    part,
+                    lookup: self.lookup,
+                    value,
+                },
+                // Not a number: no row has it.
+                _ => Cond::In {
+                    column: self.field.column.clone(),
+                    values: Vec::new(),
+                },
+            }
+        } else if self.lookup == Lookup::In {
             Cond::In {
                 column: self.field.column.clone(),
                 values,
@@ -183,6 +254,12 @@ impl FieldPath {
             (FieldType::ForeignKey, Some(pk)) => pk,
             (ty, _) => ty,
         };
+        if let Some(part) = self.transform {
+            return text
+                .parse::<i64>()
+                .map(SqlValue::Integer)
+                .map_err(|_| format!("expected a {} (a whole number), got {text:?}", part.name()));
+        }
         match ty {
             _ if textual => Ok(SqlValue::Text(text.to_string())),
             FieldType::Integer | FieldType::ForeignKey => text
@@ -203,7 +280,65 @@ impl FieldPath {
     }
 }
 
-/// Static `where:` conditions.
+/// A `where:` condition whose value is a path capture's: `author__slug: "{author}"`.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub path: FieldPath,
+    pub capture: String,
+}
+
+impl Captured {
+    /// The condition for this request's capture. A value that cannot be the field's (`abc`
+    /// for an integer, month `13`) matches no row, as a filter in Django finds nothing.
+    pub fn cond(&self, value: Option<&Value>) -> Cond {
+        let nothing = Cond::In {
+            column: self.path.field.column.clone(),
+            values: Vec::new(),
+        };
+        let text = match value {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return nothing,
+        };
+        let Ok(mut v) = self.path.parse(&text) else {
+            return nothing;
+        };
+        let field = &self.path.field;
+        let dated = matches!(field.ty, FieldType::Date | FieldType::Datetime);
+        if dated && self.path.transform.is_none() && self.path.lookup == Lookup::Exact {
+            // Compared in the form it is stored in (a datetime's offset applied, `T`).
+            match crate::db::model::validate(field, &Value::String(text.trim().to_string())) {
+                Ok(stored) => v = to_sql(field.ty, &stored),
+                Err(_) => return nothing,
+            }
+        }
+        self.path.cond(vec![v])
+    }
+}
+
+/// A route's `where:`: the literal conditions, and those taking a capture's value.
+#[derive(Debug, Default)]
+pub struct Where {
+    pub fixed: Vec<Cond>,
+    pub captured: Vec<Captured>,
+}
+
+/// A `where:` value: `"{name}"` is the value captured as `name`; `"{{x}}"` is the literal
+/// text `{x}` (one brace of each pair dropped); anything else is itself.
+pub(super) fn capture_name(value: &RawScalar) -> Result<&str, RawScalar> {
+    let RawScalar::Str(s) = value else {
+        return Err(value.clone());
+    };
+    if s.starts_with("{{") && s.ends_with("}}") && s.len() >= 4 {
+        return Err(RawScalar::Str(s[1..s.len() - 1].to_string()));
+    }
+    match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        Some(name) => Ok(name),
+        None => Err(value.clone()),
+    }
+}
+
+/// Literal `where:` conditions, as `related:` has them: a capture is not theirs to use.
 pub fn compile_where(
     models: &Models,
     model: &Model,
@@ -212,28 +347,96 @@ pub fn compile_where(
     at: &str,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Cond> {
-    let mut out = Vec::new();
+    compile_where_with(models, model, raw, None, source, at, errors).fixed
+}
+
+/// A route's `where:` conditions, given the names its path captures (`None`: none may be used).
+pub fn compile_where_with(
+    models: &Models,
+    model: &Model,
+    raw: Option<&indexmap::IndexMap<String, RawScalar>>,
+    captures: Option<&[String]>,
+    source: &Source,
+    at: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Where {
+    let mut out = Where::default();
     for (key, value) in raw.into_iter().flatten() {
-        match resolve_path(models, model, key, None) {
-            Ok(path) => {
-                let json = value.to_json();
-                let v = if path.lookup == Lookup::Exact {
-                    match crate::db::model::validate(&path.field, &json) {
-                        Ok(v) => to_sql(path.field.ty, &v),
-                        Err(why) => {
-                            errors.push(source.diag(&format!("{at}.{key}"), why));
-                            continue;
-                        }
-                    }
-                } else {
-                    to_sql(path.field.ty, &json)
-                };
-                out.push(path.cond(vec![v]));
+        let here = format!("{at}.{key}");
+        let path = match resolve_path(models, model, key, None) {
+            Ok(path) => path,
+            Err(why) => {
+                errors.push(source.diag_key(&here, why));
+                continue;
             }
-            Err(why) => errors.push(source.diag_key(&format!("{at}.{key}"), why)),
+        };
+        match capture_name(value) {
+            Ok(name) => match check_capture(&path, key, name, captures) {
+                Ok(()) => out.captured.push(Captured {
+                    path,
+                    capture: name.to_string(),
+                }),
+                Err((why, hint)) => errors.push(source.diag(&here, why).with_hint(hint)),
+            },
+            Err(literal) => match literal_value(&path, key, &literal) {
+                Ok(v) => out.fixed.push(path.cond(vec![v])),
+                Err(why) => errors.push(source.diag(&here, why)),
+            },
         }
     }
     out
+}
+
+/// A capture a `where:` value names must be one the route's path captures, and one value.
+fn check_capture(
+    path: &FieldPath,
+    key: &str,
+    name: &str,
+    captures: Option<&[String]>,
+) -> Result<(), (String, Option<String>)> {
+    let literal = format!("for the literal text, double the braces: \"{{{{{name}}}}}\"");
+    let Some(captures) = captures else {
+        let why = format!(
+            "`\"{{{name}}}\"` is a path capture's value, which only a route's own `where:` can use"
+        );
+        return Err((why, Some(literal)));
+    };
+    if !captures.iter().any(|c| c == name) {
+        let known = suggestion(name, captures.iter().map(String::as_str)).unwrap_or_default();
+        let why = format!("`\"{{{name}}}\"` names no capture of this route's path");
+        return Err((why, Some(format!("{known}; {literal}"))));
+    }
+    if path.lookup == Lookup::In {
+        return Err((
+            format!("`{key}` takes a list, and a capture is one value"),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// A literal `where:` value, checked against its field (or, after `__year`, a number).
+fn literal_value(path: &FieldPath, key: &str, value: &RawScalar) -> Result<SqlValue, String> {
+    if let Some(part) = path.transform {
+        return match value {
+            RawScalar::Int(i) => Ok(SqlValue::Integer(*i)),
+            RawScalar::Str(s) => Err(format!(
+                "`{key}` compares the {} as a whole number, got the text {s:?} (write it without quotes)",
+                part.name()
+            )),
+            other => Err(format!(
+                "`{key}` compares the {} as a whole number, got {other}",
+                part.name()
+            )),
+        };
+    }
+    let json = value.to_json();
+    if path.lookup == Lookup::Exact {
+        let v = crate::db::model::validate(&path.field, &json)?;
+        Ok(to_sql(path.field.ty, &v))
+    } else {
+        Ok(to_sql(path.field.ty, &json))
+    }
 }
 
 pub fn compile_order(
@@ -288,18 +491,22 @@ pub struct ModelOutput {
     pub context: Map<String, Value>,
     pub status: u16,
     pub wheres: Vec<Cond>,
+    /// The `where:` conditions that take a path capture's value.
+    pub captured: Vec<Captured>,
     /// The parts of the context the template reads (set once templates are loaded).
     pub uses: Uses,
 }
 
 impl ModelOutput {
-    /// The parts of a list or detail route every model view has; `view` names it in messages.
+    /// The parts of a list or detail route every model view has; `view` names it in messages,
+    /// `captures` are the names its path captures.
     pub fn compile(
         raw: &RawRoute,
         models: &Models,
         source: &Source,
         at: &str,
         view: &str,
+        captures: &[String],
         errors: &mut Vec<Diagnostic>,
     ) -> Option<ModelOutput> {
         let model = match model_for(models, raw, source, at) {
@@ -309,10 +516,11 @@ impl ModelOutput {
                 return None;
             }
         };
-        let wheres = compile_where(
+        let wheres = compile_where_with(
             models,
             &model,
             raw.where_.as_ref(),
+            Some(captures),
             source,
             &format!("{at}.where"),
             errors,
@@ -339,9 +547,17 @@ impl ModelOutput {
                 .map(|c| c.into_iter().collect())
                 .unwrap_or_default(),
             status: raw.status.unwrap_or(200),
-            wheres,
+            wheres: wheres.fixed,
+            captured: wheres.captured,
             uses: Uses::ALL,
         })
+    }
+
+    /// The route's `where:` conditions for a request, the path's captures in place.
+    pub fn conds(&self, params: &Params) -> Vec<Cond> {
+        let mut conds = self.wheres.clone();
+        conds.extend(self.captured.iter().map(|c| c.cond(params.get(&c.capture))));
+        conds
     }
 
     /// What the template reads, once templates are loaded: markdown is rendered into
@@ -394,5 +610,70 @@ impl ModelOutput {
             .render(template, context)
             .map(|body| Response::html(self.status, body))
             .map_err(|e| ViewError::Internal(format!("rendering {template}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_where_value_in_braces_names_a_capture_and_doubled_braces_are_literal() {
+        let s = |t: &str| RawScalar::Str(t.into());
+        let cases: &[(RawScalar, Result<&str, RawScalar>)] = &[
+            (s("{author}"), Ok("author")),
+            (s("{{author}}"), Err(s("{author}"))),
+            (s("{{{x}}}"), Err(s("{{x}}"))),
+            (s("{x"), Err(s("{x"))),
+            (s("x}"), Err(s("x}"))),
+            (s("a {x}"), Err(s("a {x}"))),
+            (s("{}"), Ok("")),
+            (RawScalar::Int(7), Err(RawScalar::Int(7))),
+        ];
+        for (value, want) in cases {
+            assert_eq!(&capture_name(value), want, "{value:?}");
+        }
+    }
+
+    /// `__year`, `__month`, `__day`, then an optional comparison; only after a date field.
+    #[test]
+    fn date_parts_end_a_path_before_its_lookup() {
+        let db = crate::db::fixtures::testing::Db::new();
+        let post = db.models.get("Post").unwrap();
+        let resolve = |key: &str| resolve_path(&db.models, post, key, None);
+        let ok = |key: &str| {
+            let p = resolve(key).unwrap_or_else(|e| panic!("{key}: {e}"));
+            (p.field.name, p.transform, p.lookup, p.hops.len())
+        };
+        assert_eq!(
+            ok("created_at__year"),
+            ("created_at".into(), Some(DatePart::Year), Lookup::Exact, 0)
+        );
+        assert_eq!(
+            ok("created_at__year__gte"),
+            ("created_at".into(), Some(DatePart::Year), Lookup::Gte, 0)
+        );
+        assert_eq!(
+            ok("created_at__day__lt"),
+            ("created_at".into(), Some(DatePart::Day), Lookup::Lt, 0)
+        );
+        assert_eq!(
+            ok("created_at"),
+            ("created_at".into(), None, Lookup::Exact, 0)
+        );
+        let with_lookup = resolve_path(&db.models, post, "created_at__month", Some(Lookup::Lte));
+        assert_eq!(with_lookup.unwrap().lookup, Lookup::Lte);
+        assert_eq!(
+            resolve("title__year").unwrap_err(),
+            "`__year` needs a date or datetime field, and `title` is neither"
+        );
+        assert_eq!(
+            resolve("created_at__year__in").unwrap_err(),
+            "after `__year` only exact, gt, gte, lt and lte apply"
+        );
+        assert_eq!(
+            resolve("author__year").unwrap_err(),
+            "`__year` needs a date or datetime field, and `author` is neither"
+        );
     }
 }

@@ -1,22 +1,27 @@
-//! `view: list` — Django's ListView: a page of a model's rows, filtered (`where:`, query
-//! parameters), searched, ordered and paginated (page numbers as Django's `Paginator`, or
-//! keyset pages for very large tables), as HTML or JSON. Compiled at load from the route's
-//! keys; every value from a request reaches SQL through `db::query` as a bound parameter.
+//! `view: list` — Django's ListView: a page of a model's rows, filtered (`where:`, with the
+//! path's captures, and query parameters), searched, ordered and paginated (page numbers as
+//! Django's `Paginator`, or keyset pages for very large tables), as HTML or JSON, with the
+//! archive's periods and their counts (`dates:`, Django's `dates()`). Compiled at load from the
+//! route's keys; every value from a request reaches SQL through `db::query` as a bound
+//! parameter.
 
 use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ViewError;
-use super::fields::{compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds};
+use super::fields::{
+    capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
+};
 use super::paginate::{uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::{FieldType, Lookup, RawRoute, RawSearch};
+use crate::config::raw::{DateKind, FieldType, Lookup, RawRoute, RawSearch, SortOrder};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::query::{Cond, Query};
+use crate::db::query::{Cond, DatePart, Query};
 use crate::db::{Database, Model, Models, Order, SqlValue};
+use crate::routing::Params;
 
 #[derive(Debug)]
 pub struct SearchSpec {
@@ -31,6 +36,14 @@ pub struct FilterSpec {
     pub path: FieldPath,
 }
 
+/// `dates:`: the periods of a date or datetime column that the list's rows fall in.
+#[derive(Debug)]
+pub struct DatesSpec {
+    pub column: String,
+    pub part: DatePart,
+    pub desc: bool,
+}
+
 /// A compiled `view: list`.
 #[derive(Debug)]
 pub struct ListView {
@@ -43,20 +56,26 @@ pub struct ListView {
     pub ordering_fields: Vec<String>,
     pub search: Option<SearchSpec>,
     pub filters: Vec<FilterSpec>,
+    pub dates: Option<DatesSpec>,
 }
 
 impl ListView {
+    /// Compile a list route; `captures` are the names its path captures, each of which its
+    /// `where:` must use.
     pub fn compile(
         raw: &RawRoute,
         models: &Models,
         source: &Source,
         at: &str,
+        captures: &[String],
         needs: &mut SchemaNeeds,
     ) -> Result<ListView, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let Some(out) = ModelOutput::compile(raw, models, source, at, "list", &mut errors) else {
+        let out = ModelOutput::compile(raw, models, source, at, "list", captures, &mut errors);
+        let Some(out) = out else {
             return Err(errors);
         };
+        check_captures_used(raw, captures, source, at, &mut errors);
         let model = out.model.clone();
         let ordering = match &raw.ordering {
             Some(keys) => {
@@ -88,6 +107,7 @@ impl ListView {
             .as_ref()
             .map(|s| compile_search(s, &model, source, at, needs, &mut errors));
         let filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
+        let dates = compile_dates(raw, &model, source, at, needs, &mut errors);
         if raw.paginate_by == Some(0) {
             errors.push(source.diag(
                 &format!("{at}.paginate_by"),
@@ -107,6 +127,7 @@ impl ListView {
             ordering_fields,
             search,
             filters,
+            dates,
         })
     }
 
@@ -117,7 +138,14 @@ impl ListView {
             .ok_or_else(|| ViewError::Internal("a list view without a database".into()))?;
         let req = call.req;
         let term = self.search_term(req);
-        let mut q = self.query(req, &term)?;
+        let mut q = self.query(req, call.params, &term)?;
+        let dates = match &self.dates {
+            Some(d) => Some(dates_list(
+                &db.dates(&q, &d.column, d.part, d.desc)
+                    .map_err(|e| call.db(e))?,
+            )),
+            None => None,
+        };
         let (mut rows, page) = match self.paginate_by {
             None => (db.fetch(&q).map_err(|e| call.db(e))?, None),
             Some(per) => {
@@ -133,12 +161,16 @@ impl ListView {
         let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         let page = page.map(|p| p.to_map()).unwrap_or_default();
         if self.out.json {
-            return Ok(Response::json(
-                self.out.status,
-                &self.json_body(objects, &page),
-            ));
+            let mut body = self.json_body(objects, &page);
+            if let Some(dates) = dates {
+                body.insert("dates".into(), dates);
+            }
+            return Ok(Response::json(self.out.status, &Value::Object(body)));
         }
         let mut extra = Map::new();
+        if let Some(dates) = dates {
+            extra.insert("dates".into(), dates);
+        }
         extra.insert("objects".into(), objects);
         extra.insert(
             "is_paginated".into(),
@@ -160,13 +192,13 @@ impl ListView {
             .unwrap_or_default()
     }
 
-    /// The query for this request's rows: the route's conditions and ordering, then the
-    /// request's `?ordering=`, search `term` and filters. A filter value of the wrong type is a
-    /// 400 naming the parameter.
-    fn query(&self, req: &Request, term: &str) -> Result<Query<'_>, ViewError> {
+    /// The query for this request's rows: the route's conditions (the path's captures in
+    /// place) and ordering, then the request's `?ordering=`, search `term` and filters. A
+    /// filter value of the wrong type is a 400 naming the parameter.
+    fn query(&self, req: &Request, params: &Params, term: &str) -> Result<Query<'_>, ViewError> {
         let model = self.out.model.as_ref();
         let mut q = Query::new(model);
-        q.conds = self.out.wheres.clone();
+        q.conds = self.out.conds(params);
         q.order = self.ordering.clone();
         if let Some(order) = self.requested_ordering(req) {
             q.order = order;
@@ -286,7 +318,7 @@ impl ListView {
                 };
                 // The cursor must be a row this route shows; a hidden row is as absent.
                 let mut exists = Query::new(model);
-                exists.conds = self.out.wheres.clone();
+                exists.conds = self.out.conds(call.params);
                 exists.conds.push(Cond::Cmp {
                     column: pk.column.clone(),
                     lookup: Lookup::Exact,
@@ -355,7 +387,7 @@ impl ListView {
 
     /// The JSON list: `results`, and with pagination `count`, `num_pages`, `page`, `next`,
     /// `previous`.
-    fn json_body(&self, objects: Value, page: &Map<String, Value>) -> Value {
+    fn json_body(&self, objects: Value, page: &Map<String, Value>) -> Map<String, Value> {
         let mut body = Map::new();
         body.insert("results".into(), objects);
         if self.paginate_by.is_some() {
@@ -366,12 +398,14 @@ impl ListView {
             body.insert("next".into(), get("next_url"));
             body.insert("previous".into(), get("previous_url"));
         }
-        Value::Object(body)
+        body
     }
 }
 
-/// Index the static filters' columns followed by the ordering, so that the page is read in
-/// order from the index and the count is taken from it, whatever the table's size.
+/// Index the `where:` columns compared exactly (a literal or a capture alike) followed by the
+/// ordering, so that the page is read in order from the index and the count is taken from it,
+/// whatever the table's size. A date column compared by year (a range) gets an index after
+/// those columns, unless the ordering's index already starts with it.
 fn index_filters_then_ordering(
     raw: &RawRoute,
     models: &Models,
@@ -379,20 +413,135 @@ fn index_filters_then_ordering(
     ordering: &[Order],
     needs: &mut SchemaNeeds,
 ) {
-    let mut keys: Vec<Order> = raw
+    let paths: Vec<FieldPath> = raw
         .where_
         .iter()
         .flatten()
         .filter_map(|(key, _)| resolve_path(models, model, key, None).ok())
-        .filter(|p| p.hops.is_empty() && p.lookup == Lookup::Exact)
+        .filter(|p| p.hops.is_empty())
+        .collect();
+    let mut keys: Vec<Order> = paths
+        .iter()
+        .filter(|p| p.lookup == Lookup::Exact && p.transform.is_none())
         .map(|p| Order::asc(&p.field))
         .collect();
+    let equal = keys.clone();
+    for p in paths.iter().filter(|p| p.transform.is_some()) {
+        let ordered = ordering.first().is_some_and(|o| o.column == p.field.column);
+        let mut range = equal.clone();
+        range.push(Order::asc(&p.field));
+        if !ordered && !needs.indexes.contains(&(model.name.clone(), range.clone())) {
+            needs.indexes.push((model.name.clone(), range));
+        }
+    }
     if raw.ordering.is_some() || !keys.is_empty() {
         keys.extend(ordering.iter().cloned());
         if !keys.is_empty() {
             needs.indexes.push((model.name.clone(), keys));
         }
     }
+}
+
+/// Each capture of a list route's path must filter its rows: a capture the list ignored would
+/// show every page the same rows. (A `where:` value naming it counts, even one in error: that
+/// error is reported on its own.)
+fn check_captures_used(
+    raw: &RawRoute,
+    captures: &[String],
+    source: &Source,
+    at: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let key = if raw.path.is_some() { "path" } else { "regex" };
+    let used: Vec<&str> = raw
+        .where_
+        .iter()
+        .flatten()
+        .filter_map(|(_, v)| capture_name(v).ok())
+        .collect();
+    // A name that is no capture (a typo) is reported with a did-you-mean already.
+    if used.iter().any(|u| !captures.iter().any(|c| c == u)) {
+        return;
+    }
+    for name in captures {
+        if !used.contains(&name.as_str()) {
+            errors.push(
+                source
+                    .diag(
+                        &format!("{at}.{key}"),
+                        format!("the path captures `{name}`, but the list does not use it"),
+                    )
+                    .with_hint(Some(format!(
+                        "filter the rows with it: `where: {{ FIELD: \"{{{name}}}\" }}`"
+                    ))),
+            );
+        }
+    }
+}
+
+/// A field name the model does not have, with the closest it has.
+fn no_field(source: &Source, at: &str, model: &Model, name: &str) -> Diagnostic {
+    source
+        .diag(at, format!("model {} has no field `{name}`", model.name))
+        .with_hint(suggestion(name, model.field_names()))
+}
+
+/// `dates:` — a date or datetime field of the model, its column indexed.
+fn compile_dates(
+    raw: &RawRoute,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    needs: &mut SchemaNeeds,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DatesSpec> {
+    let d = raw.dates.as_ref()?;
+    let here = format!("{at}.dates.field");
+    let Some(field) = model.field(&d.field) else {
+        errors.push(no_field(source, &here, model, &d.field));
+        return None;
+    };
+    if !matches!(field.ty, FieldType::Date | FieldType::Datetime) {
+        errors.push(source.diag(
+            &here,
+            format!(
+                "`{}` of {} is not a date or datetime field",
+                field.name, model.name
+            ),
+        ));
+        return None;
+    }
+    if !field.index && !field.unique {
+        needs
+            .indexes
+            .push((model.name.clone(), vec![Order::asc(field)]));
+    }
+    Some(DatesSpec {
+        column: field.column.clone(),
+        part: match d.kind {
+            DateKind::Year => DatePart::Year,
+            DateKind::Month => DatePart::Month,
+            DateKind::Day => DatePart::Day,
+        },
+        desc: d.order == Some(SortOrder::Desc),
+    })
+}
+
+/// The periods as a template (or JSON) sees them: `2024-03` is
+/// `{date: "2024-03-01", year: 2024, month: 3, day: 1, count: 12}`.
+fn dates_list(periods: &[(String, i64)]) -> Value {
+    let list = periods.iter().map(|(period, count)| {
+        let num = |range: std::ops::Range<usize>| {
+            period.get(range).map_or(Some(1), |t| t.parse::<i64>().ok())
+        };
+        let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+        let date = match (year, month, day) {
+            (Some(y), Some(m), Some(d)) => Value::from(format!("{y:04}-{m:02}-{d:02}")),
+            _ => Value::Null,
+        };
+        serde_json::json!({"date": date, "year": year, "month": month, "day": day, "count": count})
+    });
+    Value::Array(list.collect())
 }
 
 /// The fields `?ordering=` may name, each indexed.
@@ -417,14 +566,7 @@ fn compile_ordering_fields(
                 &format!("{at}.ordering_fields"),
                 model.not_a_column(f, "order by").unwrap_or_default(),
             )),
-            None => errors.push(
-                source
-                    .diag(
-                        &format!("{at}.ordering_fields"),
-                        format!("model {} has no field `{f}`", model.name),
-                    )
-                    .with_hint(suggestion(f, model.field_names())),
-            ),
+            None => errors.push(no_field(source, &format!("{at}.ordering_fields"), model, f)),
         }
     }
     out
@@ -451,14 +593,7 @@ fn compile_search(
                 &format!("{at}.search.fields"),
                 model.not_a_column(f, "search").unwrap_or_default(),
             )),
-            None => errors.push(
-                source
-                    .diag(
-                        &format!("{at}.search.fields"),
-                        format!("model {} has no field `{f}`", model.name),
-                    )
-                    .with_hint(suggestion(f, model.field_names())),
-            ),
+            None => errors.push(no_field(source, &format!("{at}.search.fields"), model, f)),
         }
     }
     let fts = s.fts == Some(true);

@@ -285,13 +285,13 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
             }
+            let captures = r.pattern.param_names();
             let compiled = if raw.view == ViewKind::List {
-                ListView::compile(raw, env.models, src, &r.at, env.needs).map(|mut v| {
+                ListView::compile(raw, env.models, src, &r.at, &captures, env.needs).map(|mut v| {
                     v.out.looked_at(env.renderer.as_deref());
                     View::List(Box::new(v))
                 })
             } else {
-                let captures = r.pattern.param_names();
                 DetailView::compile(raw, env.models, src, &r.at, &captures, env.needs).map(
                     |mut v| {
                         v.out.looked_at(env.renderer.as_deref());

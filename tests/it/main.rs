@@ -12,6 +12,7 @@
 
 mod common;
 
+mod archives;
 mod boundaries;
 mod browser;
 mod cli;
