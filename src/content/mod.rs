@@ -380,7 +380,15 @@ fn row(
     let model = &c.model;
     let before = errors.len();
     let mut values: Vec<(usize, Val)> = Vec::new();
+    let mut many: Vec<(usize, Vec<Val>)> = (0..model.many.len()).map(|i| (i, Vec::new())).collect();
     for (name, v) in &f.front {
+        if let Some(i) = model.many.iter().position(|fd| &fd.name == name) {
+            match targets(&model.many[i], v, models, keys_of) {
+                Ok(refs) => many[i].1 = refs,
+                Err((message, hint)) => errors.push(problem(f, name, message, hint)),
+            }
+            continue;
+        }
         let Some(i) = model.fields.iter().position(|fd| &fd.name == name) else {
             let mut d = f
                 .source
@@ -415,6 +423,7 @@ fn row(
         values,
         on_insert,
         on_change,
+        many,
     })
 }
 
@@ -488,6 +497,16 @@ fn value(
             .map(Val::Value)
             .map_err(|why| (format!("field `{}`: {why}", field.name), None));
     }
+    reference(field, v, models, keys_of)
+}
+
+/// A foreign key's target, named by its key (see [`target_key`]).
+fn reference(
+    field: &Field,
+    v: &Value,
+    models: &Models,
+    keys_of: &HashMap<String, usize>,
+) -> Result<Val, Failure> {
     let target = field
         .to
         .as_ref()
@@ -508,6 +527,24 @@ fn value(
         field: by,
         key,
     })
+}
+
+/// A many-to-many field's targets: a list of keys (one key alone is a list of one).
+fn targets(
+    field: &Field,
+    v: &Value,
+    models: &Models,
+    keys_of: &HashMap<String, usize>,
+) -> Result<Vec<Val>, Failure> {
+    let items = match v {
+        Value::Array(items) => items.as_slice(),
+        Value::Null => &[],
+        one => std::slice::from_ref(one),
+    };
+    items
+        .iter()
+        .map(|item| reference(field, item, models, keys_of))
+        .collect()
 }
 
 /// The field a foreign key to `target` names it by: the target collection's key, else its
@@ -573,19 +610,28 @@ fn check_references(
 ) {
     for c in collections {
         for (f, row) in files_of(c) {
-            for (i, v) in &row.values {
-                let Val::Ref { model, field, key } = v else {
+            let single = row.values.iter().map(|(i, v)| (&c.model.fields[*i], v));
+            let many = row
+                .many
+                .iter()
+                .flat_map(|(i, vs)| vs.iter().map(move |v| (&c.model.many[*i], v)));
+            for (field, v) in single.chain(many) {
+                let Val::Ref {
+                    model,
+                    field: by,
+                    key,
+                } = v
+                else {
                     continue;
                 };
                 let (Some(known), Value::String(k)) = (keys.get(&model.name), key) else {
                     continue;
                 };
                 if !known.contains(k) {
-                    let name = &c.model.fields[*i].name;
                     errors.push(problem(
                         f,
-                        name,
-                        format!("no {} has {} `{k}`", model.name, model.fields[*field].name),
+                        &field.name,
+                        format!("no {} has {} `{k}`", model.name, model.fields[*by].name),
                         suggestion(k, known.iter().map(String::as_str)).or_else(|| {
                             Some(format!("the {} are the files of its folder", model.name))
                         }),
@@ -652,12 +698,7 @@ pub fn placed(collections: &[Collection], problems: &[Problem]) -> Vec<Diagnosti
         .filter_map(|p| {
             let c = collections.get(p.table)?;
             let f = &c.files[*c.origin.get(p.row)?];
-            Some(problem(
-                f,
-                &c.model.fields[p.field].name,
-                p.message.clone(),
-                None,
-            ))
+            Some(problem(f, &p.field, p.message.clone(), None))
         })
         .collect()
 }

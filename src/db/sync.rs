@@ -36,6 +36,8 @@ pub struct Row {
     pub on_insert: Vec<(usize, Value)>,
     /// Written when the row is inserted or changes (`auto_now`).
     pub on_change: Vec<(usize, Value)>,
+    /// The whole set of each many-to-many field (index in `model.many`): `Val::Ref`s.
+    pub many: Vec<(usize, Vec<Val>)>,
 }
 
 /// A field's value.
@@ -65,13 +67,12 @@ impl Report {
     }
 }
 
-/// A row the database refused: `tables[table].rows[row]`, at `field` (an index in the model's
-/// fields).
+/// A row the database refused: `tables[table].rows[row]`, at the field named `field`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     pub table: usize,
     pub row: usize,
-    pub field: usize,
+    pub field: String,
     pub message: String,
 }
 
@@ -95,9 +96,9 @@ impl From<rusqlite::Error> for SyncError {
 }
 
 /// Bring every table in step with its rows, in one transaction; all or nothing (what was done
-/// to each table, in their order). Tables are
-/// written in the order given (a table's foreign-key targets first), and rows are deleted last,
-/// so that a row moved from one target to another is updated, never cascaded away.
+/// to each table, in their order). Tables are written in the order given (a table's
+/// foreign-key targets first), and rows are deleted last, so that a row moved from one target
+/// to another is updated, never cascaded away.
 pub fn sync(conn: &mut Connection, tables: &[Table<'_>]) -> Result<Vec<Report>, SyncError> {
     let tx = conn.transaction()?;
     // Foreign keys are checked at commit: the order of writes inside does not matter.
@@ -109,53 +110,50 @@ pub fn sync(conn: &mut Connection, tables: &[Table<'_>]) -> Result<Vec<Report>, 
     for (t, table) in tables.iter().enumerate() {
         let report = &mut reports[t];
         let mut existing = read_existing(&tx, table)?;
+        let sets = read_sets(&tx, table.model)?;
         for (r, row) in table.rows.iter().enumerate() {
-            let mut desired = Vec::with_capacity(row.values.len());
-            let before = problems.len();
-            for (field, val) in &row.values {
-                let ty = table.model.fields[*field].ty;
-                match val {
-                    Val::Value(v) => desired.push((*field, to_sql(ty, v))),
-                    Val::Ref {
-                        model,
-                        field: f,
-                        key,
-                    } => match refs.find(&tx, model, *f, key)? {
-                        Some(pk) => desired.push((*field, pk)),
-                        None => problems.push(Problem {
-                            table: t,
-                            row: r,
-                            field: *field,
-                            message: format!(
-                                "no {} has {} {}",
-                                model.name,
-                                model.fields[*f].name,
-                                show(key)
-                            ),
-                        }),
-                    },
-                }
-            }
-            if problems.len() > before {
+            let mut at = |field: &str, message: String| {
+                problems.push(Problem {
+                    table: t,
+                    row: r,
+                    field: field.to_string(),
+                    message,
+                })
+            };
+            let Some((mut desired, many)) = resolve(&tx, &mut refs, table.model, row, &mut at)?
+            else {
                 continue;
-            }
-            match existing.remove(&row.key) {
+            };
+            let (pk, changed) = match existing.remove(&row.key) {
                 Some((pk, old)) => {
                     let mut changed: Vec<(usize, SqlValue)> = desired
                         .into_iter()
                         .filter(|(i, v)| old.get(*i) != Some(v))
                         .collect();
-                    if !changed.is_empty() {
+                    let set_changed = many.iter().any(|(i, targets)| {
+                        sets[*i].get(&key_of(&pk)).map_or(&[][..], Vec::as_slice)
+                            != targets.as_slice()
+                    });
+                    if !changed.is_empty() || set_changed {
                         changed.extend(sql_values(table.model, &row.on_change));
-                        update(&tx, table.model, &pk, &changed)?;
+                        if !changed.is_empty() {
+                            update(&tx, table.model, &pk, &changed)?;
+                        }
                         report.updated += 1;
                     }
+                    (pk, set_changed)
                 }
                 None => {
                     desired.extend(sql_values(table.model, &row.on_insert));
                     desired.extend(sql_values(table.model, &row.on_change));
-                    insert(&tx, table.model, &desired)?;
+                    let pk = insert(&tx, table.model, &desired)?;
                     report.inserted += 1;
+                    (pk, true)
+                }
+            };
+            if changed {
+                for (i, targets) in &many {
+                    super::set_many(&tx, table.model, &table.model.many[*i], &pk, targets)?;
                 }
             }
         }
@@ -166,19 +164,106 @@ pub fn sync(conn: &mut Connection, tables: &[Table<'_>]) -> Result<Vec<Report>, 
         return Err(SyncError::Rows(problems));
     }
     for (t, pk) in deletes.iter().rev() {
-        let model = &tables[*t].model;
-        let sql = format!(
-            "DELETE FROM {} WHERE {} = ?",
-            ident(&model.table),
-            ident(&model.pk_field().column)
-        );
-        tx.prepare_cached(&sql)
-            .and_then(|mut s| s.execute([pk]))
-            .map_err(|e| DbError::at(&sql, e))?;
+        delete(&tx, tables[*t].model, pk)?;
         reports[*t].deleted += 1;
     }
     tx.commit().map_err(|e| DbError::at("COMMIT", e))?;
     Ok(reports)
+}
+
+/// A row's columns and many-to-many sets, as stored: each target found by its key. `None`
+/// when one is missing (said through `at`).
+#[allow(clippy::type_complexity)]
+fn resolve(
+    tx: &Transaction,
+    refs: &mut Refs,
+    model: &Model,
+    row: &Row,
+    at: &mut impl FnMut(&str, String),
+) -> Result<Option<(Vec<(usize, SqlValue)>, Vec<(usize, Vec<SqlValue>)>)>, DbError> {
+    let mut ok = true;
+    let mut desired = Vec::with_capacity(row.values.len());
+    for (field, val) in &row.values {
+        let f = &model.fields[*field];
+        match refs.value(tx, f.ty, val)? {
+            Ok(v) => desired.push((*field, v)),
+            Err(message) => {
+                at(&f.name, message);
+                ok = false;
+            }
+        }
+    }
+    let mut many = Vec::with_capacity(row.many.len());
+    for (field, vals) in &row.many {
+        let f = &model.many[*field];
+        let mut targets = Vec::with_capacity(vals.len());
+        for val in vals {
+            match refs.value(tx, f.ty, val)? {
+                Ok(v) => targets.push(v),
+                Err(message) => {
+                    at(&f.name, message);
+                    ok = false;
+                }
+            }
+        }
+        targets.sort_by_key(key_of);
+        targets.dedup();
+        many.push((*field, targets));
+    }
+    Ok(ok.then_some((desired, many)))
+}
+
+/// A primary key as text, to find a row's set by.
+fn key_of(pk: &SqlValue) -> String {
+    match pk {
+        SqlValue::Integer(i) => format!("{i:020}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Each row's many-to-many targets, sorted, by field (index in `model.many`) and row key.
+fn read_sets(
+    tx: &Transaction,
+    model: &Model,
+) -> Result<Vec<HashMap<String, Vec<SqlValue>>>, DbError> {
+    let mut out = Vec::new();
+    for field in &model.many {
+        let join = super::many::join_table(model, field)?;
+        let sql = format!(
+            "SELECT {}, {} FROM {}",
+            ident(&join.from),
+            ident(&join.to),
+            ident(&join.table)
+        );
+        let mut stmt = tx.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
+        let pairs = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, SqlValue>(0)?, r.get::<_, SqlValue>(1)?))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| DbError::at(&sql, e))?;
+        let mut sets: HashMap<String, Vec<SqlValue>> = HashMap::new();
+        for (from, to) in pairs {
+            sets.entry(key_of(&from)).or_default().push(to);
+        }
+        for set in sets.values_mut() {
+            set.sort_by_key(key_of);
+        }
+        out.push(sets);
+    }
+    Ok(out)
+}
+
+fn delete(tx: &Transaction, model: &Model, pk: &SqlValue) -> Result<(), DbError> {
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = ?",
+        ident(&model.table),
+        ident(&model.pk_field().column)
+    );
+    tx.prepare_cached(&sql)
+        .and_then(|mut s| s.execute([pk]))
+        .map_err(|e| DbError::at(&sql, e))?;
+    Ok(())
 }
 
 fn show(v: &Value) -> String {
@@ -237,7 +322,12 @@ fn read_keyless(tx: &Transaction, table: &Table<'_>) -> Result<Vec<SqlValue>, Db
     Ok(pks)
 }
 
-fn insert(tx: &Transaction, model: &Model, values: &[(usize, SqlValue)]) -> Result<(), DbError> {
+/// Insert a row; its primary key (given, or the one SQLite assigned).
+fn insert(
+    tx: &Transaction,
+    model: &Model,
+    values: &[(usize, SqlValue)],
+) -> Result<SqlValue, DbError> {
     let columns: Vec<String> = values
         .iter()
         .map(|(i, _)| ident(&model.fields[*i].column))
@@ -251,7 +341,11 @@ fn insert(tx: &Transaction, model: &Model, values: &[(usize, SqlValue)]) -> Resu
     tx.prepare_cached(&sql)
         .and_then(|mut s| s.execute(params_from_iter(values.iter().map(|(_, v)| v))))
         .map_err(|e| DbError::at(&sql, e))?;
-    Ok(())
+    Ok(values
+        .iter()
+        .find(|(i, _)| *i == model.pk)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| SqlValue::Integer(tx.last_insert_rowid())))
 }
 
 fn update(
@@ -284,6 +378,29 @@ struct Refs {
 }
 
 impl Refs {
+    /// A value as stored: a reference becomes its target's primary key, or the message saying
+    /// there is none.
+    fn value(
+        &mut self,
+        tx: &Transaction,
+        ty: crate::config::raw::FieldType,
+        val: &Val,
+    ) -> Result<Result<SqlValue, String>, DbError> {
+        match val {
+            Val::Value(v) => Ok(Ok(to_sql(ty, v))),
+            Val::Ref { model, field, key } => {
+                Ok(self.find(tx, model, *field, key)?.ok_or_else(|| {
+                    format!(
+                        "no {} has {} {}",
+                        model.name,
+                        model.fields[*field].name,
+                        show(key)
+                    )
+                }))
+            }
+        }
+    }
+
     fn find(
         &mut self,
         tx: &Transaction,

@@ -464,3 +464,63 @@ fn a_saved_fixture_that_is_not_loaded_says_so_and_how_to_load_it() {
     let body: Value = serde_json::from_str(&ok(&s, "/").body).unwrap();
     assert_eq!(body["results"][0]["word"], "one");
 }
+
+#[test]
+fn many_to_many_values_name_their_targets_by_slug_and_follow_the_files() {
+    let yaml = SITE
+        .replace(
+            "  Post:\n",
+            "  Tag:\n    fields:\n      slug: { type: slug, unique: true }\n  Post:\n",
+        )
+        .replace(
+            "      author: { type: foreign_key, to: Author, on_delete: cascade }\n",
+            "      author: { type: foreign_key, to: Author, on_delete: cascade }\n      tags: { type: many_to_many, to: Tag }\n",
+        )
+        .replace("  database: site.sqlite3\n", "  database: site.sqlite3\n  fixtures: [tags.yaml]\n")
+        + "  - { path: \"tag/<slug:tag>/\", view: list, model: Post, where: { tags__slug: \"{tag}\" }, template: list.hbs }\n";
+    let site = blog();
+    std::fs::write(site.path.join("site.yaml"), yaml).unwrap();
+    std::fs::write(
+        site.path.join("tags.yaml"),
+        "- { model: Tag, pk: 1, fields: { slug: rust } }\n- { model: Tag, pk: 2, fields: { slug: web } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path.join("content/posts/hello.md"),
+        "---\ntitle: Hello\nauthor: alice\ntags: [rust, web]\n---\n",
+    )
+    .unwrap();
+    let s = Server::start_with(&site.path, &[]);
+    assert_eq!(ok(&s, "/tag/rust/").body, "[hello: Hello by Alice]");
+    assert_eq!(ok(&s, "/tag/web/").body, "[hello: Hello by Alice]");
+    // One tag dropped from the file: the join table follows.
+    save(
+        &s,
+        "content/posts/hello.md",
+        "---\ntitle: Hello\nauthor: alice\ntags: [web]\n---\n",
+    );
+    let log = reload_number(&s, 1);
+    assert!(
+        log.contains("content/posts/: 0 new, 1 changed, 0 removed"),
+        "{log}"
+    );
+    assert_eq!(ok(&s, "/tag/rust/").body, "");
+    let conn = Connection::open(s.site_path().join("site.sqlite3")).unwrap();
+    let pairs: i64 = conn
+        .query_row("SELECT count(*) FROM post_tags", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pairs, 1);
+    // An unknown tag is placed at its line; nothing changes.
+    save(
+        &s,
+        "content/posts/hello.md",
+        "---\ntitle: Hello\nauthor: alice\ntags: [web, go]\n---\n",
+    );
+    let log = reload_number(&s, 2);
+    assert!(log.contains(FAILED), "{log}");
+    assert!(
+        log.contains("content/posts/hello.md:4:7: tags: no Tag has slug `go`"),
+        "{log}"
+    );
+    assert_eq!(ok(&s, "/tag/web/").body, "[hello: Hello by Alice]");
+}
