@@ -113,7 +113,7 @@ impl Endpoint {
                 json_or(&v.out.template)
             ),
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
-            View::Sitemap(_) => "sitemap.xml".into(),
+            View::Sitemap(_) => "pages and detail rows".into(),
         }
     }
 

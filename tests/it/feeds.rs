@@ -333,13 +333,19 @@ fn the_sitemap_lists_html_pages_and_published_rows_with_their_lastmod() {
 
 #[test]
 fn a_template_route_with_a_text_content_type_serves_text_unescaped_and_without_the_live_script() {
-    let dir = notes_site("");
+    let xml_route = "  - { path: \"hand.xml\", view: template, template: hand.hbs, content_type: application/xml }\n";
+    let dir = notes_site(xml_route);
     std::fs::write(
         dir.path.join("site.yaml"),
-        site_yaml("").replace(
+        site_yaml(xml_route).replace(
             "content_type: text/plain }",
             "content_type: text/plain, context: { disallow: \"/a&b<c>\" } }",
         ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path.join("templates/hand.hbs"),
+        "<?xml version=\"1.0\"?>\n<site name=\"{{site.name}}\"><q>{{request.query.q}}</q></site>\n",
     )
     .unwrap();
     let server = Server::start_with(&dir.path, &["--live"]);
@@ -350,9 +356,18 @@ fn a_template_route_with_a_text_content_type_serves_text_unescaped_and_without_t
         r.body,
         "User-agent: *\nDisallow: /a&b<c>\nSitemap: https://notes.example.org/sub/sitemap.xml\n"
     );
+    // An XML template is escaped as HTML is, which is right for XML: a parser reads back
+    // exactly what was given.
+    let r = server.get("/hand.xml?q=%3C%2Fq%3E%26%22");
+    assert_eq!(r.header("content-type"), Some("application/xml"));
+    let doc = roxmltree::Document::parse(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+    let root = doc.root_element();
+    assert_eq!(root.attribute("name"), Some("Notes & Co"));
+    assert_eq!(root.first_element_child().unwrap().text(), Some("</q>&\""));
     // The live-reload script goes into HTML pages only.
     assert!(server.get("/about/").body.contains("<script>"));
     assert!(!server.get("/feed.xml").body.contains("<script>"));
+    assert!(!server.get("/hand.xml").body.contains("<script>"));
 }
 
 #[test]
