@@ -444,7 +444,7 @@ fn check_with(from: &str, to: &str) -> String {
 fn a_feed_or_sitemap_without_base_url_is_a_load_error_with_a_hint() {
     let out = check_with(&format!("  base_url: \"{BASE}/\"\n"), "");
     assert!(
-        out.contains("routes[10]: view `feed` needs `site.base_url`"),
+        out.contains("site.yaml:38:9: routes[10]: view `feed` needs `site.base_url`"),
         "{out}"
     );
     assert!(
@@ -474,18 +474,18 @@ fn a_base_url_that_is_not_an_absolute_http_url_is_a_load_error() {
 fn a_feed_naming_an_unknown_field_or_route_is_a_load_error_at_its_key() {
     let out = check_with("item: { title: title,", "item: { title: titel,");
     assert!(
-        out.contains("routes[10].item.title: model Note has no field `titel`"),
+        out.contains("site.yaml:44:20: routes[10].item.title: model Note has no field `titel`"),
         "{out}"
     );
     assert!(out.contains("did you mean `title`?"), "{out}");
     let out = check_with("link: note-detail, updated", "link: note-detial, updated");
     assert!(
-        out.contains("routes[10].item.link: no route is named `note-detial`"),
+        out.contains("site.yaml:44:33: routes[10].item.link: no route is named `note-detial`"),
         "{out}"
     );
     let out = check_with("link: note-list, limit", "link: nope, limit");
     assert!(
-        out.contains("routes[10].feed.link: no route is named `nope`"),
+        out.contains("site.yaml:43:71: routes[10].feed.link: no route is named `nope`"),
         "{out}"
     );
     let out = check_with("updated: created_at, summary", "updated: title, summary");
