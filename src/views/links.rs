@@ -148,9 +148,8 @@ pub fn instant(value: &Value) -> Option<DateTime<FixedOffset>> {
     }
 }
 
-/// Text without the characters XML 1.0 cannot hold at all (control characters other than
-/// tab and newlines, lone surrogates cannot occur in a `str`, U+FFFE and U+FFFF); the writer
-/// escapes the rest.
+/// Text without the characters XML 1.0 cannot hold, even escaped: control characters other
+/// than tab and line breaks, U+FFFE and U+FFFF. The writer escapes the rest.
 pub fn xml_text(s: &str) -> Cow<'_, str> {
     let allowed = |c: char| {
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
