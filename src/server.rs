@@ -154,6 +154,9 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         return static_file(&req, &site, &request, rest, &state.files).await;
     }
     let mut response = site.handle(&request);
+    if let Some(not_modified) = not_modified(&req, &response) {
+        return not_modified;
+    }
     if state.current.live.enabled && response.content_type.starts_with("text/html") {
         state.current.live.inject(&mut response.body);
     }
@@ -281,11 +284,7 @@ fn small_file(
     let file = files.get(path, meta)?;
     let secs = file.secs;
     let etag = file.etag.to_str().ok()?;
-    let matches_etag = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let matches_etag = etag_matches(req, etag);
     let not_modified_since = req.headers().get(header::IF_NONE_MATCH).is_none()
         && req
             .headers()
@@ -312,6 +311,29 @@ fn small_file(
     }
     builder.insert_header((header::CONTENT_TYPE, file.content_type.clone()));
     Some(builder.body(file.body.clone()))
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`), compared weakly as RFC 9110
+/// asks of `If-None-Match`.
+fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/"))
+        })
+}
+
+/// A 200 with an ETag (a feed, a sitemap) that the client already holds: 304, without a body.
+fn not_modified(req: &HttpRequest, r: &Response) -> Option<HttpResponse> {
+    let (_, etag) = r.headers.iter().find(|(name, _)| *name == "ETag")?;
+    (r.status == 200 && etag_matches(req, etag)).then(|| {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag.clone()))
+            .finish()
+    })
 }
 
 fn respond(r: Response) -> HttpResponse {

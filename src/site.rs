@@ -156,6 +156,18 @@ impl Site {
         errors.append(&mut template_errors);
         let mut renderer = Some(renderer);
 
+        let base_url = settings.base_url.as_deref().and_then(|url| {
+            views::parse_base_url(url)
+                .map_err(|why| {
+                    let hint = views::BASE_URL_HINT;
+                    errors.push(
+                        source
+                            .diag("site.base_url", why)
+                            .with_hint(Some(hint.into())),
+                    )
+                })
+                .ok()
+        });
         let mut endpoints = Vec::new();
         let mut needs = SchemaNeeds::default();
         let mut env = CompileEnv {
@@ -163,6 +175,7 @@ impl Site {
             renderer: renderer.as_mut(),
             models: &models,
             needs: &mut needs,
+            base_url: base_url.as_deref(),
         };
         for r in &flat {
             match views::compile(r, &mut env) {
@@ -170,6 +183,7 @@ impl Site {
                 Err(mut d) => errors.append(&mut d),
             }
         }
+        views::sitemap::link(&flat, &mut endpoints, &router, &mut errors);
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
@@ -231,7 +245,7 @@ impl Site {
             server_error: page(server_error),
         };
         Ok(Site {
-            settings: Settings::new(name, settings.append_slash, pages),
+            settings: Settings::new(name, settings.append_slash, pages, base_url),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             allowed_hosts: settings

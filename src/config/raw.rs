@@ -67,6 +67,12 @@ pub struct RawSettings {
     /// for a host not in the list gets 400.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
+    /// The site's public address, `https://example.org` (or with a path prefix,
+    /// `https://example.org/blog`): feeds and sitemaps make their absolute URLs from it, and
+    /// templates see it as `site.base_url` (without a trailing slash). Needed by a `feed` or
+    /// `sitemap` route.
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 impl Default for RawSettings {
@@ -80,6 +86,7 @@ impl Default for RawSettings {
             database: None,
             fixtures: None,
             allowed_hosts: None,
+            base_url: None,
         }
     }
 }
@@ -160,6 +167,10 @@ pub enum ViewKind {
     List,
     /// One row, looked up from a path capture (Django's DetailView), as HTML or JSON.
     Detail,
+    /// An Atom (or RSS) feed of a model's newest rows (Django's syndication framework).
+    Feed,
+    /// The sitemap of the site's pages and detail rows (Django's sitemaps framework).
+    Sitemap,
 }
 
 impl ViewKind {
@@ -171,6 +182,8 @@ impl ViewKind {
             ViewKind::NotFound => "not_found",
             ViewKind::List => "list",
             ViewKind::Detail => "detail",
+            ViewKind::Feed => "feed",
+            ViewKind::Sitemap => "sitemap",
         }
     }
 }
@@ -243,7 +256,8 @@ pub struct RawRoute {
     /// Inline body, a Handlebars template string (view: response).
     #[serde(default)]
     pub body: Option<String>,
-    /// Content type of an inline body (view: response; default text/html).
+    /// Content type of the page (view: template, response; default text/html). The output is
+    /// escaped for it: HTML (and XML) as HTML, JSON as JSON strings, anything else not at all.
     #[serde(default)]
     pub content_type: Option<String>,
     /// Declared query parameters, typed and checked.
@@ -296,6 +310,89 @@ pub struct RawRoute {
     /// field: post } }` (view: detail).
     #[serde(default)]
     pub related: Option<IndexMap<String, RawRelated>>,
+    /// The feed itself: title, link, format, how many items (view: feed).
+    #[serde(default)]
+    pub feed: Option<RawFeed>,
+    /// What each row of a feed shows: the fields of its title, link, dates, text and author
+    /// (view: feed).
+    #[serde(default)]
+    pub item: Option<RawFeedItem>,
+    /// `false` leaves the route out of the sitemap; `{ lastmod: FIELD }` gives a detail route's
+    /// rows their last-modified date (view: template, list, detail).
+    #[serde(default)]
+    pub sitemap: Option<RawSitemap>,
+}
+
+/// `feed:` of a feed route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeed {
+    /// The feed's title.
+    pub title: String,
+    /// A line that describes the feed (Atom `subtitle`, RSS `description`).
+    #[serde(default)]
+    pub subtitle: Option<String>,
+    /// The name of the route the feed is about (its HTML page), a route without captures.
+    pub link: String,
+    /// `atom` (Atom 1.0, the default) or `rss` (RSS 2.0).
+    #[serde(default)]
+    pub format: Option<FeedFormat>,
+    /// How many rows, newest first by the route's `ordering` (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Atom or RSS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    Atom,
+    Rss,
+}
+
+/// `item:` of a feed route: which fields make each entry. A field of a related row is written
+/// `author__name`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeedItem {
+    /// The field holding the entry's title.
+    pub title: String,
+    /// The name of the route of the entry's page; each of its captures is filled with the
+    /// row's field of the same name (`pk` for the primary key).
+    pub link: String,
+    /// A date or datetime field: when the entry last changed (Atom `updated`).
+    #[serde(default)]
+    pub updated: Option<String>,
+    /// A date or datetime field: when the entry was first published (RSS `pubDate`).
+    #[serde(default)]
+    pub published: Option<String>,
+    /// A short text field (Atom `summary`); a Markdown field is rendered to sanitised HTML.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// The entry's full text (Atom `content`, RSS `description`); a Markdown field is rendered
+    /// to sanitised HTML.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// The field holding the author's name, often a related row's: `author__name`.
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
+/// `sitemap:` of a route: `false` to leave it out, or its options.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSitemap {
+    Listed(bool),
+    Options(RawSitemapOptions),
+}
+
+/// `sitemap: { lastmod: updated_at }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSitemapOptions {
+    /// A date or datetime field of a detail route's model: each row's `<lastmod>`.
+    #[serde(default)]
+    pub lastmod: Option<String>,
 }
 
 /// Output format of a list or detail view.
@@ -587,9 +684,11 @@ pub struct ViewKey {
     pub set: fn(&RawRoute) -> bool,
 }
 
-use ViewKind::{Detail, List, Redirect, Response, Template};
+use ViewKind::{Detail, Feed, List, Redirect, Response, Sitemap, Template};
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
+/// The views that read a model's rows with `where:`.
+const ROW_VIEWS: &[ViewKind] = &[List, Detail, Feed];
 
 macro_rules! view_keys {
     (@required) => { &[] };
@@ -605,14 +704,14 @@ macro_rules! view_keys {
 }
 
 view_keys! {
-    "model" model: MODEL_VIEWS, required by MODEL_VIEWS;
-    "where" where_: MODEL_VIEWS;
+    "model" model: ROW_VIEWS, required by ROW_VIEWS;
+    "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
     "count" count: &[List];
     "keyset" keyset: &[List];
-    "ordering" ordering: &[List];
+    "ordering" ordering: &[List, Feed];
     "ordering_fields" ordering_fields: &[List];
     "search" search: &[List];
     "filters" filters: &[List];
@@ -628,7 +727,10 @@ view_keys! {
     "permanent" permanent: &[Redirect];
     "query_string" query_string: &[Redirect];
     "body" body: &[Response];
-    "content_type" content_type: &[Response];
+    "content_type" content_type: &[Template, Response];
+    "feed" feed: &[Feed], required by &[Feed];
+    "item" item: &[Feed], required by &[Feed];
+    "sitemap" sitemap: &[Template, List, Detail];
 }
 
 /// Every view kind, in the order the schema lists its rules.
@@ -639,6 +741,8 @@ pub const VIEWS: &[ViewKind] = &[
     Redirect,
     Response,
     ViewKind::NotFound,
+    Feed,
+    Sitemap,
 ];
 
 /// Keys every route may have, whatever its view.

@@ -230,7 +230,12 @@ impl Renderer {
     /// Render a template file (HTML-escaped). The context is taken by value: handlebars'
     /// `render` would serialize a borrowed one into a deep copy first.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
-        self.registries[Escape::Html.index()]
+        self.render_as(name, Escape::Html, ctx)
+    }
+
+    /// Render a template file with another escaping (a template route's `content_type`).
+    pub fn render_as(&self, name: &str, escape: Escape, ctx: Value) -> Result<String, String> {
+        self.registries[escape.index()]
             .render_with_context(canonical(name), &Context::from(ctx))
             .map_err(|e| render_error(&e))
     }

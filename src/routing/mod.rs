@@ -329,26 +329,38 @@ impl Router {
         if routes.is_empty() {
             return Err(ReverseError::UnknownName(name.to_string()));
         }
-        let shape = args.shape();
         let mut misfit = None;
         for &index in routes {
-            let entry = &self.entries[index];
-            for form in entry.forms.iter().flatten() {
-                if !shape.fits(form) {
-                    continue;
+            match self.reverse_index(index, args) {
+                Some(Ok(url)) => return Ok(url),
+                Some(Err(why)) => {
+                    misfit.get_or_insert(why);
                 }
-                match write(entry, form, &args) {
-                    Ok(url) => return Ok(url),
-                    Err(why) => {
-                        misfit.get_or_insert(why);
-                    }
-                }
+                None => {}
             }
         }
         Err(match misfit {
             Some(why) => ReverseError::Value(name.to_string(), why),
-            None => self.shape_error(name, &shape),
+            None => self.shape_error(name, &args.shape()),
         })
+    }
+
+    /// `reverse` for the route at `index` alone, named or not (a sitemap lists unnamed routes
+    /// too): `None` when none of its forms takes arguments of this shape, else its first URL
+    /// or why the values fit none.
+    pub fn reverse_index(&self, index: usize, args: Args) -> Option<Result<String, String>> {
+        let entry = &self.entries[index];
+        let shape = args.shape();
+        let mut misfit = None;
+        for form in entry.forms.iter().flatten().filter(|f| shape.fits(f)) {
+            match write(entry, form, &args) {
+                Ok(url) => return Some(Ok(url)),
+                Err(why) => {
+                    misfit.get_or_insert(why);
+                }
+            }
+        }
+        misfit.map(Err)
     }
 
     /// Why no form of a route called `name` takes arguments of this shape.

@@ -36,14 +36,30 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(name: String, append_slash: bool, pages: ErrorPages) -> Settings {
+    /// `base_url` is `site.base_url` as checked at load (templates see it as `site.base_url`).
+    pub fn new(
+        name: String,
+        append_slash: bool,
+        pages: ErrorPages,
+        base_url: Option<String>,
+    ) -> Settings {
         let mut site = Map::new();
         site.insert("name".into(), Value::String(name));
+        if let Some(url) = base_url {
+            site.insert("base_url".into(), Value::String(url));
+        }
         Settings {
             append_slash,
             pages,
             site: Value::Object(site),
         }
+    }
+}
+
+impl Settings {
+    /// The site's name.
+    pub fn name(&self) -> &str {
+        self.site["name"].as_str().unwrap_or_default()
     }
 }
 
@@ -186,7 +202,7 @@ mod tests {
         let router = Arc::new(Router::new(Vec::new()).unwrap());
         let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
         assert!(errors.is_empty(), "{errors:?}");
-        let settings = Settings::new("Shop".into(), true, ErrorPages::default());
+        let settings = Settings::new("Shop".into(), true, ErrorPages::default(), None);
         let ctx = Ctx {
             router: &router,
             renderer: &renderer,

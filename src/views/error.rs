@@ -193,7 +193,7 @@ mod tests {
             }),
             ..super::super::ErrorPages::default()
         };
-        let settings = super::super::Settings::new("S".into(), true, pages);
+        let settings = super::super::Settings::new("S".into(), true, pages, None);
         let ctx = Ctx {
             router: &router,
             renderer: &renderer,

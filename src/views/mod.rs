@@ -15,6 +15,11 @@
 //! | `response` | `response`: an inline body with its content type |
 //! | `list` | `list`: a page of a model's rows (ListView), with `paginate` |
 //! | `detail` | `detail`: one row (DetailView) |
+//! | `feed` | `feed`: an Atom or RSS feed of a model's newest rows (syndication) |
+//! | `sitemap` | `sitemap`: the site's pages and detail rows (sitemaps), [`sitemap::link`]ed once every route is compiled |
+//!
+//! `links` holds what the feed and sitemap share: `site.base_url`, a route reversed with a
+//! row's fields, and XML responses with their ETag.
 //!
 //! `not_found` needs no module: it is always `ViewError::NotFound`.
 
@@ -25,22 +30,28 @@ use serde_json::{Map, Value};
 mod context;
 mod detail;
 mod error;
+mod feed;
 mod fields;
+mod links;
 mod list;
 pub mod paginate;
 mod redirect;
 mod request;
 mod response;
+pub mod sitemap;
 mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
 pub use error::{html_escape, respond, ViewError};
+pub use feed::FeedView;
 pub use fields::SchemaNeeds;
+pub use links::{parse_base_url, BASE_URL_HINT};
 pub use list::ListView;
 pub use redirect::{RedirectTarget, RedirectView};
 pub use request::{decode_path, escape_uri_path, Request, Response};
 pub use response::ResponseView;
+pub use sitemap::SitemapView;
 pub use template::TemplateView;
 
 use crate::config::raw::{Method, RawRoute, ViewKind, VIEW_KEYS};
@@ -61,6 +72,8 @@ pub enum View {
     NotFound,
     List(Box<ListView>),
     Detail(Box<DetailView>),
+    Feed(Box<FeedView>),
+    Sitemap(SitemapView),
 }
 
 /// What a route answers with, and what it accepts.
@@ -99,6 +112,8 @@ impl Endpoint {
                 v.field.name,
                 json_or(&v.out.template)
             ),
+            View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
+            View::Sitemap(_) => "pages and detail rows".into(),
         }
     }
 
@@ -110,6 +125,8 @@ impl Endpoint {
             View::NotFound => "not_found",
             View::List(_) => "list",
             View::Detail(_) => "detail",
+            View::Feed(_) => "feed",
+            View::Sitemap(_) => "sitemap",
         }
     }
 }
@@ -183,6 +200,8 @@ fn dispatch(ctx: &Ctx, endpoints: &[Endpoint], req: &Request) -> Result<Response
         // A model view reads in one transaction: its page and count agree, SQLite locks once.
         View::List(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Detail(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
     }
 }
 
@@ -235,12 +254,14 @@ impl RouteDef {
 
 /// What compiling a route may use: the router (for redirect targets), the renderer (to check
 /// templates and register inline bodies; absent when templates failed to load), the models,
-/// and what the model views ask of the schema.
+/// what the model views ask of the schema, and `site.base_url` (checked) for feeds and
+/// sitemaps.
 pub struct CompileEnv<'a> {
     pub router: &'a Router,
     pub renderer: Option<&'a mut Renderer>,
     pub models: &'a Models,
     pub needs: &'a mut SchemaNeeds,
+    pub base_url: Option<&'a str>,
 }
 
 /// Compile one route: the keys its view takes, its methods and query parameters, then its
@@ -281,6 +302,9 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             View::Response(ResponseView::compile(r, env, context, status, &mut errors))
         }
         ViewKind::NotFound => View::NotFound,
+        ViewKind::Feed => FeedView::compile(r, env, &mut errors)
+            .map_or(View::NotFound, |v| View::Feed(Box::new(v))),
+        ViewKind::Sitemap => View::Sitemap(SitemapView::compile(r, env, &mut errors)),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);

@@ -11,6 +11,21 @@ use super::{Call, CompileEnv, RouteDef};
 use crate::config::Diagnostic;
 use crate::render::{Escape, Uses};
 
+/// A route's `content_type` (default HTML; a `text/` type without a charset gets UTF-8) and the
+/// escaping its output needs: HTML for HTML and XML, JSON strings for JSON, none otherwise.
+pub(super) fn content_type(r: &RouteDef) -> (String, Escape) {
+    let mut content_type = r
+        .raw
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "text/html".into());
+    if content_type.starts_with("text/") && !content_type.contains("charset") {
+        content_type.push_str("; charset=utf-8");
+    }
+    let escape = Escape::for_content_type(&content_type);
+    (content_type, escape)
+}
+
 /// A compiled `view: response`: an inline body, registered with the renderer at load.
 #[derive(Debug)]
 pub struct ResponseView {
@@ -30,15 +45,7 @@ impl ResponseView {
         status: u16,
         errors: &mut Vec<Diagnostic>,
     ) -> ResponseView {
-        let mut content_type = r
-            .raw
-            .content_type
-            .clone()
-            .unwrap_or_else(|| "text/html".into());
-        if content_type.starts_with("text/") && !content_type.contains("charset") {
-            content_type.push_str("; charset=utf-8");
-        }
-        let escape = Escape::for_content_type(&content_type);
+        let (content_type, escape) = content_type(r);
         let name = format!("__inline{}", r.origin);
         if let Some(renderer) = env.renderer.as_deref_mut() {
             let body = r.raw.body.clone().unwrap_or_default();

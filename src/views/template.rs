@@ -1,5 +1,6 @@
 //! `view: template` — render a template file with the route's context (Django's
-//! TemplateView).
+//! TemplateView), as HTML or with the route's `content_type` (a `robots.txt`, hand-written
+//! XML), its output escaped for that type as an inline body's is.
 
 use std::sync::OnceLock;
 
@@ -11,7 +12,7 @@ use super::request::Response;
 use super::{Call, CompileEnv, RouteDef};
 use crate::config::diagnostic::suggestion;
 use crate::config::Diagnostic;
-use crate::render::{canonical, Uses};
+use crate::render::{canonical, Escape, Uses};
 
 /// A compiled `view: template`.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct TemplateView {
     pub uses: Uses,
     pub context: Map<String, Value>,
     pub status: u16,
+    pub content_type: String,
+    pub escape: Escape,
     /// The page, once rendered, when nothing of the request can change it: a template that
     /// reads neither `request`, `params` nor `query` gets the same context every time, and
     /// every helper is a pure function of its arguments and the site, so it is rendered once
@@ -38,6 +41,7 @@ impl TemplateView {
     ) -> TemplateView {
         let template = r.raw.template.clone().unwrap_or_default();
         check_template(r, env, &template, errors);
+        let (content_type, escape) = super::response::content_type(r);
         TemplateView {
             uses: env
                 .renderer
@@ -46,7 +50,23 @@ impl TemplateView {
             template: canonical(&template).to_string(),
             context,
             status,
+            content_type,
+            escape,
             constant: OnceLock::new(),
+        }
+    }
+
+    /// Whether the page is HTML (and so a page a sitemap lists).
+    pub fn is_html(&self) -> bool {
+        self.escape == Escape::Html && self.content_type.contains("html")
+    }
+
+    fn response(&self, body: String) -> Response {
+        Response {
+            status: self.status,
+            content_type: self.content_type.clone(),
+            headers: Vec::new(),
+            body,
         }
     }
 
@@ -57,7 +77,7 @@ impl TemplateView {
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
         if let Some(body) = self.constant.get() {
-            return Ok(Response::html(self.status, body.clone()));
+            return Ok(self.response(body.clone()));
         }
         let context = ctx.context(
             call.req,
@@ -68,13 +88,13 @@ impl TemplateView {
         );
         let body = ctx
             .renderer
-            .render(&self.template, context)
+            .render_as(&self.template, self.escape, context)
             .map_err(|e| ViewError::Internal(format!("rendering {}: {e}", self.template)))?;
         if self.is_constant() {
             // A failed render is not kept: it is tried (and logged) again next time.
             let _ = self.constant.set(body.clone());
         }
-        Ok(Response::html(self.status, body))
+        Ok(self.response(body))
     }
 }
 

@@ -20,6 +20,7 @@ mod collections;
 mod config_errors;
 mod context;
 mod docs_examples;
+mod feeds;
 mod greetings;
 mod many_to_many;
 mod models;
