@@ -6,7 +6,7 @@
                      [--markdown FILE]
 
 Builds Trellis and bench/baseline (release), sets up bench/django's venv, installs wrk if it is
-missing (apt-get, as root), generates a copy of sites/blog with each number of posts
+missing (apt-get, as root), generates a copy of tests/sites/blog with each number of posts
 (bench/gen_blog.py), starts every contender's two servers (greetings and blog) on 127.0.0.1,
 then runs wrk against every page, contenders interleaved within each round, and prints one
 table per data size: requests/s, p50, p99 (medians over the rounds) and the server's RSS after
@@ -178,7 +178,7 @@ def wrk(url, path, conns, secs, work, id_range):
 
 def make_blog(work, posts):
     site = os.path.join(work, f"blog-{posts}")
-    shutil.copytree(os.path.join(ROOT, "sites/blog"), site,
+    shutil.copytree(os.path.join(ROOT, "tests/sites/blog"), site,
                     ignore=shutil.ignore_patterns("*.sqlite3*"))
     subprocess.run([TRELLIS, "migrate", site], check=True, capture_output=True)
     subprocess.run([sys.executable, os.path.join(ROOT, "bench/gen_blog.py"), site, str(posts)],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Add N generated posts (about 1 KB of text each) to a migrated copy of sites/blog.
+"""Add N generated posts (about 1 KB of text each) to a migrated copy of tests/sites/blog.
 
     bench/gen_blog.py SITE_DIR N
 

@@ -11,7 +11,7 @@ table (instructions per request, Trellis/baseline) and leaves each profile in --
 with `callgrind_annotate --inclusive=yes FILE | head -60` (where the time goes).
 
 Needs valgrind (apt-get install -y valgrind) and the release builds (it runs cargo build).
-The blog pages use bench/gen_blog.py's 10,000-post copy of sites/blog, as compare.py does.
+The blog pages use bench/gen_blog.py's 10,000-post copy of tests/sites/blog, as compare.py does.
 """
 
 import argparse

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Model views at scale: a copy of sites/blog with N posts (default 100,000, about 1 KB each),
+# Model views at scale: a copy of tests/sites/blog with N posts (default 100,000, about 1 KB each),
 # served by the release build; wrk on loopback against the detail page (random pk), list page
 # 1 and list page 250. Reports medians of ROUNDS and the list/detail cost ratios.
 #   bench/models.sh [POSTS] [ROUNDS] [SECONDS]
@@ -14,7 +14,7 @@ BIN=$PWD/target/release/trellis
 WORK=$(mktemp -d)
 PID=""
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
-cp -r sites/blog "$WORK/blog"
+cp -r tests/sites/blog "$WORK/blog"
 rm -f "$WORK"/blog/*.sqlite3*
 "$BIN" migrate "$WORK/blog" >/dev/null 2>&1
 python3 - "$WORK/blog/blog.sqlite3" "$POSTS" <<'PY'

@@ -4,7 +4,7 @@
 //! `tests/sites/shop` in process: the tests that only read share one copy, loaded and migrated
 //! (its database created from the fixtures) once per run (`shop()`); a test that writes rows
 //! loads a copy of its own (`own_shop()`). Migrations and fixtures use small inline sites; the
-//! last tests boot the example site `sites/blog` with `trellis serve` and smoke-test it over
+//! last tests boot the fixture-based blog `tests/sites/blog` with `trellis serve` and smoke-test it over
 //! real HTTP. What the user sees is asserted: status, headers, body, and the rows in the SQLite
 //! file. Django's ListView, DetailView and Paginator are the reference.
 
@@ -33,7 +33,7 @@ fn shop_dir() -> PathBuf {
 }
 
 fn blog_dir() -> PathBuf {
-    root().join("sites/blog")
+    root().join("tests/sites/blog")
 }
 
 /// A copy of a site folder without any database file a local run may have left in it, so that

@@ -1,4 +1,4 @@
-//! `sites/blog`: published posts newest first, ten a page (with `?q=` search), one post by pk
+//! `tests/sites/blog`: published posts newest first, ten a page (with `?q=` search), one post by pk
 //! or slug, an author with their posts, the same as JSON, static files and a 404 page.
 //!
 //! Each worker thread has its own read-only SQLite connection with cached prepared statements.

@@ -1,4 +1,4 @@
-//! The benchmark peer of Trellis: the two example sites (`sites/greetings`, `sites/blog`) served
+//! The benchmark peer of Trellis: the two example sites (`sites/greetings`, `tests/sites/blog`) served
 //! by a hand-written actix-web + rusqlite + handlebars program, with the same HTML bodies.
 //!
 //! `baseline greetings ADDR SITE_DIR` or `baseline blog ADDR SITE_DIR`.

@@ -1,4 +1,4 @@
-"""URLs of the blog site (sites/blog/site.yaml and blog-routes.yaml)."""
+"""URLs of the blog site (tests/sites/blog/site.yaml and blog-routes.yaml)."""
 from django.urls import include, path
 from django.views.generic import RedirectView
 
