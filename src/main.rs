@@ -318,7 +318,7 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
         eprintln!("error: {e}");
         ExitCode::FAILURE
     })?;
-    match trellis::db::fixtures::load(&mut conn, &db.models, files) {
+    match trellis::db::fixtures::load_except(&mut conn, &db.models, files, &site.from_files()) {
         Ok(report) => {
             let parts: Vec<String> = report
                 .per_model

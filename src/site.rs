@@ -312,9 +312,15 @@ impl Site {
         let empty = !self.fixtures.is_empty()
             && crate::db::tables_empty(&conn, fixture_tables).unwrap_or(false);
         if empty {
-            let report = crate::db::fixtures::load(&mut conn, &db.models, &self.fixtures).map_err(
-                |errors| MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect()),
-            )?;
+            let report = crate::db::fixtures::load_except(
+                &mut conn,
+                &db.models,
+                &self.fixtures,
+                &self.from_files(),
+            )
+            .map_err(|errors| {
+                MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect())
+            })?;
             done.push(format!(
                 "load {} rows from {} fixture files",
                 report.rows,
@@ -328,6 +334,14 @@ impl Site {
             done,
             fixtures_loaded: empty,
         })
+    }
+
+    /// Each collection's model and folder: fixtures may not give their rows.
+    pub fn from_files(&self) -> Vec<(String, String)> {
+        self.collections
+            .iter()
+            .map(|c| (c.model.name.clone(), c.folder_text.clone()))
+            .collect()
     }
 
     /// Make each collection's table hold exactly its folder's rows, in one transaction.

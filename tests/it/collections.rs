@@ -524,3 +524,27 @@ fn many_to_many_values_name_their_targets_by_slug_and_follow_the_files() {
     );
     assert_eq!(ok(&s, "/tag/web/").body, "[hello: Hello by Alice]");
 }
+
+#[test]
+fn fixtures_cannot_give_the_rows_of_a_collection() {
+    let site = blog();
+    std::fs::write(
+        site.path.join("extra.yaml"),
+        "- { model: Post, fields: { title: Sneaky, slug: sneaky, body: '', author: 1 } }\n",
+    )
+    .unwrap();
+    let out = trellis([
+        Path::new("load"),
+        &site.path,
+        &site.path.join("extra.yaml"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("row 1 (Post): the rows of Post come from the Markdown files in content/posts/"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was loaded"), "{err}");
+    let slugs: Vec<String> = rows(&site.path).into_iter().map(|r| r.1).collect();
+    assert_eq!(slugs, ["hello", "second"]);
+}
