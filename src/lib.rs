@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod datetime;
 pub mod db;
+pub mod hosts;
 pub mod query;
 pub mod reload;
 pub mod render;

@@ -233,6 +233,10 @@ fn serve_command(
         .init();
     let dir = site_dir(site)?;
     let site = load(&dir.path)?;
+    if site.allowed_hosts.is_none() && !trellis::hosts::is_loopback(&addr) {
+        eprintln!("error: {}", trellis::hosts::refusal(&addr));
+        return Err(ExitCode::FAILURE);
+    }
     migrate(&site, false, quiet)?;
     serve(
         site,

@@ -29,3 +29,4 @@ mod reload;
 mod reverse;
 mod routing;
 mod schema;
+mod security;

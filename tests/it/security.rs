@@ -1,0 +1,170 @@
+//! Issue 12, "Safe on the open internet": each flaw of the issue asked of the real binary over
+//! real HTTP, with raw request lines where a client would normalise the path (`//`, `%2F`,
+//! `\`, `..`). Redirects stay on the site; static files stay in the static folder, fresh, and
+//! cacheable; a Host is well-formed and allowed (only the local names without
+//! `allowed_hosts`); the log cannot be forged; the database file and reloads behave when the
+//! file is replaced, locked or written to by the server's own log.
+
+use crate::common::{self, write_files, Resp, Server};
+
+/// A small site: a redirect with a `path` capture, a page, and static files.
+fn attack_site() -> common::SiteDir {
+    write_files(&[
+        (
+            "site.yaml",
+            "routes:\n  \
+             - { path: \"\", view: response, content_type: text/plain, body: \"home\" }\n  \
+             - { path: \"go/<path:rest>\", view: redirect, url: \"/{rest}\" }\n  \
+             - { path: \"away/<path:rest>\", view: redirect, url: \"{rest}\" }\n",
+        ),
+        ("static/site.css", "body { color: black }\n"),
+        ("static/sub/inner.txt", "inner\n"),
+        ("secret.txt", "the site folder's secret\n"),
+    ])
+}
+
+fn location(r: &Resp) -> &str {
+    r.header("location").unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------------------
+// F3: a redirect's Location never names another host.
+
+#[test]
+fn a_redirect_built_from_the_path_never_names_another_host() {
+    let site = attack_site();
+    let s = Server::start_site(&site);
+    for (target, expected) in [
+        ("/go//evil.example", "/%2Fevil.example"),
+        ("/go/%2Fevil.example", "/%2Fevil.example"),
+        ("/go/%5Cevil.example", "/%5Cevil.example"),
+        ("/go/\\evil.example", "/%5Cevil.example"),
+        ("/go/docs/page/", "/docs/page/"),
+        ("/away/https://evil.example/", "https%3A//evil.example/"),
+        ("/away//evil.example", "/evil.example"),
+        ("/away///evil.example", "/%2Fevil.example"),
+    ] {
+        let r = s.get(target);
+        assert_eq!(r.status, 302, "{target}: {r:?}");
+        assert_eq!(location(&r), expected, "{target}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// F9, F10: the Host header.
+
+fn host_site(allowed: Option<&str>) -> common::SiteDir {
+    let site = match allowed {
+        Some(list) => format!("site:\n  allowed_hosts: {list}\n"),
+        None => String::new(),
+    };
+    write_files(&[(
+        "site.yaml",
+        &format!(
+            "{site}routes:\n  - {{ path: \"\", view: response, content_type: text/plain, body: \"home\" }}\n"
+        ),
+    )])
+}
+
+fn status_for_host(s: &Server, host: &str) -> u16 {
+    s.request("GET", "/", &[("Host", host)]).status
+}
+
+#[test]
+fn a_host_is_checked_for_its_syntax_before_allowed_hosts() {
+    let site = host_site(Some("[\".example.org\", example.com]"));
+    let s = Server::start_site(&site);
+    for (host, status) in [
+        ("example.org", 200),
+        ("www.example.org:8000", 200),
+        ("example.com", 200),
+        ("EXAMPLE.COM.", 200),
+        ("evil.example/.example.org", 400),
+        ("evil.example?.example.org", 400),
+        ("evil.example#.example.org", 400),
+        ("evil.example@.example.org", 400),
+        ("evil.example\\.example.org", 400),
+        ("example.com:", 400),
+        ("example.com:8o", 400),
+        ("evil.example", 400),
+        ("localhost", 400),
+    ] {
+        assert_eq!(status_for_host(&s, host), status, "Host: {host}");
+    }
+    let r = s.request("GET", "/", &[("Host", "evil.example/.example.org")]);
+    assert!(r.body.contains("Invalid Host header"), "{}", r.body);
+}
+
+#[test]
+fn without_allowed_hosts_only_the_local_names_are_answered() {
+    let site = host_site(None);
+    let s = Server::start_with(&site.path, &["--live"]);
+    let port = s.addr.port();
+    for (host, status) in [
+        (format!("127.0.0.1:{port}"), 200),
+        (format!("localhost:{port}"), 200),
+        ("localhost".to_string(), 200),
+        (format!("[::1]:{port}"), 200),
+        ("attacker.example".to_string(), 400),
+        (format!("attacker.example:{port}"), 400),
+        ("127.0.0.1.attacker.example".to_string(), 400),
+    ] {
+        assert_eq!(status_for_host(&s, &host), status, "Host: {host}");
+    }
+    // The live endpoint (which tells whether a reload failed) checks the Host too.
+    let live = s.request("GET", "/__trellis/live", &[("Host", "attacker.example")]);
+    assert_eq!(live.status, 400, "{live:?}");
+    let live = s.request("GET", "/__trellis/live", &[]);
+    assert_eq!(live.status, 200, "{live:?}");
+    let r = s.request("GET", "/", &[("Host", "attacker.example")]);
+    assert!(r.body.contains("site.allowed_hosts"), "{}", r.body);
+}
+
+/// Run `trellis ARGS…` expecting it to exit by itself; a server that starts instead is killed
+/// after a generous guard and the test fails.
+fn run_to_exit(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut child = common::command(tmp.path())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the trellis binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "trellis {args:?} did not exit; stdout: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_on_a_public_address_without_allowed_hosts_refuses_to_start() {
+    let site = host_site(None);
+    let (ok, stdout, err) = run_to_exit(&[
+        "serve".as_ref(),
+        site.path.as_os_str(),
+        "--addr".as_ref(),
+        "0.0.0.0:0".as_ref(),
+    ]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        err.contains("refusing to serve on 0.0.0.0:0 without `allowed_hosts`")
+            && err.contains("allowed_hosts: [example.org")
+            && err.contains("allowed_hosts: [\"*\"]"),
+        "{err}"
+    );
+    assert!(!stdout.contains("http://"), "{stdout}");
+}
