@@ -10,6 +10,7 @@ pub mod content;
 pub mod datetime;
 pub mod db;
 pub mod hosts;
+pub mod logline;
 pub mod query;
 pub mod reload;
 pub mod render;

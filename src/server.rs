@@ -71,7 +71,7 @@ async fn access_log(
     let line = format!(
         "\"{} {} {:?}\"",
         req.method(),
-        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        crate::logline::escaped(req.uri().path_and_query().map_or("/", |p| p.as_str())),
         req.version()
     );
     let start = Instant::now();

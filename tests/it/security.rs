@@ -168,3 +168,47 @@ fn serve_on_a_public_address_without_allowed_hosts_refuses_to_start() {
     );
     assert!(!stdout.contains("http://"), "{stdout}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// F11: the log cannot be forged, and a client's mistake is no ERROR.
+
+#[test]
+fn a_path_cannot_write_a_forged_log_line_and_malformed_requests_are_warnings() {
+    let site = write_files(&[(
+        "site.yaml",
+        "routes:\n  - { regex: \"(?s)^x.*$\", view: response, content_type: text/plain, body: \"x\" }\n",
+    )]);
+    let s = Server::start_site(&site);
+    let forged = "2026-12-02T10:50:00Z ERROR forged";
+    // A 405 logs the decoded path, which holds a newline.
+    let r = s.post("/x%0A2026-12-02T10:50:00Z%20ERROR%20forged/");
+    assert_eq!(r.status, 405, "{r:?}");
+    // A request line the HTTP library cannot parse.
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /a b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let log = s.wait_until("the 405 and the parse error", |log| {
+        log.contains("Method Not Allowed") && log.contains("request parse error")
+    });
+    assert!(
+        log.lines().all(|l| !l.starts_with(forged)),
+        "a forged line:\n{log}"
+    );
+    assert!(
+        log.contains("/x\\n2026-12-02T10:50:00Z ERROR forged/"),
+        "{log}"
+    );
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.iter().all(|l| l.contains("forged/")),
+        "a malformed request logged at ERROR:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" WARN ") && l.contains("request parse error")),
+        "{log}"
+    );
+}
