@@ -18,6 +18,7 @@ pub mod routing;
 pub mod scaffold;
 pub mod server;
 pub mod site;
+pub mod statics;
 pub mod views;
 
 pub use site::Site;

@@ -27,6 +27,8 @@ pub struct Site {
     pub settings: Settings,
     pub static_url: String,
     pub static_dir: PathBuf,
+    /// The static folder's real path, and the fingerprinted URLs of its files.
+    pub statics: crate::statics::StaticFiles,
     /// Lower-cased `allowed_hosts`; `None` answers any host.
     pub allowed_hosts: Option<Vec<String>>,
     pub router: Arc<Router>,
@@ -151,8 +153,14 @@ impl Site {
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
         let templates_dir = root.join(&settings.templates_dir);
+        check_static_dir(&settings, &root, &source, &mut errors);
+        let statics = crate::statics::StaticFiles::load(
+            &root.join(&settings.static_dir),
+            &static_url,
+            settings.static_fingerprint,
+        );
         let (renderer, mut template_errors) =
-            Renderer::load(&templates_dir, router.clone(), &static_url);
+            Renderer::load(&templates_dir, router.clone(), &statics.urls);
         errors.append(&mut template_errors);
         let mut renderer = Some(renderer);
 
@@ -248,6 +256,7 @@ impl Site {
             settings: Settings::new(name, settings.append_slash, pages, base_url),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
+            statics,
             allowed_hosts: settings
                 .allowed_hosts
                 .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
@@ -499,6 +508,60 @@ fn table_defs(models: &Models, needs: &SchemaNeeds) -> Vec<TableDef> {
         .collect();
     defs.extend(crate::db::migrate::join_table_defs(models));
     defs
+}
+
+/// `static_dir` must be a folder inside the site folder, not the site folder itself, and must
+/// hold neither site.yaml nor the database: everything in it is served to anyone.
+fn check_static_dir(
+    settings: &crate::config::raw::RawSettings,
+    root: &Path,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let dir = &settings.static_dir;
+    let hint = "static_dir names a folder inside the site folder that holds only public files, e.g. `static`";
+    let lexical = Path::new(dir.trim());
+    let escapes = lexical.components().any(|c| {
+        !matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    let empty = !lexical
+        .components()
+        .any(|c| matches!(c, std::path::Component::Normal(_)));
+    let why = if escapes {
+        Some(format!("static_dir {dir:?} is outside the site folder"))
+    } else if empty {
+        Some(format!("static_dir {dir:?} is the site folder itself: site.yaml and the database would be served"))
+    } else {
+        // Inside as written; through links, it may still be elsewhere, or hold the database.
+        let real_root = std::fs::canonicalize(root).ok();
+        let real_dir = std::fs::canonicalize(root.join(lexical)).ok();
+        let db = settings.database.as_ref().map(|d| root.join(d));
+        let real_db = db.as_ref().and_then(|d| {
+            let parent = std::fs::canonicalize(d.parent()?).ok()?;
+            Some(parent.join(d.file_name()?))
+        });
+        match (real_root, real_dir) {
+            (Some(r), Some(d)) if d == r || !d.starts_with(&r) => Some(format!(
+                "static_dir {dir:?} leads to {}, which is not a folder inside the site folder",
+                d.display()
+            )),
+            (_, Some(d)) if real_db.as_ref().is_some_and(|db| db.starts_with(&d)) => Some(format!(
+                "static_dir {dir:?} holds the database {:?}: it would be downloadable",
+                settings.database.as_deref().unwrap_or_default()
+            )),
+            _ => None,
+        }
+    };
+    if let Some(why) = why {
+        errors.push(
+            source
+                .diag("site.static_dir", why)
+                .with_hint(Some(hint.into())),
+        );
+    }
 }
 
 /// The fixtures loaded into a new database; each must be a file in the site folder.

@@ -201,7 +201,7 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         std::fs::write(dir.path().join("404.hbs"), "missing: {{request.path}}").unwrap();
         let router = Arc::new(Router::new(Vec::new()).unwrap());
-        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
+        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
         assert!(errors.is_empty(), "{errors:?}");
         let pages = super::super::ErrorPages {
             not_found: Some(ErrorPage {

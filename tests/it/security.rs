@@ -212,3 +212,170 @@ fn a_path_cannot_write_a_forged_log_line_and_malformed_requests_are_warnings() {
         "{log}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// F4: static files stay in the static folder.
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_static_folder_and_traversal_are_not_served() {
+    let site = attack_site();
+    let s = Server::start_with(&site.path, &["--no-reload"]);
+    let stat = s.site_path().join("static");
+    std::os::unix::fs::symlink("..", stat.join("up")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", stat.join("passwd")).unwrap();
+    std::os::unix::fs::symlink("site.css", stat.join("alias.css")).unwrap();
+    for target in [
+        "/static/up/secret.txt",
+        "/static/up/site.yaml",
+        "/static/passwd",
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/sub/%2E%2E/%2E%2E/secret.txt",
+        "/static/..%2Fsecret.txt",
+        "/static/%5C..%5Csecret.txt",
+    ] {
+        let r = s.get(target);
+        assert_eq!(r.status, 404, "{target}: {r:?}");
+        assert!(
+            !r.body.contains("secret") && !r.body.contains("root:"),
+            "{target}"
+        );
+    }
+    // A link inside the folder to a file inside it is served.
+    let r = s.get("/static/alias.css");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, "body { color: black }\n")
+    );
+    let log = s.wait_for_log("leads out of the static folder");
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" WARN ") && l.contains("/static/passwd leads out")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_static_dir_that_is_not_a_folder_inside_the_site_is_refused() {
+    for (dir, message) in [
+        (".", "is the site folder itself"),
+        ("", "is the site folder itself"),
+        ("/", "is outside the site folder"),
+        ("../elsewhere", "is outside the site folder"),
+        ("data", "holds the database"),
+    ] {
+        let site = write_files(&[
+            (
+                "site.yaml",
+                &format!(
+                    "site:\n  static_dir: {dir:?}\n  database: data/site.sqlite3\nmodels:\n  Note:\n    fields:\n      title: {{ type: text }}\nroutes: []\n"
+                ),
+            ),
+            ("data/readme.txt", "data"),
+        ]);
+        let out = common::trellis(["check".as_ref(), site.path.as_os_str()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "static_dir {dir:?} passed check");
+        assert!(
+            err.contains("site.static_dir") && err.contains(message) && err.contains("help"),
+            "{dir:?}: {err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// F12 and item 4: the static cache sees every change, and static files say how to cache them.
+
+#[test]
+fn a_static_file_changed_keeping_size_and_mtime_is_served_fresh() {
+    let site = attack_site();
+    let s = Server::start_with(&site.path, &["--no-reload"]);
+    let file = s.site_path().join("static/site.css");
+    let old_mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    for _ in 0..2 {
+        let r = s.get("/static/site.css");
+        assert_eq!(r.body, "body { color: black }\n");
+    }
+    let etag = s
+        .get("/static/site.css")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    // Same size, and the old modification time put back (as `cp -p` or `rsync -a` do).
+    std::fs::write(&file, "body { color: white }\n").unwrap();
+    let f = std::fs::File::options().write(true).open(&file).unwrap();
+    f.set_modified(old_mtime).unwrap();
+    drop(f);
+    let r = s.get("/static/site.css");
+    assert_eq!(r.body, "body { color: white }\n");
+    assert_ne!(r.header("etag"), Some(etag.as_str()), "{r:?}");
+    let r = s.request("GET", "/static/site.css", &[("If-None-Match", &etag)]);
+    assert_eq!(
+        r.status, 200,
+        "an old ETag revalidated a changed file: {r:?}"
+    );
+}
+
+#[test]
+fn static_files_are_revalidated_and_fingerprinted_ones_are_immutable() {
+    let site = attack_site();
+    let yaml = site.path.join("site.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(
+        &yaml,
+        format!(
+            "site:\n  static_fingerprint: true\n{}  - {{ path: \"page/\", view: response, content_type: text/plain, body: \"{{{{static 'site.css'}}}} {{{{static 'sub/inner.txt'}}}} {{{{static 'missing.js'}}}}\" }}\n",
+            text
+        ),
+    )
+    .unwrap();
+    let s = Server::start_site(&site);
+    let r = s.get("/static/site.css");
+    assert_eq!(r.header("cache-control"), Some("no-cache"), "{r:?}");
+    let page = s.get("/page/").body;
+    let urls: Vec<&str> = page.split(' ').collect();
+    assert!(
+        urls[0].starts_with("/static/site.")
+            && urls[0].ends_with(".css")
+            && urls[0].len() == "/static/site.12345678.css".len(),
+        "{page}"
+    );
+    assert!(
+        urls[1].starts_with("/static/sub/inner.") && urls[1].ends_with(".txt"),
+        "{page}"
+    );
+    assert_eq!(urls[2], "/static/missing.js", "{page}");
+    let r = s.get(urls[0]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, "body { color: black }\n");
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    // An edit changes the URL at the next reload; the old URL serves the file as it is now,
+    // to be revalidated, never as immutable.
+    std::fs::write(
+        s.site_path().join("static/site.css"),
+        "body { color: red }\n",
+    )
+    .unwrap();
+    let log = s.wait_for_log("reloaded in");
+    let page2 = s.get("/page/").body;
+    let new_url = page2.split(' ').next().unwrap();
+    assert_ne!(new_url, urls[0], "{log}");
+    let r = s.get(new_url);
+    assert_eq!(
+        (r.body.as_str(), r.header("cache-control")),
+        (
+            "body { color: red }\n",
+            Some("public, max-age=31536000, immutable")
+        )
+    );
+    let r = s.get(urls[0]);
+    assert_eq!(
+        (r.status, r.body.as_str(), r.header("cache-control")),
+        (200, "body { color: red }\n", Some("no-cache")),
+        "an old fingerprint: {r:?}"
+    );
+}
