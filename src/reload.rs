@@ -124,22 +124,34 @@ fn paths(event: notify::Result<Event>) -> Vec<PathBuf> {
     event.map(|e| e.paths).unwrap_or_default()
 }
 
-/// Does this event change the site? Not reads, not the database's own files, not editors'
-/// swap and backup files.
+/// Does this event change the site? Only a change to one of its inputs does: a YAML file
+/// anywhere in the site folder, or a file of its templates, static files, collections or
+/// fixtures (`Site::inputs`); and not reads, not the database's own files, not editors' swap
+/// and backup files. So the server's own log, written into the site folder, does not reload it.
 fn relevant(event: &notify::Result<Event>, state: &Current, roots: &[PathBuf]) -> bool {
     let Ok(event) = event else { return true };
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
-    let db = state.site.load().db.as_ref().map(|d| d.path.clone());
+    let site = state.site.load();
+    let db = site.db.as_ref().map(|d| d.path.clone());
     event.paths.iter().any(|p| {
         // Below the site folder; a path named some other way is judged by its file name.
-        let rel = roots
-            .iter()
-            .find_map(|r| p.strip_prefix(r).ok())
-            .unwrap_or_else(|| p.file_name().map_or(p.as_path(), Path::new));
-        !ignored(rel, db.as_deref())
+        match roots.iter().find_map(|r| p.strip_prefix(r).ok()) {
+            Some(rel) => !ignored(rel, db.as_deref()) && is_input(rel, &site.inputs),
+            None => !ignored(p.file_name().map_or(p.as_path(), Path::new), db.as_deref()),
+        }
     })
+}
+
+/// Whether `path` (relative to the site folder) is a YAML file or lies in one of `inputs`.
+fn is_input(path: &Path, inputs: &[PathBuf]) -> bool {
+    let yaml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    yaml || inputs
+        .iter()
+        .any(|i| !i.as_os_str().is_empty() && path.starts_with(i))
 }
 
 /// `path` is relative to the site folder.
@@ -246,8 +258,8 @@ fn saved_fixtures(site: &Site, changed: &[PathBuf]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::ignored;
-    use std::path::Path;
+    use super::{ignored, is_input};
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn what_does_not_reload() {
@@ -264,6 +276,29 @@ mod tests {
             ("static/4913", true),
         ] {
             assert_eq!(ignored(Path::new(path), db), skip, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_the_inputs_of_a_site_reload_it() {
+        let inputs: Vec<PathBuf> = ["templates", "static", "content/posts", "data/notes.csv"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        for (path, input) in [
+            ("site.yaml", true),
+            ("routes/blog.yml", true),
+            ("templates/home.hbs", true),
+            ("templates/partials", true),
+            ("static/site.css", true),
+            ("content/posts/hello.md", true),
+            ("data/notes.csv", true),
+            ("trellis.log", false),
+            ("data/other.csv", false),
+            ("templates.bak", false),
+            ("", false),
+        ] {
+            assert_eq!(is_input(Path::new(path), &inputs), input, "{path}");
         }
     }
 }

@@ -43,6 +43,10 @@ pub struct Site {
     pub fixtures: Vec<PathBuf>,
     /// Models whose rows are folders of Markdown files, synced by `migrate`.
     pub collections: Vec<crate::content::Collection>,
+    /// The folders and files the site is made of besides its YAML, relative to `root`: the
+    /// templates, the static files, the collections' folders, the fixtures. A change
+    /// elsewhere (a log file, a backup) does not reload the site.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// What `Site::migrate` did.
@@ -252,7 +256,15 @@ impl Site {
             not_found: page(not_found),
             server_error: page(server_error),
         };
+        let inputs = [&settings.templates_dir, &settings.static_dir]
+            .into_iter()
+            .map(PathBuf::from)
+            .chain(collections.iter().map(|c| c.folder.clone()))
+            .chain(fixtures.iter().cloned())
+            .map(|p| relative_input(&root, &p))
+            .collect();
         Ok(Site {
+            inputs,
             settings: Settings::new(name, settings.append_slash, pages, base_url),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
@@ -562,6 +574,15 @@ fn check_static_dir(
                 .with_hint(Some(hint.into())),
         );
     }
+}
+
+/// `path` (relative to `root`, or below it) relative to `root`, without `.` parts.
+fn relative_input(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// The fixtures loaded into a new database; each must be a file in the site folder.

@@ -5,6 +5,8 @@
 //! `allowed_hosts`); the log cannot be forged; the database file and reloads behave when the
 //! file is replaced, locked or written to by the server's own log.
 
+use std::path::Path;
+
 use crate::common::{self, write_files, Resp, Server};
 
 /// A small site: a redirect with a `path` capture, a page, and static files.
@@ -378,4 +380,103 @@ fn static_files_are_revalidated_and_fingerprinted_ones_are_immutable() {
         (200, "body { color: red }\n", Some("no-cache")),
         "an old fingerprint: {r:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// F6: the server's own log, written into the site folder, does not reload the site.
+
+/// `trellis serve SITE` with its stderr written to `log` (a file), killed on drop.
+struct LoggingToFile {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for LoggingToFile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_logging_to(site: &Path, log: &Path) -> LoggingToFile {
+    use std::io::BufRead;
+    let mut child = common::command(site.parent().unwrap())
+        .arg("serve")
+        .arg(site)
+        .args(["--addr", "127.0.0.1:0", "--workers", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("the trellis binary runs");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let banner = lines
+        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
+        .expect("a banner");
+    // Keep reading stdout so that the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .expect("an address");
+    LoggingToFile { child, addr }
+}
+
+/// Wait (with a generous guard) until the file holds `needle`; its text.
+fn wait_in_file(path: &Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never logged {needle:?}:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn get_at(addr: std::net::SocketAddr, target: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn a_log_written_into_the_site_folder_does_not_reload_the_site() {
+    let site = attack_site();
+    let log = site.path.join("trellis.log");
+    let server = serve_logging_to(&site.path, &log);
+    assert!(get_at(server.addr, "/").ends_with("home"));
+    wait_in_file(&log, "\"GET / HTTP/1.1\" 200");
+    // The pause only gives a wrong reload the time to show; a correct server never reloads
+    // here however long the pause, so this cannot fail spuriously.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("reloaded in"),
+        "the log reloaded the site:\n{text}"
+    );
+    // The watcher is alive: an edit of the site reloads it, once.
+    std::fs::write(
+        site.path.join("site.yaml"),
+        "routes:\n  - { path: \"\", view: response, content_type: text/plain, body: \"edited\" }\n",
+    )
+    .unwrap();
+    wait_in_file(&log, "reloaded in");
+    assert!(get_at(server.addr, "/").ends_with("edited"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("reloaded in").count(), 1, "{text}");
 }
