@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::config::diagnostic::format_all;
-use crate::site::Site;
+use crate::site::{MigrateError, Site};
 
 /// What a reload replaces, and what the server reads on every request: the current site and
 /// the live-reload state. The server holds it; this module swaps it and knows nothing of HTTP.
@@ -189,7 +189,7 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
     let previous = state.site.load_full();
     let result = match Site::load_after(root, Some(&previous)) {
         Err(diags) => Err(format_all(&diags)),
-        Ok(site) => match site.migrate(false) {
+        Ok(site) => match migrate_retrying(&site) {
             Ok(migrated) => Ok((site, migrated)),
             Err(e) => Err(e.to_string()),
         },
@@ -230,6 +230,30 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
             }
             state.live.generation.fetch_add(1, Ordering::SeqCst);
             tracing::error!("reload failed; the previous site goes on serving");
+        }
+    }
+}
+
+/// How long a reload waits for another process's lock on the database at each try, and how
+/// long it goes on trying before it fails.
+const LOCK_WAIT: Duration = Duration::from_millis(500);
+const LOCK_GIVE_UP: Duration = Duration::from_secs(120);
+
+/// Migrate the new site; while another process holds the database's write lock (a long
+/// transaction, a backup), try again every [`LOCK_WAIT`] instead of losing the edit.
+fn migrate_retrying(site: &Site) -> Result<crate::site::Migrated, MigrateError> {
+    let start = Instant::now();
+    let mut warned = false;
+    loop {
+        match site.migrate_waiting(false, Some(LOCK_WAIT)) {
+            Err(MigrateError::Busy(why)) if start.elapsed() < LOCK_GIVE_UP => {
+                if !warned {
+                    tracing::warn!("database locked, retrying the reload ({why})");
+                    warned = true;
+                }
+                std::thread::sleep(LOCK_WAIT);
+            }
+            other => return other,
         }
     }
 }

@@ -67,6 +67,8 @@ pub enum MigrateError {
     Fixtures(Vec<String>),
     /// The tables are in place, but a collection's files could not be written (none of them).
     Content(Vec<Diagnostic>),
+    /// Another process held the database's write lock: nothing was changed; try again later.
+    Busy(String),
 }
 
 impl std::fmt::Display for MigrateError {
@@ -89,6 +91,10 @@ impl std::fmt::Display for MigrateError {
                     writeln!(f, "error: {e}")?;
                 }
                 writeln!(f, "the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty")
+            }
+            MigrateError::Busy(why) => {
+                writeln!(f, "error: the database is locked by another process: {why}")?;
+                writeln!(f, "the database was not changed")
             }
             MigrateError::Content(errors) => {
                 write!(f, "{}", diagnostic::format_all(errors))?;
@@ -309,13 +315,32 @@ impl Site {
     /// Create or update the database's tables (see `db::migrate`); on a database created just
     /// now, load the site's fixtures; then sync the collections. Returns what was done.
     pub fn migrate(&self, allow_destructive: bool) -> Result<Migrated, MigrateError> {
+        self.migrate_waiting(allow_destructive, None)
+    }
+
+    /// `migrate`, waiting at most `wait` (when given) for another process's lock before
+    /// answering [`MigrateError::Busy`].
+    pub fn migrate_waiting(
+        &self,
+        allow_destructive: bool,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Migrated, MigrateError> {
         let Some(db) = &self.db else {
             return Ok(Migrated::default());
         };
-        let mut conn =
-            crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.to_string()]))?;
+        let refused = |e: crate::db::DbError| MigrateError::Refused(vec![e.to_string()]);
+        let mut conn = crate::db::connect(&db.path).map_err(|e| match e.is_busy() {
+            true => MigrateError::Busy(e.to_string()),
+            false => refused(e),
+        })?;
+        if let Some(wait) = wait {
+            crate::db::migrate::wait_for_locks(&conn, wait).map_err(refused)?;
+        }
         let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)
-            .map_err(|e| MigrateError::Refused(e.messages()))?;
+            .map_err(|e| match e.is_busy() {
+                true => MigrateError::Busy(e.messages().join("; ")),
+                false => MigrateError::Refused(e.messages()),
+            })?;
         let mut done = outcome.applied;
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
         // or one whose load failed and was fixed since). Collections' tables fill from their
@@ -372,6 +397,7 @@ impl Site {
                 &self.collections,
                 &problems,
             ))),
+            Err(SyncError::Db(e)) if e.is_busy() => Err(MigrateError::Busy(e.to_string())),
             Err(SyncError::Db(e)) => Err(MigrateError::Refused(vec![e.to_string()])),
         }
     }

@@ -480,3 +480,101 @@ fn a_log_written_into_the_site_folder_does_not_reload_the_site() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.matches("reloaded in").count(), 1, "{text}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// F5, F7: the database file, replaced, removed or locked.
+
+const NOTES: &str = r#"site:
+  database: db.sqlite3
+  fixtures: [notes.yaml]
+models:
+  Note:
+    fields:
+      title: { type: string }
+    ordering: [title]
+routes:
+  - { path: "notes/", view: list, model: Note, format: json }
+"#;
+
+fn notes_site() -> common::SiteDir {
+    write_files(&[
+        ("site.yaml", NOTES),
+        (
+            "notes.yaml",
+            "- model: Note\n  pk: 1\n  fields: { title: first }\n",
+        ),
+    ])
+}
+
+/// The titles the list route answers.
+fn titles(s: &Server) -> Vec<String> {
+    let r = s.get("/notes/");
+    assert_eq!(r.status, 200, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|n| n["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Hold the database's write lock (`BEGIN IMMEDIATE`) until dropped.
+fn lock(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    conn
+}
+
+#[test]
+fn a_route_change_saved_while_the_database_is_locked_is_not_lost() {
+    let site = notes_site();
+    let s = Server::start_site(&site);
+    s.wait_for_log("migrate: load 1 rows");
+    let holder = lock(&s.site_path().join("db.sqlite3"));
+    let yaml = format!("{NOTES}  - {{ path: \"new/\", view: response, content_type: text/plain, body: \"new\" }}\n");
+    std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
+    // Nothing about the models changed: the reload needs no write lock.
+    let log = s.wait_until("the reload", |l| {
+        l.contains("reloaded in") || l.contains("reload failed")
+    });
+    assert!(
+        log.contains("reloaded in") && !log.contains("reload failed"),
+        "{log}"
+    );
+    assert_eq!(s.get("/new/").body, "new");
+    drop(holder);
+}
+
+#[test]
+fn a_model_change_saved_while_the_database_is_locked_is_retried() {
+    let site = notes_site();
+    let s = Server::start_site(&site);
+    s.wait_for_log("migrate: load 1 rows");
+    let db = s.site_path().join("db.sqlite3");
+    let holder = lock(&db);
+    let yaml = NOTES.replace(
+        "      title: { type: string }\n",
+        "      title: { type: string }\n      note: { type: string, null: true }\n",
+    );
+    std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
+    let log = s.wait_until("a retry or a result", |l| {
+        l.contains("retrying the reload")
+            || l.contains("reloaded in")
+            || l.contains("reload failed")
+    });
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" WARN ") && l.contains("database locked, retrying the reload")),
+        "{log}"
+    );
+    drop(holder);
+    let log = s.wait_until("the reload", |l| {
+        l.contains("reloaded in") || l.contains("reload failed")
+    });
+    assert!(
+        log.contains("migrate: add column") && !log.contains("reload failed"),
+        "{log}"
+    );
+    assert_eq!(titles(&s), ["first"]);
+}
