@@ -578,3 +578,49 @@ fn a_model_change_saved_while_the_database_is_locked_is_retried() {
     );
     assert_eq!(titles(&s), ["first"]);
 }
+
+#[test]
+fn a_database_file_moved_over_the_path_is_read_from_then_on() {
+    let site = notes_site();
+    let s = Server::start_site(&site);
+    s.wait_for_log("migrate: load 1 rows");
+    assert_eq!(titles(&s), ["first"]);
+    let db = s.site_path().join("db.sqlite3");
+    let other = s.site_path().join("restored.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("VACUUM INTO ?1", [other.to_str().unwrap()])
+            .unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute("UPDATE note SET title = 'restored'", [])
+            .unwrap();
+    }
+    // `mv restored.sqlite3 db.sqlite3`: a backup put back.
+    std::fs::rename(&other, &db).unwrap();
+    assert_eq!(titles(&s), ["restored"]);
+    s.wait_for_log("is a new file: reading it from now on");
+}
+
+#[test]
+fn a_removed_database_is_made_again_by_the_reload_and_read_from() {
+    let site = notes_site();
+    let s = Server::start_site(&site);
+    s.wait_for_log("migrate: load 1 rows");
+    assert_eq!(titles(&s), ["first"]);
+    let db = s.site_path().join("db.sqlite3");
+    std::fs::remove_file(&db).unwrap();
+    // Until a reload, the open file goes on serving.
+    assert_eq!(titles(&s), ["first"]);
+    let yaml = format!("{NOTES}  - {{ path: \"new/\", view: response, content_type: text/plain, body: \"new\" }}\n");
+    std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
+    let log = s.wait_for_log("reloaded in");
+    assert_eq!(log.matches("migrate: load 1 rows").count(), 2, "{log}");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("UPDATE note SET title = 'updated'", [])
+            .unwrap();
+    }
+    assert_eq!(titles(&s), ["updated"]);
+}
