@@ -506,6 +506,20 @@ fn notes_site() -> common::SiteDir {
     ])
 }
 
+/// The notes site, served, its fixture loaded.
+fn serving_notes() -> (common::SiteDir, Server) {
+    let site = notes_site();
+    let s = Server::start_site(&site);
+    s.wait_for_log("migrate: load 1 rows");
+    (site, s)
+}
+
+/// Set every note's title in the database file `db`, from another connection.
+fn set_titles(db: &Path, title: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("UPDATE note SET title = ?1", [title]).unwrap();
+}
+
 /// The titles the list route answers.
 fn titles(s: &Server) -> Vec<String> {
     let r = s.get("/notes/");
@@ -528,9 +542,7 @@ fn lock(db: &Path) -> rusqlite::Connection {
 
 #[test]
 fn a_route_change_saved_while_the_database_is_locked_is_not_lost() {
-    let site = notes_site();
-    let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
+    let (_site, s) = serving_notes();
     let holder = lock(&s.site_path().join("db.sqlite3"));
     let yaml = format!("{NOTES}  - {{ path: \"new/\", view: response, content_type: text/plain, body: \"new\" }}\n");
     std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
@@ -548,9 +560,7 @@ fn a_route_change_saved_while_the_database_is_locked_is_not_lost() {
 
 #[test]
 fn a_model_change_saved_while_the_database_is_locked_is_retried() {
-    let site = notes_site();
-    let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
+    let (_site, s) = serving_notes();
     let db = s.site_path().join("db.sqlite3");
     let holder = lock(&db);
     let yaml = NOTES.replace(
@@ -581,9 +591,7 @@ fn a_model_change_saved_while_the_database_is_locked_is_retried() {
 
 #[test]
 fn a_database_file_moved_over_the_path_is_read_from_then_on() {
-    let site = notes_site();
-    let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
+    let (_site, s) = serving_notes();
     assert_eq!(titles(&s), ["first"]);
     let db = s.site_path().join("db.sqlite3");
     let other = s.site_path().join("restored.sqlite3");
@@ -592,11 +600,7 @@ fn a_database_file_moved_over_the_path_is_read_from_then_on() {
         conn.execute("VACUUM INTO ?1", [other.to_str().unwrap()])
             .unwrap();
     }
-    {
-        let conn = rusqlite::Connection::open(&other).unwrap();
-        conn.execute("UPDATE note SET title = 'restored'", [])
-            .unwrap();
-    }
+    set_titles(&other, "restored");
     // `mv restored.sqlite3 db.sqlite3`: a backup put back.
     std::fs::rename(&other, &db).unwrap();
     assert_eq!(titles(&s), ["restored"]);
@@ -605,9 +609,7 @@ fn a_database_file_moved_over_the_path_is_read_from_then_on() {
 
 #[test]
 fn a_removed_database_is_made_again_by_the_reload_and_read_from() {
-    let site = notes_site();
-    let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
+    let (_site, s) = serving_notes();
     assert_eq!(titles(&s), ["first"]);
     let db = s.site_path().join("db.sqlite3");
     std::fs::remove_file(&db).unwrap();
@@ -617,10 +619,6 @@ fn a_removed_database_is_made_again_by_the_reload_and_read_from() {
     std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
     let log = s.wait_for_log("reloaded in");
     assert_eq!(log.matches("migrate: load 1 rows").count(), 2, "{log}");
-    {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute("UPDATE note SET title = 'updated'", [])
-            .unwrap();
-    }
+    set_titles(&db, "updated");
     assert_eq!(titles(&s), ["updated"]);
 }
