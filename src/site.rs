@@ -164,6 +164,7 @@ impl Site {
         let static_url = normalise_prefix(&settings.static_url);
         let templates_dir = root.join(&settings.templates_dir);
         check_static_dir(&settings, &root, &source, &mut errors);
+        check_allowed_hosts(settings.allowed_hosts.as_deref(), &source, &mut errors);
         let statics = crate::statics::StaticFiles::load(
             &root.join(&settings.static_dir),
             &static_url,
@@ -599,6 +600,32 @@ fn check_static_dir(
                 .diag("site.static_dir", why)
                 .with_hint(Some(hint.into())),
         );
+    }
+}
+
+/// Each `allowed_hosts` entry must be able to match a Host: `*`, or a name (`.name` for its
+/// subdomains) without a scheme, a path or a port, which a Host's name never has.
+fn check_allowed_hosts(hosts: Option<&[String]>, source: &Source, errors: &mut Vec<Diagnostic>) {
+    for (i, host) in hosts.into_iter().flatten().enumerate() {
+        let name = host.strip_prefix('.').unwrap_or(host);
+        let ok = host == "*"
+            || crate::hosts::split_domain_port(name).is_some_and(|(_, port)| port.is_empty());
+        if !ok {
+            let bare = url::Url::parse(host)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| host.split(':').next().unwrap_or_default().to_string());
+            errors.push(
+                source
+                    .diag(
+                        &format!("site.allowed_hosts[{i}]"),
+                        format!("{host:?} is not a host name: it can match no request"),
+                    )
+                    .with_hint(Some(format!(
+                        "write the name alone (a port is ignored): `{bare}`, `.{bare}` for its subdomains too, or `*` for any"
+                    ))),
+            );
+        }
     }
 }
 

@@ -622,3 +622,26 @@ fn a_removed_database_is_made_again_by_the_reload_and_read_from() {
     set_titles(&db, "updated");
     assert_eq!(titles(&s), ["updated"]);
 }
+
+#[test]
+fn an_allowed_host_that_can_match_nothing_is_refused_with_a_hint() {
+    let site = host_site(Some(
+        "[example.org, \"https://example.org/\", \"example.org:8000\"]",
+    ));
+    let out = common::trellis(["check".as_ref(), site.path.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("site.allowed_hosts[1]: \"https://example.org/\" is not a host name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("site.allowed_hosts[2]: \"example.org:8000\" is not a host name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: write the name alone (a port is ignored): `example.org`"),
+        "{err}"
+    );
+    assert!(!err.contains("allowed_hosts[0]"), "{err}");
+}
