@@ -9,6 +9,8 @@ pub mod config;
 pub mod content;
 pub mod datetime;
 pub mod db;
+pub mod hosts;
+pub mod logline;
 pub mod query;
 pub mod reload;
 pub mod render;
@@ -16,6 +18,7 @@ pub mod routing;
 pub mod scaffold;
 pub mod server;
 pub mod site;
+pub mod statics;
 pub mod views;
 
 pub use site::Site;

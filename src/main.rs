@@ -225,14 +225,27 @@ fn serve_command(
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // A request the HTTP library cannot parse is the client's mistake: logged at WARN, escaped.
+    use tracing_subscriber::prelude::*;
+    use trellis::logline::{is_malformed_request, MalformedRequests};
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            !is_malformed_request(m)
+        }));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .with(MalformedRequests)
         .init();
     let dir = site_dir(site)?;
     let site = load(&dir.path)?;
+    if site.allowed_hosts.is_none() && !trellis::hosts::is_loopback(&addr) {
+        eprintln!("error: {}", trellis::hosts::refusal(&addr));
+        return Err(ExitCode::FAILURE);
+    }
     migrate(&site, false, quiet)?;
     serve(
         site,

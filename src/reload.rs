@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::config::diagnostic::format_all;
-use crate::site::Site;
+use crate::site::{MigrateError, Site};
 
 /// What a reload replaces, and what the server reads on every request: the current site and
 /// the live-reload state. The server holds it; this module swaps it and knows nothing of HTTP.
@@ -124,22 +124,34 @@ fn paths(event: notify::Result<Event>) -> Vec<PathBuf> {
     event.map(|e| e.paths).unwrap_or_default()
 }
 
-/// Does this event change the site? Not reads, not the database's own files, not editors'
-/// swap and backup files.
+/// Does this event change the site? Only a change to one of its inputs does: a YAML file
+/// anywhere in the site folder, or a file of its templates, static files, collections or
+/// fixtures (`Site::inputs`); and not reads, not the database's own files, not editors' swap
+/// and backup files. So the server's own log, written into the site folder, does not reload it.
 fn relevant(event: &notify::Result<Event>, state: &Current, roots: &[PathBuf]) -> bool {
     let Ok(event) = event else { return true };
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
-    let db = state.site.load().db.as_ref().map(|d| d.path.clone());
+    let site = state.site.load();
+    let db = site.db.as_ref().map(|d| d.path.clone());
     event.paths.iter().any(|p| {
         // Below the site folder; a path named some other way is judged by its file name.
-        let rel = roots
-            .iter()
-            .find_map(|r| p.strip_prefix(r).ok())
-            .unwrap_or_else(|| p.file_name().map_or(p.as_path(), Path::new));
-        !ignored(rel, db.as_deref())
+        match roots.iter().find_map(|r| p.strip_prefix(r).ok()) {
+            Some(rel) => !ignored(rel, db.as_deref()) && is_input(rel, &site.inputs),
+            None => !ignored(p.file_name().map_or(p.as_path(), Path::new), db.as_deref()),
+        }
     })
+}
+
+/// Whether `path` (relative to the site folder) is a YAML file or lies in one of `inputs`.
+fn is_input(path: &Path, inputs: &[PathBuf]) -> bool {
+    let yaml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    yaml || inputs
+        .iter()
+        .any(|i| !i.as_os_str().is_empty() && path.starts_with(i))
 }
 
 /// `path` is relative to the site folder.
@@ -177,7 +189,7 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
     let previous = state.site.load_full();
     let result = match Site::load_after(root, Some(&previous)) {
         Err(diags) => Err(format_all(&diags)),
-        Ok(site) => match site.migrate(false) {
+        Ok(site) => match migrate_retrying(&site) {
             Ok(migrated) => Ok((site, migrated)),
             Err(e) => Err(e.to_string()),
         },
@@ -222,6 +234,30 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
     }
 }
 
+/// How long a reload waits for another process's lock on the database at each try, and how
+/// long it goes on trying before it fails.
+const LOCK_WAIT: Duration = Duration::from_millis(500);
+const LOCK_GIVE_UP: Duration = Duration::from_secs(120);
+
+/// Migrate the new site; while another process holds the database's write lock (a long
+/// transaction, a backup), try again every [`LOCK_WAIT`] instead of losing the edit.
+fn migrate_retrying(site: &Site) -> Result<crate::site::Migrated, MigrateError> {
+    let start = Instant::now();
+    let mut warned = false;
+    loop {
+        match site.migrate_waiting(false, Some(LOCK_WAIT)) {
+            Err(MigrateError::Busy(why)) if start.elapsed() < LOCK_GIVE_UP => {
+                if !warned {
+                    tracing::warn!("database locked, retrying the reload ({why})");
+                    warned = true;
+                }
+                std::thread::sleep(LOCK_WAIT);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The site's fixture files among `changed`, as the site names them.
 fn saved_fixtures(site: &Site, changed: &[PathBuf]) -> Vec<String> {
     let changed: Vec<PathBuf> = changed
@@ -246,8 +282,8 @@ fn saved_fixtures(site: &Site, changed: &[PathBuf]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::ignored;
-    use std::path::Path;
+    use super::{ignored, is_input};
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn what_does_not_reload() {
@@ -264,6 +300,29 @@ mod tests {
             ("static/4913", true),
         ] {
             assert_eq!(ignored(Path::new(path), db), skip, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_the_inputs_of_a_site_reload_it() {
+        let inputs: Vec<PathBuf> = ["templates", "static", "content/posts", "data/notes.csv"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        for (path, input) in [
+            ("site.yaml", true),
+            ("routes/blog.yml", true),
+            ("templates/home.hbs", true),
+            ("templates/partials", true),
+            ("static/site.css", true),
+            ("content/posts/hello.md", true),
+            ("data/notes.csv", true),
+            ("trellis.log", false),
+            ("data/other.csv", false),
+            ("templates.bak", false),
+            ("", false),
+        ] {
+            assert_eq!(is_input(Path::new(path), &inputs), input, "{path}");
         }
     }
 }

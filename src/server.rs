@@ -7,7 +7,7 @@
 //! once and finishes with it, so a reload can swap a whole new site in between requests.
 
 use std::net::TcpListener;
-use std::path::{Component, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,7 +71,7 @@ async fn access_log(
     let line = format!(
         "\"{} {} {:?}\"",
         req.method(),
-        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        crate::logline::escaped(req.uri().path_and_query().map_or("/", |p| p.as_str())),
         req.version()
     );
     let start = Instant::now();
@@ -95,28 +95,13 @@ fn security_headers() -> DefaultHeaders {
         .add((header::CROSS_ORIGIN_OPENER_POLICY, "same-origin"))
 }
 
-/// Django's `validate_host`: an exact name, `.example.com` for it and its subdomains, or `*`.
-/// The port is ignored; names compare case-insensitively.
-pub fn host_allowed(allowed: &[String], host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    let name = match host.rsplit_once(':') {
-        // `[::1]:8000` or `example.com:8000`; a bare IPv6 literal keeps its colons.
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => {
-            name
-        }
-        _ => host.as_str(),
-    };
-    let name = name.strip_suffix('.').unwrap_or(name);
-    allowed.iter().any(|pattern| {
-        pattern == "*"
-            || pattern == name
-            || pattern
-                .strip_prefix('.')
-                .is_some_and(|domain| name == domain || name.ends_with(pattern.as_str()))
-    })
-}
-
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let site = state.current.site.load_full();
+    let (request, undecodable) =
+        Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
+    if let Some(refused) = check_host(&req, &site, &request) {
+        return refused;
+    }
     if state.current.live.enabled && req.path() == LIVE_PATH {
         let generation = state.current.live.generation.load(Ordering::SeqCst);
         let failing = state
@@ -130,28 +115,11 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(serde_json::json!({ "generation": generation, "error": failing }));
     }
-    let site = state.current.site.load_full();
-    let (request, undecodable) =
-        Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
-    if let Some(allowed) = &site.allowed_hosts {
-        // The Host header itself: X-Forwarded-Host is not trusted (Django's default).
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| req.uri().authority().map(|a| a.to_string()))
-            .unwrap_or_default();
-        if !host_allowed(allowed, &host) {
-            let why = format!("Invalid Host header {host:?}: add it to site.allowed_hosts");
-            return respond(site.error(&request, ViewError::BadRequest(why)));
-        }
-    }
     if let Some(why) = undecodable {
         return respond(site.error(&request, ViewError::BadRequest(why.into())));
     }
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
-        return static_file(&req, &site, &request, rest, &state.files).await;
+        return static_file(&req, &state, &site, &request, rest).await;
     }
     let mut response = site.handle(&request);
     if let Some(not_modified) = not_modified(&req, &response) {
@@ -163,41 +131,72 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     respond(response)
 }
 
-/// Serve a file from the site's static folder; anything that is not a plain file under it
-/// (a directory, `..`, a hidden file) is a 404.
+/// The site's 400 for a request whose `Host` is malformed or not one the site answers (see
+/// `hosts`); the live-reload endpoint and static files are checked too.
+fn check_host(req: &HttpRequest, site: &Site, request: &Request) -> Option<HttpResponse> {
+    // The Host header itself: X-Forwarded-Host is not trusted (Django's default).
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    if crate::hosts::host_allowed(site.allowed_hosts.as_deref(), &host) {
+        return None;
+    }
+    let why = match &site.allowed_hosts {
+        _ if crate::hosts::split_domain_port(&host).is_none() => {
+            format!("Invalid Host header {host:?}: not a host name, an IP address or [IPv6], with an optional :port")
+        }
+        Some(_) => format!("Invalid Host header {host:?}: add it to site.allowed_hosts"),
+        None => format!(
+            "Invalid Host header {host:?}: without site.allowed_hosts only localhost, 127.0.0.1 and [::1] are answered; add it to site.allowed_hosts"
+        ),
+    };
+    Some(respond(site.error(request, ViewError::BadRequest(why))))
+}
+
+/// Serve a file from the site's static folder; anything that is not a plain file whose real
+/// path is inside it (a directory, `..`, a hidden file, a link out of the folder) is a 404.
 async fn static_file(
     req: &HttpRequest,
+    state: &AppState,
     site: &Arc<Site>,
     request: &Request,
     rest: &str,
-    files: &FileCache,
 ) -> HttpResponse {
+    use crate::statics::Refused;
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "GET, HEAD"))
             .finish();
     }
-    let mut path = site.static_dir.clone();
-    let rel = PathBuf::from(rest);
-    let safe = !rest.is_empty()
-        && !rest.contains('\\')
-        && !rest.contains('\0')
-        && rel.components().all(|c| match c {
-            Component::Normal(s) => !s.to_string_lossy().starts_with('.'),
-            _ => false,
-        });
-    if safe {
-        path.push(rel);
-        if let Ok(meta) = std::fs::metadata(&path) {
-            if meta.is_file() && meta.len() <= SMALL_FILE {
-                if let Some(r) = small_file(req, &path, &meta, files) {
-                    return r;
-                }
-            } else if meta.is_file() {
-                if let Ok(file) = actix_files::NamedFile::open_async(&path).await {
-                    return file.use_last_modified(true).into_response(req);
-                }
+    let found = match site.statics.find(rest) {
+        Ok(found) => found,
+        Err(Refused::NotFound) => return respond(site.error(request, ViewError::NotFound)),
+        Err(Refused::Outside(real)) => {
+            tracing::warn!(
+                "Not Found: {} leads out of the static folder (to {}); links out of it are not served",
+                crate::logline::escaped(&request.path),
+                crate::logline::escaped(&real.to_string_lossy())
+            );
+            return respond(site.error(request, ViewError::NotFound));
+        }
+    };
+    let cache_control = HeaderValue::from_static(found.cache_control);
+    let path = found.path;
+    let generation = state.current.live.generation.load(Ordering::SeqCst);
+    if let Ok(meta) = std::fs::metadata(&path) {
+        if meta.len() <= SMALL_FILE {
+            if let Some(mut r) = small_file(req, &path, &meta, &state.files, generation) {
+                r.headers_mut().insert(header::CACHE_CONTROL, cache_control);
+                return r;
             }
+        } else if let Ok(file) = actix_files::NamedFile::open_async(&path).await {
+            let mut r = file.use_last_modified(true).into_response(req);
+            r.headers_mut().insert(header::CACHE_CONTROL, cache_control);
+            return r;
         }
     }
     respond(site.error(request, ViewError::NotFound))
@@ -207,23 +206,29 @@ async fn static_file(
 /// one piece; larger ones are streamed by actix-files, with byte ranges.
 const SMALL_FILE: u64 = 256 * 1024;
 
-/// Small static files kept in memory, at most [`FILE_CACHE_BYTES`] in all (emptied when full).
-/// An entry is used only while the file still has the size and modification time it was read
-/// with, so an edited file is served fresh even without the reloader.
+/// Small static files kept in memory, at most [`FILE_CACHE_BYTES`] in all (emptied when full,
+/// and by every reload). An entry is used only while the file still has the stamp it was read
+/// with (size, modification time, inode, status-change time: see `statics::Stamp`), so an
+/// edited file is served fresh even without the reloader, even when the edit kept its size
+/// and modification time (`cp -p`, `rsync -a`); a file changed in the last seconds is not
+/// kept at all, since a second change within the same clock tick would keep its stamp.
 #[derive(Default)]
 struct FileCache {
     entries: std::sync::RwLock<std::collections::HashMap<PathBuf, Arc<CachedFile>>>,
     bytes: std::sync::atomic::AtomicUsize,
+    /// The site generation (see `reload::Live`) the entries were read under.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 const FILE_CACHE_BYTES: usize = 8 << 20;
 
 struct CachedFile {
-    modified: std::time::SystemTime,
-    /// `modified` in whole seconds, as HTTP dates have them.
+    stamp: crate::statics::Stamp,
+    /// The modification time in whole seconds, as HTTP dates have them.
     secs: u64,
     body: web::Bytes,
     content_type: HeaderValue,
+    /// A hash of the content: a change the stamp cannot show still changes the ETag.
     etag: HeaderValue,
     /// Formatted once, when the file is read: formatting a date per request cost a fifth of a
     /// small file's answer.
@@ -231,13 +236,25 @@ struct CachedFile {
 }
 
 impl FileCache {
-    fn get(&self, path: &std::path::Path, meta: &std::fs::Metadata) -> Option<Arc<CachedFile>> {
-        let modified = meta.modified().ok()?;
+    fn get(
+        &self,
+        path: &std::path::Path,
+        meta: &std::fs::Metadata,
+        generation: u64,
+    ) -> Option<Arc<CachedFile>> {
+        use crate::statics::Stamp;
+        let stamp = Stamp::of(meta);
+        if self.generation.swap(generation, Ordering::Relaxed) != generation {
+            if let Ok(mut entries) = self.entries.write() {
+                entries.clear();
+                self.bytes.store(0, Ordering::Relaxed);
+            }
+        }
         let hit = self.entries.read().ok()?.get(path).cloned();
-        let current = |f: &CachedFile| f.body.len() as u64 == meta.len() && f.modified == modified;
-        if let Some(f) = hit.filter(|f| current(f)) {
+        if let Some(f) = hit.filter(|f| f.stamp == stamp) {
             return Some(f);
         }
+        let modified = meta.modified().ok()?;
         let body = web::Bytes::from(std::fs::read(path).ok()?);
         let secs = modified
             .duration_since(std::time::UNIX_EPOCH)
@@ -251,17 +268,20 @@ impl FileCache {
         } else {
             mime.to_string()
         };
+        let hash = crate::statics::content_hash(&body);
         let file = Arc::new(CachedFile {
-            modified,
+            stamp,
             secs,
             content_type: HeaderValue::from_str(&content_type).ok()?,
-            etag: HeaderValue::from_str(&format!("\"{:x}-{:x}\"", meta.len(), secs)).ok()?,
+            etag: HeaderValue::from_str(&format!("\"{hash}\"")).ok()?,
             last_modified: HeaderValue::from_str(&header::HttpDate::from(modified).to_string())
                 .ok()?,
             body,
         });
-        // A file that changed while being read is served as read, and not kept.
-        if let (true, Ok(mut entries)) = (current(&file), self.entries.write()) {
+        // A file that changed while being read (or too recently to tell) is served as read,
+        // and not kept.
+        let still = std::fs::metadata(path).is_ok_and(|m| Stamp::of(&m) == stamp);
+        if let (true, true, Ok(mut entries)) = (still, stamp.settled(), self.entries.write()) {
             let size = file.body.len();
             if self.bytes.fetch_add(size, Ordering::Relaxed) + size > FILE_CACHE_BYTES {
                 entries.clear();
@@ -280,8 +300,9 @@ fn small_file(
     path: &std::path::Path,
     meta: &std::fs::Metadata,
     files: &FileCache,
+    generation: u64,
 ) -> Option<HttpResponse> {
-    let file = files.get(path, meta)?;
+    let file = files.get(path, meta, generation)?;
     let secs = file.secs;
     let etag = file.etag.to_str().ok()?;
     let matches_etag = etag_matches(req, etag);
@@ -400,29 +421,4 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         let _ = std::io::stdout().flush();
         server.run().await
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hosts_match_as_in_django() {
-        let allowed: Vec<String> = ["example.com", ".example.org", "[::1]"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        for (host, ok) in [
-            ("example.com", true),
-            ("EXAMPLE.com:8000", true),
-            ("www.example.com", false),
-            ("example.org", true),
-            ("a.b.example.org", true),
-            ("badexample.org", false),
-            ("[::1]:8000", true),
-            ("evil.com", false),
-            ("example.com.", true),
-        ] {
-            assert_eq!(super::host_allowed(&allowed, host), ok, "{host}");
-        }
-        assert!(super::host_allowed(&["*".to_string()], "anything"));
-    }
 }

@@ -27,6 +27,8 @@ pub struct Site {
     pub settings: Settings,
     pub static_url: String,
     pub static_dir: PathBuf,
+    /// The static folder's real path, and the fingerprinted URLs of its files.
+    pub statics: crate::statics::StaticFiles,
     /// Lower-cased `allowed_hosts`; `None` answers any host.
     pub allowed_hosts: Option<Vec<String>>,
     pub router: Arc<Router>,
@@ -41,6 +43,10 @@ pub struct Site {
     pub fixtures: Vec<PathBuf>,
     /// Models whose rows are folders of Markdown files, synced by `migrate`.
     pub collections: Vec<crate::content::Collection>,
+    /// The folders and files the site is made of besides its YAML, relative to `root`: the
+    /// templates, the static files, the collections' folders, the fixtures. A change
+    /// elsewhere (a log file, a backup) does not reload the site.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// What `Site::migrate` did.
@@ -61,6 +67,8 @@ pub enum MigrateError {
     Fixtures(Vec<String>),
     /// The tables are in place, but a collection's files could not be written (none of them).
     Content(Vec<Diagnostic>),
+    /// Another process held the database's write lock: nothing was changed; try again later.
+    Busy(String),
 }
 
 impl std::fmt::Display for MigrateError {
@@ -83,6 +91,10 @@ impl std::fmt::Display for MigrateError {
                     writeln!(f, "error: {e}")?;
                 }
                 writeln!(f, "the site's fixtures were not loaded (no row of them): fix them and run again; they load while the tables are empty")
+            }
+            MigrateError::Busy(why) => {
+                writeln!(f, "error: the database is locked by another process: {why}")?;
+                writeln!(f, "the database was not changed")
             }
             MigrateError::Content(errors) => {
                 write!(f, "{}", diagnostic::format_all(errors))?;
@@ -151,8 +163,15 @@ impl Site {
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
         let templates_dir = root.join(&settings.templates_dir);
+        check_static_dir(&settings, &root, &source, &mut errors);
+        check_allowed_hosts(settings.allowed_hosts.as_deref(), &source, &mut errors);
+        let statics = crate::statics::StaticFiles::load(
+            &root.join(&settings.static_dir),
+            &static_url,
+            settings.static_fingerprint,
+        );
         let (renderer, mut template_errors) =
-            Renderer::load(&templates_dir, router.clone(), &static_url);
+            Renderer::load(&templates_dir, router.clone(), &statics.urls);
         errors.append(&mut template_errors);
         let mut renderer = Some(renderer);
 
@@ -244,10 +263,19 @@ impl Site {
             not_found: page(not_found),
             server_error: page(server_error),
         };
+        let inputs = [&settings.templates_dir, &settings.static_dir]
+            .into_iter()
+            .map(PathBuf::from)
+            .chain(collections.iter().map(|c| c.folder.clone()))
+            .chain(fixtures.iter().cloned())
+            .map(|p| relative_input(&root, &p))
+            .collect();
         Ok(Site {
+            inputs,
             settings: Settings::new(name, settings.append_slash, pages, base_url),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
+            statics,
             allowed_hosts: settings
                 .allowed_hosts
                 .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
@@ -288,13 +316,32 @@ impl Site {
     /// Create or update the database's tables (see `db::migrate`); on a database created just
     /// now, load the site's fixtures; then sync the collections. Returns what was done.
     pub fn migrate(&self, allow_destructive: bool) -> Result<Migrated, MigrateError> {
+        self.migrate_waiting(allow_destructive, None)
+    }
+
+    /// `migrate`, waiting at most `wait` (when given) for another process's lock before
+    /// answering [`MigrateError::Busy`].
+    pub fn migrate_waiting(
+        &self,
+        allow_destructive: bool,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Migrated, MigrateError> {
         let Some(db) = &self.db else {
             return Ok(Migrated::default());
         };
-        let mut conn =
-            crate::db::connect(&db.path).map_err(|e| MigrateError::Refused(vec![e.to_string()]))?;
+        let refused = |e: crate::db::DbError| MigrateError::Refused(vec![e.to_string()]);
+        let mut conn = crate::db::connect(&db.path).map_err(|e| match e.is_busy() {
+            true => MigrateError::Busy(e.to_string()),
+            false => refused(e),
+        })?;
+        if let Some(wait) = wait {
+            crate::db::migrate::wait_for_locks(&conn, wait).map_err(refused)?;
+        }
         let outcome = crate::db::migrate::migrate(&mut conn, &self.tables, allow_destructive)
-            .map_err(|e| MigrateError::Refused(e.messages()))?;
+            .map_err(|e| match e.is_busy() {
+                true => MigrateError::Busy(e.messages().join("; ")),
+                false => MigrateError::Refused(e.messages()),
+            })?;
         let mut done = outcome.applied;
         // Fixtures are the site's initial data: loaded while every table is empty (a first run,
         // or one whose load failed and was fixed since). Collections' tables fill from their
@@ -365,6 +412,7 @@ impl Site {
                 &self.collections,
                 &problems,
             ))),
+            Err(SyncError::Db(e)) if e.is_busy() => Err(MigrateError::Busy(e.to_string())),
             Err(SyncError::Db(e)) => Err(MigrateError::Refused(vec![e.to_string()])),
         }
     }
@@ -513,6 +561,95 @@ fn table_defs(models: &Models, needs: &SchemaNeeds) -> Vec<TableDef> {
         .collect();
     defs.extend(crate::db::migrate::join_table_defs(models));
     defs
+}
+
+/// `static_dir` must be a folder inside the site folder, not the site folder itself, and must
+/// hold neither site.yaml nor the database: everything in it is served to anyone.
+fn check_static_dir(
+    settings: &crate::config::raw::RawSettings,
+    root: &Path,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let dir = &settings.static_dir;
+    let hint = "static_dir names a folder inside the site folder that holds only public files, e.g. `static`";
+    let lexical = Path::new(dir.trim());
+    let escapes = lexical.components().any(|c| {
+        !matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    let empty = !lexical
+        .components()
+        .any(|c| matches!(c, std::path::Component::Normal(_)));
+    let why = if escapes {
+        Some(format!("static_dir {dir:?} is outside the site folder"))
+    } else if empty {
+        Some(format!("static_dir {dir:?} is the site folder itself: site.yaml and the database would be served"))
+    } else {
+        // Inside as written; through links, it may still be elsewhere, or hold the database.
+        let real_root = std::fs::canonicalize(root).ok();
+        let real_dir = std::fs::canonicalize(root.join(lexical)).ok();
+        let db = settings.database.as_ref().map(|d| root.join(d));
+        let real_db = db.as_ref().and_then(|d| {
+            let parent = std::fs::canonicalize(d.parent()?).ok()?;
+            Some(parent.join(d.file_name()?))
+        });
+        match (real_root, real_dir) {
+            (Some(r), Some(d)) if d == r || !d.starts_with(&r) => Some(format!(
+                "static_dir {dir:?} leads to {}, which is not a folder inside the site folder",
+                d.display()
+            )),
+            (_, Some(d)) if real_db.as_ref().is_some_and(|db| db.starts_with(&d)) => Some(format!(
+                "static_dir {dir:?} holds the database {:?}: it would be downloadable",
+                settings.database.as_deref().unwrap_or_default()
+            )),
+            _ => None,
+        }
+    };
+    if let Some(why) = why {
+        errors.push(
+            source
+                .diag("site.static_dir", why)
+                .with_hint(Some(hint.into())),
+        );
+    }
+}
+
+/// Each `allowed_hosts` entry must be able to match a Host: `*`, or a name (`.name` for its
+/// subdomains) without a scheme, a path or a port, which a Host's name never has.
+fn check_allowed_hosts(hosts: Option<&[String]>, source: &Source, errors: &mut Vec<Diagnostic>) {
+    for (i, host) in hosts.into_iter().flatten().enumerate() {
+        let name = host.strip_prefix('.').unwrap_or(host);
+        let ok = host == "*"
+            || crate::hosts::split_domain_port(name).is_some_and(|(_, port)| port.is_empty());
+        if !ok {
+            let bare = url::Url::parse(host)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| host.split(':').next().unwrap_or_default().to_string());
+            errors.push(
+                source
+                    .diag(
+                        &format!("site.allowed_hosts[{i}]"),
+                        format!("{host:?} is not a host name: it can match no request"),
+                    )
+                    .with_hint(Some(format!(
+                        "write the name alone (a port is ignored): `{bare}`, `.{bare}` for its subdomains too, or `*` for any"
+                    ))),
+            );
+        }
+    }
+}
+
+/// `path` (relative to `root`, or below it) relative to `root`, without `.` parts.
+fn relative_input(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// The fixtures loaded into a new database; each must be a file in the site folder.

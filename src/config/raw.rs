@@ -48,9 +48,16 @@ pub struct RawSettings {
     /// URL prefix under which files of `static_dir` are served.
     #[serde(default = "default_static_url")]
     pub static_url: String,
-    /// Folder of static files, relative to the site folder.
+    /// Folder of static files, inside the site folder (not the site folder itself, and not
+    /// holding site.yaml or the database). Only files whose real path is inside it are served:
+    /// a link out of it is a 404.
     #[serde(default = "default_static_dir")]
     pub static_dir: String,
+    /// Put each static file's content hash in the URL `{{static}}` makes
+    /// (`/static/site.3f2a1b9c.css`), served with `Cache-Control: public, max-age=31536000,
+    /// immutable`; a file changed since the site loaded gets a new URL at the next reload.
+    #[serde(default)]
+    pub static_fingerprint: bool,
     /// SQLite database file, relative to the site folder; created on first run. Needed when the
     /// site has models.
     #[serde(default)]
@@ -63,8 +70,10 @@ pub struct RawSettings {
     #[serde(default = "default_templates_dir")]
     pub templates_dir: String,
     /// Host names the site answers for (Django's ALLOWED_HOSTS): `example.com`, `.example.com`
-    /// for the domain and its subdomains, `*` for any. Unset, any host is answered; a request
-    /// for a host not in the list gets 400.
+    /// for the domain and its subdomains, `*` for any. Unset, only `localhost` (and its
+    /// subdomains), `127.0.0.1` and `[::1]` are answered, and `serve` refuses an address that
+    /// is not a loopback one; a request for a host not in the list, or a malformed Host, gets
+    /// 400.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
     /// The site's public address, `https://example.org` (or with a path prefix,
@@ -82,6 +91,7 @@ impl Default for RawSettings {
             append_slash: true,
             static_url: default_static_url(),
             static_dir: default_static_dir(),
+            static_fingerprint: false,
             templates_dir: default_templates_dir(),
             database: None,
             fixtures: None,

@@ -114,6 +114,22 @@ pub struct Conn {
     pub conn: Connection,
     /// Row counts by query, valid while `(data_version, total_changes)` is unchanged.
     counts: HashMap<String, (i64, u64, i64)>,
+    /// The file this connection has open (device, inode), as its path named it then.
+    file: Option<(u64, u64)>,
+}
+
+/// The file a path names now (device, inode); `None` when there is none, or off Unix.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 thread_local! {
@@ -153,6 +169,21 @@ impl Database {
     pub fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         CONNECTIONS.with(|cell| {
             let mut map = cell.borrow_mut();
+            // A file moved over the database's path (a restored backup), or created there by a
+            // reload after the old one was removed, is read from now on: one `stat` per
+            // transaction. While the path names no file, the open one goes on serving.
+            let replaced = map.get(&self.path).is_some_and(|c| {
+                c.conn.is_autocommit()
+                    && c.file.is_some()
+                    && file_id(&self.path).is_some_and(|now| Some(now) != c.file)
+            });
+            if replaced {
+                map.remove(&self.path);
+                tracing::info!(
+                    "{} is a new file: reading it from now on",
+                    self.path.display()
+                );
+            }
             if !map.contains_key(&self.path) {
                 let conn = connect(&self.path)?;
                 map.insert(
@@ -160,6 +191,7 @@ impl Database {
                     Conn {
                         conn,
                         counts: HashMap::new(),
+                        file: file_id(&self.path),
                     },
                 );
             }

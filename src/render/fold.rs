@@ -10,34 +10,35 @@
 use handlebars::template::{Parameter, Template, TemplateElement};
 use serde_json::Value;
 
-use super::helpers::{static_for, url_for};
+use super::helpers::url_for;
 use crate::routing::Router;
+use crate::statics::StaticUrls;
 
 /// Fold every literal `url` and `static` call in `t`, its blocks and partial blocks.
 pub fn fold(
     t: &mut Template,
     router: &Router,
-    static_prefix: &str,
+    statics: &StaticUrls,
     escape: &dyn Fn(&str) -> String,
 ) {
     for el in &mut t.elements {
         let folded = match el {
             TemplateElement::Expression(ht) => {
-                literal_call(&ht.name, &ht.params, &ht.hash, router, static_prefix)
+                literal_call(&ht.name, &ht.params, &ht.hash, router, statics)
                     .map(|text| escape(&text))
             }
             TemplateElement::HtmlExpression(ht) => {
-                literal_call(&ht.name, &ht.params, &ht.hash, router, static_prefix)
+                literal_call(&ht.name, &ht.params, &ht.hash, router, statics)
             }
             TemplateElement::HelperBlock(ht) => {
                 for inner in ht.template.iter_mut().chain(ht.inverse.iter_mut()) {
-                    fold(inner, router, static_prefix, escape);
+                    fold(inner, router, statics, escape);
                 }
                 None
             }
             TemplateElement::PartialBlock(dt) | TemplateElement::DecoratorBlock(dt) => {
                 if let Some(inner) = dt.template.as_mut() {
-                    fold(inner, router, static_prefix, escape);
+                    fold(inner, router, statics, escape);
                 }
                 None
             }
@@ -62,7 +63,7 @@ fn literal_call(
     params: &[Parameter],
     hash: &std::collections::HashMap<String, Parameter>,
     router: &Router,
-    static_prefix: &str,
+    statics: &StaticUrls,
 ) -> Option<String> {
     let helper = match name {
         Parameter::Name(n) => n.as_str(),
@@ -77,9 +78,7 @@ fn literal_call(
         ("url", Some((Value::String(route), rest))) => {
             url_for(router, route, rest, named.into_iter()).ok()
         }
-        ("static", Some((Value::String(path), []))) if named.is_empty() => {
-            Some(static_for(static_prefix, path))
-        }
+        ("static", Some((Value::String(path), []))) if named.is_empty() => Some(statics.url(path)),
         _ => None,
     }
 }
@@ -106,12 +105,12 @@ mod tests {
     fn both(src: &str) -> (String, String, usize) {
         let router = Arc::new(router());
         let mut h = Handlebars::new();
-        crate::render::helpers::register(&mut h, router.clone(), "/static/");
+        crate::render::helpers::register(&mut h, router.clone(), &"/static/".into());
         let ctx = json!({ "slug": "x&y", "items": [1] });
         let t = Template::compile(src).unwrap();
         h.register_template("plain", t.clone());
         let mut folded = t;
-        fold(&mut folded, &router, "/static/", h.get_escape_fn());
+        fold(&mut folded, &router, &"/static/".into(), h.get_escape_fn());
         let raw = folded
             .elements
             .iter()

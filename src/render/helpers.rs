@@ -22,7 +22,8 @@ use serde_json::Value;
 
 pub use super::markdown::markdown_to_html;
 use crate::datetime::{self, When};
-use crate::routing::{quote, Args, Params, ReverseError, Router};
+use crate::routing::{Args, Params, ReverseError, Router};
+use crate::statics::StaticUrls;
 
 /// Every helper a template can call: ours, then the ones Handlebars registers itself.
 pub const NAMES: &[&str] = &[
@@ -56,12 +57,12 @@ pub const NAMES: &[&str] = &[
     "len",
 ];
 
-pub fn register(h: &mut Handlebars<'static>, router: Arc<Router>, static_url: &str) {
+pub fn register(h: &mut Handlebars<'static>, router: Arc<Router>, statics: &StaticUrls) {
     h.register_helper("url", Box::new(UrlHelper { router }));
     h.register_helper(
         "static",
         Box::new(StaticHelper {
-            prefix: static_url.to_string(),
+            urls: statics.clone(),
         }),
     );
     h.register_helper("capitalize", Box::new(capitalize));
@@ -202,14 +203,10 @@ pub fn url_for<'a>(
     result.map_err(|e| format!("url: {e}"))
 }
 
-/// What `{{static path}}` gives: the static prefix and the quoted path.
-pub fn static_for(prefix: &str, path: &str) -> String {
-    format!("{prefix}{}", quote(path.trim_start_matches('/')))
-}
-
-/// `{{static "css/site.css"}}` → `/static/css/site.css`.
+/// `{{static "css/site.css"}}` → `/static/css/site.css` (or `/static/css/site.3f2a1b9c.css`
+/// with `static_fingerprint`).
 struct StaticHelper {
-    prefix: String,
+    urls: StaticUrls,
 }
 
 impl HelperDef for StaticHelper {
@@ -221,7 +218,7 @@ impl HelperDef for StaticHelper {
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
         let path = first_string(h, "static", "a file path")?;
-        let url = static_for(&self.prefix, &path);
+        let url = self.urls.url(&path);
         Ok(ScopedJson::Derived(Value::String(url)))
     }
 }
@@ -476,7 +473,7 @@ mod tests {
     fn handlebars() -> Handlebars<'static> {
         let mut h = Handlebars::new();
         let router = Router::new(vec![]).expect("empty router");
-        register(&mut h, Arc::new(router), "/static/");
+        register(&mut h, Arc::new(router), &"/static/".into());
         h
     }
 

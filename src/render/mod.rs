@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::config::Diagnostic;
 use crate::routing::Router;
+use crate::statics::StaticUrls;
 
 /// How values are escaped as they are written into a template's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +76,7 @@ fn json_escape(s: &str) -> String {
 pub struct Renderer {
     registries: [Handlebars<'static>; 3],
     names: Vec<String>,
-    static_url: String,
+    static_url: StaticUrls,
     /// Each template file's text and the partials it calls, for [`Renderer::mentions`].
     sources: HashMap<String, (String, Vec<Option<String>>)>,
 }
@@ -107,7 +108,11 @@ impl Renderer {
     /// Load every template under `dir`. Errors carry the template's file, line and column; the
     /// templates that did compile are registered anyway, so that later checks (does a route's
     /// template exist?) still report their own mistakes.
-    pub fn load(dir: &Path, router: Arc<Router>, static_url: &str) -> (Renderer, Vec<Diagnostic>) {
+    pub fn load(
+        dir: &Path,
+        router: Arc<Router>,
+        static_url: &StaticUrls,
+    ) -> (Renderer, Vec<Diagnostic>) {
         let mut registries = [Handlebars::new(), Handlebars::new(), Handlebars::new()];
         registries[Escape::Json.index()].register_escape_fn(json_escape);
         registries[Escape::None.index()].register_escape_fn(handlebars::no_escape);
@@ -151,7 +156,7 @@ impl Renderer {
         let mut renderer = Renderer {
             registries,
             names,
-            static_url: static_url.to_string(),
+            static_url: static_url.clone(),
             sources: HashMap::new(),
         };
         for (_, path, text, t) in &compiled {
@@ -331,7 +336,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         let router = Arc::new(Router::new(Vec::new()).unwrap());
-        let (r, errors) = Renderer::load(dir.path(), router, "/static/");
+        let (r, errors) = Renderer::load(dir.path(), router, &"/static/".into());
         assert!(errors.is_empty(), "{errors:?}");
         r
     }

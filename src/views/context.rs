@@ -200,7 +200,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         let router = Arc::new(Router::new(Vec::new()).unwrap());
-        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
+        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
         assert!(errors.is_empty(), "{errors:?}");
         let settings = Settings::new("Shop".into(), true, ErrorPages::default(), None);
         let ctx = Ctx {

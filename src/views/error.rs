@@ -7,6 +7,7 @@ use serde_json::Map;
 
 use super::context::{Ctx, ErrorPage};
 use super::request::{Request, Response};
+use crate::logline::escaped;
 use crate::routing::Params;
 
 /// Why a view did not answer with a page of its own.
@@ -42,7 +43,11 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
     match error {
         ViewError::NotFound => error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, ""),
         ViewError::BadRequest(message) => {
-            tracing::warn!("Bad Request: {} ({message})", req.path);
+            tracing::warn!(
+                "Bad Request: {} ({})",
+                escaped(&req.path),
+                escaped(&message)
+            );
             error_page(
                 ctx,
                 req,
@@ -52,7 +57,11 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             )
         }
         ViewError::MethodNotAllowed { allow } => {
-            tracing::warn!("Method Not Allowed ({}): {}", req.method, req.path);
+            tracing::warn!(
+                "Method Not Allowed ({}): {}",
+                escaped(&req.method),
+                escaped(&req.path)
+            );
             let mut r = Response::html(status, String::new());
             r.headers.push(("Allow", allow));
             r
@@ -61,13 +70,21 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             retry_after,
             detail,
         } => {
-            tracing::error!("Service Unavailable: {}: {detail}", req.path);
+            tracing::error!(
+                "Service Unavailable: {}: {}",
+                escaped(&req.path),
+                escaped(&detail)
+            );
             let mut r = fallback_page(503, "");
             r.headers.push(("Retry-After", retry_after.to_string()));
             r
         }
         ViewError::Internal(detail) => {
-            tracing::error!("Internal Server Error: {}: {detail}", req.path);
+            tracing::error!(
+                "Internal Server Error: {}: {}",
+                escaped(&req.path),
+                escaped(&detail)
+            );
             error_page(ctx, req, ctx.settings.pages.server_error.as_ref(), 500, "")
         }
     }
@@ -184,7 +201,7 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         std::fs::write(dir.path().join("404.hbs"), "missing: {{request.path}}").unwrap();
         let router = Arc::new(Router::new(Vec::new()).unwrap());
-        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), "/static/");
+        let (renderer, errors) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
         assert!(errors.is_empty(), "{errors:?}");
         let pages = super::super::ErrorPages {
             not_found: Some(ErrorPage {

@@ -110,6 +110,9 @@ impl RedirectView {
             }
             (None, RedirectTarget::Url(url)) => fill_placeholders(url, call.params),
         };
+        if let RedirectTarget::Url(written) = &self.target {
+            location = confine(written, location);
+        }
         let qs = &call.req.query_string;
         if self.query_string && !qs.is_empty() {
             location.push(if location.contains('?') { '&' } else { '?' });
@@ -234,6 +237,47 @@ fn check_placeholders(r: &RouteDef, url: &str, errors: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A `url:` that is a path as written stays a path on this site once its placeholders are
+/// filled: a location that would start with `//` or `/\` (which a browser reads as another
+/// host) gets its second character escaped (`/%2F…`, as Django's `escape_leading_slashes`), and
+/// one that would start with a scheme (`{rest}` filled with `https://…`) gets its colon
+/// escaped. A `url:` written absolute or scheme-relative is the author's choice, and kept.
+fn confine(written: &str, location: String) -> String {
+    if has_scheme(written) || written.starts_with("//") || written.starts_with("/\\") {
+        return location;
+    }
+    if let Some(rest) = location
+        .strip_prefix("//")
+        .or_else(|| location.strip_prefix("/\\"))
+    {
+        let second = if location.as_bytes()[1] == b'/' {
+            "%2F"
+        } else {
+            "%5C"
+        };
+        return format!("/{second}{rest}");
+    }
+    if has_scheme(&location) {
+        return location.replacen(':', "%3A", 1);
+    }
+    location
+}
+
+/// Whether a URL starts with a scheme (`https:`, `javascript:`), as RFC 3986 spells one.
+fn has_scheme(url: &str) -> bool {
+    let end = url.find([':', '/', '?', '#']);
+    match end {
+        Some(i) if url.as_bytes()[i] == b':' && i > 0 => {
+            let scheme = &url[..i];
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        _ => false,
+    }
+}
+
 /// Replace `{name}` in a redirect URL with the quoted capture.
 fn fill_placeholders(url: &str, params: &Params) -> String {
     let mut out = url.to_string();
@@ -261,5 +305,30 @@ mod tests {
             "/blog/2024/a%20b/c/?x=a%20b/c"
         );
         assert_eq!(fill_placeholders("/{missing}/", &params), "/{missing}/");
+    }
+
+    #[test]
+    fn a_path_url_never_becomes_another_host() {
+        for (written, filled, location) in [
+            ("/{rest}", "//evil.example", "/%2Fevil.example"),
+            ("/{rest}", "/\\evil.example", "/%5Cevil.example"),
+            ("/{rest}", "/%5Cevil.example", "/%5Cevil.example"),
+            ("{rest}", "https://evil.example/", "https%3A//evil.example/"),
+            ("{rest}", "javascript:alert(1)", "javascript%3Aalert(1)"),
+            ("/{rest}", "/docs/a:b", "/docs/a:b"),
+            ("/new/{rest}", "/new//x", "/new//x"),
+            (
+                "https://{host}/",
+                "https://evil.example/",
+                "https://evil.example/",
+            ),
+            ("//{host}/", "//cdn.example/", "//cdn.example/"),
+        ] {
+            assert_eq!(
+                confine(written, filled.to_string()),
+                location,
+                "{written} {filled}"
+            );
+        }
     }
 }

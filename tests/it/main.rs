@@ -29,4 +29,5 @@ mod reload;
 mod reverse;
 mod routing;
 mod schema;
+mod security;
 mod showcase;

@@ -275,6 +275,11 @@ pub enum MigrationError {
 }
 
 impl MigrationError {
+    /// Whether the database was locked by another connection, rather than the change refused.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, MigrationError::Db(e) if e.is_busy())
+    }
+
     /// One message per problem.
     pub fn messages(&self) -> Vec<String> {
         match self {
@@ -319,6 +324,12 @@ pub fn migrate(
     result
 }
 
+/// Wait at most `wait` for another connection's lock before a statement answers "database is
+/// locked" (the reloader retries instead of waiting long).
+pub fn wait_for_locks(conn: &Connection, wait: std::time::Duration) -> Result<(), DbError> {
+    Ok(conn.busy_timeout(wait)?)
+}
+
 /// Read, plan, apply, commit.
 fn migrate_in(
     conn: &mut Connection,
@@ -326,6 +337,19 @@ fn migrate_in(
     allow_destructive: bool,
 ) -> Result<Outcome, MigrationError> {
     let db = |e| MigrationError::Db(DbError::from(e));
+    // Most runs (every reload) change nothing: that is found in a read transaction, without
+    // the write lock, so it goes through while another process writes.
+    {
+        let tx = conn.transaction().map_err(db)?;
+        let stored = apply::read(&tx, desired)?;
+        let plan = plan(&stored, desired, allow_destructive).map_err(MigrationError::Refused)?;
+        if plan.steps.is_empty() {
+            tx.commit().map_err(db)?;
+            return Ok(Outcome {
+                applied: Vec::new(),
+            });
+        }
+    }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db)?;
