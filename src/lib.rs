@@ -14,6 +14,7 @@ pub mod reload;
 pub mod render;
 pub mod routing;
 pub mod scaffold;
+pub mod security;
 pub mod server;
 pub mod site;
 pub mod views;

@@ -41,6 +41,8 @@ pub struct Site {
     pub fixtures: Vec<PathBuf>,
     /// Models whose rows are folders of Markdown files, synced by `migrate`.
     pub collections: Vec<crate::content::Collection>,
+    /// The headers every response carries (`site.security` and the defaults).
+    pub security: crate::security::SecurityHeaders,
 }
 
 /// What `Site::migrate` did.
@@ -215,6 +217,8 @@ impl Site {
             previous.map_or(&[][..], |p| &p.collections),
             &mut errors,
         );
+        let security =
+            crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -259,6 +263,7 @@ impl Site {
             tables,
             fixtures,
             collections,
+            security,
         })
     }
 
