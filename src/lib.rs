@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod datetime;
 pub mod db;
+pub mod deploy;
 pub mod query;
 pub mod reload;
 pub mod render;

@@ -20,6 +20,7 @@ mod collections;
 mod compression;
 mod config_errors;
 mod context;
+mod deploy;
 mod docs_examples;
 mod feeds;
 mod greetings;
