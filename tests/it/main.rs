@@ -13,6 +13,7 @@
 mod common;
 
 mod archives;
+mod attacks;
 mod boundaries;
 mod browser;
 mod cli;

@@ -319,6 +319,21 @@ impl Server {
             .unwrap_or_else(|why| panic!("{method} {target}: {why}"))
     }
 
+    /// Send `bytes` as they are (a malformed request, say) and read the response to EOF.
+    pub fn raw(&self, bytes: &[u8]) -> Resp {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set a read timeout");
+        stream.write_all(bytes).expect("send the request");
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .unwrap_or_else(|e| panic!("read the response to raw bytes: {e}"));
+        Resp::parse(&raw, false)
+            .unwrap_or_else(|why| panic!("{why}; got {:?}", String::from_utf8_lossy(&raw)))
+    }
+
     /// Send one request as `request` does and read the raw response to EOF.
     fn exchange(
         &self,
