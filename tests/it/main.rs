@@ -28,6 +28,7 @@ mod greetings;
 mod many_to_many;
 mod models;
 mod no_panic;
+mod properties;
 mod reload;
 mod reverse;
 mod routing;
