@@ -26,6 +26,8 @@ routes:
             ),
             ("templates/big.hbs", &big),
             ("static/site.css", &css),
+            // Larger than what is kept in memory: streamed by actix-files.
+            ("static/big.css", &css.repeat(70)),
             ("static/photo.png", &"PNG bytes, pretend ".repeat(100)),
             ("static/bundle.zip", &"zip bytes, pretend ".repeat(100)),
         ])
@@ -58,7 +60,7 @@ fn vary_names_accept_encoding(r: &crate::common::Resp) -> bool {
 #[test]
 fn text_responses_are_compressed_as_the_client_prefers_and_decode_to_the_same_bytes() {
     let s = server();
-    for target in ["/", "/data.json", "/static/site.css"] {
+    for target in ["/", "/data.json", "/static/site.css", "/static/big.css"] {
         let (plain, identity) = s.request_bytes("GET", target, &[]);
         assert_eq!(plain.status, 200, "{target}: {plain:?}");
         assert_eq!(plain.header("content-encoding"), None, "{target}");
@@ -107,6 +109,18 @@ fn small_bodies_images_archives_and_refused_codings_are_sent_as_they_are() {
         let (_, identity) = s.request_bytes("GET", target, &[]);
         assert_eq!(body, identity, "{target} {accept}");
     }
+    // A byte range is sent as it is.
+    let (r, body) = s.request_bytes(
+        "GET",
+        "/static/big.css",
+        &[("Accept-Encoding", "gzip, br"), ("Range", "bytes=0-99")],
+    );
+    assert_eq!(r.status, 206, "{r:?}");
+    assert!(
+        !matches!(r.header("content-encoding"), Some("gzip" | "br")),
+        "{r:?}"
+    );
+    assert_eq!(body.len(), 100);
     // What is never compressed does not vary with Accept-Encoding.
     let (r, _) = s.request_bytes("GET", "/static/photo.png", &[("Accept-Encoding", "gzip")]);
     assert!(!vary_names_accept_encoding(&r), "{r:?}");

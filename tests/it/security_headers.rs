@@ -204,3 +204,27 @@ fn a_mistake_in_site_security_is_placed_with_a_hint() {
         "{err}"
     );
 }
+
+#[test]
+fn a_reload_that_changes_site_security_changes_the_headers() {
+    let dir = write_files(&[(
+        "site.yaml",
+        "routes:\n  - { path: \"\", view: response, body: hi }\n",
+    )]);
+    let s = Server::start_with(&dir.path, &[]);
+    assert_eq!(s.get("/").header("content-security-policy"), None);
+    let site = s.site_path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "site:\n  security: { content_security_policy: \"default-src 'none'\" }\nroutes:\n  - { path: \"\", view: response, body: hi }\n",
+    )
+    .unwrap();
+    s.wait_for_log("reloaded in ");
+    let r = s.get("/");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some("default-src 'none'"),
+        "{r:?}"
+    );
+}
