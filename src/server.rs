@@ -148,10 +148,26 @@ async fn compress(
         if worth_it && encoding == header::ContentEncoding::Identity {
             head.headers
                 .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        } else if worth_it {
+            weaken_etag(&mut head.headers);
         }
         // The encoder adds `Content-Encoding` and `Vary` when it compresses.
         actix_http::encoding::Encoder::response(encoding, head, body)
     }))
+}
+
+/// A strong ETag names one sequence of bytes (RFC 9110, 8.8.1), and the compressed body is
+/// another: it becomes weak (`W/"…"`), as nginx makes it, and `If-None-Match`, which compares
+/// weakly, still finds it current.
+fn weaken_etag(headers: &mut header::HeaderMap) {
+    let weak = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.starts_with("W/"))
+        .and_then(|v| HeaderValue::from_str(&format!("W/{v}")).ok());
+    if let Some(weak) = weak {
+        headers.insert(header::ETAG, weak);
+    }
 }
 
 /// What `compress` offers, in the order it prefers on a tie.

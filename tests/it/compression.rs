@@ -140,6 +140,11 @@ fn head_and_not_modified_stay_bodiless_when_compression_is_accepted() {
         .header("etag")
         .expect("static files have an ETag")
         .to_string();
+    // The compressed bytes are not the file's: their validator is weak.
+    let (plain, _) = s.request_bytes("GET", "/static/site.css", &[]);
+    let strong = plain.header("etag").expect("an ETag");
+    assert!(!strong.starts_with("W/"), "{plain:?}");
+    assert_eq!(etag, format!("W/{strong}"));
     let (r, body) = s.request_bytes(
         "GET",
         "/static/site.css",
