@@ -52,7 +52,16 @@ enum Command {
     /// Make a new site folder NAME that `trellis serve NAME` runs at once.
     New { name: PathBuf },
     /// Load and validate a site; print every error; exit non-zero on any.
-    Check { site: Option<PathBuf> },
+    Check {
+        site: Option<PathBuf>,
+        /// Also warn about what a site on the open internet lacks (hosts, HTTPS, headers,
+        /// private files in the static folder); warnings alone exit 0.
+        #[arg(long)]
+        deploy: bool,
+        /// With --deploy: exit non-zero when there is any warning (for CI).
+        #[arg(long, requires = "deploy")]
+        deny_warnings: bool,
+    },
     /// Create or update the site's database tables (additive changes only, unless told).
     Migrate {
         site: Option<PathBuf>,
@@ -163,16 +172,38 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 Err(ExitCode::FAILURE)
             }
         },
-        Command::Check { site } => {
+        Command::Check {
+            site,
+            deploy,
+            deny_warnings,
+        } => {
             let dir = site_dir(site)?;
             let site = load(&dir.path)?;
             migrate(&site, false, false)?;
+            let warnings = if deploy {
+                trellis::deploy::check(&site)
+            } else {
+                Vec::new()
+            };
+            for w in &warnings {
+                eprint!("{w}");
+            }
+            let n = warnings.len();
+            let noted = match n {
+                0 if deploy => ", no deployment warnings".to_string(),
+                0 => String::new(),
+                1 => ", 1 deployment warning".to_string(),
+                n => format!(", {n} deployment warnings"),
+            };
             println!(
-                "ok: {} ({} routes, {} templates)",
+                "ok: {} ({} routes, {} templates){noted}",
                 short_path(&site.root).display(),
                 site.router.len(),
                 site.renderer.names().len()
             );
+            if deny_warnings && n > 0 {
+                return Err(ExitCode::FAILURE);
+            }
             Ok(())
         }
         Command::Routes { site } => {

@@ -1,5 +1,5 @@
 //! The HTTP side: the actix app (one factory, used by `serve` and the tests alike), the
-//! middleware (access log, security headers), static files, and the one catch-all handler that
+//! middleware (access log, security headers, gzip and brotli), static files, and the one catch-all handler that
 //! hands every other request to Trellis's router. Site routes never enter actix's route table,
 //! because they come from YAML at run time.
 //!
@@ -16,7 +16,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
+use actix_web::middleware::{from_fn, Condition, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::reload::{Current, LIVE_PATH};
@@ -53,13 +53,15 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
-        .wrap(security_headers())
+        .wrap(from_fn(security_headers))
         // The access line costs nothing when it is not written (`--quiet`): the middleware is
         // only there when the log wants it.
         .wrap(Condition::new(
             tracing::enabled!(target: "trellis::access", tracing::Level::INFO),
             from_fn(access_log),
         ))
+        // Outermost, so that the access log counts the bytes before compression.
+        .wrap(from_fn(compress))
         .default_service(web::to(catch_all))
 }
 
@@ -85,14 +87,133 @@ async fn access_log(
     Ok(res)
 }
 
-/// Headers every response carries unless it set its own (Django's defaults); `DefaultHeaders`
-/// adds each only where the response has none of that name.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add((header::CROSS_ORIGIN_OPENER_POLICY, "same-origin"))
+/// The site's security headers (`crate::security`: Django's defaults and `site.security`) on
+/// every response that did not set its own of that name: pages, errors, redirects, 304s,
+/// static files and `--live`'s endpoint alike. They are read from the current site, so a
+/// reload that changes `site.security` changes them.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let site = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.current.site.load_full());
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    for (name, value) in site.iter().flat_map(|s| &s.security.headers) {
+        // Checked at load: a value that fails here is a bug, and is left out rather than sent.
+        let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            continue;
+        };
+        if !headers.contains_key(&name) {
+            headers.insert(name, value);
+        }
+    }
+    Ok(res)
+}
+
+/// Bodies smaller than this are sent as they are: they fit in one packet either way, and the
+/// encoders' framing eats much of what compressing them would save.
+const COMPRESS_MIN: u64 = 1024;
+
+/// gzip or brotli, as the client's `Accept-Encoding` prefers (brotli on a tie), for a text
+/// response of at least [`COMPRESS_MIN`] bytes; anything else is sent as it is. Images but
+/// SVG, archives, fonts, and bodies that already have a `Content-Encoding` (a byte range of a
+/// file says `identity`) are never compressed. A response that could be compressed says
+/// `Vary: Accept-Encoding`, whether this client asked for compression or not, so that a cache
+/// keeps the two apart. It is middleware: it does not care where or how the body was made.
+async fn compress(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let accept = req.get_header::<header::AcceptEncoding>();
+    let res = next.call(req).await?;
+    Ok(res.map_body(move |head, body| {
+        let worth_it = compressible(head.status, &head.headers, body.size());
+        let encoding = match (&accept, worth_it) {
+            (Some(accept), true) => {
+                let chosen = accept.negotiate(ENCODINGS.iter());
+                match chosen.as_ref().map(header::Encoding::to_string).as_deref() {
+                    Some("br") => header::ContentEncoding::Brotli,
+                    Some("gzip") => header::ContentEncoding::Gzip,
+                    _ => header::ContentEncoding::Identity,
+                }
+            }
+            _ => header::ContentEncoding::Identity,
+        };
+        if worth_it && encoding == header::ContentEncoding::Identity {
+            head.headers
+                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        } else if worth_it {
+            weaken_etag(&mut head.headers);
+        }
+        // The encoder adds `Content-Encoding` and `Vary` when it compresses.
+        actix_http::encoding::Encoder::response(encoding, head, body)
+    }))
+}
+
+/// A strong ETag names one sequence of bytes (RFC 9110, 8.8.1), and the compressed body is
+/// another: it becomes weak (`W/"…"`), as nginx makes it, and `If-None-Match`, which compares
+/// weakly, still finds it current.
+fn weaken_etag(headers: &mut header::HeaderMap) {
+    let weak = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.starts_with("W/"))
+        .and_then(|v| HeaderValue::from_str(&format!("W/{v}")).ok());
+    if let Some(weak) = weak {
+        headers.insert(header::ETAG, weak);
+    }
+}
+
+/// What `compress` offers, in the order it prefers on a tie.
+static ENCODINGS: [header::Encoding; 3] = [
+    header::Encoding::brotli(),
+    header::Encoding::gzip(),
+    header::Encoding::identity(),
+];
+
+/// Whether a response is worth compressing: a body of text, big enough, not yet encoded.
+fn compressible(status: StatusCode, headers: &header::HeaderMap, size: BodySize) -> bool {
+    let big_enough = match size {
+        BodySize::Sized(n) => n >= COMPRESS_MIN,
+        BodySize::Stream => true,
+        BodySize::None => false,
+    };
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    big_enough
+        && !matches!(status.as_u16(), 101 | 204 | 206 | 304)
+        && !headers.contains_key(header::CONTENT_ENCODING)
+        && compressible_type(&mime)
+}
+
+/// Text types: HTML, CSS, JavaScript, JSON, XML (with Atom, RSS and SVG), plain text, and
+/// other `text/` and `+json`/`+xml` types.
+fn compressible_type(mime: &str) -> bool {
+    mime.starts_with("text/")
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
+        || matches!(
+            mime,
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/wasm"
+                | "application/manifest+json"
+                | "image/x-icon"
+                | "image/vnd.microsoft.icon"
+                | "font/ttf"
+                | "font/otf"
+        )
 }
 
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

@@ -47,6 +47,8 @@ pub struct Site {
     /// templates, the static files, the collections' folders, the fixtures. A change
     /// elsewhere (a log file, a backup) does not reload the site.
     pub inputs: Vec<PathBuf>,
+    /// The headers every response carries (`site.security` and the defaults).
+    pub security: crate::security::SecurityHeaders,
 }
 
 /// What `Site::migrate` did.
@@ -234,6 +236,8 @@ impl Site {
             previous.map_or(&[][..], |p| &p.collections),
             &mut errors,
         );
+        let security =
+            crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -287,6 +291,7 @@ impl Site {
             tables,
             fixtures,
             collections,
+            security,
         })
     }
 

@@ -82,6 +82,87 @@ pub struct RawSettings {
     /// `sitemap` route.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Security headers beyond the defaults every response carries (`X-Content-Type-Options`,
+    /// `X-Frame-Options`, `Referrer-Policy`, `Cross-Origin-Opener-Policy`): a content security
+    /// policy, HSTS, a permissions policy, and other values for the defaults.
+    #[serde(default)]
+    pub security: RawSecurity,
+}
+
+/// `site.security`: the headers every response carries.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    /// `Content-Security-Policy`, sent as written (`default-src 'self'`). Unset: none.
+    #[serde(default)]
+    pub content_security_policy: Option<String>,
+    /// `Permissions-Policy`, sent as written (`geolocation=(), camera=()`). Unset: none.
+    #[serde(default)]
+    pub permissions_policy: Option<String>,
+    /// `Strict-Transport-Security`: browsers that saw it use only HTTPS for the site. Set it
+    /// only when the site is served over HTTPS. Unset: none.
+    #[serde(default)]
+    pub hsts: Option<RawHsts>,
+    /// `X-Frame-Options`: `DENY` (the default), `SAMEORIGIN`, or `off`.
+    #[serde(default)]
+    pub frame_options: Option<FrameOptions>,
+    /// `Referrer-Policy`: `same-origin` by default, or another policy, or `off`.
+    #[serde(default)]
+    pub referrer_policy: Option<ReferrerPolicy>,
+    /// `Cross-Origin-Opener-Policy`: `same-origin` by default, or another policy, or `off`.
+    #[serde(default)]
+    pub cross_origin_opener_policy: Option<OpenerPolicy>,
+}
+
+/// `site.security.hsts`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHsts {
+    /// Seconds browsers remember to use HTTPS only (a year is 31536000; 0 makes them forget).
+    pub max_age: u64,
+    /// The same for every subdomain.
+    #[serde(default)]
+    pub include_subdomains: bool,
+    /// Ask to be on the browsers' preload list (needs `include_subdomains` and a `max_age` of
+    /// at least a year).
+    #[serde(default)]
+    pub preload: bool,
+}
+
+/// `site.security.frame_options`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum FrameOptions {
+    #[serde(rename = "DENY")]
+    Deny,
+    #[serde(rename = "SAMEORIGIN")]
+    SameOrigin,
+    #[serde(rename = "off")]
+    Off,
+}
+
+/// `site.security.referrer_policy`: the policies of the Referrer-Policy header, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferrerPolicy {
+    NoReferrer,
+    NoReferrerWhenDowngrade,
+    Origin,
+    OriginWhenCrossOrigin,
+    SameOrigin,
+    StrictOrigin,
+    StrictOriginWhenCrossOrigin,
+    UnsafeUrl,
+    Off,
+}
+
+/// `site.security.cross_origin_opener_policy`, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpenerPolicy {
+    SameOrigin,
+    SameOriginAllowPopups,
+    UnsafeNone,
+    Off,
 }
 
 impl Default for RawSettings {
@@ -97,6 +178,7 @@ impl Default for RawSettings {
             fixtures: None,
             allowed_hosts: None,
             base_url: None,
+            security: RawSecurity::default(),
         }
     }
 }

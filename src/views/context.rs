@@ -61,6 +61,11 @@ impl Settings {
     pub fn name(&self) -> &str {
         self.site["name"].as_str().unwrap_or_default()
     }
+
+    /// `site.base_url` as checked at load, without a trailing slash.
+    pub fn base_url(&self) -> Option<&str> {
+        self.site.get("base_url").and_then(Value::as_str)
+    }
 }
 
 /// Everything a view may use while answering one request.

@@ -13,21 +13,26 @@
 mod common;
 
 mod archives;
+mod attacks;
 mod boundaries;
 mod browser;
 mod cli;
 mod collections;
+mod compression;
 mod config_errors;
 mod context;
+mod deploy;
 mod docs_examples;
 mod feeds;
 mod greetings;
 mod many_to_many;
 mod models;
 mod no_panic;
+mod properties;
 mod reload;
 mod reverse;
 mod routing;
 mod schema;
 mod security;
+mod security_headers;
 mod showcase;

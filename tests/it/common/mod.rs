@@ -297,6 +297,51 @@ impl Server {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Resp {
+        let raw = self.exchange(method, target, headers, body);
+        Resp::parse(&raw, method == "HEAD").unwrap_or_else(|why| {
+            panic!(
+                "{method} {target}: {why}; got {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        })
+    }
+
+    /// `request`, for a body that need not be text (a compressed one): the response with an
+    /// empty `body`, and the body's bytes (dechunked).
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> (Resp, Vec<u8>) {
+        let raw = self.exchange(method, target, headers, "");
+        Resp::parse_bytes(&raw, method == "HEAD")
+            .unwrap_or_else(|why| panic!("{method} {target}: {why}"))
+    }
+
+    /// Send `bytes` as they are (a malformed request, say) and read the response to EOF.
+    pub fn raw(&self, bytes: &[u8]) -> Resp {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set a read timeout");
+        stream.write_all(bytes).expect("send the request");
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .unwrap_or_else(|e| panic!("read the response to raw bytes: {e}"));
+        Resp::parse(&raw, false)
+            .unwrap_or_else(|why| panic!("{why}; got {:?}", String::from_utf8_lossy(&raw)))
+    }
+
+    /// Send one request as `request` does and read the raw response to EOF.
+    fn exchange(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Vec<u8> {
         let mut stream = TcpStream::connect(self.addr).expect("connect to the server");
         stream
             .set_read_timeout(Some(PATIENCE))
@@ -322,12 +367,7 @@ impl Server {
         stream
             .read_to_end(&mut raw)
             .unwrap_or_else(|e| panic!("read the response to {method} {target}: {e}"));
-        Resp::parse(&raw, method == "HEAD").unwrap_or_else(|why| {
-            panic!(
-                "{method} {target}: {why}; got {:?}",
-                String::from_utf8_lossy(&raw)
-            )
-        })
+        raw
     }
 
     pub fn get(&self, target: &str) -> Resp {
@@ -438,6 +478,13 @@ impl Resp {
     }
 
     fn parse(raw: &[u8], head_request: bool) -> Result<Resp, String> {
+        let (mut resp, body) = Resp::parse_bytes(raw, head_request)?;
+        resp.body = String::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
+        Ok(resp)
+    }
+
+    /// The response with an empty `body`, and the body's bytes.
+    fn parse_bytes(raw: &[u8], head_request: bool) -> Result<(Resp, Vec<u8>), String> {
         let end = find(raw, b"\r\n\r\n").ok_or("no end of headers")?;
         let head = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
         let rest = &raw[end + 4..];
@@ -459,7 +506,7 @@ impl Resp {
                 .ok_or_else(|| format!("bad header line {line:?}"))?;
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
-        let mut resp = Resp {
+        let resp = Resp {
             status,
             headers,
             body: String::new(),
@@ -487,8 +534,7 @@ impl Resp {
         } else {
             rest.to_vec()
         };
-        resp.body = String::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
-        Ok(resp)
+        Ok((resp, body))
     }
 }
 
