@@ -255,27 +255,37 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
 /// The site's 400 for a request whose `Host` is malformed or not one the site answers (see
 /// `hosts`); the live-reload endpoint and static files are checked too.
 fn check_host(req: &HttpRequest, site: &Site, request: &Request) -> Option<HttpResponse> {
-    // The Host header itself: X-Forwarded-Host is not trusted (Django's default).
+    // A request target in absolute form (`GET http://example.org/ HTTP/1.1`) names the host
+    // itself, and HTTP says its authority replaces the Host header (RFC 9112, 3.2.2); else the
+    // Host header. X-Forwarded-Host is not trusted (Django's default).
     let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     if crate::hosts::host_allowed(site.allowed_hosts.as_deref(), &host) {
         return None;
     }
+    // The visitor is told the Host is refused; how the site is configured goes to the log.
     let why = match &site.allowed_hosts {
         _ if crate::hosts::split_domain_port(&host).is_none() => {
-            format!("Invalid Host header {host:?}: not a host name, an IP address or [IPv6], with an optional :port")
+            "not a host name, an IP address or [IPv6], with an optional :port"
         }
-        Some(_) => format!("Invalid Host header {host:?}: add it to site.allowed_hosts"),
-        None => format!(
-            "Invalid Host header {host:?}: without site.allowed_hosts only localhost, 127.0.0.1 and [::1] are answered; add it to site.allowed_hosts"
-        ),
+        Some(_) => "add it to site.allowed_hosts",
+        None => "without site.allowed_hosts only localhost, 127.0.0.1 and [::1] are answered; add it to site.allowed_hosts",
     };
-    Some(respond(site.error(request, ViewError::BadRequest(why))))
+    let host = crate::logline::escaped(&host);
+    tracing::warn!("Invalid Host header \"{host}\": {why}");
+    Some(respond(site.error(
+        request,
+        ViewError::BadRequest(format!("Invalid Host header \"{host}\"")),
+    )))
 }
 
 /// Serve a file from the site's static folder; anything that is not a plain file whose real

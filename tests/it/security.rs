@@ -118,8 +118,27 @@ fn without_allowed_hosts_only_the_local_names_are_answered() {
     assert_eq!(live.status, 400, "{live:?}");
     let live = s.request("GET", "/__trellis/live", &[]);
     assert_eq!(live.status, 200, "{live:?}");
+    // The visitor is told the Host is refused, not how the site is configured: that is in the
+    // log.
     let r = s.request("GET", "/", &[("Host", "attacker.example")]);
-    assert!(r.body.contains("site.allowed_hosts"), "{}", r.body);
+    assert!(r.body.contains("Invalid Host header"), "{}", r.body);
+    assert!(!r.body.contains("allowed_hosts"), "{}", r.body);
+    let log = s.wait_for_log("add it to site.allowed_hosts");
+    assert!(log.contains("Invalid Host header \"attacker.example\""), "{log}");
+}
+
+#[test]
+fn a_request_target_in_absolute_form_names_the_host_instead_of_the_host_header() {
+    let site = host_site(Some("[example.org]"));
+    let s = Server::start_site(&site);
+    let asked = |target: &str, host: &str| {
+        s.raw(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+            .status
+    };
+    // RFC 9112, 3.2.2: the authority of an absolute-form target replaces Host.
+    assert_eq!(asked("http://evil.example/", "example.org"), 400);
+    assert_eq!(asked("http://example.org/", "evil.example"), 200);
+    assert_eq!(asked("/", "example.org"), 200);
 }
 
 /// Run `trellis ARGS…` expecting it to exit by itself; a server that starts instead is killed
