@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::diagnostic::{self, suggestion, Diagnostic};
-use crate::config::raw::{ConverterType, RawConverter, RawErrors, RawRouteEntry};
+use crate::config::raw::{ConverterType, RawConverter, RawErrors, RawLimits, RawRouteEntry};
 use crate::config::yaml::{self, Source};
 use crate::db::migrate::{table_def, TableDef};
 use crate::db::{model, Database, Models};
@@ -41,6 +42,8 @@ pub struct Site {
     pub fixtures: Vec<PathBuf>,
     /// Models whose rows are folders of Markdown files, synced by `migrate`.
     pub collections: Vec<crate::content::Collection>,
+    /// `site.limits`, each checked at load (all but `db_threads` and `shutdown_s` at least 1).
+    pub limits: RawLimits,
 }
 
 /// What `Site::migrate` did.
@@ -187,6 +190,18 @@ impl Site {
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
+        for (name, value) in settings.limits.positive() {
+            if value == 0 {
+                errors.push(
+                    source
+                        .diag(
+                            &format!("site.limits.{name}"),
+                            format!("{name} must be at least 1"),
+                        )
+                        .with_hint(Some("leave the key out for its default".into())),
+                );
+            }
+        }
         if static_url == "/" {
             errors.push(source.diag(
                 "site.static_url",
@@ -195,7 +210,11 @@ impl Site {
         }
 
         let db = match (&settings.database, models.is_empty()) {
-            (Some(file), _) => Some(Arc::new(Database::new(root.join(file), models.clone()))),
+            (Some(file), _) => {
+                let mut db = Database::new(root.join(file), models.clone());
+                db.query_limit = Some(Duration::from_millis(settings.limits.query_ms.into()));
+                Some(Arc::new(db))
+            }
             (None, false) => {
                 errors.push(source.diag(
                     "models",
@@ -245,7 +264,8 @@ impl Site {
             server_error: page(server_error),
         };
         Ok(Site {
-            settings: Settings::new(name, settings.append_slash, pages, base_url),
+            settings: Settings::new(name, settings.append_slash, pages, base_url)
+                .with_limits(settings.limits),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             allowed_hosts: settings
@@ -259,6 +279,7 @@ impl Site {
             tables,
             fixtures,
             collections,
+            limits: settings.limits,
         })
     }
 
@@ -267,6 +288,17 @@ impl Site {
     /// the site through this.
     pub fn handle(&self, req: &views::Request) -> views::Response {
         views::handle(&self.ctx(), &self.endpoints, req)
+    }
+
+    /// Whether answering `req` may read the database (its route is a list, detail, feed or
+    /// sitemap): the server runs those on its database threads, and everything else at once.
+    pub fn needs_database(&self, req: &views::Request) -> bool {
+        let path = req.path.strip_prefix('/').unwrap_or(&req.path);
+        self.db.is_some()
+            && self
+                .router
+                .resolve(path)
+                .is_some_and(|m| self.endpoints[m.index].reads_database())
     }
 
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or

@@ -5,6 +5,8 @@
 //!
 //! Each thread keeps its own connection per database file (WAL mode, a busy timeout, foreign
 //! keys on, a cache of prepared statements), so reads on one worker never wait for another's.
+//! A statement run through [`Database::with`] that outlives the site's time limit
+//! (`site.limits.query_ms`) is interrupted by SQLite's progress handler: `DbError::Interrupted`.
 
 pub mod fixtures;
 pub mod many;
@@ -16,6 +18,9 @@ pub mod sync;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 pub use many::set_many;
 pub use model::{Field, JoinTable, Model, Models, Order};
@@ -41,6 +46,12 @@ pub enum DbError {
         sql: Option<String>,
         source: rusqlite::Error,
     },
+    /// The statement ran past the site's time limit and SQLite's progress handler stopped it.
+    #[error(
+        "{}interrupted: it ran past the time limit (site.limits.query_ms)",
+        context(sql)
+    )]
+    Interrupted { sql: Option<String> },
     /// SQLite refused a statement, or a value read back.
     #[error("{}{source}", context(sql))]
     Sqlite {
@@ -62,15 +73,17 @@ impl DbError {
         DbError::classify(Some(sql.to_string()), source)
     }
 
-    /// Whether the database was busy or locked, rather than the statement wrong.
+    /// Whether the database was busy or locked, or the statement ran out of time, rather than
+    /// the statement wrong: the request may succeed a moment later.
     pub fn is_busy(&self) -> bool {
-        matches!(self, DbError::Busy { .. })
+        matches!(self, DbError::Busy { .. } | DbError::Interrupted { .. })
     }
 
     fn classify(sql: Option<String>, source: rusqlite::Error) -> DbError {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, OperationInterrupted};
         match source.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked) => DbError::Busy { sql, source },
+            Some(OperationInterrupted) => DbError::Interrupted { sql },
             _ => DbError::Sqlite { sql, source },
         }
     }
@@ -107,6 +120,8 @@ pub fn tables_empty<'a>(
 pub struct Database {
     pub path: PathBuf,
     pub models: Models,
+    /// How long one call of [`Database::with`] may run its statements (`None`: no limit).
+    pub query_limit: Option<Duration>,
 }
 
 /// A thread's connection and what it remembers between requests.
@@ -114,7 +129,23 @@ pub struct Conn {
     pub conn: Connection,
     /// Row counts by query, valid while `(data_version, total_changes)` is unchanged.
     counts: HashMap<String, (i64, u64, i64)>,
+    /// When the progress handler interrupts the running statement, in milliseconds since
+    /// [`clock`]'s start; 0 for never.
+    deadline: Arc<AtomicU64>,
 }
+
+/// Milliseconds since the first call: a deadline fits an atomic, which the progress handler
+/// (a `Send + 'static` closure) reads.
+fn clock() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// The progress handler runs every this many SQLite virtual-machine instructions (some
+/// microseconds): often enough to stop within a millisecond of the limit, rarely enough to
+/// cost nothing a page would show.
+const PROGRESS_OPS: i32 = 1000;
 
 thread_local! {
     static CONNECTIONS: RefCell<HashMap<PathBuf, Conn>> = RefCell::new(HashMap::new());
@@ -142,29 +173,50 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
 
 impl Database {
     pub fn new(path: PathBuf, models: Models) -> Database {
-        Database { path, models }
+        Database {
+            path,
+            models,
+            query_limit: None,
+        }
     }
 
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.get(name).map(|m| m.as_ref())
     }
 
-    /// Run `f` with this thread's connection, opening it on first use.
+    /// Run `f` with this thread's connection, opening it on first use; its statements are
+    /// interrupted once they have run for longer than `query_limit` in all.
     pub fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         CONNECTIONS.with(|cell| {
             let mut map = cell.borrow_mut();
             if !map.contains_key(&self.path) {
-                let conn = connect(&self.path)?;
-                map.insert(
-                    self.path.clone(),
-                    Conn {
-                        conn,
-                        counts: HashMap::new(),
-                    },
-                );
+                let mut conn = connect(&self.path)?;
+                let deadline = Arc::new(AtomicU64::new(0));
+                let watched = deadline.clone();
+                conn.progress_handler(
+                    PROGRESS_OPS,
+                    Some(move || {
+                        let at = watched.load(Ordering::Relaxed);
+                        at != 0 && clock() > at
+                    }),
+                )?;
+                let counts = HashMap::new();
+                let entry = Conn {
+                    conn,
+                    counts,
+                    deadline,
+                };
+                map.insert(self.path.clone(), entry);
             }
             let conn = map.get_mut(&self.path).expect("just inserted");
-            f(conn)
+            if let Some(limit) = self.query_limit {
+                let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+                conn.deadline
+                    .store(clock().saturating_add(ms).max(1), Ordering::Relaxed);
+            }
+            let out = f(conn);
+            conn.deadline.store(0, Ordering::Relaxed);
+            out
         })
     }
 

@@ -61,7 +61,8 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             retry_after,
             detail,
         } => {
-            tracing::error!("Service Unavailable: {}: {detail}", req.path);
+            // Not a fault of the server's: a busy database, a statement past its time limit.
+            tracing::warn!("Service Unavailable: {}: {detail}", req.path);
             let mut r = fallback_page(503, "");
             r.headers.push(("Retry-After", retry_after.to_string()));
             r

@@ -117,6 +117,14 @@ impl Endpoint {
         }
     }
 
+    /// Whether answering this route may read the database.
+    pub fn reads_database(&self) -> bool {
+        matches!(
+            self.view,
+            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_)
+        )
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.view {
             View::Template(_) => "template",
