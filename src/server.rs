@@ -271,7 +271,7 @@ async fn on_database_thread(
         || Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string()).0;
     let Some(ticket) = pool.reserve(site.limits.db_queue as usize) else {
         let detail = format!(
-            "{} requests already wait for a database thread (site.limits.db_queue)",
+            "the queue for the database threads is full (site.limits.db_queue: {})",
             site.limits.db_queue
         );
         let busy = ViewError::Unavailable {
@@ -369,8 +369,18 @@ async fn static_file(
                     return r;
                 }
             } else if meta.is_file() {
-                if let Ok(file) = actix_files::NamedFile::open_async(&path).await {
-                    return file.use_last_modified(true).into_response(req);
+                match actix_files::NamedFile::open_async(&path).await {
+                    Ok(file) => return file.use_last_modified(true).into_response(req),
+                    // The file is there but cannot be opened (out of file descriptors): say so,
+                    // and let the client retry, rather than claim it does not exist.
+                    Err(e) => {
+                        let detail = format!("cannot open the static file {path:?}: {e}");
+                        let busy = ViewError::Unavailable {
+                            retry_after: 1,
+                            detail,
+                        };
+                        return respond(site.error(request, busy));
+                    }
                 }
             }
         }
@@ -575,7 +585,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         println!("Quit with Ctrl-C.");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server.await
+        server.await?;
+        tracing::info!("stopped");
+        Ok(())
     })
 }
 
@@ -675,10 +687,16 @@ impl TimedWrites {
             .stalled
             .get_or_insert_with(|| Box::pin(actix_web::rt::time::sleep(timeout)));
         match std::future::Future::poll(timer.as_mut(), cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client stopped reading (site.limits.client_timeout_s)",
-            ))),
+            Poll::Ready(()) => {
+                tracing::info!(
+                    "closed a connection whose client stopped reading for {}s (site.limits.client_timeout_s)",
+                    timeout.as_secs()
+                );
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client stopped reading (site.limits.client_timeout_s)",
+                )))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

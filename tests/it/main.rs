@@ -22,6 +22,7 @@ mod context;
 mod docs_examples;
 mod feeds;
 mod greetings;
+mod limits;
 mod many_to_many;
 mod models;
 mod no_panic;
