@@ -245,10 +245,11 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &site, &request, rest, &state.files).await;
     }
-    let mut response = if site.needs_database(&request) {
-        on_database_thread(&req, &site, request, &state.pool).await
+    let route = site.resolve(&request);
+    let mut response = if site.reads_database(route.as_ref()) {
+        on_database_thread(&req, &site, request, route, &state.pool).await
     } else {
-        site.handle(&request)
+        site.handle_resolved(&request, route)
     };
     if let Some(not_modified) = not_modified(&req, &response) {
         return not_modified;
@@ -265,6 +266,7 @@ async fn on_database_thread(
     req: &HttpRequest,
     site: &Arc<Site>,
     request: Request,
+    route: Option<crate::routing::Match>,
     pool: &Pool,
 ) -> Response {
     let again =
@@ -281,7 +283,10 @@ async fn on_database_thread(
         return site.error(&request, busy);
     };
     let on_pool = site.clone();
-    match ticket.run(move || on_pool.handle(&request)).await {
+    match ticket
+        .run(move || on_pool.handle_resolved(&request, route))
+        .await
+    {
         Some(response) => response,
         None => site.error(&again(), ViewError::Internal("the view panicked".into())),
     }

@@ -16,7 +16,7 @@ use crate::config::yaml::{self, Source};
 use crate::db::migrate::{table_def, TableDef};
 use crate::db::{model, Database, Models};
 use crate::render::{canonical, Renderer};
-use crate::routing::{converters, Converter, Pattern, PatternError, Router};
+use crate::routing::{converters, Converter, Match, Pattern, PatternError, Router};
 use crate::views::{
     self, CompileEnv, Ctx, Endpoint, ErrorPage, ErrorPages, RouteDef, SchemaNeeds, Settings,
 };
@@ -290,15 +290,20 @@ impl Site {
         views::handle(&self.ctx(), &self.endpoints, req)
     }
 
-    /// Whether answering `req` may read the database (its route is a list, detail, feed or
-    /// sitemap): the server runs those on its database threads, and everything else at once.
-    pub fn needs_database(&self, req: &views::Request) -> bool {
-        let path = req.path.strip_prefix('/').unwrap_or(&req.path);
-        self.db.is_some()
-            && self
-                .router
-                .resolve(path)
-                .is_some_and(|m| self.endpoints[m.index].reads_database())
+    /// The route that answers `req`, if any (see [`Site::handle_resolved`]).
+    pub fn resolve(&self, req: &views::Request) -> Option<Match> {
+        views::resolve(&self.router, req)
+    }
+
+    /// Whether the route `m` may read the database (a list, detail, feed or sitemap): the
+    /// server runs those on its database threads, and everything else at once.
+    pub fn reads_database(&self, m: Option<&Match>) -> bool {
+        self.db.is_some() && m.is_some_and(|m| self.endpoints[m.index].reads_database())
+    }
+
+    /// [`Site::handle`], with the route resolved by [`Site::resolve`].
+    pub fn handle_resolved(&self, req: &views::Request, m: Option<Match>) -> views::Response {
+        views::handle_resolved(&self.ctx(), &self.endpoints, req, m)
     }
 
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or

@@ -143,13 +143,7 @@ fn a_client_that_stops_reading_is_cut_off() {
     let size = 24 << 20;
     let dir = site("    client_timeout_s: 1", 1, "text", size);
     let server = Server::start_site(&dir);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(GUARD)).unwrap();
-    let head = format!(
-        "GET /static/big.bin HTTP/1.1\r\nHost: {}\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(head.as_bytes()).unwrap();
+    let mut stream = download(&server);
     server.wait_for_log("closed a connection whose client stopped reading for 1s");
     // What was in flight arrives, then the end: far less than the file.
     let mut got = Vec::new();
@@ -157,6 +151,18 @@ fn a_client_that_stops_reading_is_cut_off() {
     assert!(got.len() < size, "read all {} bytes", got.len());
     assert!(got.starts_with(b"HTTP/1.1 200"));
     still_answers(&server);
+}
+
+/// A connection that has asked for `/static/big.bin` and read nothing yet.
+fn download(server: &Server) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(GUARD)).unwrap();
+    let head = format!(
+        "GET /static/big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
 }
 
 /// A statement that runs past `query_ms` is interrupted: 503 with Retry-After, and a log line
@@ -263,13 +269,7 @@ fn sigint_lets_a_download_in_flight_finish() {
     let size = 24 << 20;
     let dir = site("", 1, "text", size);
     let server = Server::start_site(&dir);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(GUARD)).unwrap();
-    let head = format!(
-        "GET /static/big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(head.as_bytes()).unwrap();
+    let mut stream = download(&server);
     let mut first = [0u8; 4096];
     let n = stream.read(&mut first).unwrap();
     assert!(first[..n].starts_with(b"HTTP/1.1 200"));
