@@ -21,6 +21,21 @@ use crate::views::{
     self, CompileEnv, Ctx, Endpoint, ErrorPage, ErrorPages, RouteDef, SchemaNeeds, Settings,
 };
 
+/// `site.limits`: each that must be at least 1 is.
+fn check_limits(limits: &RawLimits, source: &Source, errors: &mut Vec<Diagnostic>) {
+    for (name, value) in limits.positive() {
+        if value == 0 {
+            let at = format!("site.limits.{name}");
+            let hint = Some("leave the key out for its default".to_string());
+            errors.push(
+                source
+                    .diag(&at, format!("{name} must be at least 1"))
+                    .with_hint(hint),
+            );
+        }
+    }
+}
+
 /// A site, ready to serve.
 pub struct Site {
     pub root: PathBuf,
@@ -190,18 +205,7 @@ impl Site {
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
-        for (name, value) in settings.limits.positive() {
-            if value == 0 {
-                errors.push(
-                    source
-                        .diag(
-                            &format!("site.limits.{name}"),
-                            format!("{name} must be at least 1"),
-                        )
-                        .with_hint(Some("leave the key out for its default".into())),
-                );
-            }
-        }
+        check_limits(&settings.limits, &source, &mut errors);
         if static_url == "/" {
             errors.push(source.diag(
                 "site.static_url",

@@ -300,4 +300,24 @@ mod tests {
         let expected = format!("cannot open {}: unable to open", nowhere.display());
         assert!(open.to_string().starts_with(&expected), "{open}");
     }
+
+    /// A statement past `query_limit` is stopped by the progress handler: `Interrupted`, which
+    /// views answer with a 503; the next statement on the same connection runs.
+    #[test]
+    fn a_statement_past_the_time_limit_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::new(dir.path().join("db.sqlite3"), Models::default());
+        db.query_limit = Some(Duration::from_millis(5));
+        // Counting to a billion takes SQLite seconds.
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                       WHERE i < 1000000000) SELECT count(*) FROM n";
+        let err = db
+            .with(|c| Ok(c.conn.query_row(endless, [], |r| r.get::<_, i64>(0))?))
+            .unwrap_err();
+        assert!(matches!(err, DbError::Interrupted { .. }), "{err:?}");
+        assert!(err.is_busy());
+        assert!(err.to_string().contains("site.limits.query_ms"), "{err}");
+        let one = db.with(|c| Ok(c.conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(one.unwrap(), 1);
+    }
 }
