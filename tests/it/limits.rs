@@ -253,7 +253,7 @@ fn a_full_database_queue_answers_503_and_cheap_pages_still_answer() {
     assert_eq!(server.get("/search/?q=Note%201").status, 200);
 }
 
-/// `kill -s SIG PID` for the server; true once sent.
+/// Send the server the signal `sig` (`INT`, `TERM`) with `kill`.
 fn signal(server: &Server, sig: &str) {
     let status = std::process::Command::new("kill")
         .args(["-s", sig, &server.pid().to_string()])
@@ -266,6 +266,18 @@ fn signal(server: &Server, sig: &str) {
 /// it was cut after a fraction of a second.
 #[test]
 fn sigint_lets_a_download_in_flight_finish() {
+    stop_during_a_download("INT");
+}
+
+/// SIGTERM (what service managers send) does the same.
+#[test]
+fn sigterm_lets_a_download_in_flight_finish() {
+    stop_during_a_download("TERM");
+}
+
+/// Send `sig` while a large download is in flight: new connections are refused, the download
+/// arrives whole, then the server logs `stopped`.
+fn stop_during_a_download(sig: &str) {
     let size = 24 << 20;
     let dir = site("", 1, "text", size);
     let server = Server::start_site(&dir);
@@ -273,7 +285,7 @@ fn sigint_lets_a_download_in_flight_finish() {
     let mut first = [0u8; 4096];
     let n = stream.read(&mut first).unwrap();
     assert!(first[..n].starts_with(b"HTTP/1.1 200"));
-    signal(&server, "INT");
+    signal(&server, sig);
     server.wait_for_log("stopping: no new connections");
     // The listener closes a moment after the line: wait for that (a guard, not a timing).
     let deadline = std::time::Instant::now() + GUARD;
