@@ -67,6 +67,11 @@ struct Pool {
     jobs: mpsc::Sender<Job>,
     /// Jobs sent and not yet started.
     waiting: Arc<AtomicUsize>,
+    /// Requests refused since the last log line about it, and that line's second (since
+    /// `started`): a burst of refusals is one line a second, not one a request.
+    refused: AtomicUsize,
+    logged_at: std::sync::atomic::AtomicU64,
+    started: Instant,
 }
 
 /// A place in the [`Pool`]'s queue, taken before the job is made.
@@ -93,7 +98,32 @@ impl Pool {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 })?;
         }
-        Ok(Pool { jobs, waiting })
+        Ok(Pool {
+            jobs,
+            waiting,
+            refused: AtomicUsize::new(0),
+            logged_at: std::sync::atomic::AtomicU64::new(0),
+            started: Instant::now(),
+        })
+    }
+
+    /// Count a request refused because `limit` others waited; log the count at most once a
+    /// second (the first refusal of a burst at once).
+    fn refused(&self, limit: u32) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let second = self.started.elapsed().as_secs() + 1;
+        let last = self.logged_at.load(Ordering::Relaxed);
+        if second > last
+            && self
+                .logged_at
+                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let n = self.refused.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                "Service Unavailable: {n} request(s) refused, the queue for the database threads is full (site.limits.db_queue: {limit})"
+            );
+        }
     }
 
     /// A place in the queue, unless `limit` jobs already wait.
@@ -272,15 +302,8 @@ async fn on_database_thread(
     let again =
         || Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string()).0;
     let Some(ticket) = pool.reserve(site.limits.db_queue as usize) else {
-        let detail = format!(
-            "the queue for the database threads is full (site.limits.db_queue: {})",
-            site.limits.db_queue
-        );
-        let busy = ViewError::Unavailable {
-            retry_after: 1,
-            detail,
-        };
-        return site.error(&request, busy);
+        pool.refused(site.limits.db_queue);
+        return crate::views::unavailable(1);
     };
     let on_pool = site.clone();
     match ticket

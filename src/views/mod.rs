@@ -43,7 +43,7 @@ mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
-pub use error::{html_escape, respond, ViewError};
+pub use error::{html_escape, respond, unavailable, ViewError};
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};

@@ -153,6 +153,47 @@ fn a_client_that_stops_reading_is_cut_off() {
     still_answers(&server);
 }
 
+/// Past `connections` open connections, a new one waits (unaccepted) until one closes: the
+/// server answers the connections it holds, and the waiting one only once one of them ends.
+#[test]
+fn connections_past_the_limit_wait_for_one_to_close() {
+    // The harness runs one worker: one connection in all.
+    let dir = site("    connections: 1", 1, "text", 10);
+    let server = Server::start_site(&dir);
+    let ask = |stream: &mut TcpStream| {
+        let head = format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+        stream.write_all(head.as_bytes()).unwrap();
+    };
+    let read_one = |stream: &mut TcpStream| {
+        let mut buf = [0u8; 4096];
+        let n = stream.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut held = TcpStream::connect(server.addr).unwrap();
+    held.set_read_timeout(Some(GUARD)).unwrap();
+    ask(&mut held);
+    assert!(read_one(&mut held).starts_with("HTTP/1.1 200"));
+    let mut waiting = TcpStream::connect(server.addr).unwrap();
+    ask(&mut waiting);
+    // The held connection is answered, again and again, after the waiting one asked (without
+    // the limit, the server would have answered that one too by then).
+    for _ in 0..20 {
+        ask(&mut held);
+        assert!(read_one(&mut held).starts_with("HTTP/1.1 200"));
+    }
+    waiting.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 64];
+    let early = waiting.read(&mut buf);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the connection past the limit was answered: {early:?}"
+    );
+    drop(held);
+    waiting.set_nonblocking(false).unwrap();
+    waiting.set_read_timeout(Some(GUARD)).unwrap();
+    assert!(read_one(&mut waiting).starts_with("HTTP/1.1 200"));
+}
+
 /// A connection that has asked for `/static/big.bin` and read nothing yet.
 fn download(server: &Server) -> TcpStream {
     let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -248,7 +289,16 @@ fn a_full_database_queue_answers_503_and_cheap_pages_still_answer() {
     );
     assert!(refused.iter().all(|r| r.header("retry-after") == Some("1")));
     assert!(answers.iter().all(|r| r.status == 200 || r.status == 503));
-    server.wait_for_log("the queue for the database threads is full (site.limits.db_queue: 1)");
+    // One line for the burst, with its count, not one a refusal.
+    let log = server.wait_for_log(
+        "refused, the queue for the database threads is full (site.limits.db_queue: 1)",
+    );
+    assert_eq!(
+        log.matches("the queue for the database threads is full")
+            .count(),
+        1,
+        "{log}"
+    );
     still_answers(&server);
     assert_eq!(server.get("/search/?q=Note%201").status, 200);
 }
