@@ -163,17 +163,28 @@ def wrk(url, path, conns, secs, work, id_range):
     else:
         args.append(url + path)
     out = subprocess.run(args, capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    r = parse_wrk(out)
+    return r["rps"], r["p50"], r["p99"], r["errors"], r["bad"]
+
+
+def parse_wrk(out):
+    """wrk's figures from its output (`--latency`): req/s, p50 and p99 in ms, socket errors,
+    non-2xx/3xx responses, requests in all."""
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise SystemExit(f"wrk printed no figures:\n{out}")
     lat = {}
     for line in out.splitlines():
-        m = LAT.match(line)
-        if m:
-            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(3)]
-            lat[m.group(1)] = float(m.group(2)) * scale
+        lm = LAT.match(line)
+        if lm:
+            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[lm.group(3)]
+            lat[lm.group(1)] = float(lm.group(2)) * scale
     errors = re.search(r"Socket errors: (.*)", out)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, lat.get("50", 0.0), lat.get("99", 0.0), errors.group(1) if errors else "", \
-        int(bad.group(1)) if bad else 0
+    total = re.search(r"(\d+) requests in", out)
+    return {"rps": float(m.group(1)), "p50": lat.get("50", 0.0), "p99": lat.get("99", 0.0),
+            "errors": errors.group(1) if errors else "", "bad": int(bad.group(1)) if bad else 0,
+            "total": int(total.group(1)) if total else 0}
 
 
 def make_blog(work, posts):

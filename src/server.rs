@@ -5,37 +5,151 @@
 //!
 //! The site sits behind an atomic pointer (`ArcSwap`): each request takes the current `Site`
 //! once and finishes with it, so a reload can swap a whole new site in between requests.
+//!
+//! What a client may cost is bounded here (`site.limits`): the request's size (414, 431, 413,
+//! and 400 past `query_fields`), the time it takes to send its head (408) or to read a response
+//! (`TimedWrites` closes the connection), the open connections, and the time requests in
+//! flight have to finish at shutdown. Requests whose route reads the database run on a
+//! [`Pool`] of their own threads, so a slow query never holds the threads that answer the
+//! cheap pages; a full queue is a 503 at once.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Instant;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Condition, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 
+use crate::config::raw::RawLimits;
 use crate::reload::{Current, LIVE_PATH};
 use crate::site::Site;
 use crate::views::{Request, Response, ViewError};
 
-/// What every worker shares: the current site (which a reload swaps) and the static files.
+/// What every worker shares: the current site (which a reload swaps), the static files, and
+/// the threads that run the database's pages.
 pub struct AppState {
     pub current: Arc<Current>,
     /// Small static files as last read, checked against the file's size and time on each use.
     files: FileCache,
+    pool: Pool,
 }
 
 impl AppState {
-    pub fn new(site: Site, live: bool) -> AppState {
-        AppState {
+    pub fn new(site: Site, live: bool) -> std::io::Result<AppState> {
+        let threads = match site.limits.db_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
+        Ok(AppState {
             current: Arc::new(Current::new(site, live)),
             files: FileCache::default(),
+            pool: Pool::new(threads)?,
+        })
+    }
+}
+
+/// A job for a database thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that answer the requests whose route reads the database (`Site::needs_database`)
+/// — each with its own SQLite connections, kept between requests — fed by one queue. The actix
+/// workers hand such a request over and go on answering others; at most `db_queue` requests
+/// wait at once.
+struct Pool {
+    jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet started.
+    waiting: Arc<AtomicUsize>,
+    /// Requests refused since the last log line about it, and that line's second (since
+    /// `started`): a burst of refusals is one line a second, not one a request.
+    refused: AtomicUsize,
+    logged_at: std::sync::atomic::AtomicU64,
+    started: Instant,
+}
+
+/// A place in the [`Pool`]'s queue, taken before the job is made.
+struct Ticket<'p>(&'p Pool);
+
+impl Pool {
+    fn new(threads: usize) -> std::io::Result<Pool> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let waiting = waiting.clone();
+            std::thread::Builder::new()
+                .name(format!("trellis-db-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    waiting.fetch_sub(1, Ordering::Relaxed);
+                    // A view that panics loses its request (a 500), not the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                })?;
         }
+        Ok(Pool {
+            jobs,
+            waiting,
+            refused: AtomicUsize::new(0),
+            logged_at: std::sync::atomic::AtomicU64::new(0),
+            started: Instant::now(),
+        })
+    }
+
+    /// Count a request refused because `limit` others waited; log the count at most once a
+    /// second (the first refusal of a burst at once).
+    fn refused(&self, limit: u32) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let second = self.started.elapsed().as_secs() + 1;
+        let last = self.logged_at.load(Ordering::Relaxed);
+        if second > last
+            && self
+                .logged_at
+                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let n = self.refused.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                "Service Unavailable: {n} request(s) refused, the queue for the database threads is full (site.limits.db_queue: {limit})"
+            );
+        }
+    }
+
+    /// A place in the queue, unless `limit` jobs already wait.
+    fn reserve(&self, limit: usize) -> Option<Ticket<'_>> {
+        self.waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Ticket(self))
+    }
+}
+
+impl Ticket<'_> {
+    /// Run `f` on a database thread and wait for its answer without holding this one; `None`
+    /// if it panicked.
+    async fn run<T: Send + 'static>(self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        if self.0.jobs.send(job).is_err() {
+            self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        rx.await.ok()
     }
 }
 
@@ -218,6 +332,9 @@ fn compressible_type(mime: &str) -> bool {
 
 async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let site = state.current.site.load_full();
+    if let Some(refused) = over_limits(&req, &site.limits) {
+        return refused;
+    }
     let (request, undecodable) =
         Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
     if let Some(refused) = check_host(&req, &site, &request) {
@@ -239,10 +356,20 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if let Some(why) = undecodable {
         return respond(site.error(&request, ViewError::BadRequest(why.into())));
     }
+    let fields = site.limits.query_fields;
+    if request.pairs.len() > fields as usize {
+        let why = format!("more than {fields} query fields (site.limits.query_fields)");
+        return respond(site.error(&request, ViewError::BadRequest(why)));
+    }
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &state, &site, &request, rest).await;
     }
-    let mut response = site.handle(&request);
+    let route = site.resolve(&request);
+    let mut response = if site.reads_database(route.as_ref()) {
+        on_database_thread(&req, &site, request, route, &state.pool).await
+    } else {
+        site.handle_resolved(&request, route)
+    };
     if let Some(not_modified) = not_modified(&req, &response) {
         return not_modified;
     }
@@ -288,6 +415,82 @@ fn check_host(req: &HttpRequest, site: &Site, request: &Request) -> Option<HttpR
     )))
 }
 
+/// Answer a request whose route reads the database on one of the pool's threads, or 503 at once
+/// when `db_queue` requests already wait for one.
+async fn on_database_thread(
+    req: &HttpRequest,
+    site: &Arc<Site>,
+    request: Request,
+    route: Option<crate::routing::Match>,
+    pool: &Pool,
+) -> Response {
+    let again =
+        || Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string()).0;
+    let Some(ticket) = pool.reserve(site.limits.db_queue as usize) else {
+        pool.refused(site.limits.db_queue);
+        return crate::views::unavailable(1);
+    };
+    let on_pool = site.clone();
+    match ticket
+        .run(move || on_pool.handle_resolved(&request, route))
+        .await
+    {
+        Some(response) => response,
+        None => site.error(&again(), ViewError::Internal("the view panicked".into())),
+    }
+}
+
+/// The answer to a request past one of `site.limits`' sizes: 414 for its target, 431 for its
+/// headers, 413 for its body (by Content-Length; Trellis reads no body, and closes the
+/// connection rather than read this one).
+fn over_limits(req: &HttpRequest, limits: &RawLimits) -> Option<HttpResponse> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    // Each header as it came: name, `: `, value, CRLF.
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    let body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (status, setting, limit) = if target > limits.url_bytes as usize {
+        (
+            StatusCode::URI_TOO_LONG,
+            "url_bytes",
+            u64::from(limits.url_bytes),
+        )
+    } else if headers > limits.header_bytes as usize {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        (status, "header_bytes", u64::from(limits.header_bytes))
+    } else if body.is_some_and(|n| n > limits.body_bytes) {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_bytes",
+            limits.body_bytes,
+        )
+    } else {
+        return None;
+    };
+    let title = format!(
+        "{} ({})",
+        status.canonical_reason().unwrap_or_default(),
+        status.as_u16()
+    );
+    tracing::warn!("{title}: the request is over site.limits.{setting} ({limit})");
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p>The request is larger than this site accepts.</p>\n</body>\n</html>\n"
+    );
+    Some(
+        HttpResponse::build(status)
+            .force_close()
+            .content_type("text/html; charset=utf-8")
+            .body(page),
+    )
+}
+
 /// Serve a file from the site's static folder; anything that is not a plain file whose real
 /// path is inside it (a directory, `..`, a hidden file, a link out of the folder) is a 404.
 async fn static_file(
@@ -324,10 +527,24 @@ async fn static_file(
                 r.headers_mut().insert(header::CACHE_CONTROL, cache_control);
                 return r;
             }
-        } else if let Ok(file) = actix_files::NamedFile::open_async(&path).await {
-            let mut r = file.use_last_modified(true).into_response(req);
-            r.headers_mut().insert(header::CACHE_CONTROL, cache_control);
-            return r;
+        } else {
+            match actix_files::NamedFile::open_async(&path).await {
+                Ok(file) => {
+                    let mut r = file.use_last_modified(true).into_response(req);
+                    r.headers_mut().insert(header::CACHE_CONTROL, cache_control);
+                    return r;
+                }
+                // The file is there but cannot be opened (out of file descriptors): say so, and
+                // let the client retry, rather than claim it does not exist.
+                Err(e) => {
+                    let detail = format!("cannot open the static file {path:?}: {e}");
+                    let busy = ViewError::Unavailable {
+                        retry_after: 1,
+                        detail,
+                    };
+                    return respond(site.error(request, busy));
+                }
+            }
         }
     }
     respond(site.error(request, ViewError::NotFound))
@@ -508,14 +725,17 @@ pub struct ServeOptions {
     pub live: bool,
 }
 
-/// Bind, print the address, and serve until interrupted (Ctrl-C finishes requests in flight).
+/// Bind, print the address, and serve until SIGINT or SIGTERM; then stop accepting and give
+/// the requests in flight `site.limits.shutdown_s` to finish.
 pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let listener = TcpListener::bind(&opts.addr)?;
     let local = listener.local_addr()?;
     let routes = site.router.len();
     let root = site.root.display().to_string();
     let site_dir = site.root.clone();
-    let state = Arc::new(AppState::new(site, opts.live));
+    // The server's own limits are read once, here; the others follow each reload.
+    let limits = site.limits;
+    let state = Arc::new(AppState::new(site, opts.live)?);
     // Kept alive until the server stops; dropping it stops the watching.
     let watcher = if opts.reload {
         match crate::reload::watch(site_dir, state.current.clone()) {
@@ -529,13 +749,12 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         None
     };
     let state = web::Data::from(state);
+    let workers = opts
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, 512);
     actix_web::rt::System::new().block_on(async move {
-        let mut server = HttpServer::new(move || app(state.clone()))
-            .shutdown_timeout(5)
-            .listen(listener)?;
-        if let Some(n) = opts.workers {
-            server = server.workers(n.max(1));
-        }
+        let server = build_server(state, listener, workers, &limits)?;
         println!(
             "Trellis {}: serving {root} ({routes} routes) at http://{local}/",
             env!("CARGO_PKG_VERSION")
@@ -550,6 +769,165 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         println!("Quit with Ctrl-C.");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server.run().await
+        server.await?;
+        tracing::info!("stopped");
+        Ok(())
     })
+}
+
+/// The server, as actix-web's `HttpServer` builds it, but with each connection wrapped in
+/// [`TimedWrites`], the limits of `site.limits`, and a graceful stop on SIGINT as on SIGTERM.
+fn build_server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+    limits: &RawLimits,
+) -> std::io::Result<actix_server::Server> {
+    use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+    let local = listener.local_addr()?;
+    let timeout = Duration::from_secs(limits.client_timeout_s.into());
+    let shutdown_s = limits.shutdown_s;
+    let builder = actix_server::Server::build()
+        .workers(workers)
+        .max_concurrent_connections((limits.connections as usize).div_ceil(workers).max(1))
+        .shutdown_timeout(shutdown_s.into())
+        .shutdown_signal(async move {
+            stop_signal().await;
+            tracing::info!(
+                "stopping: no new connections; requests in flight have {shutdown_s}s to finish"
+            );
+        });
+    let closing = builder.graceful_shutdown_signal();
+    let builder = builder.listen("trellis", listener, move || {
+        let closing = closing.clone();
+        let app = app(state.clone())
+            .into_factory()
+            .map_err(|e: actix_web::Error| e.error_response());
+        let http = actix_http::HttpService::build()
+            // Keep-alive connections close after their current response once stopping starts.
+            .graceful_shutdown_signal(move || {
+                let closing = closing.clone();
+                async move { closing.notified().await }
+            })
+            .client_request_timeout(timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .local_addr(local)
+            .h1(map_config(app, |_| actix_web::dev::AppConfig::default()));
+        fn_service(move |io: actix_web::rt::net::TcpStream| {
+            let peer = io.peer_addr().ok();
+            std::future::ready(Ok((TimedWrites::new(io, timeout), peer)))
+        })
+        .and_then(http)
+    })?;
+    Ok(builder.run())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM, whichever comes first.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        let either = std::future::poll_fn(|cx| match (int.poll_recv(cx), term.poll_recv(cx)) {
+            (Poll::Pending, Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(()),
+        });
+        either.await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = actix_web::rt::signal::ctrl_c().await;
+    }
+}
+
+/// A connection whose writes time out: once the client stops reading and the kernel's buffer is
+/// full, a write that makes no progress for `timeout` fails, and actix closes the connection.
+/// Without it, a client that never reads held its connection (and an open file) forever.
+struct TimedWrites {
+    io: actix_web::rt::net::TcpStream,
+    timeout: Duration,
+    /// Started when a write could not proceed; cleared when one does.
+    stalled: Option<Pin<Box<actix_web::rt::time::Sleep>>>,
+}
+
+impl TimedWrites {
+    fn new(io: actix_web::rt::net::TcpStream, timeout: Duration) -> TimedWrites {
+        TimedWrites {
+            io,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// What a write that could not proceed answers: wait, or fail once the timer has run out.
+    fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        let timeout = self.timeout;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(actix_web::rt::time::sleep(timeout)));
+        match std::future::Future::poll(timer.as_mut(), cx) {
+            Poll::Ready(()) => {
+                tracing::info!(
+                    "closed a connection whose client stopped reading for {}s (site.limits.client_timeout_s)",
+                    timeout.as_secs()
+                );
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client stopped reading (site.limits.client_timeout_s)",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progressed<T>(
+        &mut self,
+        poll: Poll<std::io::Result<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<T>> {
+        match poll {
+            Poll::Pending => self.waiting(cx),
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for TimedWrites {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TimedWrites {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.progressed(poll, cx)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.progressed(poll, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }

@@ -8,17 +8,33 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::diagnostic::{self, suggestion, Diagnostic};
-use crate::config::raw::{ConverterType, RawConverter, RawErrors, RawRouteEntry};
+use crate::config::raw::{ConverterType, RawConverter, RawErrors, RawLimits, RawRouteEntry};
 use crate::config::yaml::{self, Source};
 use crate::db::migrate::{table_def, TableDef};
 use crate::db::{model, Database, Models};
 use crate::render::{canonical, Renderer};
-use crate::routing::{converters, Converter, Pattern, PatternError, Router};
+use crate::routing::{converters, Converter, Match, Pattern, PatternError, Router};
 use crate::views::{
     self, CompileEnv, Ctx, Endpoint, ErrorPage, ErrorPages, RouteDef, SchemaNeeds, Settings,
 };
+
+/// `site.limits`: each that must be at least 1 is.
+fn check_limits(limits: &RawLimits, source: &Source, errors: &mut Vec<Diagnostic>) {
+    for (name, value) in limits.positive() {
+        if value == 0 {
+            let at = format!("site.limits.{name}");
+            let hint = Some("leave the key out for its default".to_string());
+            errors.push(
+                source
+                    .diag(&at, format!("{name} must be at least 1"))
+                    .with_hint(hint),
+            );
+        }
+    }
+}
 
 /// A site, ready to serve.
 pub struct Site {
@@ -49,6 +65,8 @@ pub struct Site {
     pub inputs: Vec<PathBuf>,
     /// The headers every response carries (`site.security` and the defaults).
     pub security: crate::security::SecurityHeaders,
+    /// `site.limits`, each checked at load (all but `db_threads` and `shutdown_s` at least 1).
+    pub limits: RawLimits,
 }
 
 /// What `Site::migrate` did.
@@ -208,6 +226,7 @@ impl Site {
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
+        check_limits(&settings.limits, &source, &mut errors);
         if static_url == "/" {
             errors.push(source.diag(
                 "site.static_url",
@@ -216,7 +235,11 @@ impl Site {
         }
 
         let db = match (&settings.database, models.is_empty()) {
-            (Some(file), _) => Some(Arc::new(Database::new(root.join(file), models.clone()))),
+            (Some(file), _) => {
+                let mut db = Database::new(root.join(file), models.clone());
+                db.query_limit = Some(Duration::from_millis(settings.limits.query_ms.into()));
+                Some(Arc::new(db))
+            }
             (None, false) => {
                 errors.push(source.diag(
                     "models",
@@ -276,7 +299,8 @@ impl Site {
             .collect();
         Ok(Site {
             inputs,
-            settings: Settings::new(name, settings.append_slash, pages, base_url),
+            settings: Settings::new(name, settings.append_slash, pages, base_url)
+                .with_limits(settings.limits),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,
@@ -292,6 +316,7 @@ impl Site {
             fixtures,
             collections,
             security,
+            limits: settings.limits,
         })
     }
 
@@ -300,6 +325,22 @@ impl Site {
     /// the site through this.
     pub fn handle(&self, req: &views::Request) -> views::Response {
         views::handle(&self.ctx(), &self.endpoints, req)
+    }
+
+    /// The route that answers `req`, if any (see [`Site::handle_resolved`]).
+    pub fn resolve(&self, req: &views::Request) -> Option<Match> {
+        views::resolve(&self.router, req)
+    }
+
+    /// Whether the route `m` may read the database (a list, detail, feed or sitemap): the
+    /// server runs those on its database threads, and everything else at once.
+    pub fn reads_database(&self, m: Option<&Match>) -> bool {
+        self.db.is_some() && m.is_some_and(|m| self.endpoints[m.index].reads_database())
+    }
+
+    /// [`Site::handle`], with the route resolved by [`Site::resolve`].
+    pub fn handle_resolved(&self, req: &views::Request, m: Option<Match>) -> views::Response {
+        views::handle_resolved(&self.ctx(), &self.endpoints, req, m)
     }
 
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or

@@ -87,6 +87,9 @@ pub struct RawSettings {
     /// policy, HSTS, a permissions policy, and other values for the defaults.
     #[serde(default)]
     pub security: RawSecurity,
+    /// What one request or client may cost the server; every limit has a default.
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 /// `site.security`: the headers every response carries.
@@ -165,6 +168,79 @@ pub enum OpenerPolicy {
     Off,
 }
 
+/// `site.limits`: what one request or one client may cost. Past a limit the request gets the
+/// status named, never a panic or a hang. The server's own settings (`client_timeout_s`,
+/// `connections`, `shutdown_s`, `db_threads`) are read when `serve` starts; the others follow
+/// a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    /// Largest request body, in bytes (by its Content-Length); past it, 413.
+    pub body_bytes: u64,
+    /// Most query-string fields a request may have (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS);
+    /// past it, 400.
+    pub query_fields: u32,
+    /// Longest request target (path and query), in bytes; past it, 414.
+    pub url_bytes: u32,
+    /// Most bytes of request headers, names and values together; past it, 431.
+    pub header_bytes: u32,
+    /// Seconds a client may take to send a request's head (then 408), or to take more of a
+    /// response that it stopped reading (then the connection is closed).
+    pub client_timeout_s: u32,
+    /// Most open connections; more wait in the kernel's queue until one closes.
+    pub connections: u32,
+    /// Milliseconds one SQL statement may run; past it, the statement is interrupted and the
+    /// request gets 503 with `Retry-After`.
+    pub query_ms: u32,
+    /// Most rows an unpaginated list shows (a `list` without `paginate_by`).
+    pub list_rows: u32,
+    /// Longest search term, in characters; a longer one is a 400.
+    pub search_chars: u32,
+    /// Threads that run the pages that read the database (0: one per CPU core).
+    pub db_threads: u32,
+    /// Most requests waiting for a database thread; past it, 503 with `Retry-After: 1`.
+    pub db_queue: u32,
+    /// Seconds requests in flight have to finish after SIGINT or SIGTERM.
+    pub shutdown_s: u32,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            body_bytes: 2_621_440,
+            query_fields: 1000,
+            url_bytes: 8192,
+            header_bytes: 32768,
+            client_timeout_s: 30,
+            connections: 1024,
+            query_ms: 1000,
+            list_rows: 1000,
+            search_chars: 200,
+            db_threads: 0,
+            db_queue: 256,
+            shutdown_s: 30,
+        }
+    }
+}
+
+impl RawLimits {
+    /// The limits that must be at least 1, by name, for the loader's check.
+    pub fn positive(&self) -> [(&'static str, u64); 10] {
+        [
+            ("body_bytes", self.body_bytes),
+            ("query_fields", self.query_fields.into()),
+            ("url_bytes", self.url_bytes.into()),
+            ("header_bytes", self.header_bytes.into()),
+            ("client_timeout_s", self.client_timeout_s.into()),
+            ("connections", self.connections.into()),
+            ("query_ms", self.query_ms.into()),
+            ("list_rows", self.list_rows.into()),
+            ("search_chars", self.search_chars.into()),
+            ("db_queue", self.db_queue.into()),
+        ]
+    }
+}
+
 impl Default for RawSettings {
     fn default() -> Self {
         RawSettings {
@@ -179,6 +255,7 @@ impl Default for RawSettings {
             allowed_hosts: None,
             base_url: None,
             security: RawSecurity::default(),
+            limits: RawLimits::default(),
         }
     }
 }

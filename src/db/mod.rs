@@ -5,6 +5,8 @@
 //!
 //! Each thread keeps its own connection per database file (WAL mode, a busy timeout, foreign
 //! keys on, a cache of prepared statements), so reads on one worker never wait for another's.
+//! A statement run through [`Database::with`] that outlives the site's time limit
+//! (`site.limits.query_ms`) is interrupted by SQLite's progress handler: `DbError::Interrupted`.
 
 pub mod fixtures;
 pub mod many;
@@ -16,6 +18,9 @@ pub mod sync;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 pub use many::set_many;
 pub use model::{Field, JoinTable, Model, Models, Order};
@@ -41,6 +46,16 @@ pub enum DbError {
         sql: Option<String>,
         source: rusqlite::Error,
     },
+    /// The statement ran past the site's time limit and SQLite's progress handler stopped it.
+    #[error(
+        "{}interrupted: it ran past the time limit (site.limits.query_ms)",
+        context(sql)
+    )]
+    Interrupted { sql: Option<String> },
+    /// No database file at the path while serving (removed, and no reload has made it again):
+    /// a request never creates one, since only a migration makes the tables it needs.
+    #[error("no database file at {}: a reload (or `trellis migrate`) makes it", path.display())]
+    Missing { path: PathBuf },
     /// SQLite refused a statement, or a value read back.
     #[error("{}{source}", context(sql))]
     Sqlite {
@@ -62,15 +77,20 @@ impl DbError {
         DbError::classify(Some(sql.to_string()), source)
     }
 
-    /// Whether the database was busy or locked, rather than the statement wrong.
+    /// Whether the database was busy or locked, or the statement ran out of time, rather than
+    /// the statement wrong: the request may succeed a moment later.
     pub fn is_busy(&self) -> bool {
-        matches!(self, DbError::Busy { .. })
+        matches!(
+            self,
+            DbError::Busy { .. } | DbError::Interrupted { .. } | DbError::Missing { .. }
+        )
     }
 
     fn classify(sql: Option<String>, source: rusqlite::Error) -> DbError {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, OperationInterrupted};
         match source.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked) => DbError::Busy { sql, source },
+            Some(OperationInterrupted) => DbError::Interrupted { sql },
             _ => DbError::Sqlite { sql, source },
         }
     }
@@ -107,6 +127,8 @@ pub fn tables_empty<'a>(
 pub struct Database {
     pub path: PathBuf,
     pub models: Models,
+    /// How long one call of [`Database::with`] may run its statements (`None`: no limit).
+    pub query_limit: Option<Duration>,
 }
 
 /// A thread's connection and what it remembers between requests.
@@ -116,6 +138,9 @@ pub struct Conn {
     counts: HashMap<String, (i64, u64, i64)>,
     /// The file this connection has open (device, inode), as its path named it then.
     file: Option<(u64, u64)>,
+    /// When the progress handler interrupts the running statement, in milliseconds since
+    /// [`clock`]'s start; 0 for never.
+    deadline: Arc<AtomicU64>,
 }
 
 /// The file a path names now (device, inode); `None` when there is none, or off Unix.
@@ -131,6 +156,19 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
         None
     }
 }
+
+/// Milliseconds since the first call: a deadline fits an atomic, which the progress handler
+/// (a `Send + 'static` closure) reads.
+fn clock() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// The progress handler runs every this many SQLite virtual-machine instructions (some
+/// microseconds): often enough to stop within a millisecond of the limit, rarely enough to
+/// cost nothing a page would show.
+const PROGRESS_OPS: i32 = 1000;
 
 thread_local! {
     static CONNECTIONS: RefCell<HashMap<PathBuf, Conn>> = RefCell::new(HashMap::new());
@@ -158,14 +196,19 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
 
 impl Database {
     pub fn new(path: PathBuf, models: Models) -> Database {
-        Database { path, models }
+        Database {
+            path,
+            models,
+            query_limit: None,
+        }
     }
 
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.get(name).map(|m| m.as_ref())
     }
 
-    /// Run `f` with this thread's connection, opening it on first use.
+    /// Run `f` with this thread's connection, opening it on first use; its statements are
+    /// interrupted once they have run for longer than `query_limit` in all.
     pub fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         CONNECTIONS.with(|cell| {
             let mut map = cell.borrow_mut();
@@ -185,18 +228,39 @@ impl Database {
                 );
             }
             if !map.contains_key(&self.path) {
-                let conn = connect(&self.path)?;
-                map.insert(
-                    self.path.clone(),
-                    Conn {
-                        conn,
-                        counts: HashMap::new(),
-                        file: file_id(&self.path),
-                    },
-                );
+                // Serving never creates the file: SQLite would make an empty database there.
+                if !self.path.exists() {
+                    return Err(DbError::Missing {
+                        path: self.path.clone(),
+                    });
+                }
+                let mut conn = connect(&self.path)?;
+                let deadline = Arc::new(AtomicU64::new(0));
+                let watched = deadline.clone();
+                conn.progress_handler(
+                    PROGRESS_OPS,
+                    Some(move || {
+                        let at = watched.load(Ordering::Relaxed);
+                        at != 0 && clock() > at
+                    }),
+                )?;
+                let entry = Conn {
+                    conn,
+                    counts: HashMap::new(),
+                    file: file_id(&self.path),
+                    deadline,
+                };
+                map.insert(self.path.clone(), entry);
             }
             let conn = map.get_mut(&self.path).expect("just inserted");
-            f(conn)
+            if let Some(limit) = self.query_limit {
+                let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+                conn.deadline
+                    .store(clock().saturating_add(ms).max(1), Ordering::Relaxed);
+            }
+            let out = f(conn);
+            conn.deadline.store(0, Ordering::Relaxed);
+            out
         })
     }
 
@@ -279,5 +343,28 @@ mod tests {
         assert!(matches!(open, DbError::Open { .. }), "{open:?}");
         let expected = format!("cannot open {}: unable to open", nowhere.display());
         assert!(open.to_string().starts_with(&expected), "{open}");
+    }
+
+    /// A statement past `query_limit` is stopped by the progress handler: `Interrupted`, which
+    /// views answer with a 503; the next statement on the same connection runs.
+    #[test]
+    fn a_statement_past_the_time_limit_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        // Made as a migration makes it: serving never creates the file.
+        connect(&path).unwrap();
+        let mut db = Database::new(path, Models::default());
+        db.query_limit = Some(Duration::from_millis(5));
+        // Counting to a billion takes SQLite seconds.
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                       WHERE i < 1000000000) SELECT count(*) FROM n";
+        let err = db
+            .with(|c| Ok(c.conn.query_row(endless, [], |r| r.get::<_, i64>(0))?))
+            .unwrap_err();
+        assert!(matches!(err, DbError::Interrupted { .. }), "{err:?}");
+        assert!(err.is_busy());
+        assert!(err.to_string().contains("site.limits.query_ms"), "{err}");
+        let one = db.with(|c| Ok(c.conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(one.unwrap(), 1);
     }
 }

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::request::Request;
+use crate::config::raw::RawLimits;
 use crate::db::Database;
 use crate::render::{Renderer, Uses};
 use crate::routing::{Params, Router};
@@ -31,6 +32,8 @@ pub struct Settings {
     /// Django's APPEND_SLASH.
     pub append_slash: bool,
     pub pages: ErrorPages,
+    /// `site.limits`: the list views read `list_rows` and `search_chars`.
+    pub limits: RawLimits,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -51,8 +54,14 @@ impl Settings {
         Settings {
             append_slash,
             pages,
+            limits: RawLimits::default(),
             site: Value::Object(site),
         }
+    }
+
+    /// These settings with the site's `limits`.
+    pub fn with_limits(self, limits: RawLimits) -> Settings {
+        Settings { limits, ..self }
     }
 }
 

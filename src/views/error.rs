@@ -70,14 +70,13 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             retry_after,
             detail,
         } => {
-            tracing::error!(
+            // Not a fault of the server's: a busy database, a statement past its time limit.
+            tracing::warn!(
                 "Service Unavailable: {}: {}",
                 escaped(&req.path),
                 escaped(&detail)
             );
-            let mut r = fallback_page(503, "");
-            r.headers.push(("Retry-After", retry_after.to_string()));
-            r
+            unavailable(retry_after)
         }
         ViewError::Internal(detail) => {
             tracing::error!(
@@ -111,6 +110,14 @@ fn error_page(
         }
     }
     fallback_page(status, message)
+}
+
+/// The 503 page, with `Retry-After`: what `respond` answers to `ViewError::Unavailable`, for a
+/// caller that logs in its own way (the server, once a second for a burst of refusals).
+pub fn unavailable(retry_after: u32) -> Response {
+    let mut r = fallback_page(503, "");
+    r.headers.push(("Retry-After", retry_after.to_string()));
+    r
 }
 
 /// Django's plain pages for each status.

@@ -138,6 +138,13 @@ impl ListView {
             .ok_or_else(|| ViewError::Internal("a list view without a database".into()))?;
         let req = call.req;
         let term = self.search_term(req);
+        let limits = &ctx.settings.limits;
+        if term.chars().count() > limits.search_chars as usize {
+            return Err(ViewError::BadRequest(format!(
+                "the search term is longer than {} characters (site.limits.search_chars)",
+                limits.search_chars
+            )));
+        }
         let mut q = self.query(req, call.params, &term)?;
         let dates = match &self.dates {
             Some(d) => Some(dates_list(
@@ -147,7 +154,11 @@ impl ListView {
             None => None,
         };
         let (mut rows, page) = match self.paginate_by {
-            None => (db.fetch(&q).map_err(|e| call.db(e))?, None),
+            None => {
+                // An unpaginated list shows its first `list_rows` rows, never a whole table.
+                q.limit = Some(limits.list_rows.into());
+                (db.fetch(&q).map_err(|e| call.db(e))?, None)
+            }
             Some(per) => {
                 let (rows, page) = self.page(db, req, &mut q, i64::from(per), &call)?;
                 (rows, Some(page))

@@ -43,7 +43,7 @@ mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
-pub use error::{html_escape, respond, ViewError};
+pub use error::{html_escape, respond, unavailable, ViewError};
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
@@ -60,7 +60,7 @@ use crate::config::Diagnostic;
 use crate::db::{DbError, Models};
 use crate::query::QuerySpec;
 use crate::render::Renderer;
-use crate::routing::{Params, Pattern, Router};
+use crate::routing::{Match, Params, Pattern, Router};
 
 /// A route's view, compiled from its YAML.
 #[derive(Debug)]
@@ -117,6 +117,14 @@ impl Endpoint {
         }
     }
 
+    /// Whether answering this route may read the database.
+    pub fn reads_database(&self) -> bool {
+        matches!(
+            self.view,
+            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_)
+        )
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.view {
             View::Template(_) => "template",
@@ -162,12 +170,33 @@ impl Call<'_> {
 
 /// Answer a request (its path already decoded) with the site's routes.
 pub fn handle(ctx: &Ctx, endpoints: &[Endpoint], req: &Request) -> Response {
-    dispatch(ctx, endpoints, req).unwrap_or_else(|e| respond(ctx, req, e))
+    handle_resolved(ctx, endpoints, req, resolve(ctx.router, req))
 }
 
-fn dispatch(ctx: &Ctx, endpoints: &[Endpoint], req: &Request) -> Result<Response, ViewError> {
-    let path = req.path.strip_prefix('/').unwrap_or(&req.path);
-    let Some(m) = ctx.router.resolve(path) else {
+/// The route that answers `req`, if any: what [`handle_resolved`] takes.
+pub fn resolve(router: &Router, req: &Request) -> Option<Match> {
+    router.resolve(req.path.strip_prefix('/').unwrap_or(&req.path))
+}
+
+/// [`handle`], with the route already resolved (the server resolves once to choose the thread
+/// that answers).
+pub fn handle_resolved(
+    ctx: &Ctx,
+    endpoints: &[Endpoint],
+    req: &Request,
+    m: Option<Match>,
+) -> Response {
+    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e))
+}
+
+fn dispatch(
+    ctx: &Ctx,
+    endpoints: &[Endpoint],
+    req: &Request,
+    m: Option<Match>,
+) -> Result<Response, ViewError> {
+    let Some(m) = m else {
+        let path = req.path.strip_prefix('/').unwrap_or(&req.path);
         return append_slash(ctx, req, path);
     };
     let endpoint = &endpoints[m.index];

@@ -533,15 +533,13 @@ fn fixtures_cannot_give_the_rows_of_a_collection() {
         "- { model: Post, fields: { title: Sneaky, slug: sneaky, body: '', author: 1 } }\n",
     )
     .unwrap();
-    let out = trellis([
-        Path::new("load"),
-        &site.path,
-        &site.path.join("extra.yaml"),
-    ]);
+    let out = trellis([Path::new("load"), &site.path, &site.path.join("extra.yaml")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
-        err.contains("row 1 (Post): the rows of Post come from the Markdown files in content/posts/"),
+        err.contains(
+            "row 1 (Post): the rows of Post come from the Markdown files in content/posts/"
+        ),
         "{err}"
     );
     assert!(err.contains("nothing was loaded"), "{err}");

@@ -124,7 +124,10 @@ fn without_allowed_hosts_only_the_local_names_are_answered() {
     assert!(r.body.contains("Invalid Host header"), "{}", r.body);
     assert!(!r.body.contains("allowed_hosts"), "{}", r.body);
     let log = s.wait_for_log("add it to site.allowed_hosts");
-    assert!(log.contains("Invalid Host header \"attacker.example\""), "{log}");
+    assert!(
+        log.contains("Invalid Host header \"attacker.example\""),
+        "{log}"
+    );
 }
 
 #[test]
@@ -132,8 +135,11 @@ fn a_request_target_in_absolute_form_names_the_host_instead_of_the_host_header()
     let site = host_site(Some("[example.org]"));
     let s = Server::start_site(&site);
     let asked = |target: &str, host: &str| {
-        s.raw(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-            .status
+        s.raw(
+            format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .status
     };
     // RFC 9112, 3.2.2: the authority of an absolute-form target replaces Host.
     assert_eq!(asked("http://evil.example/", "example.org"), 400);
@@ -503,9 +509,13 @@ fn a_log_written_into_the_site_folder_does_not_reload_the_site() {
 // ---------------------------------------------------------------------------------------------
 // F5, F7: the database file, replaced, removed or locked.
 
+/// One database thread, so that "the connection already open" is one connection: with more,
+/// a thread that never opened the file answers from the file at the path (or 503 while there is
+/// none), which these tests would see only by chance.
 const NOTES: &str = r#"site:
   database: db.sqlite3
   fixtures: [notes.yaml]
+  limits: { db_threads: 1 }
 models:
   Note:
     fields:
@@ -663,4 +673,31 @@ fn an_allowed_host_that_can_match_nothing_is_refused_with_a_hint() {
         "{err}"
     );
     assert!(!err.contains("allowed_hosts[0]"), "{err}");
+}
+
+#[test]
+fn a_request_never_creates_a_removed_database_file() {
+    let site = write_files(&[
+        (
+            "site.yaml",
+            &NOTES.replace("db_threads: 1", "db_threads: 4"),
+        ),
+        (
+            "notes.yaml",
+            "- { model: Note, pk: 1, fields: { title: first } }\n",
+        ),
+    ]);
+    let s = Server::start_with(&site.path, &["--no-reload"]);
+    let db = s.site_path().join("db.sqlite3");
+    std::fs::remove_file(&db).unwrap();
+    // Threads that had the file open go on reading it; one that had not says the database is
+    // unavailable. None makes an empty database at the path (which would answer 500s).
+    for _ in 0..20 {
+        let r = s.get("/notes/");
+        assert!(matches!(r.status, 200 | 503), "{r:?}");
+        if r.status == 503 {
+            assert_eq!(r.header("retry-after"), Some("1"), "{r:?}");
+        }
+    }
+    assert!(!db.exists(), "a request made the database file again");
 }

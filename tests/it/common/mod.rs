@@ -404,6 +404,22 @@ impl Server {
         }
     }
 
+    /// The process id of the `trellis` process itself (the watchdog's child), for sending it
+    /// a signal. Linux only (it reads `/proc`).
+    pub fn pid(&self) -> u32 {
+        let sh = self.child.lock().unwrap().id();
+        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children"))
+            .expect("read the watchdog's children in /proc");
+        children
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "trellis")
+            })
+            .expect("the watchdog runs trellis")
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&self) -> bool {
         matches!(self.child.lock().unwrap().try_wait(), Ok(None))
