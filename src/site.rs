@@ -195,19 +195,7 @@ impl Site {
         errors.append(&mut template_errors);
         let mut renderer = Some(renderer);
 
-        let base_url = settings.base_url.as_deref().and_then(|url| {
-            views::parse_base_url(url)
-                .map_err(|why| {
-                    let hint = views::BASE_URL_HINT;
-                    errors.push(
-                        source
-                            .diag("site.base_url", why)
-                            .with_hint(Some(hint.into())),
-                    )
-                })
-                .ok()
-        });
-        let mut endpoints = Vec::new();
+        let base_url = base_url(settings.base_url.as_deref(), &source, &mut errors);
         let mut needs = SchemaNeeds::default();
         let mut env = CompileEnv {
             router: &router,
@@ -216,13 +204,7 @@ impl Site {
             needs: &mut needs,
             base_url: base_url.as_deref(),
         };
-        for r in &flat {
-            match views::compile(r, &mut env) {
-                Ok(e) => endpoints.push(e),
-                Err(mut d) => errors.append(&mut d),
-            }
-        }
-        views::sitemap::link(&flat, &mut endpoints, &router, &mut errors);
+        let endpoints = compile_routes(&flat, &mut env, &router, &mut errors);
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
@@ -234,21 +216,7 @@ impl Site {
             ));
         }
 
-        let db = match (&settings.database, models.is_empty()) {
-            (Some(file), _) => {
-                let mut db = Database::new(root.join(file), models.clone());
-                db.query_limit = Some(Duration::from_millis(settings.limits.query_ms.into()));
-                Some(Arc::new(db))
-            }
-            (None, false) => {
-                errors.push(source.diag(
-                    "models",
-                    "models need a database: set `site.database` (e.g. `site.sqlite3`)",
-                ));
-                None
-            }
-            (None, true) => None,
-        };
+        let db = open_database(&settings, &models, &root, &source, &mut errors);
         let tables = table_defs(&models, &needs);
         let fixtures = fixture_files(&settings.fixtures, &root, &source, &mut errors);
         let collections = crate::content::compile(
@@ -269,27 +237,9 @@ impl Site {
             diagnostic::sort(&mut errors);
             return Err(errors);
         }
-        let [(_, bad_request), (_, not_found), (_, server_error)] = error_pages;
-        // Unnamed, a site is called after its folder (`.` resolved to the real name).
-        let name = settings.name.unwrap_or_else(|| {
-            std::fs::canonicalize(&root)
-                .unwrap_or_else(|_| root.clone())
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        let name = site_name(settings.name.clone(), &root);
         let renderer = renderer.expect("no errors means templates loaded");
-        let page = |template: Option<String>| {
-            template.map(|template| ErrorPage {
-                uses: renderer.uses(&template),
-                template,
-            })
-        };
-        let pages = ErrorPages {
-            bad_request: page(bad_request),
-            not_found: page(not_found),
-            server_error: page(server_error),
-        };
+        let pages = error_pages_of(&renderer, error_pages);
         let inputs = [&settings.templates_dir, &settings.static_dir]
             .into_iter()
             .map(PathBuf::from)
@@ -461,6 +411,87 @@ impl Site {
             Err(SyncError::Db(e)) if e.is_busy() => Err(MigrateError::Busy(e.to_string())),
             Err(SyncError::Db(e)) => Err(MigrateError::Refused(vec![e.to_string()])),
         }
+    }
+}
+
+/// `site.base_url`, checked; `None` (and a diagnostic) when it is not a site's address.
+fn base_url(raw: Option<&str>, source: &Source, errors: &mut Vec<Diagnostic>) -> Option<String> {
+    views::parse_base_url(raw?)
+        .map_err(|why| {
+            let hint = Some(views::BASE_URL_HINT.into());
+            errors.push(source.diag("site.base_url", why).with_hint(hint))
+        })
+        .ok()
+}
+
+/// Each route compiled by its view kind, in the router's order; then the sitemaps told which
+/// routes they list.
+fn compile_routes(
+    flat: &[RouteDef],
+    env: &mut CompileEnv<'_>,
+    router: &Router,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Endpoint> {
+    let mut endpoints = Vec::new();
+    for r in flat {
+        match views::compile(r, env) {
+            Ok(e) => endpoints.push(e),
+            Err(mut d) => errors.append(&mut d),
+        }
+    }
+    views::sitemap::link(flat, &mut endpoints, router, errors);
+    endpoints
+}
+
+/// The site's database, when it has one (models need one).
+fn open_database(
+    settings: &crate::config::raw::RawSettings,
+    models: &Models,
+    root: &Path,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Arc<Database>> {
+    match (&settings.database, models.is_empty()) {
+        (Some(file), _) => {
+            let mut db = Database::new(root.join(file), models.clone());
+            db.query_limit = Some(Duration::from_millis(settings.limits.query_ms.into()));
+            Some(Arc::new(db))
+        }
+        (None, false) => {
+            errors.push(source.diag(
+                "models",
+                "models need a database: set `site.database` (e.g. `site.sqlite3`)",
+            ));
+            None
+        }
+        (None, true) => None,
+    }
+}
+
+/// The site's name; unnamed, a site is called after its folder (`.` resolved to the real name).
+fn site_name(name: Option<String>, root: &Path) -> String {
+    name.unwrap_or_else(|| {
+        std::fs::canonicalize(root)
+            .unwrap_or_else(|_| root.to_path_buf())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
+}
+
+/// The error pages found by `find_error_pages`, with the context parts each template uses.
+fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 3]) -> ErrorPages {
+    let [(_, bad_request), (_, not_found), (_, server_error)] = found;
+    let page = |template: Option<String>| {
+        template.map(|template| ErrorPage {
+            uses: renderer.uses(&template),
+            template,
+        })
+    };
+    ErrorPages {
+        bad_request: page(bad_request),
+        not_found: page(not_found),
+        server_error: page(server_error),
     }
 }
 
