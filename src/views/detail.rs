@@ -247,7 +247,8 @@ fn compile_related(
 }
 
 /// The rows of `r` pointing at the object whose primary key is `key`: by the foreign key's
-/// column, or through the join table (`id IN (SELECT post_id FROM post_tags WHERE tag_id = ?)`).
+/// column, or through the join table (`EXISTS (SELECT 1 FROM post_tags WHERE post_tags.post_id =
+/// post.id AND tag_id = ?)`).
 fn related_cond(r: &RelatedSpec, key: SqlValue) -> Cond {
     match &r.join {
         None => Cond::Cmp {
@@ -259,6 +260,7 @@ fn related_cond(r: &RelatedSpec, key: SqlValue) -> Cond {
             column: r.model.pk_field().column.clone(),
             table: join.table.clone(),
             pk: join.from.clone(),
+            many: true,
             inner: Box::new(Cond::Cmp {
                 column: join.to.clone(),
                 lookup: Lookup::Exact,

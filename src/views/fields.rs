@@ -30,6 +30,8 @@ pub struct Hop {
     pub column: String,
     table: String,
     pk: String,
+    /// Into a join table: many of its rows point at one row (see `Cond::Related`).
+    many: bool,
 }
 
 /// `author__slug__icontains` resolved against the models.
@@ -96,11 +98,13 @@ pub fn resolve_path(
                 column: current.pk_field().column.clone(),
                 table: join.table.clone(),
                 pk: join.from.clone(),
+                many: true,
             });
             hops.push(Hop {
                 column: join.to.clone(),
                 table: target.table.clone(),
                 pk: target.pk_field().column.clone(),
+                many: false,
             });
             current = target;
             if i + 1 == parts.len() {
@@ -152,6 +156,7 @@ pub fn resolve_path(
             column: field.column.clone(),
             table: target.table.clone(),
             pk: target.pk_field().column.clone(),
+            many: false,
         });
         current = target;
     }
@@ -237,6 +242,7 @@ impl FieldPath {
                 column: hop.column.clone(),
                 table: hop.table.clone(),
                 pk: hop.pk.clone(),
+                many: hop.many,
                 inner: Box::new(cond),
             };
         }
