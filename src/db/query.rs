@@ -409,6 +409,9 @@ pub struct Query<'m> {
     pub order: Vec<Order>,
     pub limit: Option<i64>,
     pub offset: i64,
+    /// Whether `fetch` gives each row its many_to_many fields (one more query per field): a
+    /// view whose output never reads them leaves it off.
+    pub many: bool,
 }
 
 impl<'m> Query<'m> {
@@ -419,6 +422,7 @@ impl<'m> Query<'m> {
             order: Vec::new(),
             limit: None,
             offset: 0,
+            many: true,
         }
     }
 
@@ -562,13 +566,15 @@ fn run(
 
 impl Database {
     /// The rows of a query, foreign keys filled with their related rows and many_to_many
-    /// fields with lists of them.
+    /// fields with lists of them (when the query asks for them: `Query::many`).
     pub fn fetch(&self, q: &Query) -> Result<Vec<Map<String, Value>>, DbError> {
         let (sql, params) = q.select_sql();
         self.with(|conn| {
             let mut rows = run(conn, q.model, &sql, &params)?;
             self.attach_related(conn, q.model, &mut rows)?;
-            super::many::attach(&conn.conn, &self.models, q.model, &mut rows)?;
+            if q.many {
+                super::many::attach(&conn.conn, &self.models, q.model, &mut rows)?;
+            }
             Ok(rows)
         })
     }
@@ -650,6 +656,7 @@ impl Database {
                     order: Vec::new(),
                     limit: None,
                     offset: 0,
+                    many: false,
                 };
                 let (sql, params) = q.select_sql();
                 related.extend(run(conn, target, &sql, &params)?);
