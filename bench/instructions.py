@@ -91,7 +91,7 @@ def measure(cmd, port, path, n, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--pages", default="home,greet,search,redirect,404,static,detail_pk,list_p1")
+    ap.add_argument("--pages", default="home,greet,search,redirect,404,static,detail_pk,list_p1,tag,archive,feed")
     ap.add_argument("--trellis", default=compare.TRELLIS, help="the Trellis binary (e.g. an older build)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()

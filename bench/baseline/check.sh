@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compare the baseline with Trellis page by page: status, body (byte for byte) and the headers
-# that matter (content type, location, the four security headers).
+# that matter (content type, location, ETag, the four security headers).
 #
 #   bench/baseline/check.sh TRELLIS_BLOG TRELLIS_GREET BASELINE_BLOG BASELINE_GREET
 #   e.g. check.sh http://127.0.0.1:18801 http://127.0.0.1:18802 http://127.0.0.1:18811 http://127.0.0.1:18812
@@ -22,7 +22,7 @@ failures=0
 fetch() {
     curl -s --path-as-is -o "$2.body" -D "$2.raw" -w '%{http_code}' "$1" >"$2.status"
     tr -d '\r' <"$2.raw" | tr 'A-Z' 'a-z' |
-        grep -E '^(content-type|location|x-content-type-options|referrer-policy|x-frame-options|cross-origin-opener-policy):' |
+        grep -E '^(content-type|location|etag|x-content-type-options|referrer-policy|x-frame-options|cross-origin-opener-policy):' |
         sort >"$2.headers"
 }
 
@@ -82,6 +82,25 @@ for path in \
     "/blog/post/no-such-post/" \
     "/blog/author/mei-chen/" \
     "/blog/author/nobody/" \
+    "/blog/tag/rust/" \
+    "/blog/tag/rust/?page=2" \
+    "/blog/tag/rust/?page=last" \
+    "/blog/tag/rust/?page=99999" \
+    "/blog/tag/css/?q=%3Cb%3E&page=3" \
+    "/blog/tag/no-such-tag/" \
+    "/blog/tag/rust" \
+    "/blog/archive/2024/3/" \
+    "/blog/archive/2024/3/?page=2" \
+    "/blog/archive/2024/3/?page=last" \
+    "/blog/archive/2024/12/" \
+    "/blog/archive/2025/3/" \
+    "/blog/archive/2026/11/" \
+    "/blog/archive/2030/1/" \
+    "/blog/archive/2024/03/" \
+    "/blog/archive/2024/13/" \
+    "/blog/archive/2024/3" \
+    "/blog/feed/" \
+    "/blog/feed" \
     "/blog/api/posts/5000/" \
     "/blog/api/posts/1/" \
     "/blog/api/posts/99999999/" \

@@ -29,6 +29,8 @@ pub struct RelatedSpec {
     pub wheres: Vec<Cond>,
     pub ordering: Vec<Order>,
     pub limit: u32,
+    /// Whether its rows get their many_to_many fields (see `ModelOutput::many`).
+    pub many: bool,
 }
 
 /// A compiled `view: detail`.
@@ -42,6 +44,15 @@ pub struct DetailView {
 }
 
 impl DetailView {
+    /// What the template reads, once templates are loaded (`ModelOutput::looked_at`), for the
+    /// object and for each `related:` list.
+    pub fn looked_at(&mut self, renderer: Option<&crate::render::Renderer>) {
+        self.out.looked_at(renderer);
+        for r in &mut self.related {
+            r.many = self.out.reads_many(&r.model, renderer);
+        }
+    }
+
     pub fn compile(
         raw: &RawRoute,
         models: &Models,
@@ -141,6 +152,7 @@ impl DetailView {
             value,
         });
         q.limit = Some(1);
+        q.many = self.out.many;
         let mut object = db
             .fetch(&q)
             .map_err(|e| call.db(e))?
@@ -159,6 +171,7 @@ impl DetailView {
             rq.conds.push(related_cond(r, key));
             rq.order = r.ordering.clone();
             rq.limit = Some(i64::from(r.limit));
+            rq.many = r.many;
             let mut rows = db.fetch(&rq).map_err(|e| call.db(e))?;
             self.out.enrich(&r.model, &mut rows);
             let list = Value::Array(rows.into_iter().map(Value::Object).collect());
@@ -241,13 +254,15 @@ fn compile_related(
             wheres,
             ordering,
             limit: r.limit.unwrap_or(100),
+            many: true,
         });
     }
     related
 }
 
 /// The rows of `r` pointing at the object whose primary key is `key`: by the foreign key's
-/// column, or through the join table (`id IN (SELECT post_id FROM post_tags WHERE tag_id = ?)`).
+/// column, or through the join table (`EXISTS (SELECT 1 FROM post_tags WHERE post_tags.post_id =
+/// post.id AND tag_id = ?)`).
 fn related_cond(r: &RelatedSpec, key: SqlValue) -> Cond {
     match &r.join {
         None => Cond::Cmp {
@@ -259,6 +274,7 @@ fn related_cond(r: &RelatedSpec, key: SqlValue) -> Cond {
             column: r.model.pk_field().column.clone(),
             table: join.table.clone(),
             pk: join.from.clone(),
+            many: true,
             inner: Box::new(Cond::Cmp {
                 column: join.to.clone(),
                 lookup: Lookup::Exact,

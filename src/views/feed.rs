@@ -222,6 +222,8 @@ impl FeedView {
         q.conds = self.wheres.clone();
         q.order = self.ordering.clone();
         q.limit = Some(i64::from(self.limit));
+        // An entry reads fields and foreign keys only, never a many_to_many field.
+        q.many = false;
         let rows = db.fetch(&q).map_err(|e| call.db(e))?;
         let entries: Vec<Entry> = rows
             .iter()

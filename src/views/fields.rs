@@ -30,6 +30,8 @@ pub struct Hop {
     pub column: String,
     table: String,
     pk: String,
+    /// Into a join table: many of its rows point at one row (see `Cond::Related`).
+    many: bool,
 }
 
 /// `author__slug__icontains` resolved against the models.
@@ -96,11 +98,13 @@ pub fn resolve_path(
                 column: current.pk_field().column.clone(),
                 table: join.table.clone(),
                 pk: join.from.clone(),
+                many: true,
             });
             hops.push(Hop {
                 column: join.to.clone(),
                 table: target.table.clone(),
                 pk: target.pk_field().column.clone(),
+                many: false,
             });
             current = target;
             if i + 1 == parts.len() {
@@ -152,6 +156,7 @@ pub fn resolve_path(
             column: field.column.clone(),
             table: target.table.clone(),
             pk: target.pk_field().column.clone(),
+            many: false,
         });
         current = target;
     }
@@ -237,6 +242,7 @@ impl FieldPath {
                 column: hop.column.clone(),
                 table: hop.table.clone(),
                 pk: hop.pk.clone(),
+                many: hop.many,
                 inner: Box::new(cond),
             };
         }
@@ -495,6 +501,9 @@ pub struct ModelOutput {
     pub captured: Vec<Captured>,
     /// The parts of the context the template reads (set once templates are loaded).
     pub uses: Uses,
+    /// Whether rows get their many_to_many fields: always for JSON, and for a template only
+    /// when it or its partials mention one by name (set once templates are loaded).
+    pub many: bool,
 }
 
 impl ModelOutput {
@@ -550,6 +559,7 @@ impl ModelOutput {
             wheres: wheres.fixed,
             captured: wheres.captured,
             uses: Uses::ALL,
+            many: true,
         })
     }
 
@@ -571,6 +581,17 @@ impl ModelOutput {
         if let Some(r) = renderer {
             self.html = self.html && r.mentions(template, "_html");
             self.uses = r.uses(template);
+        }
+        self.many = self.reads_many(&self.model, renderer);
+    }
+
+    /// Whether this output may read a many_to_many field of `model`'s rows: JSON shows them
+    /// all; a template, only those it (or a partial it calls) names. Without a renderer,
+    /// nothing is left out.
+    pub fn reads_many(&self, model: &Model, renderer: Option<&crate::render::Renderer>) -> bool {
+        match (self.template.as_deref(), renderer) {
+            (Some(template), Some(r)) => model.many.iter().any(|f| r.mentions(template, &f.name)),
+            _ => true,
         }
     }
 

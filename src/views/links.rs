@@ -154,7 +154,13 @@ pub fn xml_text(s: &str) -> Cow<'_, str> {
     let allowed = |c: char| {
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
     };
-    if s.chars().all(allowed) {
+    // Checked by bytes, not by decoding every character (a feed's bodies are tens of KB): a
+    // control character is one byte below 0x20, and the two non-characters are found by
+    // `contains` (memchr on their last byte).
+    let control = s
+        .bytes()
+        .any(|b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'));
+    if !control && !s.contains('\u{FFFE}') && !s.contains('\u{FFFF}') {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.chars().filter(|&c| allowed(c)).collect())
@@ -178,9 +184,11 @@ pub fn text(w: &mut XmlWriter, name: &str, value: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The document a writer holds.
+/// The document a writer holds (UTF-8, as everything written into it was a `&str`: taken as
+/// it is, not copied).
 pub fn finish(w: XmlWriter) -> String {
-    String::from_utf8_lossy(&w.into_inner()).into_owned()
+    String::from_utf8(w.into_inner())
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A 200 with this XML body and a strong ETag: a 128-bit SipHash of the body, so that the
@@ -250,6 +258,8 @@ mod tests {
     #[test]
     fn characters_xml_cannot_hold_are_dropped() {
         assert_eq!(xml_text("a\u{1}b\tc\u{FFFF}"), "ab\tc");
+        assert_eq!(xml_text("é\u{FFFE}\u{1f}\r\n"), "é\r\n");
+        assert!(matches!(xml_text("ÿ\u{FFFD}\u{EFBF}\n"), Cow::Borrowed(_)));
         assert!(matches!(xml_text("plain <b>"), Cow::Borrowed(_)));
     }
 

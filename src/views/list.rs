@@ -211,6 +211,7 @@ impl ListView {
         let mut q = Query::new(model);
         q.conds = self.out.conds(params);
         q.order = self.ordering.clone();
+        q.many = self.out.many;
         if let Some(order) = self.requested_ordering(req) {
             q.order = order;
         }

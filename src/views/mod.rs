@@ -347,7 +347,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             } else {
                 DetailView::compile(raw, env.models, src, &r.at, &captures, env.needs).map(
                     |mut v| {
-                        v.out.looked_at(env.renderer.as_deref());
+                        v.looked_at(env.renderer.as_deref());
                         View::Detail(Box::new(v))
                     },
                 )

@@ -46,6 +46,8 @@ impl Rows {
     fn query(&self) -> Query<'_> {
         let mut q = Query::new(&self.model);
         q.conds = self.wheres.clone();
+        // A URL and a date are made of fields, never of a many_to_many field.
+        q.many = false;
         q
     }
 }

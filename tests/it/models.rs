@@ -979,12 +979,14 @@ fn a_dump_loads_back_identically_into_a_fresh_copy() {
         stdout(&out)
     };
     let authors = dump(&first, "Author");
+    let tags = dump(&first, "Tag");
     let posts = dump(&first, "Post");
     assert!(
         posts.starts_with("- model: Post\n  pk: 1\n  fields:\n"),
         "{posts}"
     );
     std::fs::write(tmp.path().join("Author.yaml"), &authors).unwrap();
+    std::fs::write(tmp.path().join("Tag.yaml"), &tags).unwrap();
     std::fs::write(tmp.path().join("Post.yaml"), &posts).unwrap();
 
     // A fresh copy without fixtures of its own.
@@ -1002,20 +1004,22 @@ fn a_dump_loads_back_identically_into_a_fresh_copy() {
         &second,
         &tmp.path().join("Post.yaml"),
         &tmp.path().join("Author.yaml"),
+        &tmp.path().join("Tag.yaml"),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("loaded 70 rows (4 Author, 66 Post)"),
+        stdout(&out).contains("loaded 79 rows (4 Author, 9 Tag, 66 Post)"),
         "{}",
         stdout(&out)
     );
 
     let a = Connection::open(first.join("blog.sqlite3")).unwrap();
     let b = Connection::open(second.join("blog.sqlite3")).unwrap();
-    for table in ["author", "post"] {
+    for table in ["author", "tag", "post", "post_tags"] {
         assert_eq!(rows(&a, table), rows(&b, table), "{table} differs");
     }
     assert_eq!(dump(&second, "Author"), authors);
+    assert_eq!(dump(&second, "Tag"), tags);
     assert_eq!(dump(&second, "Post"), posts);
 }
 
@@ -2009,6 +2013,59 @@ fn the_blog_serves_its_posts_authors_and_json() {
     assert_eq!(v["title"], title.as_str());
     assert_eq!(v["author"]["name"], author.as_str());
     assert_eq!(v["body"], body.as_str());
+
+    // The content pages the benchmarks measure: a tag, a month of the archive, the feed.
+    let tagged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM post JOIN post_tags ON post_tags.post_id = post.id \
+             JOIN tag ON tag.id = post_tags.tag_id WHERE published AND tag.slug = 'rust'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = s.get("/blog/tag/rust/");
+    ok(&r);
+    assert!(
+        r.body.contains("<h1>Posts tagged “Rust”</h1>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!(" of {tagged}</p>")),
+        "{tagged} posts: {}",
+        r.body
+    );
+    assert_eq!(s.get("/blog/tag/no-such-tag/").status, 404);
+    let in_march: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM post WHERE published AND created_at LIKE '2025-03-%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = s.get("/blog/archive/2025/3/");
+    ok(&r);
+    assert!(
+        r.body.contains("<h1>Posts of March 2025</h1>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body.matches("<article class=\"post-summary\">").count() as i64,
+        in_march.min(10)
+    );
+    let r = s.get("/blog/feed/");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/atom+xml; charset=utf-8")
+    );
+    assert_eq!(r.body.matches("<entry>").count(), 20);
+    assert!(
+        unescape(&r.body).contains(&format!("<title>{newest}</title>")),
+        "{}",
+        r.body
+    );
 }
 
 #[test]

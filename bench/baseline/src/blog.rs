@@ -1,11 +1,13 @@
 //! `tests/sites/blog`: published posts newest first, ten a page (with `?q=` search), one post by pk
-//! or slug, an author with their posts, the same as JSON, static files and a 404 page.
+//! or slug, an author with their posts, a tag's posts, a month of the archive, the Atom feed,
+//! the same as JSON, static files and a 404 page.
 //!
 //! Each worker thread has its own read-only SQLite connection with cached prepared statements.
-//! The count of published posts is remembered per thread until `PRAGMA data_version` says
-//! another connection committed (Trellis does the same).
+//! Counts (published posts, a tag's, a month's) are remembered per thread until `PRAGMA
+//! data_version` says another connection committed (Trellis does the same).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use actix_web::http::StatusCode;
@@ -15,7 +17,9 @@ use rusqlite::{params, Connection, OpenFlags, Row};
 use serde::Serialize;
 
 use crate::markdown;
-use crate::util::{decode_path, last, last_raw, long_date, page_url, query_pairs, truncate};
+use crate::util::{
+    decode_path, last, last_raw, long_date, month_year, page_url, query_pairs, truncate,
+};
 use crate::{append_slash, bad_request, redirect, respond, StaticFiles, HTML, JSON};
 
 const PER_PAGE: i64 = 10;
@@ -39,10 +43,11 @@ macro_rules! template {
 
 type DbResult<T> = rusqlite::Result<T>;
 
-/// A worker thread's connection, and the count of published posts at a data version.
+/// A worker thread's connection, and the counts it took at a data version.
 struct Db {
     conn: Connection,
-    published: Option<(i64, i64)>,
+    version: i64,
+    counts: HashMap<String, i64>,
 }
 
 thread_local! {
@@ -60,27 +65,39 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Db {
             conn,
-            published: None,
+            version: -1,
+            counts: HashMap::new(),
         })
     }
 
-    /// `SELECT count(*)` of published posts, taken again only when the database changed.
-    fn published_count(&mut self) -> DbResult<i64> {
+    /// `sql` (a `SELECT count(*)` with `params`), remembered under `key` until the database
+    /// changes.
+    fn count(&mut self, key: &str, sql: &str, params: impl rusqlite::Params) -> DbResult<i64> {
         let version: i64 = self
             .conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
-        if let Some((v, n)) = self.published {
-            if v == version {
-                return Ok(n);
-            }
+        if version != self.version {
+            self.counts.clear();
+            self.version = version;
+        } else if let Some(&n) = self.counts.get(key) {
+            return Ok(n);
         }
         let n: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM post WHERE published = 1")?
-            .query_row([], |r| r.get(0))?;
-        self.published = Some((version, n));
+            .prepare_cached(sql)?
+            .query_row(params, |r| r.get(0))?;
+        self.counts.insert(key.to_string(), n);
         Ok(n)
+    }
+
+    /// `SELECT count(*)` of published posts, taken again only when the database changed.
+    fn published_count(&mut self) -> DbResult<i64> {
+        self.count(
+            "published",
+            "SELECT count(*) FROM post WHERE published = 1",
+            [],
+        )
     }
 }
 
@@ -116,6 +133,10 @@ impl Site {
                 template!("list"),
                 template!("detail"),
                 template!("author"),
+                template!("by-tag"),
+                template!("month"),
+                template!("partials/post-summary"),
+                template!("partials/pagination"),
                 template!("404"),
                 template!("500"),
             ]),
@@ -156,6 +177,9 @@ enum Route<'a> {
     Detail(i64),
     BySlug(&'a str),
     Author(&'a str),
+    TagPosts(&'a str),
+    ArchiveMonth(i64, u32),
+    Feed,
     ApiList,
     ApiDetail(i64),
 }
@@ -179,6 +203,19 @@ fn slug_segment(s: &str) -> Option<&str> {
     ok.then_some(slug)
 }
 
+/// `<year:year>/<month:month>/`: `[0-9]{4}` and `1[0-2]|[1-9]`, as numbers.
+fn year_month(s: &str) -> Option<(i64, u32)> {
+    let (year, rest) = s.split_once('/')?;
+    let month = rest.strip_suffix('/')?;
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4 || !digits(year) || month.is_empty() || month.len() > 2 || !digits(month) {
+        return None;
+    }
+    let m: u32 = month.parse().ok()?;
+    // `1[0-2]|[1-9]`: no leading zero, 1 to 12.
+    ((1..=12).contains(&m) && !month.starts_with('0')).then_some((year.parse().ok()?, m))
+}
+
 fn route(path: &str) -> Option<Route<'_>> {
     if path == "/" {
         return Some(Route::Home);
@@ -195,6 +232,15 @@ fn route(path: &str) -> Option<Route<'_>> {
     }
     if let Some(slug) = rest.strip_prefix("author/").and_then(slug_segment) {
         return Some(Route::Author(slug));
+    }
+    if let Some(slug) = rest.strip_prefix("tag/").and_then(slug_segment) {
+        return Some(Route::TagPosts(slug));
+    }
+    if let Some((year, month)) = rest.strip_prefix("archive/").and_then(year_month) {
+        return Some(Route::ArchiveMonth(year, month));
+    }
+    if rest == "feed/" {
+        return Some(Route::Feed);
     }
     let api = rest.strip_prefix("api/posts/")?;
     if api.is_empty() {
@@ -227,6 +273,9 @@ pub async fn handle(req: HttpRequest, site: web::Data<Site>) -> HttpResponse {
         Route::Detail(pk) => detail(&site, qs, Lookup::Pk(pk)),
         Route::BySlug(slug) => detail(&site, qs, Lookup::Slug(slug)),
         Route::Author(slug) => author(&site, qs, slug),
+        Route::TagPosts(slug) => tag_posts(&site, qs, slug),
+        Route::ArchiveMonth(year, month) => archive_month(&site, qs, year, month),
+        Route::Feed => feed(&site, &req, &path),
         Route::ApiList => api_list(&site, qs),
         Route::ApiDetail(pk) => api_detail(&site, pk),
     };
@@ -532,7 +581,7 @@ fn author(site: &Site, qs: &str, slug: &str) -> DbResult<Answer> {
     })
 }
 
-/// A post as JSON, its columns in table order, the author embedded, then `pk`.
+/// A post as JSON, its columns in table order, the author embedded, its tags, then `pk`.
 #[derive(Serialize)]
 struct PostJson<S> {
     id: i64,
@@ -543,7 +592,41 @@ struct PostJson<S> {
     created_at: S,
     author_id: i64,
     author: AuthorJson<S>,
+    tags: Vec<TagJson>,
     pk: i64,
+}
+
+#[derive(Serialize)]
+struct TagJson {
+    id: i64,
+    name: String,
+    slug: String,
+    about: String,
+}
+
+/// The tags of the posts `ids` as JSON, by post, each post's by name (then id): one query.
+fn tags_json(conn: &Connection, ids: &[i64]) -> DbResult<HashMap<i64, Vec<TagJson>>> {
+    let mut out: HashMap<i64, Vec<TagJson>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT pt.post_id, t.id, t.name, t.slug, t.about
+         FROM post_tags AS pt JOIN tag AS t ON t.id = pt.tag_id
+         WHERE pt.post_id IN ({}) ORDER BY t.name, t.id",
+        marks(ids.len())
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(ids))?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push(TagJson {
+            id: r.get(1)?,
+            name: r.get(2)?,
+            slug: r.get(3)?,
+            about: r.get(4)?,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -595,6 +678,7 @@ fn post_json<S: rusqlite::types::FromSql>(row: &Row) -> DbResult<PostJson<S>> {
             slug: row.get(9)?,
             bio: row.get(10)?,
         },
+        tags: Vec::new(),
         pk: id,
     })
 }
@@ -617,6 +701,7 @@ fn post_json_ref<'r>(row: &'r Row) -> DbResult<PostJson<&'r str>> {
             slug: text(9)?,
             bio: text(10)?,
         },
+        tags: Vec::new(),
         pk: id,
     })
 }
@@ -631,7 +716,8 @@ fn api_detail(site: &Site, pk: i64) -> DbResult<Answer> {
             .conn
             .prepare_cached(API_DETAIL_SQL)?
             .query_row([pk], |row| {
-                let post = post_json_ref(row)?;
+                let mut post = post_json_ref(row)?;
+                post.tags = tags_json(&db.conn, &[pk])?.remove(&pk).unwrap_or_default();
                 Ok(serde_json::to_vec_pretty(&post).unwrap_or_default())
             });
         match found {
@@ -657,11 +743,16 @@ fn api_list(site: &Site, qs: &str) -> DbResult<Answer> {
         let Some((number, num_pages)) = page_number(last(&pairs, "page"), count) else {
             return Ok(Answer::NotFound);
         };
-        let results: Vec<PostJson<String>> = db
+        let mut results: Vec<PostJson<String>> = db
             .conn
             .prepare_cached(API_LIST_SQL)?
             .query_map(params![PER_PAGE, (number - 1) * PER_PAGE], post_json)?
             .collect::<DbResult<_>>()?;
+        let ids: Vec<i64> = results.iter().map(|p| p.id).collect();
+        let mut tags = tags_json(&db.conn, &ids)?;
+        for post in &mut results {
+            post.tags = tags.remove(&post.id).unwrap_or_default();
+        }
         if results.is_empty() && number > 1 {
             return Ok(Answer::NotFound);
         }
@@ -676,4 +767,236 @@ fn api_list(site: &Site, qs: &str) -> DbResult<Answer> {
         };
         Ok(json(serde_json::to_vec_pretty(&body).unwrap_or_default()))
     })
+}
+
+/// A tag on a post in a summary: what the link shows.
+#[derive(Serialize)]
+struct TagLink {
+    name: String,
+    slug: String,
+}
+
+/// A post in a tag's or a month's list: its summary and its tags.
+#[derive(Serialize)]
+struct TaggedSummary {
+    #[serde(skip)]
+    id: i64,
+    slug: String,
+    title: String,
+    created_at: String,
+    created_on: String,
+    author_name: String,
+    author_slug: String,
+    summary: String,
+    tags: Vec<TagLink>,
+}
+
+fn tagged_summary(row: &Row) -> DbResult<TaggedSummary> {
+    let created_at: String = row.get(3)?;
+    let body = row.get_ref(4)?.as_str()?;
+    Ok(TaggedSummary {
+        id: row.get(0)?,
+        slug: row.get(1)?,
+        title: row.get(2)?,
+        created_on: long_date(&created_at),
+        created_at,
+        summary: truncate(body, SUMMARY_CHARS),
+        author_name: row.get(5)?,
+        author_slug: row.get(6)?,
+        tags: Vec::new(),
+    })
+}
+
+/// `?, ?, …`: `n` parameters for an `IN (…)`.
+fn marks(n: usize) -> String {
+    let mut s = "?, ".repeat(n);
+    s.truncate(s.len().saturating_sub(2));
+    s
+}
+
+/// The tags of a page of posts, in one query: each post's tags by name (then id), as the
+/// Tag model's ordering.
+fn attach_tags(conn: &Connection, posts: &mut [TaggedSummary]) -> DbResult<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT pt.post_id, t.name, t.slug FROM post_tags AS pt JOIN tag AS t ON t.id = pt.tag_id
+         WHERE pt.post_id IN ({}) ORDER BY t.name, t.id",
+        marks(posts.len())
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(posts.iter().map(|p| p.id)))?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        if let Some(p) = posts.iter_mut().find(|p| p.id == id) {
+            p.tags.push(TagLink {
+                name: r.get(1)?,
+                slug: r.get(2)?,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a tag's and a month's pages share: the page asked for (a 404 when there is none, or
+/// no post at all: `allow_empty: false`), its posts with their tags.
+fn post_page(
+    db: &mut Db,
+    pairs: &[(String, String)],
+    count: i64,
+    sql: &str,
+    params: impl Fn(i64, i64) -> Vec<rusqlite::types::Value>,
+) -> DbResult<Option<(Vec<TaggedSummary>, i64, i64)>> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let Some((number, num_pages)) = page_number(last(pairs, "page"), count) else {
+        return Ok(None);
+    };
+    let mut objects: Vec<TaggedSummary> = db
+        .conn
+        .prepare_cached(sql)?
+        .query_map(
+            rusqlite::params_from_iter(params(PER_PAGE, (number - 1) * PER_PAGE)),
+            tagged_summary,
+        )?
+        .collect::<DbResult<_>>()?;
+    if objects.is_empty() {
+        return Ok(None);
+    }
+    attach_tags(&db.conn, &mut objects)?;
+    Ok(Some((objects, number, num_pages)))
+}
+
+/// A tag's published posts: the ids from the join table's `(tag_id)` index joined to the
+/// posts, newest first, then only those ten rows read.
+const TAG_POSTS_SQL: &str =
+    "SELECT p.id, p.slug, p.title, p.created_at, substr(p.body, 1, 161), a.name, a.slug
+FROM (SELECT p.id FROM post_tags AS pt JOIN post AS p ON p.id = pt.post_id
+      WHERE pt.tag_id = ?1 AND p.published = 1
+      ORDER BY p.created_at DESC, p.id DESC LIMIT ?2 OFFSET ?3) AS page
+JOIN post AS p ON p.id = page.id
+JOIN author AS a ON a.id = p.author_id
+ORDER BY p.created_at DESC, p.id DESC";
+
+const TAG_COUNT_SQL: &str =
+    "SELECT count(*) FROM post_tags AS pt JOIN post AS p ON p.id = pt.post_id
+WHERE pt.tag_id = ?1 AND p.published = 1";
+
+fn tag_posts(site: &Site, qs: &str, slug: &str) -> DbResult<Answer> {
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        q: &'a str,
+        tag_slug: &'a str,
+        tag_name: String,
+        objects: Vec<TaggedSummary>,
+        page: PageCtx,
+    }
+    let pairs = query_pairs(qs);
+    with_db(&site.db, |db| {
+        let found = db
+            .conn
+            .prepare_cached("SELECT id, name FROM tag WHERE slug = ?1")?
+            .query_row([slug], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            });
+        let (tag_id, tag_name) = match found {
+            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(Answer::NotFound),
+            other => other?,
+        };
+        let count = db.count(&format!("tag {tag_id}"), TAG_COUNT_SQL, [tag_id])?;
+        let page = post_page(db, &pairs, count, TAG_POSTS_SQL, |limit, offset| {
+            vec![tag_id.into(), limit.into(), offset.into()]
+        })?;
+        let Some((objects, number, num_pages)) = page else {
+            return Ok(Answer::NotFound);
+        };
+        let path = format!("/blog/tag/{slug}/");
+        let ctx = Ctx {
+            q: last(&pairs, "q").unwrap_or(""),
+            tag_slug: slug,
+            tag_name,
+            objects,
+            page: PageCtx::new(&path, &pairs, number, num_pages, count),
+        };
+        Ok(site.page("by-tag", &ctx))
+    })
+}
+
+/// A month's published posts: a range of `created_at` on the index (published, created_at
+/// DESC, id DESC), as Trellis turns `created_at__year` and `created_at__month` into one.
+const MONTH_POSTS_SQL: &str =
+    "SELECT p.id, p.slug, p.title, p.created_at, substr(p.body, 1, 161), a.name, a.slug
+FROM (SELECT id FROM post WHERE published = 1 AND created_at >= ?1 AND created_at < ?2
+      ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4) AS page
+JOIN post AS p ON p.id = page.id
+JOIN author AS a ON a.id = p.author_id
+ORDER BY p.created_at DESC, p.id DESC";
+
+const MONTH_COUNT_SQL: &str =
+    "SELECT count(*) FROM post WHERE published = 1 AND created_at >= ?1 AND created_at < ?2";
+
+fn archive_month(site: &Site, qs: &str, year: i64, month: u32) -> DbResult<Answer> {
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        q: &'a str,
+        year: i64,
+        month_title: String,
+        objects: Vec<TaggedSummary>,
+        page: PageCtx,
+    }
+    let pairs = query_pairs(qs);
+    let from = format!("{year:04}-{month:02}-01");
+    let to = if month == 12 {
+        format!("{:04}-01-01", year + 1)
+    } else {
+        format!("{year:04}-{:02}-01", month + 1)
+    };
+    with_db(&site.db, |db| {
+        let count = db.count(&format!("month {from}"), MONTH_COUNT_SQL, [&from, &to])?;
+        let page = post_page(db, &pairs, count, MONTH_POSTS_SQL, |limit, offset| {
+            vec![
+                from.clone().into(),
+                to.clone().into(),
+                limit.into(),
+                offset.into(),
+            ]
+        })?;
+        let Some((objects, number, num_pages)) = page else {
+            return Ok(Answer::NotFound);
+        };
+        let path = format!("/blog/archive/{year}/{month}/");
+        let ctx = Ctx {
+            q: last(&pairs, "q").unwrap_or(""),
+            year,
+            month_title: month_year(&objects[0].created_at),
+            objects,
+            page: PageCtx::new(&path, &pairs, number, num_pages, count),
+        };
+        Ok(site.page("month", &ctx))
+    })
+}
+
+/// The newest twenty published posts, with their authors' names and bodies.
+const FEED_SQL: &str = "SELECT p.title, p.slug, p.created_at, p.body, a.name
+FROM post AS p JOIN author AS a ON a.id = p.author_id
+WHERE p.published = 1 ORDER BY p.created_at DESC, p.id DESC LIMIT 20";
+
+fn feed(site: &Site, req: &HttpRequest, path: &str) -> DbResult<Answer> {
+    let entries: Vec<crate::feed::Entry> = with_db(&site.db, |db| {
+        db.conn
+            .prepare_cached(FEED_SQL)?
+            .query_map([], |r| {
+                Ok(crate::feed::Entry {
+                    title: r.get(0)?,
+                    slug: r.get(1)?,
+                    created_at: r.get(2)?,
+                    html: markdown::to_html_cached(r.get_ref(3)?.as_str()?),
+                    author: r.get(4)?,
+                })
+            })?
+            .collect()
+    })?;
+    Ok(Answer::Page(crate::feed::respond(req, path, &entries)))
 }

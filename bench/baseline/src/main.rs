@@ -4,6 +4,7 @@
 //! `baseline greetings ADDR SITE_DIR` or `baseline blog ADDR SITE_DIR`.
 
 mod blog;
+mod feed;
 mod greetings;
 mod markdown;
 mod util;

@@ -220,6 +220,18 @@ pub fn long_date(s: &str) -> String {
     parsed.unwrap_or_else(|| s.to_string())
 }
 
+/// A stored date's month and year, `%B %Y` ("March 2024"); text that is not a date as it is.
+pub fn month_year(s: &str) -> String {
+    let month = s
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.checked_sub(1)?));
+    match (s.get(..4), month) {
+        (Some(year), Some(name)) if s.as_bytes().get(4) == Some(&b'-') => format!("{name} {year}"),
+        _ => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +246,7 @@ mod tests {
         assert_eq!(truncate("héllo wörld", 5), "héll…");
         assert_eq!(long_date("2020-01-01T00:00:00.005000"), "January 1, 2020");
         assert_eq!(long_date("2026-11-16T17:39:00"), "November 16, 2026");
+        assert_eq!(month_year("2024-03-09T17:39:00"), "March 2024");
         assert_eq!(
             query_pairs("q=%3Cb%3E+x&page=3&&flag"),
             vec![

@@ -1,4 +1,4 @@
-"""The blog's two models, over the tables `trellis migrate` made (so `managed = False`)."""
+"""The blog's three models, over the tables `trellis migrate` made (so `managed = False`)."""
 from django.db import models
 
 
@@ -15,6 +15,20 @@ class Author(models.Model):
         return self.name
 
 
+class Tag(models.Model):
+    name = models.CharField(max_length=50)
+    slug = models.SlugField(unique=True)
+    about = models.TextField()  # Markdown
+
+    class Meta:
+        managed = False
+        db_table = "tag"
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class Post(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
@@ -24,6 +38,8 @@ class Post(models.Model):
     # Ordering on the text is ordering in time.
     created_at = models.CharField(max_length=32)
     author = models.ForeignKey(Author, on_delete=models.CASCADE)
+    # Trellis's join table has Django's shape: post_tags (id, post_id, tag_id).
+    tags = models.ManyToManyField(Tag, db_table="post_tags")
 
     class Meta:
         managed = False

@@ -145,7 +145,8 @@ class AuthorDetailView(DetailView):
 
 
 def post_json(post):
-    """A post as Trellis's JSON views give it: the columns, the author embedded, then `pk`."""
+    """A post as Trellis's JSON views give it: the columns, the author embedded, its tags (by
+    name), then `pk`."""
     author = post.author
     return {
         "id": post.id,
@@ -161,6 +162,10 @@ def post_json(post):
             "slug": author.slug,
             "bio": author.bio,
         },
+        "tags": [
+            {"id": t.id, "name": t.name, "slug": t.slug, "about": t.about}
+            for t in post.tags.all()
+        ],
         "pk": post.pk,
     }
 
@@ -169,7 +174,7 @@ JSON_PARAMS = {"indent": 2, "ensure_ascii": False}
 
 
 def api_post_list(request):
-    paginator = Paginator(published_posts(), 10)
+    paginator = Paginator(published_posts().prefetch_related("tags"), 10)
     number = request.GET.get("page") or 1
     if number == "last":
         number = paginator.num_pages
@@ -191,5 +196,5 @@ def api_post_list(request):
 
 
 def api_post_detail(request, pk):
-    post = get_object_or_404(published_posts(), pk=pk)
+    post = get_object_or_404(published_posts().prefetch_related("tags"), pk=pk)
     return JsonResponse(post_json(post), json_dumps_params=JSON_PARAMS)
