@@ -224,7 +224,10 @@ impl Site {
             &models,
             &root,
             &source,
-            previous.map_or(&[][..], |p| &p.collections),
+            (
+                previous.map_or(&[][..], |p| &p.collections),
+                previous.and_then(|p| p.db.as_ref()).map(|db| &db.models),
+            ),
             &mut errors,
         );
         let security =

@@ -23,7 +23,7 @@ pub struct Table<'a> {
     pub model: &'a Model,
     /// The field (index in `model.fields`) whose value names a row: unique, text.
     pub key: usize,
-    pub rows: &'a [Row],
+    pub rows: Vec<&'a Row>,
 }
 
 /// One row as its source gives it.

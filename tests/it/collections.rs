@@ -546,3 +546,26 @@ fn fixtures_cannot_give_the_rows_of_a_collection() {
     let slugs: Vec<String> = rows(&site.path).into_iter().map(|r| r.1).collect();
     assert_eq!(slugs, ["hello", "second"]);
 }
+
+#[test]
+fn a_model_change_while_serving_checks_every_file_again() {
+    let site = blog();
+    let s = Server::start_with(&site.path, &[]);
+    // Rows of unchanged files are kept from one load to the next only while no model changes:
+    // a tighter rule is checked against every file.
+    save(
+        &s,
+        "site.yaml",
+        &SITE.replace("max_length: 60", "max_length: 5"),
+    );
+    let log = reload_number(&s, 1);
+    assert!(log.contains(FAILED), "{log}");
+    assert!(log.contains("content/posts/2024/second.md:2:8"), "{log}");
+    assert!(log.contains("at most 5 characters, got 6"), "{log}");
+    save(&s, "site.yaml", SITE);
+    let log = reload_number(&s, 2);
+    assert!(
+        log.trim_end().lines().last().unwrap().contains(RELOADED),
+        "{log}"
+    );
+}
