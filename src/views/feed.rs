@@ -251,11 +251,17 @@ impl FeedView {
             }
         };
         let date = |f: &Option<RowField>| f.as_ref().and_then(|f| f.value(row)).and_then(instant);
+        let updated = date(&item.updated);
+        // `updated` and `published` often name one field: its value is parsed once.
+        let published = match (&item.updated, &item.published) {
+            (Some(u), Some(p)) if u.keys == p.keys => updated,
+            _ => date(&item.published),
+        };
         Some(Entry {
             title: item.title.text(row).unwrap_or_default(),
             link: format!("{}{path}", self.base_url),
-            updated: date(&item.updated),
-            published: date(&item.published),
+            updated,
+            published,
             summary: item.summary.as_ref().and_then(|f| f.body(row)),
             content: item.content.as_ref().and_then(|f| f.body(row)),
             author: item.author.as_ref().and_then(|f| f.text(row)),
