@@ -629,7 +629,7 @@ impl Database {
         let place = |f: usize| own.iter().position(|&o| o == f).unwrap_or_default();
         let (sql, params) = q.select_sql_of(&columns_of(model, &own));
         self.with(|conn| {
-            let rows = run_fields(conn, model, &own, &sql, &params)?;
+            let mut rows = run_fields(conn, model, &own, &sql, &params)?;
             let mut out: Vec<Vec<Value>> = rows
                 .iter()
                 .map(|_| vec![Value::Null; picks.len()])
@@ -637,8 +637,16 @@ impl Database {
             for (n, p) in picks.iter().enumerate() {
                 let Some(via) = p.via else {
                     let at = place(p.field);
-                    for (o, r) in out.iter_mut().zip(&rows) {
-                        o[n] = r[at].clone();
+                    // Moved, not copied (a body is kilobytes), unless a later pick reads it.
+                    let later = picks[n + 1..]
+                        .iter()
+                        .any(|e| e.via.unwrap_or(e.field) == p.field);
+                    for (o, r) in out.iter_mut().zip(rows.iter_mut()) {
+                        o[n] = if later {
+                            r[at].clone()
+                        } else {
+                            std::mem::take(&mut r[at])
+                        };
                     }
                     continue;
                 };

@@ -88,15 +88,19 @@ impl RowField {
         self.value(row).map(crate::render::helpers::text)
     }
 
-    /// The field's text, and whether it is HTML (a Markdown field, rendered and sanitised).
-    fn body(&self, row: &[Value]) -> Option<(String, bool)> {
-        let text = self.text(row)?;
-        if self.markdown {
-            let html = crate::render::markdown::markdown_to_html_cached(&text);
-            Some((html.to_string(), true))
-        } else {
-            Some((text, false))
+    /// The field's text, or its HTML for a Markdown field (rendered and sanitised).
+    fn body(&self, row: &[Value]) -> Option<Body> {
+        let value = self.value(row)?;
+        if !self.markdown {
+            return Some(Body::Text(crate::render::helpers::text(value)));
         }
+        let html = match value {
+            Value::String(s) => crate::render::markdown::markdown_to_html_cached(s),
+            other => crate::render::markdown::markdown_to_html_cached(
+                &crate::render::helpers::text(other),
+            ),
+        };
+        Some(Body::Html(html))
     }
 }
 
@@ -131,14 +135,30 @@ pub struct FeedView {
     item: ItemSpec,
 }
 
+/// An entry's summary or content: HTML (the rendering of a Markdown field, as the cache
+/// holds it) or plain text.
+enum Body {
+    Html(Arc<str>),
+    Text(String),
+}
+
+impl Body {
+    fn as_str(&self) -> &str {
+        match self {
+            Body::Html(h) => h,
+            Body::Text(t) => t,
+        }
+    }
+}
+
 /// One entry, read from a row.
 struct Entry {
     title: String,
     link: String,
     updated: Option<DateTime<FixedOffset>>,
     published: Option<DateTime<FixedOffset>>,
-    summary: Option<(String, bool)>,
-    content: Option<(String, bool)>,
+    summary: Option<Body>,
+    content: Option<Body>,
     author: Option<String>,
 }
 
@@ -491,10 +511,14 @@ fn author(w: &mut W, name: &str) -> std::io::Result<()> {
 }
 
 /// An Atom text construct: HTML (escaped into the XML) or plain text.
-fn atom_text(w: &mut W, name: &str, (value, html): &(String, bool)) -> std::io::Result<()> {
+fn atom_text(w: &mut W, name: &str, body: &Body) -> std::io::Result<()> {
+    let kind = match body {
+        Body::Html(_) => "html",
+        Body::Text(_) => "text",
+    };
     w.create_element(name)
-        .with_attribute(("type", if *html { "html" } else { "text" }))
-        .write_text_content(BytesText::new(&xml_text(value)))?;
+        .with_attribute(("type", kind))
+        .write_text_content(BytesText::new(&xml_text(body.as_str())))?;
     Ok(())
 }
 
@@ -530,8 +554,8 @@ fn rss_item(w: &mut W, e: &Entry) -> std::io::Result<()> {
     w.create_element("guid")
         .with_attribute(("isPermaLink", "true"))
         .write_text_content(BytesText::new(&xml_text(&e.link)))?;
-    if let Some((body, _)) = e.content.as_ref().or(e.summary.as_ref()) {
-        text(w, "description", body)?;
+    if let Some(body) = e.content.as_ref().or(e.summary.as_ref()) {
+        text(w, "description", body.as_str())?;
     }
     if let Some(d) = e.published.or(e.updated) {
         text(w, "pubDate", &d.to_rfc2822())?;
