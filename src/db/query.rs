@@ -456,11 +456,15 @@ impl<'m> Query<'m> {
     }
 
     pub fn select_sql(&self) -> (String, Vec<SqlValue>) {
+        self.select_sql_of(&self.model.columns_sql)
+    }
+
+    /// `select_sql`, reading only these columns (quoted, comma-separated).
+    fn select_sql_of(&self, columns: &str) -> (String, Vec<SqlValue>) {
         let mut params = Vec::new();
         let table = ident(&self.model.table);
         let filter = self.where_sql(&mut params);
         let order = self.order_sql();
-        let columns = &self.model.columns_sql;
         // The limit is written into the SQL (a number of ours, fixed per view): SQLite would
         // re-plan a statement whose LIMIT is bound on every run. The offset stays bound.
         let sql = match self.limit {
@@ -564,7 +568,138 @@ fn run(
     Ok(out)
 }
 
+/// A field a narrow fetch (`Database::fetch_picked`) reads: the field at `field` of the
+/// query's model, or, through the foreign key at `via`, the field at `field` of its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub via: Option<usize>,
+    pub field: usize,
+}
+
+/// The columns at `fields` of each row, as JSON by their types.
+fn run_fields(
+    conn: &Conn,
+    model: &Model,
+    fields: &[usize],
+    sql: &str,
+    params: &[SqlValue],
+) -> Result<Vec<Vec<Value>>, DbError> {
+    let mut stmt = conn
+        .conn
+        .prepare_cached(sql)
+        .map_err(|e| DbError::at(sql, e))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |row| {
+        let mut values = Vec::with_capacity(fields.len());
+        for (i, &f) in fields.iter().enumerate() {
+            values.push(to_json(model.fields[f].ty, row.get(i)?));
+        }
+        Ok(values)
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r?);
+    }
+    Ok(out)
+}
+
+/// The quoted columns of these fields, for a SELECT.
+fn columns_of(model: &Model, fields: &[usize]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|&f| ident(&model.fields[f].column))
+        .collect();
+    quoted.join(", ")
+}
+
 impl Database {
+    /// Only the picked fields of a query's rows, each row's values in the order of `picks`
+    /// (null where a foreign key points at no row): the columns asked for, and one query per
+    /// foreign key followed for its targets' picked columns. For a view that reads a few
+    /// fields of each row (a feed), not the whole row as a JSON object.
+    pub fn fetch_picked(&self, q: &Query, picks: &[Pick]) -> Result<Vec<Vec<Value>>, DbError> {
+        let model = q.model;
+        // The model's fields read: each picked one, and each foreign key followed.
+        let mut own: Vec<usize> = Vec::new();
+        for p in picks {
+            let f = p.via.unwrap_or(p.field);
+            if !own.contains(&f) {
+                own.push(f);
+            }
+        }
+        let place = |f: usize| own.iter().position(|&o| o == f).unwrap_or_default();
+        let (sql, params) = q.select_sql_of(&columns_of(model, &own));
+        self.with(|conn| {
+            let mut rows = run_fields(conn, model, &own, &sql, &params)?;
+            let mut out: Vec<Vec<Value>> = rows
+                .iter()
+                .map(|_| vec![Value::Null; picks.len()])
+                .collect();
+            for (n, p) in picks.iter().enumerate() {
+                let Some(via) = p.via else {
+                    let at = place(p.field);
+                    // Moved, not copied (a body is kilobytes), unless a later pick reads it.
+                    let later = picks[n + 1..]
+                        .iter()
+                        .any(|e| e.via.unwrap_or(e.field) == p.field);
+                    for (o, r) in out.iter_mut().zip(rows.iter_mut()) {
+                        o[n] = if later {
+                            r[at].clone()
+                        } else {
+                            std::mem::take(&mut r[at])
+                        };
+                    }
+                    continue;
+                };
+                // The targets of this foreign key, once for all of its picks.
+                if picks[..n].iter().any(|e| e.via == Some(via)) {
+                    continue;
+                }
+                let fk = &model.fields[via];
+                let Some(target) = fk.to.as_ref().and_then(|t| self.models.get(t)) else {
+                    continue;
+                };
+                let theirs: Vec<usize> = std::iter::once(target.pk)
+                    .chain(picks.iter().filter(|e| e.via == Some(via)).map(|e| e.field))
+                    .collect();
+                let at = place(via);
+                let mut ids: Vec<SqlValue> = Vec::new();
+                for r in &rows {
+                    if !r[at].is_null() {
+                        let s = to_sql(FieldType::Integer, &r[at]);
+                        if !ids.contains(&s) {
+                            ids.push(s);
+                        }
+                    }
+                }
+                let mut related = Vec::new();
+                for chunk in ids.chunks(500) {
+                    let tq = Query {
+                        conds: vec![Cond::In {
+                            column: target.pk_field().column.clone(),
+                            values: chunk.to_vec(),
+                        }],
+                        many: false,
+                        ..Query::new(target)
+                    };
+                    let (sql, params) = tq.select_sql_of(&columns_of(target, &theirs));
+                    related.extend(run_fields(conn, target, &theirs, &sql, &params)?);
+                }
+                let places: Vec<usize> = (n..picks.len())
+                    .filter(|&m| picks[m].via == Some(via))
+                    .collect();
+                for (o, r) in out.iter_mut().zip(&rows) {
+                    if let Some(t) = related.iter().find(|t| t[0] == r[at]) {
+                        // `theirs` lists the primary key, then these picks in order.
+                        for (k, &m) in places.iter().enumerate() {
+                            o[m] = t[k + 1].clone();
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The rows of a query, foreign keys filled with their related rows and many_to_many
     /// fields with lists of them (when the query asks for them: `Query::many`).
     pub fn fetch(&self, q: &Query) -> Result<Vec<Map<String, Value>>, DbError> {

@@ -487,25 +487,24 @@ fn write(entry: &Entry, form: &Form, args: &Args) -> Result<String, String> {
             reverse::Piece::Text(t) => path.push_str(t),
             reverse::Piece::Arg(i) => {
                 let (key, converter) = &form.keys[*i];
-                let shown = match key {
-                    Key::Name(n) => format!("`{n}`"),
-                    Key::Pos(_) => format!("#{}", i + 1),
-                };
                 let value = args.get(form, *i).unwrap_or(&Value::Null);
-                let text =
-                    reverse::arg_text(value, converter.as_deref()).ok_or_else(
-                        || match converter {
-                            Some(c) => format!(
-                                "argument {shown} = {} does not fit converter `{}`",
-                                show(value),
-                                c.name
-                            ),
-                            None => format!(
-                                "argument {shown} = {} is not a string or a number",
-                                show(value)
-                            ),
-                        },
-                    )?;
+                let text = reverse::arg_text(value, converter.as_deref()).ok_or_else(|| {
+                    let shown = match key {
+                        Key::Name(n) => format!("`{n}`"),
+                        Key::Pos(_) => format!("#{}", i + 1),
+                    };
+                    match converter {
+                        Some(c) => format!(
+                            "argument {shown} = {} does not fit converter `{}`",
+                            show(value),
+                            c.name
+                        ),
+                        None => format!(
+                            "argument {shown} = {} is not a string or a number",
+                            show(value)
+                        ),
+                    }
+                })?;
                 path.push_str(&text);
             }
         }
@@ -518,12 +517,20 @@ fn write(entry: &Entry, form: &Form, args: &Args) -> Result<String, String> {
             entry.pattern.display()
         ));
     }
-    let url = quote(&path);
+    let quoted = utf8_percent_encode(&path, REVERSE_QUOTE);
     // Django: a URL starting with // would be read as a scheme-relative URL.
-    Ok(match url.strip_prefix('/') {
-        Some(rest) => format!("/%2F{rest}"),
-        None => format!("/{url}"),
-    })
+    let mut url = String::with_capacity(path.len() + 4);
+    url.push('/');
+    for (n, piece) in quoted.enumerate() {
+        match piece.strip_prefix('/') {
+            Some(rest) if n == 0 => {
+                url.push_str("%2F");
+                url.push_str(rest);
+            }
+            _ => url.push_str(piece),
+        }
+    }
+    Ok(url)
 }
 
 /// The last line of a regex error, which says what is wrong, without the "error: " label.

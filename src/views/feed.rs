@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use quick_xml::events::BytesText;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::context::Ctx;
 use super::error::ViewError;
@@ -23,7 +23,7 @@ use super::request::{escape_uri_path, Response};
 use super::{Call, CompileEnv, RouteDef};
 use crate::config::raw::{FeedFormat, FieldType, Lookup, RawFeedItem};
 use crate::config::Diagnostic;
-use crate::db::query::{Cond, Query};
+use crate::db::query::{Cond, Pick, Query};
 use crate::db::{Model, Models, Order};
 use crate::routing::{Args, Params, Router};
 
@@ -32,11 +32,13 @@ const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 pub const ATOM: &str = "application/atom+xml; charset=utf-8";
 pub const RSS: &str = "application/rss+xml; charset=utf-8";
 
-/// A field of the row, or of a row a foreign key points at (`author__name`): the keys that
-/// reach its value in a fetched row, whose foreign keys hold their related rows.
+/// A field of the row, or of a row a foreign key points at (`author__name`): which of the
+/// fetched values (`Pick`s) it is.
 #[derive(Debug)]
 struct RowField {
-    keys: Vec<String>,
+    pick: Pick,
+    /// Its place among the feed's picks.
+    at: usize,
     ty: FieldType,
     markdown: bool,
 }
@@ -47,47 +49,58 @@ impl RowField {
         if resolved.lookup != Lookup::Exact || path.ends_with("__exact") {
             return Err(format!("`{path}` names a lookup; name a field"));
         }
-        let mut keys = Vec::new();
-        match resolved.hops.len() {
-            0 => {}
-            // A fetched row holds the row each of its foreign keys points at, under its name.
-            1 => keys.push(path.split("__").next().unwrap_or_default().to_string()),
+        let index = |m: &Model, column: &str| m.fields.iter().position(|f| f.column == column);
+        let pick = match resolved.hops.len() {
+            0 => index(model, &resolved.field.column).map(|field| Pick { via: None, field }),
+            1 => {
+                let name = path.split("__").next().unwrap_or_default();
+                let via = model.fields.iter().position(|f| f.name == name);
+                let target = via.and_then(|v| model.fields[v].to.as_ref());
+                let target = target.and_then(|t| models.get(t));
+                let field = target.and_then(|t| index(t, &resolved.field.column));
+                via.zip(field).map(|(via, field)| Pick {
+                    via: Some(via),
+                    field,
+                })
+            }
             _ => {
                 return Err(format!(
                     "`{path}` follows more than one foreign key; a feed reads one at most"
                 ))
             }
-        }
-        keys.push(resolved.field.column.clone());
+        };
+        let pick = pick.ok_or_else(|| {
+            format!("`{path}` is not a column of the row or of a row its foreign key points at")
+        })?;
         Ok(RowField {
-            keys,
+            pick,
+            at: 0,
             ty: resolved.field.ty,
             markdown: resolved.field.markdown,
         })
     }
 
-    fn value<'r>(&self, row: &'r Map<String, Value>) -> Option<&'r Value> {
-        let (last, hops) = self.keys.split_last()?;
-        let mut at = row;
-        for key in hops {
-            at = at.get(key)?.as_object()?;
-        }
-        at.get(last).filter(|v| !v.is_null())
+    fn value<'r>(&self, row: &'r [Value]) -> Option<&'r Value> {
+        row.get(self.at).filter(|v| !v.is_null())
     }
 
-    fn text(&self, row: &Map<String, Value>) -> Option<String> {
+    fn text(&self, row: &[Value]) -> Option<String> {
         self.value(row).map(crate::render::helpers::text)
     }
 
-    /// The field's text, and whether it is HTML (a Markdown field, rendered and sanitised).
-    fn body(&self, row: &Map<String, Value>) -> Option<(String, bool)> {
-        let text = self.text(row)?;
-        if self.markdown {
-            let html = crate::render::markdown::markdown_to_html_cached(&text);
-            Some((html.to_string(), true))
-        } else {
-            Some((text, false))
+    /// The field's text, or its HTML for a Markdown field (rendered and sanitised).
+    fn body(&self, row: &[Value]) -> Option<Body> {
+        let value = self.value(row)?;
+        if !self.markdown {
+            return Some(Body::Text(crate::render::helpers::text(value)));
         }
+        let html = match value {
+            Value::String(s) => crate::render::markdown::markdown_to_html_cached(s),
+            other => crate::render::markdown::markdown_to_html_cached(
+                &crate::render::helpers::text(other),
+            ),
+        };
+        Some(Body::Html(html))
     }
 }
 
@@ -100,6 +113,10 @@ struct ItemSpec {
     summary: Option<RowField>,
     content: Option<RowField>,
     author: Option<RowField>,
+    /// What the fetch reads: each field's value, then the link's arguments.
+    picks: Vec<Pick>,
+    /// The place among `picks` of each of the link's arguments.
+    link_at: Vec<usize>,
 }
 
 /// A compiled `view: feed`.
@@ -118,14 +135,30 @@ pub struct FeedView {
     item: ItemSpec,
 }
 
+/// An entry's summary or content: HTML (the rendering of a Markdown field, as the cache
+/// holds it) or plain text.
+enum Body {
+    Html(Arc<str>),
+    Text(String),
+}
+
+impl Body {
+    fn as_str(&self) -> &str {
+        match self {
+            Body::Html(h) => h,
+            Body::Text(t) => t,
+        }
+    }
+}
+
 /// One entry, read from a row.
 struct Entry {
     title: String,
     link: String,
     updated: Option<DateTime<FixedOffset>>,
     published: Option<DateTime<FixedOffset>>,
-    summary: Option<(String, bool)>,
-    content: Option<(String, bool)>,
+    summary: Option<Body>,
+    content: Option<Body>,
     author: Option<String>,
 }
 
@@ -222,9 +255,11 @@ impl FeedView {
         q.conds = self.wheres.clone();
         q.order = self.ordering.clone();
         q.limit = Some(i64::from(self.limit));
-        // An entry reads fields and foreign keys only, never a many_to_many field.
+        // An entry reads the fields it names (and one foreign key's), never a many_to_many one.
         q.many = false;
-        let rows = db.fetch(&q).map_err(|e| call.db(e))?;
+        let rows = db
+            .fetch_picked(&q, &self.item.picks)
+            .map_err(|e| call.db(e))?;
         let entries: Vec<Entry> = rows
             .iter()
             .filter_map(|row| self.entry(ctx.router, row, call.origin))
@@ -241,9 +276,9 @@ impl FeedView {
 
     /// A row as an entry; a row whose link cannot be made (a value its route's converter
     /// refuses) is left out, and the log says why.
-    fn entry(&self, router: &Router, row: &Map<String, Value>, origin: &str) -> Option<Entry> {
+    fn entry(&self, router: &Router, row: &[Value], origin: &str) -> Option<Entry> {
         let item = &self.item;
-        let path = match item.link.path(router, row) {
+        let path = match item.link.path_with(router, |i, _| row.get(item.link_at[i])) {
             Ok(p) => p,
             Err(why) => {
                 tracing::warn!("{origin}: a feed entry is left out: {why}");
@@ -251,11 +286,17 @@ impl FeedView {
             }
         };
         let date = |f: &Option<RowField>| f.as_ref().and_then(|f| f.value(row)).and_then(instant);
+        let updated = date(&item.updated);
+        // `updated` and `published` often name one field: its value is parsed once.
+        let published = match (&item.updated, &item.published) {
+            (Some(u), Some(p)) if u.at == p.at => updated,
+            _ => date(&item.published),
+        };
         Some(Entry {
             title: item.title.text(row).unwrap_or_default(),
             link: format!("{}{path}", self.base_url),
-            updated: date(&item.updated),
-            published: date(&item.published),
+            updated,
+            published,
             summary: item.summary.as_ref().and_then(|f| f.body(row)),
             content: item.content.as_ref().and_then(|f| f.body(row)),
             author: item.author.as_ref().and_then(|f| f.text(row)),
@@ -334,18 +375,11 @@ impl FeedView {
 /// the model's ordering.
 fn default_ordering(model: &Model, item: &ItemSpec) -> Vec<Order> {
     let date = item.published.as_ref().or(item.updated.as_ref());
-    match date.filter(|f| f.keys.len() == 1) {
-        Some(f) => model
-            .fields
-            .iter()
-            .find(|m| m.column == f.keys[0])
-            .map(|field| {
-                vec![Order {
-                    desc: true,
-                    ..Order::asc(field)
-                }]
-            })
-            .unwrap_or_default(),
+    match date.filter(|f| f.pick.via.is_none()) {
+        Some(f) => vec![Order {
+            desc: true,
+            ..Order::asc(&model.fields[f.pick.field])
+        }],
         None => model.ordering.clone(),
     }
 }
@@ -414,14 +448,51 @@ fn compile_item(
     if errors.len() > before {
         return None;
     }
+    let (mut title, link) = (title?, link?);
+    let (mut updated, mut published) = (updated, published);
+    let (mut summary, mut content, mut author) = (summary, content, author);
+    // Each field's place among the picks, one place for a field named twice.
+    let mut picks: Vec<Pick> = Vec::new();
+    let mut place = |pick: Pick| match picks.iter().position(|p| *p == pick) {
+        Some(at) => at,
+        None => {
+            picks.push(pick);
+            picks.len() - 1
+        }
+    };
+    title.at = place(title.pick.clone());
+    for f in [
+        &mut updated,
+        &mut published,
+        &mut summary,
+        &mut content,
+        &mut author,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        f.at = place(f.pick.clone());
+    }
+    let link_at = link
+        .columns()
+        .map(|column| {
+            let field = model.fields.iter().position(|f| f.column == column);
+            place(Pick {
+                via: None,
+                field: field.unwrap_or(model.pk),
+            })
+        })
+        .collect();
     Some(ItemSpec {
-        title: title?,
-        link: link?,
+        title,
+        link,
         updated,
         published,
         summary,
         content,
         author,
+        picks,
+        link_at,
     })
 }
 
@@ -440,10 +511,14 @@ fn author(w: &mut W, name: &str) -> std::io::Result<()> {
 }
 
 /// An Atom text construct: HTML (escaped into the XML) or plain text.
-fn atom_text(w: &mut W, name: &str, (value, html): &(String, bool)) -> std::io::Result<()> {
+fn atom_text(w: &mut W, name: &str, body: &Body) -> std::io::Result<()> {
+    let kind = match body {
+        Body::Html(_) => "html",
+        Body::Text(_) => "text",
+    };
     w.create_element(name)
-        .with_attribute(("type", if *html { "html" } else { "text" }))
-        .write_text_content(BytesText::new(&xml_text(value)))?;
+        .with_attribute(("type", kind))
+        .write_text_content(BytesText::new(&xml_text(body.as_str())))?;
     Ok(())
 }
 
@@ -479,8 +554,8 @@ fn rss_item(w: &mut W, e: &Entry) -> std::io::Result<()> {
     w.create_element("guid")
         .with_attribute(("isPermaLink", "true"))
         .write_text_content(BytesText::new(&xml_text(&e.link)))?;
-    if let Some((body, _)) = e.content.as_ref().or(e.summary.as_ref()) {
-        text(w, "description", body)?;
+    if let Some(body) = e.content.as_ref().or(e.summary.as_ref()) {
+        text(w, "description", body.as_str())?;
     }
     if let Some(d) = e.published.or(e.updated) {
         text(w, "pubDate", &d.to_rfc2822())?;

@@ -99,13 +99,29 @@ impl RowLink {
         Ok(RowLink { target, args })
     }
 
+    /// The columns its arguments take, in order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(|(_, column)| column.as_str())
+    }
+
     /// The row's path, or why it cannot be made (a value its converter refuses).
     pub fn path(&self, router: &Router, row: &Map<String, Value>) -> Result<String, String> {
+        self.path_with(router, |_, column| row.get(column))
+    }
+
+    /// The path of a row whose argument `i`, of column `column`, has the value `value(i,
+    /// column)`.
+    pub fn path_with<'r>(
+        &self,
+        router: &Router,
+        value: impl Fn(usize, &str) -> Option<&'r Value>,
+    ) -> Result<String, String> {
         let args: Params = self
             .args
             .iter()
-            .map(|(capture, column)| {
-                let v = row.get(column).cloned().unwrap_or(Value::Null);
+            .enumerate()
+            .map(|(i, (capture, column))| {
+                let v = value(i, column).cloned().unwrap_or(Value::Null);
                 (capture.clone(), v)
             })
             .collect();

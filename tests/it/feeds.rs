@@ -182,6 +182,87 @@ fn the_atom_feed_has_absolute_links_newest_entries_first_and_sanitised_content()
 }
 
 #[test]
+fn a_feed_reads_each_field_it_names_in_any_order_through_a_foreign_key_too() {
+    // The author's name first and twice, the dates from two fields, the link by primary key.
+    let dir = notes_site(
+        r#"  - path: "notes/<int:pk>/"
+    name: note-by-pk
+    view: detail
+    model: Note
+    template: home.hbs
+  - path: "by-author.xml"
+    view: feed
+    model: Note
+    ordering: [title]
+    feed: { title: By author, link: note-list }
+    item: { title: author__name, link: note-by-pk, updated: updated_on, published: created_at, author: author__name, summary: slug }
+"#,
+    );
+    let server = Server::start(&dir.path);
+    let r = server.get("/by-author.xml");
+    ok(&r);
+    let feed = parse_feed(&r);
+    let shown: Vec<_> = feed
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.title.as_ref().map(|t| t.content.clone()),
+                e.authors.first().and_then(|a| a.name.clone()),
+                e.summary.as_ref().map(|t| t.content.clone()),
+                e.updated.map(|d| d.to_rfc3339()),
+                e.published.map(|d| d.to_rfc3339()),
+            )
+        })
+        .collect();
+    let entry = |pk: u8, author: Option<&str>, slug: &str, updated: &str, published: &str| {
+        (
+            format!("https://notes.example.org/sub/notes/{pk}/"),
+            // An entry whose note has no author has an empty title and no author of its own.
+            Some(author.unwrap_or_default().to_string()),
+            author.map(str::to_string),
+            Some(slug.to_string()),
+            Some(format!("{updated}T00:00:00+00:00")),
+            Some(published.to_string()),
+        )
+    };
+    let want = [
+        entry(5, None, "draft", "2026-05-02", "2026-05-01T08:00:00+00:00"),
+        entry(
+            1,
+            Some("Ann <Author>"),
+            "first",
+            "2026-01-05",
+            "2026-01-01T09:00:00+00:00",
+        ),
+        entry(4, None, "fourth", "2026-04-02", "2026-04-01T08:00:00+00:00"),
+        entry(2, None, "second", "2026-02-02", "2026-02-01T08:30:00+00:00"),
+        entry(
+            3,
+            Some("Ann <Author>"),
+            "third",
+            "2026-03-02",
+            "2026-03-01T12:00:00+00:00",
+        ),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(id, t, a, s, u, p)| {
+            (
+                id.as_str(),
+                t.clone(),
+                a.clone(),
+                s.clone(),
+                u.clone(),
+                p.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, want);
+}
+
+#[test]
 fn markdown_in_a_feed_is_sanitised_and_plain_text_stays_text() {
     let dir = notes_site("");
     let server = Server::start(&dir.path);
