@@ -25,7 +25,7 @@ use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, RawModel, RawSource};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::model::validate;
+use crate::db::model::{validate, Now};
 use crate::db::sync::{Problem, Row, Table, Val};
 use crate::db::{Field, Model, Models};
 use file::{File, Stamp};
@@ -367,30 +367,6 @@ fn problem(f: &File, field: &str, message: String, hint: Option<String>) -> Diag
     let mut d = place(f, field).with_hint(hint);
     d.message = message;
     d
-}
-
-/// The current time, once per load, for `auto_now` and `auto_now_add`.
-struct Now {
-    datetime: Value,
-    date: Value,
-}
-
-impl Now {
-    fn new() -> Now {
-        let now = chrono::Utc::now();
-        Now {
-            datetime: now.format("%Y-%m-%dT%H:%M:%S").to_string().into(),
-            date: now.format("%Y-%m-%d").to_string().into(),
-        }
-    }
-
-    fn of(&self, f: &Field) -> Value {
-        if f.ty == FieldType::Date {
-            self.date.clone()
-        } else {
-            self.datetime.clone()
-        }
-    }
 }
 
 /// One file's row, or its mistakes (all of them) in `errors`.

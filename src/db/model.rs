@@ -627,6 +627,38 @@ fn check_type(field: &Field, v: &Value) -> Result<Value, String> {
     }
 }
 
+/// The current time, taken once per load, for the `auto_now` and `auto_now_add` fields that
+/// fixtures and collection files leave out.
+pub struct Now {
+    datetime: Value,
+    date: Value,
+}
+
+impl Default for Now {
+    fn default() -> Now {
+        Now::new()
+    }
+}
+
+impl Now {
+    pub fn new() -> Now {
+        let now = chrono::Utc::now();
+        Now {
+            datetime: now.format("%Y-%m-%dT%H:%M:%S").to_string().into(),
+            date: now.format("%Y-%m-%d").to_string().into(),
+        }
+    }
+
+    /// The time as `f` stores it: a date, or a datetime.
+    pub fn of(&self, f: &Field) -> Value {
+        if f.ty == FieldType::Date {
+            self.date.clone()
+        } else {
+            self.datetime.clone()
+        }
+    }
+}
+
 /// Validate a value on its way into the database: type, length, charset, shape, choices.
 /// Returns the value as it is stored.
 pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
