@@ -109,7 +109,7 @@ pub fn sync(conn: &mut Connection, tables: &[Table<'_>]) -> Result<Vec<Report>, 
     let mut refs = Refs::default();
     for (t, table) in tables.iter().enumerate() {
         let report = &mut reports[t];
-        let mut existing = read_existing(&tx, table)?;
+        let (mut existing, keyless) = read_existing(&tx, table)?;
         let sets = read_sets(&tx, table.model)?;
         for (r, row) in table.rows.iter().enumerate() {
             let mut at = |field: &str, message: String| {
@@ -158,7 +158,7 @@ pub fn sync(conn: &mut Connection, tables: &[Table<'_>]) -> Result<Vec<Report>, 
             }
         }
         deletes.extend(existing.into_values().map(|(pk, _)| (t, pk)));
-        deletes.extend(read_keyless(&tx, table)?.into_iter().map(|pk| (t, pk)));
+        deletes.extend(keyless.into_iter().map(|pk| (t, pk)));
     }
     if !problems.is_empty() {
         return Err(SyncError::Rows(problems));
@@ -285,41 +285,32 @@ fn sql_values<'a>(
 /// Each row of the table by its key: its primary key and every column's value, by field index.
 type Existing = HashMap<String, (SqlValue, Vec<SqlValue>)>;
 
-fn read_existing(tx: &Transaction, table: &Table<'_>) -> Result<Existing, DbError> {
+/// Every row of the table by its key, and the primary keys of rows whose key is not text (NULL,
+/// or a number written by something else): those have no source, so they go. One scan.
+fn read_existing(
+    tx: &Transaction,
+    table: &Table<'_>,
+) -> Result<(Existing, Vec<SqlValue>), DbError> {
     let model = &table.model;
     let sql = format!("SELECT {} FROM {}", model.columns_sql, ident(&model.table));
     let mut stmt = tx.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
     let n = model.fields.len();
     let mut rows = stmt.query([]).map_err(|e| DbError::at(&sql, e))?;
     let mut out = HashMap::new();
+    let mut keyless = Vec::new();
     while let Some(row) = rows.next().map_err(|e| DbError::at(&sql, e))? {
         let values: Vec<SqlValue> = (0..n)
             .map(|i| row.get(i))
             .collect::<Result<_, _>>()
             .map_err(|e| DbError::at(&sql, e))?;
-        if let SqlValue::Text(key) = &values[table.key] {
-            out.insert(key.clone(), (values[model.pk].clone(), values));
+        match &values[table.key] {
+            SqlValue::Text(key) => {
+                out.insert(key.clone(), (values[model.pk].clone(), values));
+            }
+            _ => keyless.push(values[model.pk].clone()),
         }
     }
-    Ok(out)
-}
-
-/// Rows whose key is not text (NULL, or a number written by something else): they have no
-/// source, so they go.
-fn read_keyless(tx: &Transaction, table: &Table<'_>) -> Result<Vec<SqlValue>, DbError> {
-    let model = &table.model;
-    let sql = format!(
-        "SELECT {} FROM {} WHERE typeof({}) <> 'text'",
-        ident(&model.pk_field().column),
-        ident(&model.table),
-        ident(&model.fields[table.key].column)
-    );
-    let mut stmt = tx.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
-    let pks = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect::<Result<Vec<SqlValue>, _>>())
-        .map_err(|e| DbError::at(&sql, e))?;
-    Ok(pks)
+    Ok((out, keyless))
 }
 
 /// Insert a row; its primary key (given, or the one SQLite assigned).
