@@ -330,16 +330,19 @@ fn check_rows(
             };
             if let Some(first) = seen.get(row.key.as_str()) {
                 let name = &c.model.fields[c.key].name;
-                errors.push(place(f, name).with_hint(Some(format!(
-                    "`{}` is also the {name} of {}; each file's {name} must differ",
-                    row.key,
-                    first.display()
-                ))));
-                let last = errors.last_mut().expect("just pushed");
-                last.message = format!(
-                    "two files of {} have the {name} `{}`",
-                    c.folder_text, row.key
-                );
+                errors.push(problem(
+                    f,
+                    name,
+                    format!(
+                        "two files of {} have the {name} `{}`",
+                        c.folder_text, row.key
+                    ),
+                    Some(format!(
+                        "`{}` is also the {name} of {}; each file's {name} must differ",
+                        row.key,
+                        first.display()
+                    )),
+                ));
                 continue;
             }
             seen.insert(row.key.clone(), &f.path);
@@ -353,20 +356,15 @@ fn check_rows(
     keys
 }
 
-/// A diagnostic placed at `field` of the file's front matter (or the file, when the field is
-/// not in it).
-fn place(f: &File, field: &str) -> Diagnostic {
-    if f.front.contains_key(field) {
-        f.source.diag(field, String::new())
-    } else {
-        Diagnostic::new(&f.path, String::new())
-    }
-}
-
+/// A diagnostic placed at `field` of the file's front matter (or at the file, when the field
+/// is not in it).
 fn problem(f: &File, field: &str, message: String, hint: Option<String>) -> Diagnostic {
-    let mut d = place(f, field).with_hint(hint);
-    d.message = message;
-    d
+    let d = if f.front.contains_key(field) {
+        f.source.diag(field, message)
+    } else {
+        Diagnostic::new(&f.path, message)
+    };
+    d.with_hint(hint)
 }
 
 /// One file's row, or its mistakes (all of them) in `errors`.
