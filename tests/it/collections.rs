@@ -569,3 +569,17 @@ fn a_model_change_while_serving_checks_every_file_again() {
         "{log}"
     );
 }
+
+#[test]
+fn the_long_form_names_the_field_the_file_name_fills_and_the_one_the_markdown_fills() {
+    let yaml = "site:\n  database: s.sqlite3\nmodels:\n  Page:\n    source: { folder: pages/, slug: handle, body: text }\n    fields:\n      handle: { type: string, unique: true }\n      text: { type: text }\n      notes: { type: text, format: markdown, null: true }\nroutes:\n  - { path: \"<str:handle>/\", view: detail, model: Page, lookup: handle, format: json }\n";
+    let site = write_files(&[
+        ("site.yaml", yaml),
+        ("pages/about.md", "---\nnotes: \"*kept*\"\n---\nAbout us.\n"),
+    ]);
+    let s = Server::start_with(&site.path, &[]);
+    let page: Value = serde_json::from_str(&ok(&s, "/about/").body).unwrap();
+    assert_eq!(page["handle"], "about");
+    assert_eq!(page["text"], "About us.\n");
+    assert_eq!(page["notes"], "*kept*");
+}
