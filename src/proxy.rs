@@ -104,6 +104,11 @@ impl Proxy {
         self.scheme.is_some()
     }
 
+    /// Whether a block of `trusted` holds every address (`0.0.0.0/0`, `::/0`).
+    pub fn trusts_everyone(&self) -> bool {
+        self.trusted.iter().any(|net| net.prefix_len() == 0)
+    }
+
     /// Whether `addr` is one of the trusted proxies.
     pub fn trusts(&self, addr: IpAddr) -> bool {
         let addr = addr.to_canonical();
