@@ -31,6 +31,7 @@ mod many_to_many;
 mod models;
 mod no_panic;
 mod properties;
+mod proxy;
 mod reload;
 mod reverse;
 mod routing;
