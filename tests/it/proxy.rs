@@ -62,10 +62,10 @@ fn free_port() -> u16 {
 
 /// The location block both servers share: what the book's deploy page tells nginx to do,
 /// with the scheme header's value as given.
-fn location(trellis: SocketAddr, scheme: &str) -> String {
+fn location(scheme: &str) -> String {
     format!(
         "location / {{
-      proxy_pass http://{trellis};
+      proxy_pass http://trellis;
       proxy_http_version 1.1;
       proxy_bind 127.0.0.2;
       proxy_set_header Host $host;
@@ -93,11 +93,14 @@ impl Drop for Nginx {
 }
 
 impl Nginx {
-    fn start(binary: &Path, trellis: SocketAddr) -> Nginx {
+    /// nginx in front of the `trellis` instances (one upstream group: a request that one
+    /// cannot take is passed to the next).
+    fn start(binary: &Path, trellis: &[SocketAddr]) -> Nginx {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let d = dir.path().display();
         let https: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let http: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let upstream: String = trellis.iter().map(|a| format!("server {a}; ")).collect();
         let config = format!(
             "daemon off;
 master_process off;
@@ -112,6 +115,7 @@ http {{
   fastcgi_temp_path {d}/fastcgi;
   uwsgi_temp_path {d}/uwsgi;
   scgi_temp_path {d}/scgi;
+  upstream trellis {{ {upstream}}}
   server {{
     listen {https};
     {}
@@ -122,8 +126,8 @@ http {{
   }}
 }}
 ",
-            location(trellis, "https"),
-            location(trellis, "$scheme"),
+            location("https"),
+            location("$scheme"),
         );
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, config).expect("write nginx.conf");
@@ -195,7 +199,7 @@ fn the_scheme_header_is_believed_from_nginx_and_from_no_one_else() {
         return;
     };
     let (_site, s) = serving();
-    let proxy = Nginx::start(&binary, s.addr);
+    let proxy = Nginx::start(&binary, &[s.addr]);
     let host = ("Host", "example.org");
     let forged = ("X-Forwarded-Proto", "https");
 
@@ -220,7 +224,7 @@ fn the_access_log_names_the_client_nginx_saw_not_a_forged_one() {
         return;
     };
     let (_site, s) = serving();
-    let proxy = Nginx::start(&binary, s.addr);
+    let proxy = Nginx::start(&binary, &[s.addr]);
     let forged = ("X-Forwarded-For", "203.0.113.9");
     get(
         proxy.https,
@@ -241,7 +245,7 @@ fn allowed_hosts_still_applies_through_nginx() {
         return;
     };
     let (_site, s) = serving();
-    let proxy = Nginx::start(&binary, s.addr);
+    let proxy = Nginx::start(&binary, &[s.addr]);
     for front in [proxy.https, proxy.http] {
         let r = get(front, "/", &[("Host", "evil.example")]);
         assert_eq!(r.status, 400, "{r:?}");
@@ -262,4 +266,80 @@ fn allowed_hosts_still_applies_through_nginx() {
         log.contains("Invalid Host header \"evil.example\""),
         "{log}"
     );
+}
+
+/// The way the deploy page upgrades without downtime: two instances behind nginx, restarted
+/// one at a time. SIGTERM makes an instance stop accepting and finish what it holds; nginx
+/// passes the requests it can no longer take to the other. Not one request fails meanwhile.
+#[test]
+fn stopping_one_of_two_instances_behind_nginx_fails_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let Some(binary) = nginx("stopping_one_of_two_instances_behind_nginx_fails_no_request") else {
+        return;
+    };
+    let (site, a) = serving();
+    let b = Server::start_site(&site);
+    let proxy = Nginx::start(&binary, &[a.addr, b.addr]);
+    let (done, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let statuses = std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                statuses.push(get(proxy.https, "/", &[("Host", "example.org")]).status);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            statuses
+        });
+        let after = |n: usize| {
+            while done.load(Ordering::Relaxed) < n && !load.is_finished() {
+                std::thread::yield_now();
+            }
+        };
+        after(20);
+        let status = Command::new("kill")
+            .args(["-s", "TERM", &a.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        a.wait_for_log("stopped");
+        let stopped_at = done.load(Ordering::Relaxed);
+        after(stopped_at + 40);
+        stop.store(true, Ordering::Relaxed);
+        load.join().unwrap()
+    });
+    let failed: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {}: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
+    // Both took requests, and the one still running took every request after the stop.
+    let served = |s: &Server| s.log().matches("\"GET / HTTP/1.1\" 200").count();
+    assert!(served(&a) > 0, "{}", a.log());
+    assert!(served(&b) >= 40, "{}", b.log());
+}
+
+/// `forwarded_host: true` (Django's USE_X_FORWARDED_HOST): the host comes from a trusted
+/// proxy's `X-Forwarded-Host`, and must still be one of `allowed_hosts`. No nginx needed: the
+/// test, on loopback, is the trusted proxy here (the default `trusted`).
+#[test]
+fn a_forwarded_host_is_checked_against_allowed_hosts() {
+    let site = write_site(
+        "site:\n  allowed_hosts: [example.org]\n  proxy: { forwarded_host: true }\nroutes:\n  - { path: \"\", view: response, body: hi }\n",
+        &[],
+    );
+    let s = Server::start_site(&site);
+    for (host, forwarded, status) in [
+        ("evil.example", "example.org", 200),
+        ("example.org", "evil.example", 400),
+        ("example.org", "example.org, evil.example", 400),
+    ] {
+        let r = get(
+            s.addr,
+            "/",
+            &[("Host", host), ("X-Forwarded-Host", forwarded)],
+        );
+        assert_eq!(r.status, status, "{host} {forwarded}: {r:?}");
+    }
 }
