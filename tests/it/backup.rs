@@ -5,46 +5,8 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use crate::common::{self, write_files, Server};
-
-/// One database thread, so that the server reads through one connection that stays open.
-const NOTES: &str = r#"site:
-  database: db.sqlite3
-  fixtures: [notes.yaml]
-  limits: { db_threads: 1 }
-models:
-  Note:
-    fields:
-      title: { type: string }
-    ordering: [title]
-routes:
-  - { path: "notes/", view: list, model: Note, format: json, paginate_by: 5 }
-"#;
-
-fn serving_notes() -> (common::SiteDir, Server) {
-    let site = write_files(&[
-        ("site.yaml", NOTES),
-        (
-            "notes.yaml",
-            "- model: Note\n  pk: 1\n  fields: { title: first }\n",
-        ),
-    ]);
-    let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
-    (site, s)
-}
-
-fn titles(s: &Server) -> Vec<String> {
-    let r = s.get("/notes/");
-    assert_eq!(r.status, 200, "{r:?}");
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    v["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{v}"))
-        .iter()
-        .map(|n| n["title"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
+use crate::common;
+use crate::security::{serving_notes, titles};
 
 fn trellis(args: &[&std::ffi::OsStr]) -> std::process::Output {
     common::trellis(args)

@@ -9,7 +9,6 @@
 //! untrusted clients. `.ci/run` installs nginx; where it is missing and `CI` is not set, each
 //! test prints a `SKIPPED:` line past the harness's capture and returns; in CI it fails.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,23 +32,12 @@ routes:
 /// nginx's binary, on `PATH` or where Debian puts it; when it is missing, a failure in CI and
 /// elsewhere a `SKIPPED:` line for `test` and `None`.
 fn nginx(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path).chain(["/usr/sbin".into(), "/usr/local/sbin".into()]);
-    for dir in dirs {
-        let p = dir.join("nginx");
-        if p.is_file() {
-            return Some(p);
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("nginx is missing: .ci/run installs it (apt-get install nginx)");
-    }
-    // Past the harness's capture: a skip must never look like a pass.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: proxy::{test}: no nginx on this machine (apt-get install nginx; CI installs it)"
-    );
-    None
+    crate::common::installed(
+        &["nginx"],
+        &["/usr/sbin", "/usr/local/sbin"],
+        "nginx",
+        &format!("proxy::{test}"),
+    )
 }
 
 /// A port nobody listens on now (the kernel's choice; free again once the probe is dropped).

@@ -61,6 +61,32 @@ pub fn command(tmp: &Path) -> Command {
     cmd
 }
 
+/// A program some tests need and `.ci/run` installs (Debian's `package`): the first of `names`
+/// on `PATH` or in `dirs`. When there is none: a failure in CI (`CI` set: the install broke),
+/// and elsewhere a `SKIPPED:` line for `test` and `None`. The line goes to the process's
+/// stderr, not through eprintln!, which the harness captures and shows only for a failing
+/// test: a skip must never look like a pass.
+pub fn installed(names: &[&str], dirs: &[&str], package: &str, test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(dirs.iter().map(PathBuf::from));
+    for dir in dirs {
+        for name in names {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{package} is missing: .ci/run installs it (apt-get install {package})");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: no {package} on this machine (apt-get install {package}; CI installs it)"
+    );
+    None
+}
+
 /// Run `trellis ARGS…` to completion (for `check`, `routes`, `schema`).
 pub fn trellis<I, S>(args: I) -> Output
 where
