@@ -84,6 +84,12 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        return Err(BackupError::Refused(format!(
+            "no folder {} to write the backup into",
+            dir.display()
+        )));
+    }
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         name.to_string_lossy(),
@@ -264,6 +270,9 @@ mod tests {
             .filter(|n| n.starts_with('.'))
             .collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
+        let nowhere = tmp.path().join("no/such/folder/copy.sqlite3");
+        let err = backup(&db, &nowhere).unwrap_err();
+        assert!(err.to_string().contains("no folder"), "{err}");
     }
 
     #[test]
