@@ -67,6 +67,25 @@ fn https(site: &Site, out: &mut Vec<Warning>) {
              (start with a few minutes' max_age and raise it once HTTPS works everywhere)",
         ));
     }
+    if site.security.hsts() && !site.proxy.reads_scheme() {
+        out.push(warn(
+            "security.W010",
+            "`site.security.hsts` is set but `site.proxy.scheme_header` is not: `trellis serve` \
+             speaks plain HTTP, so no request is secure and HSTS is never sent",
+            "put a proxy that terminates HTTPS in front, have it set a header, and name it: \
+             `proxy: { scheme_header: { name: X-Forwarded-Proto, value: https } }` (see the \
+             book's deploy page)",
+        ));
+    }
+    if site.proxy.trusts_everyone() {
+        out.push(warn(
+            "security.W011",
+            "`site.proxy.trusted` holds every address: any client can claim HTTPS, or another \
+             address or host, with a forwarded header",
+            "list only your proxies' addresses (the default is the loopback ones, for a proxy \
+             on the same machine)",
+        ));
+    }
     if let Some(url) = site.settings.base_url() {
         if url.starts_with("http://") {
             out.push(warn(

@@ -12,6 +12,7 @@ pub mod db;
 pub mod deploy;
 pub mod hosts;
 pub mod logline;
+pub mod proxy;
 pub mod query;
 pub mod reload;
 pub mod render;

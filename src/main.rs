@@ -77,6 +77,12 @@ enum Command {
     },
     /// Write every row of a model as a YAML fixture to standard output.
     Dump { site: PathBuf, model: String },
+    /// Copy the site's database to FILE while the site may be serving (SQLite's online backup
+    /// API: a consistent copy, written to a temporary file and renamed into place).
+    Backup { site: PathBuf, file: PathBuf },
+    /// Replace the content of the site's database with the backup FILE, in place: a running
+    /// server sees the restored rows at once. The database is then migrated.
+    Restore { site: PathBuf, file: PathBuf },
     /// Print the resolved URL table: pattern, name, view, target.
     Routes { site: Option<PathBuf> },
     /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
@@ -226,6 +232,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Load { site, files } => load_command(&site, &files),
         Command::Dump { site, model } => dump_command(&site, &model),
+        Command::Backup { site, file } => copy_command(&site, &file, false),
+        Command::Restore { site, file } => copy_command(&site, &file, true),
         Command::Schema { routes } => {
             print!(
                 "{}",
@@ -412,6 +420,38 @@ fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
             Err(ExitCode::FAILURE)
         }
     }
+}
+
+/// `trellis backup` (or, with `restore`, `trellis restore`): see `trellis::db::backup`.
+fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode> {
+    let site = load(site)?;
+    let Some(db) = &site.db else {
+        eprintln!("error: this site has no database");
+        return Err(ExitCode::FAILURE);
+    };
+    let fail = |e: trellis::db::backup::BackupError| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    };
+    let (copied, from, to) = if restore {
+        let copied = trellis::db::backup::restore(&db.path, file).map_err(fail)?;
+        (copied, file, db.path.as_path())
+    } else {
+        let copied = trellis::db::backup::backup(&db.path, file).map_err(fail)?;
+        (copied, db.path.as_path(), file)
+    };
+    println!(
+        "{} {} into {} ({} pages, {} bytes)",
+        if restore { "restored" } else { "copied" },
+        from.display(),
+        to.display(),
+        copied.pages,
+        copied.bytes
+    );
+    if restore {
+        migrate(&site, false, false)?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

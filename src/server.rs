@@ -26,9 +26,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Condition, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::config::raw::RawLimits;
+use crate::proxy::Forwarded;
 use crate::reload::{Current, LIVE_PATH};
 use crate::site::Site;
 use crate::views::{Request, Response, ViewError};
@@ -167,7 +168,7 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
-        .wrap(from_fn(security_headers))
+        .wrap(from_fn(site_headers))
         // The access line costs nothing when it is not written (`--quiet`): the middleware is
         // only there when the log wants it.
         .wrap(Condition::new(
@@ -179,7 +180,9 @@ pub fn app(
         .default_service(web::to(catch_all))
 }
 
-/// One access-log line per request: method, target, version, status, size, time.
+/// One access-log line per request: the client's address, method, target, version, status,
+/// size, time. The address is the peer's, or the one a trusted proxy forwarded
+/// (`site.proxy.forwarded_for`), as `site_headers` found it.
 async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -190,31 +193,53 @@ async fn access_log(
         crate::logline::escaped(req.uri().path_and_query().map_or("/", |p| p.as_str())),
         req.version()
     );
+    let peer = req.peer_addr().map(|a| a.ip());
     let start = Instant::now();
     let res = next.call(req).await?;
+    let client = res
+        .request()
+        .extensions()
+        .get::<Forwarded>()
+        .map_or(peer, |f| f.client)
+        .map_or_else(|| "-".to_string(), |ip| ip.to_string());
     let bytes = match res.response().body().size() {
         BodySize::Sized(n) => n.to_string(),
         _ => "-".into(),
     };
     let ms = start.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(target: "trellis::access", "{line} {} {bytes} {ms:.2}ms", res.status().as_u16());
+    tracing::info!(target: "trellis::access", "{client} {line} {} {bytes} {ms:.2}ms", res.status().as_u16());
     Ok(res)
 }
 
-/// The site's security headers (`crate::security`: Django's defaults and `site.security`) on
-/// every response that did not set its own of that name: pages, errors, redirects, 304s,
-/// static files and `--live`'s endpoint alike. They are read from the current site, so a
-/// reload that changes `site.security` changes them.
-async fn security_headers(
+/// What a trusted proxy's headers say of the request (`crate::proxy`), kept in the request's
+/// extensions for the handler, the security headers and the access log; then the site's
+/// security headers (`crate::security`: Django's defaults and `site.security`) on every
+/// response that did not set its own of that name: pages, errors, redirects, 304s, static
+/// files and `--live`'s endpoint alike. HSTS goes only on a secure request, as Django sends
+/// it. Both are read from the current site, so a reload that changes them takes effect.
+async fn site_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let site = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.current.site.load_full());
+    let forwarded = site.as_ref().map(|site| {
+        site.proxy.read(req.peer_addr().map(|a| a.ip()), |name| {
+            req.headers()
+                .get_all(name)
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        })
+    });
+    let secure = forwarded.as_ref().is_some_and(|f| f.secure);
+    if let Some(forwarded) = forwarded {
+        req.extensions_mut().insert(forwarded);
+    }
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
-    for (name, value) in site.iter().flat_map(|s| &s.security.headers) {
+    let sent = site.iter().flat_map(|s| &s.security.headers);
+    for (name, value) in sent.filter(|(name, _)| secure || *name != HSTS) {
         // Checked at load: a value that fails here is a bug, and is left out rather than sent.
         let (Ok(name), Ok(value)) = (
             header::HeaderName::from_bytes(name.as_bytes()),
@@ -228,6 +253,9 @@ async fn security_headers(
     }
     Ok(res)
 }
+
+/// Sent only on a secure request (`site_headers`).
+const HSTS: &str = "Strict-Transport-Security";
 
 /// Bodies smaller than this are sent as they are: they fit in one packet either way, and the
 /// encoders' framing eats much of what compressing them would save.
@@ -243,7 +271,6 @@ async fn compress(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    use actix_web::HttpMessage;
     let accept = req.get_header::<header::AcceptEncoding>();
     let res = next.call(req).await?;
     Ok(res.map_body(move |head, body| {
@@ -335,9 +362,12 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if let Some(refused) = over_limits(&req, &site.limits) {
         return refused;
     }
-    let (request, undecodable) =
+    let (mut request, undecodable) =
         Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
-    if let Some(refused) = check_host(&req, &site, &request) {
+    let forwarded = req.extensions().get::<Forwarded>().cloned();
+    request.secure = forwarded.as_ref().is_some_and(|f| f.secure);
+    let forwarded_host = forwarded.and_then(|f| f.host);
+    if let Some(refused) = check_host(&req, &site, &request, forwarded_host) {
         return refused;
     }
     if state.current.live.enabled && req.path() == LIVE_PATH {
@@ -380,15 +410,20 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
 }
 
 /// The site's 400 for a request whose `Host` is malformed or not one the site answers (see
-/// `hosts`); the live-reload endpoint and static files are checked too.
-fn check_host(req: &HttpRequest, site: &Site, request: &Request) -> Option<HttpResponse> {
+/// `hosts`); the live-reload endpoint and static files are checked too. `forwarded` is the
+/// `X-Forwarded-Host` of a trusted proxy, when `site.proxy.forwarded_host` asks for it.
+fn check_host(
+    req: &HttpRequest,
+    site: &Site,
+    request: &Request,
+    forwarded: Option<String>,
+) -> Option<HttpResponse> {
     // A request target in absolute form (`GET http://example.org/ HTTP/1.1`) names the host
     // itself, and HTTP says its authority replaces the Host header (RFC 9112, 3.2.2); else the
-    // Host header. X-Forwarded-Host is not trusted (Django's default).
-    let host = req
-        .uri()
-        .authority()
-        .map(|a| a.to_string())
+    // Host header. X-Forwarded-Host only from a trusted proxy, and only when asked for
+    // (Django's USE_X_FORWARDED_HOST).
+    let host = forwarded
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
         .or_else(|| {
             req.headers()
                 .get(header::HOST)

@@ -65,6 +65,8 @@ pub struct Site {
     pub inputs: Vec<PathBuf>,
     /// The headers every response carries (`site.security` and the defaults).
     pub security: crate::security::SecurityHeaders,
+    /// `site.proxy`: which forwarded headers are believed, and from whom.
+    pub proxy: crate::proxy::Proxy,
     /// `site.limits`, each checked at load (all but `db_threads` and `shutdown_s` at least 1).
     pub limits: RawLimits,
 }
@@ -232,6 +234,7 @@ impl Site {
         );
         let security =
             crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
+        let proxy = crate::proxy::compile(&settings.proxy, Some(source.as_ref()), &mut errors);
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -269,6 +272,7 @@ impl Site {
             fixtures,
             collections,
             security,
+            proxy,
             limits: settings.limits,
         })
     }

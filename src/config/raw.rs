@@ -90,6 +90,69 @@ pub struct RawSettings {
     /// What one request or client may cost the server; every limit has a default.
     #[serde(default)]
     pub limits: RawLimits,
+    /// Running behind a reverse proxy (nginx, Caddy) that terminates HTTPS: which header says
+    /// the original request was secure, and from which addresses such headers are believed.
+    #[serde(default)]
+    pub proxy: RawProxy,
+}
+
+/// `site.proxy`: the headers a reverse proxy adds, believed only when the connection comes
+/// from one of the `trusted` addresses.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    /// The addresses of the proxies, as IP addresses or CIDR blocks (`10.0.0.0/8`): a
+    /// forwarded header is believed only on a connection from one of them, and ignored from
+    /// anyone else. Default: the loopback addresses, `127.0.0.0/8` and `::1` (a proxy on the
+    /// same machine).
+    #[serde(default = "default_trusted")]
+    pub trusted: Vec<String>,
+    /// Django's SECURE_PROXY_SSL_HEADER: the header (and the value) by which the proxy says the
+    /// client's request came over HTTPS, e.g. `{ name: X-Forwarded-Proto, value: https }`.
+    /// Such a request is secure: templates see `request.scheme` as `https`, and the HSTS
+    /// header (`site.security.hsts`) is sent. Unset: no request is secure. The proxy must set
+    /// this header itself on every request, replacing any value the client sent.
+    #[serde(default)]
+    pub scheme_header: Option<RawSchemeHeader>,
+    /// Take the client's address for the access log from `X-Forwarded-For` (the rightmost
+    /// address that is not a trusted proxy), instead of the proxy's own.
+    #[serde(default)]
+    pub forwarded_for: bool,
+    /// Django's USE_X_FORWARDED_HOST: take the host from `X-Forwarded-Host` instead of `Host`
+    /// (it must still be in `allowed_hosts`). Needed only when the proxy does not pass `Host`
+    /// on.
+    #[serde(default)]
+    pub forwarded_host: bool,
+}
+
+impl Default for RawProxy {
+    fn default() -> Self {
+        RawProxy {
+            trusted: default_trusted(),
+            scheme_header: None,
+            forwarded_for: false,
+            forwarded_host: false,
+        }
+    }
+}
+
+fn default_trusted() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1".into()]
+}
+
+/// `site.proxy.scheme_header`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchemeHeader {
+    /// The header's name, e.g. `X-Forwarded-Proto`.
+    pub name: String,
+    /// The value that means HTTPS (compared with the header's first comma-separated value).
+    #[serde(default = "default_https")]
+    pub value: String,
+}
+
+fn default_https() -> String {
+    "https".into()
 }
 
 /// `site.security`: the headers every response carries.
@@ -256,6 +319,7 @@ impl Default for RawSettings {
             base_url: None,
             security: RawSecurity::default(),
             limits: RawLimits::default(),
+            proxy: RawProxy::default(),
         }
     }
 }

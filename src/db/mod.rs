@@ -8,6 +8,7 @@
 //! A statement run through [`Database::with`] that outlives the site's time limit
 //! (`site.limits.query_ms`) is interrupted by SQLite's progress handler: `DbError::Interrupted`.
 
+pub mod backup;
 pub mod fixtures;
 pub mod many;
 pub mod migrate;

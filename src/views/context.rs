@@ -112,6 +112,8 @@ impl Ctx<'_> {
             request.insert("path".into(), Value::String(req.path.clone()));
             request.insert("method".into(), Value::String(req.method.clone()));
             request.insert("full_path".into(), Value::String(req.full_path()));
+            request.insert("scheme".into(), Value::String(req.scheme().into()));
+            request.insert("is_secure".into(), Value::Bool(req.secure));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
         }

@@ -16,6 +16,10 @@ pub struct Request {
     pub query_string: String,
     /// Decoded query pairs, in order, repeated keys kept.
     pub pairs: Vec<(String, String)>,
+    /// The client's request came over HTTPS, as a trusted proxy says (`site.proxy`; Django's
+    /// `is_secure()`): templates see it as `request.is_secure` and `request.scheme`, and a
+    /// cookie set on this request must then be `Secure`.
+    pub secure: bool,
 }
 
 impl Request {
@@ -48,8 +52,18 @@ impl Request {
             path,
             query_string: query_string.to_string(),
             pairs,
+            secure: false,
         };
         (request, undecodable)
+    }
+
+    /// `http` or `https` (Django's `request.scheme`).
+    pub fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// `Request::new("GET", target)`.

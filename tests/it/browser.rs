@@ -20,26 +20,12 @@ use serde_json::{json, Value};
 /// Chromium's binary, looked for on `PATH` (as `.ci/run` does) and in the usual folders. When
 /// it is missing: a failure in CI, and elsewhere a `SKIPPED:` line for `test` and `None`.
 fn chromium(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path).chain(["/usr/bin".into(), "/usr/local/bin".into()]);
-    for dir in dirs {
-        for name in ["chromium", "chromium-browser", "google-chrome"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("Chromium is missing: .ci/run installs it (apt-get install chromium)");
-    }
-    // Written to the process's stderr, not with eprintln!, which the harness captures and
-    // shows only for a failing test: a skip must never look like a pass.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: browser::{test}: no Chromium on this machine (apt-get install chromium; CI installs it)"
-    );
-    None
+    crate::common::installed(
+        &["chromium", "chromium-browser", "google-chrome"],
+        &["/usr/bin", "/usr/local/bin"],
+        "chromium",
+        &format!("browser::{test}"),
+    )
 }
 
 /// A headless Chromium showing one page, killed on drop.

@@ -55,7 +55,7 @@ fn a_bare_site_is_warned_about_hosts_https_and_its_policy_and_still_exits_0() {
 #[test]
 fn a_site_with_what_production_needs_has_no_warning() {
     let site = format!(
-        "site:\n  allowed_hosts: [example.org]\n  base_url: https://example.org\n  database: site.sqlite3\n  security:\n    hsts: {{ max_age: 31536000 }}\n    content_security_policy: \"default-src 'self'\"\n{ROUTE}"
+        "site:\n  allowed_hosts: [example.org]\n  base_url: https://example.org\n  database: site.sqlite3\n  security:\n    hsts: {{ max_age: 31536000 }}\n    content_security_policy: \"default-src 'self'\"\n  proxy:\n    scheme_header: {{ name: X-Forwarded-Proto }}\n{ROUTE}"
     );
     let (out, err) = check(
         &[
@@ -73,7 +73,7 @@ fn a_site_with_what_production_needs_has_no_warning() {
 
 #[test]
 fn each_finding_has_its_warning() {
-    let secure = "  security:\n    hsts: { max_age: 31536000 }\n    content_security_policy: \"default-src 'self'\"\n";
+    let secure = "  security:\n    hsts: { max_age: 31536000 }\n    content_security_policy: \"default-src 'self'\"\n  proxy: { scheme_header: { name: X-Forwarded-Proto } }\n";
     for (site, files, id, says) in [
         (
             "site:\n  allowed_hosts: [\"*\"]\n",
@@ -88,10 +88,22 @@ fn each_finding_has_its_warning() {
             "`site.base_url` is \"http://example.org\"",
         ),
         (
-            "site:\n  allowed_hosts: [example.org]\n  security:\n    hsts: { max_age: 600 }\n    content_security_policy: \"img-src *\"\n    frame_options: \"off\"\n",
+            "site:\n  allowed_hosts: [example.org]\n  security:\n    hsts: { max_age: 600 }\n    content_security_policy: \"img-src *\"\n    frame_options: \"off\"\n  proxy: { scheme_header: { name: X-Forwarded-Proto } }\n",
             vec![],
             "security.W006",
             "any site can show these pages in a frame",
+        ),
+        (
+            "site:\n  allowed_hosts: [example.org]\n  security:\n    hsts: { max_age: 600 }\n    content_security_policy: \"default-src 'self'\"\n",
+            vec![],
+            "security.W010",
+            "no request is secure and HSTS is never sent",
+        ),
+        (
+            "site:\n  allowed_hosts: [example.org]\n  security:\n    hsts: { max_age: 600 }\n    content_security_policy: \"default-src 'self'\"\n  proxy: { trusted: [\"0.0.0.0/0\"], scheme_header: { name: X-Forwarded-Proto } }\n",
+            vec![],
+            "security.W011",
+            "any client can claim HTTPS",
         ),
         (
             "site:\n  allowed_hosts: [example.org]\n",

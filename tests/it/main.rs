@@ -14,6 +14,7 @@ mod common;
 
 mod archives;
 mod attacks;
+mod backup;
 mod boundaries;
 mod browser;
 mod cli;
@@ -30,6 +31,7 @@ mod many_to_many;
 mod models;
 mod no_panic;
 mod properties;
+mod proxy;
 mod reload;
 mod reverse;
 mod routing;

@@ -512,7 +512,7 @@ fn a_log_written_into_the_site_folder_does_not_reload_the_site() {
 /// One database thread, so that "the connection already open" is one connection: with more,
 /// a thread that never opened the file answers from the file at the path (or 503 while there is
 /// none), which these tests would see only by chance.
-const NOTES: &str = r#"site:
+pub(crate) const NOTES: &str = r#"site:
   database: db.sqlite3
   fixtures: [notes.yaml]
   limits: { db_threads: 1 }
@@ -535,8 +535,8 @@ fn notes_site() -> common::SiteDir {
     ])
 }
 
-/// The notes site, served, its fixture loaded.
-fn serving_notes() -> (common::SiteDir, Server) {
+/// The notes site, served, its fixture loaded (the backup tests use it too).
+pub(crate) fn serving_notes() -> (common::SiteDir, Server) {
     let site = notes_site();
     let s = Server::start_site(&site);
     s.wait_for_log("migrate: load 1 rows");
@@ -550,7 +550,7 @@ fn set_titles(db: &Path, title: &str) {
 }
 
 /// The titles the list route answers.
-fn titles(s: &Server) -> Vec<String> {
+pub(crate) fn titles(s: &Server) -> Vec<String> {
     let r = s.get("/notes/");
     assert_eq!(r.status, 200, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();

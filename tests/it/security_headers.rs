@@ -15,6 +15,8 @@ site:
     hsts: { max_age: 31536000, include_subdomains: true }
     frame_options: SAMEORIGIN
     referrer_policy: strict-origin-when-cross-origin
+  proxy:
+    scheme_header: { name: X-Forwarded-Proto, value: https }
 routes:
   - { path: "", name: home, view: template, template: home.hbs }
   - { path: "search/", view: template, template: home.hbs }
@@ -100,9 +102,37 @@ fn every_kind_of_response_carries_the_sites_security_headers() {
         ("POST", "/static/site.css", vec![], 405),
     ] {
         let what = format!("{method} {target} {headers:?}");
-        let r = s.request(method, target, &headers);
+        let r = s.request(method, target, &secure(&headers));
         assert_eq!(r.status, status, "{what}: {r:?}");
         assert_headers(&what, &r);
+    }
+}
+
+/// `headers` and the one by which the proxy (the test, on loopback, which `site.proxy`
+/// trusts by default) says the request came over HTTPS: HSTS is sent only then.
+fn secure<'a>(headers: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = headers.to_vec();
+    all.push(("X-Forwarded-Proto", "https"));
+    all
+}
+
+#[test]
+fn hsts_is_sent_on_secure_requests_only() {
+    let s = server();
+    for (headers, hsts) in [
+        (vec![], false),
+        (vec![("X-Forwarded-Proto", "http")], false),
+        (vec![("X-Forwarded-Proto", "https")], true),
+    ] {
+        for target in ["/", "/missing/", "/static/site.css"] {
+            let r = s.request("GET", target, &headers);
+            assert_eq!(
+                r.header("strict-transport-security").is_some(),
+                hsts,
+                "{target} {headers:?}: {r:?}"
+            );
+            assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"), "{r:?}");
+        }
     }
 }
 
@@ -110,7 +140,7 @@ fn every_kind_of_response_carries_the_sites_security_headers() {
 fn the_live_endpoint_and_its_pages_carry_them_too() {
     let s = Server::start_with(&site().path, &["--live"]);
     for target in ["/", "/__trellis/live"] {
-        let r = s.get(target);
+        let r = s.request("GET", target, &secure(&[]));
         assert_eq!(r.status, 200, "{target}: {r:?}");
         assert_headers(target, &r);
     }

@@ -61,6 +61,32 @@ pub fn command(tmp: &Path) -> Command {
     cmd
 }
 
+/// A program some tests need and `.ci/run` installs (Debian's `package`): the first of `names`
+/// on `PATH` or in `dirs`. When there is none: a failure in CI (`CI` set: the install broke),
+/// and elsewhere a `SKIPPED:` line for `test` and `None`. The line goes to the process's
+/// stderr, not through eprintln!, which the harness captures and shows only for a failing
+/// test: a skip must never look like a pass.
+pub fn installed(names: &[&str], dirs: &[&str], package: &str, test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(dirs.iter().map(PathBuf::from));
+    for dir in dirs {
+        for name in names {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{package} is missing: .ci/run installs it (apt-get install {package})");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: no {package} on this machine (apt-get install {package}; CI installs it)"
+    );
+    None
+}
+
 /// Run `trellis ARGS…` to completion (for `check`, `routes`, `schema`).
 pub fn trellis<I, S>(args: I) -> Output
 where
@@ -342,32 +368,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Vec<u8> {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to the server");
-        stream
-            .set_read_timeout(Some(PATIENCE))
-            .expect("set a read timeout");
-        let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
-        // A caller may send its own Host.
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-            head.push_str(&format!("Host: {}\r\n", self.addr));
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let has_length = headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
-        if !has_length && (!body.is_empty() || !matches!(method, "GET" | "HEAD" | "OPTIONS")) {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        head.push_str("\r\n");
-        head.push_str(body);
-        stream.write_all(head.as_bytes()).expect("send the request");
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .unwrap_or_else(|e| panic!("read the response to {method} {target}: {e}"));
-        raw
+        exchange_at(self.addr, method, target, headers, body)
     }
 
     pub fn get(&self, target: &str) -> Resp {
@@ -461,6 +462,54 @@ fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+/// Send one request to `addr` as `Server::request` does (any HTTP server: a proxy in front of
+/// Trellis) and read the raw response to EOF.
+pub fn exchange_at(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("set a read timeout");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    // A caller may send its own Host.
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {}\r\n", addr));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let has_length = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+    if !has_length && (!body.is_empty() || !matches!(method, "GET" | "HEAD" | "OPTIONS")) {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    stream.write_all(head.as_bytes()).expect("send the request");
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("read the response to {method} {target}: {e}"));
+    raw
+}
+
+/// `exchange_at`, the response parsed.
+pub fn request_at(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Resp {
+    let raw = exchange_at(addr, method, target, headers, "");
+    Resp::parse(&raw, method == "HEAD").unwrap_or_else(|why| {
+        panic!(
+            "{method} {target} to {addr}: {why}; got {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
 }
 
 /// A response as the user sees it.

@@ -1,0 +1,151 @@
+//! `trellis backup` and `trellis restore` against a served site: the copy is sound and holds
+//! every row committed before it began, while a server reads and another connection writes;
+//! a backup restored in place is what the running server answers next.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use crate::common;
+use crate::security::{serving_notes, titles};
+
+fn trellis(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    common::trellis(args)
+}
+
+/// `trellis backup SITE FILE` (or `restore`), which must succeed; its stdout.
+fn run(command: &str, site: &Path, file: &Path) -> String {
+    let out = trellis(&[command.as_ref(), site.as_os_str(), file.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "trellis {command} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn integrity(file: &Path) -> String {
+    rusqlite::Connection::open(file)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_backup_taken_during_reads_and_writes_is_sound_and_holds_every_earlier_row() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let db = site.join("db.sqlite3");
+    let stop = AtomicBool::new(false);
+    // The id of the last row the writer committed: ids are given in order from 2 (the fixture
+    // has 1), so every id up to it is in the database.
+    let committed = AtomicI64::new(1);
+    let copy = site.parent().unwrap().join("backups/copy.sqlite3");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let (written, pages) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let body = "x".repeat(2000);
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) || n < 200 {
+                conn.execute(
+                    "INSERT INTO note (title) VALUES (?1)",
+                    [format!("note {n} {body}")],
+                )
+                .unwrap();
+                committed.store(conn.last_insert_rowid(), Ordering::SeqCst);
+                n += 1;
+            }
+            n
+        });
+        let reader = scope.spawn(|| {
+            let mut pages = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let r = s.get("/notes/?page=1");
+                assert_eq!(r.status, 200, "{r:?}");
+                pages += 1;
+            }
+            pages
+        });
+        // Rows to copy beyond the fixture first.
+        while committed.load(Ordering::SeqCst) < 100 && !writer.is_finished() {
+            std::thread::yield_now();
+        }
+        for round in 0..3 {
+            let before = committed.load(Ordering::SeqCst);
+            let out = run("backup", &site, &copy);
+            assert!(out.starts_with("copied "), "{out}");
+            assert_eq!(integrity(&copy), "ok", "round {round}");
+            let conn = rusqlite::Connection::open(&copy).unwrap();
+            let (rows, max): (i64, i64) = conn
+                .query_row("SELECT count(*), max(id) FROM note", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            // Every row up to the last one committed before the backup began, and no gap.
+            assert!(max >= before, "round {round}: {max} < {before}");
+            assert_eq!(rows, max, "round {round}: rows missing from the copy");
+        }
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().unwrap(), reader.join().unwrap())
+    });
+    assert!(written >= 200 && pages > 0, "{written} rows, {pages} pages");
+    // The copy is one file: no -wal beside it, and no temporary file left.
+    let names: Vec<String> = std::fs::read_dir(copy.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["copy.sqlite3"]);
+    assert_eq!(s.get("/notes/").status, 200);
+}
+
+#[test]
+fn a_backup_restored_while_serving_is_what_the_server_answers() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let db = site.join("db.sqlite3");
+    assert_eq!(titles(&s), ["first"]);
+    let copy = site.parent().unwrap().join("first.sqlite3");
+    run("backup", &site, &copy);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "UPDATE note SET title = 'changed'; INSERT INTO note (title) VALUES ('new');",
+        )
+        .unwrap();
+    assert_eq!(titles(&s), ["changed", "new"]);
+    let out = run("restore", &site, &copy);
+    assert!(out.starts_with("restored "), "{out}");
+    assert_eq!(titles(&s), ["first"]);
+    assert_eq!(titles(&s), ["first"]);
+    // The same file was written in place: the server did not need to reopen it.
+    assert!(!s.log().contains("is a new file"), "{}", s.log());
+    assert_eq!(integrity(&db), "ok");
+}
+
+#[test]
+fn backup_refuses_to_overwrite_the_live_database_and_restore_refuses_junk() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let db = site.join("db.sqlite3");
+    for target in [db.clone(), site.join("db.sqlite3-wal")] {
+        let out = trellis(&["backup".as_ref(), site.as_os_str(), target.as_os_str()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("live database"), "{err}");
+    }
+    let junk = site.parent().unwrap().join("junk.sqlite3");
+    std::fs::write(
+        &junk,
+        "SQLite format 3\0 but not really a database file at all",
+    )
+    .unwrap();
+    let out = trellis(&["restore".as_ref(), site.as_os_str(), junk.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("junk.sqlite3"), "{err}");
+    assert_eq!(titles(&s), ["first"]);
+    assert_eq!(integrity(&db), "ok");
+}
