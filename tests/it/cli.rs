@@ -71,14 +71,129 @@ fn check_accepts_the_edge_test_site() {
     assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
 }
 
+/// A small site with a model, written at the top of a temporary folder so that commands can
+/// run inside it; `templates` adds or replaces templates (`home.hbs` is there).
+fn notes_site(templates: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::TempDir::new().expect("a temporary folder");
+    let mut files = vec![
+        (
+            "site.yaml",
+            "site: { name: Notes, database: notes.sqlite3 }\n\
+             models:\n  Note:\n    fields:\n      title: { type: string }\n\
+             routes:\n  - { path: \"\", name: home, view: template, template: home.hbs }\n",
+        ),
+        (
+            "notes.yaml",
+            "- { model: Note, pk: 1, fields: { title: First } }\n",
+        ),
+        ("templates/home.hbs", "<h1>Notes</h1>\n"),
+    ];
+    files.extend(templates.iter().map(|&(name, text)| (name, text)));
+    for (rel, text) in files {
+        let path = tmp.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    tmp
+}
+
+/// The folder as the system names it from inside (`current_dir`), for exact outputs.
+fn real(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .expect("the folder exists")
+        .display()
+        .to_string()
+}
+
 #[test]
-fn check_with_no_site_checks_the_bundled_example() {
-    let out = common::trellis(["check"]);
+fn commands_run_inside_a_site_folder_act_on_it() {
+    let site = notes_site(&[]);
+    let here = real(site.path());
+
+    let out = trellis_in(site.path(), &["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("ok: {here} (1 route, 1 template)\n"));
+    assert_eq!(stderr(&out), "migrate: create table note\n");
     assert!(
-        stdout(&out).contains("(6 routes, 7 templates)"),
+        site.path().join("notes.sqlite3").is_file(),
+        "check made the database here"
+    );
+
+    let out = trellis_in(site.path(), &["routes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    let rows: Vec<Vec<&str>> = table.lines().map(cells).collect();
+    assert_eq!(rows[1], ["/", "home", "template", "home"], "{table}");
+
+    let out = trellis_in(site.path(), &["load", "notes.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "loaded 1 row (1 Note)\n");
+
+    let out = trellis_in(site.path(), &["dump", "Note"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("title: First"), "{}", stdout(&out));
+
+    let out = trellis_in(site.path(), &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("ok: the database of {here} is up to date\n")
+    );
+}
+
+#[test]
+fn serve_inside_a_site_folder_serves_it() {
+    let site = notes_site(&[]);
+    let here = real(site.path());
+    let s = common::Server::start_in(site, &["serve"]);
+    assert!(
+        s.banner
+            .contains(&format!("serving {here} (1 route) at http://")),
         "{}",
-        stdout(&out)
+        s.banner
+    );
+    let r = s.get("/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "<h1>Notes</h1>\n");
+}
+
+#[test]
+fn commands_with_no_site_say_what_they_need() {
+    let empty = tempfile::TempDir::new().unwrap();
+    let here = real(empty.path());
+    for (args, bare, usage) in [
+        (&["check"][..], "check", "check SITE"),
+        (&["routes"][..], "routes", "routes SITE"),
+        (&["migrate"][..], "migrate", "migrate SITE"),
+        (&["dump", "Note"][..], "dump MODEL", "dump SITE MODEL"),
+        (
+            &["load", "notes.yaml"][..],
+            "load FILES...",
+            "load SITE FILES...",
+        ),
+        (
+            &["schema", "--write"][..],
+            "schema --write",
+            "schema --write SITE",
+        ),
+    ] {
+        let out = trellis_in(empty.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: no site here: {here} has no site.yaml\n  \
+                 = help: run `trellis {bare}` in a site's folder, or name the folder: \
+                 `trellis {usage}` (`trellis new NAME` makes a new site)\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(empty.path()).unwrap().count(),
+        0,
+        "nothing was written"
     );
 }
 
