@@ -151,8 +151,8 @@ fn load_unrendered(dir: &Path, command: &str) -> Result<Site, ExitCode> {
             trellis::config::diagnostic::format_warnings(
                 &warnings,
                 &format!(
-                    "in templates; `{command}` renders no page, so it went on \
-                     (`trellis check` and `trellis serve` refuse them)"
+                    "errors in templates, which `{command}` does not render; \
+                     `trellis check` and `trellis serve` fail on them"
                 )
             )
         );
@@ -519,7 +519,7 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
 
 /// `trellis dump`: a model's rows as a fixture, on standard output.
 fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
-    let site = load_unrendered(site, "dump SITE MODEL")?;
+    let site = load_unrendered(site, "dump")?;
     migrate(&site, false, Say::Nothing)?;
     let Some(db) = &site.db else {
         eprintln!("error: this site has no models");
