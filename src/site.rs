@@ -253,14 +253,11 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
-        let (mut template_errors, mut errors): (Vec<_>, Vec<_>) = errors
-            .into_iter()
-            .partition(|d| !templates_fatal && d.file.starts_with(&templates_dir));
+        let template_errors = split_template_errors(&mut errors, &templates_dir, templates_fatal);
         if !errors.is_empty() {
             diagnostic::sort(&mut errors);
             return Err(errors);
         }
-        diagnostic::sort(&mut template_errors);
         let name = site_name(settings.name.clone(), &root);
         let renderer = renderer.expect("no errors means templates loaded");
         let pages = error_pages_of(&renderer, error_pages);
@@ -518,6 +515,24 @@ fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 3]) -> Err
         not_found: page(not_found),
         server_error: page(server_error),
     }
+}
+
+/// The errors of files under the templates folder, taken out of `errors` and sorted (none when
+/// `templates_fatal`).
+fn split_template_errors(
+    errors: &mut Vec<Diagnostic>,
+    templates_dir: &Path,
+    templates_fatal: bool,
+) -> Vec<Diagnostic> {
+    if templates_fatal {
+        return Vec::new();
+    }
+    let (mut taken, rest) = std::mem::take(errors)
+        .into_iter()
+        .partition(|d| d.file.starts_with(templates_dir));
+    *errors = rest;
+    diagnostic::sort(&mut taken);
+    taken
 }
 
 /// The site's folder and its `site.yaml`, from a folder or the file itself.

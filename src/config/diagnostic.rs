@@ -147,10 +147,9 @@ where
 /// Every diagnostic in block form, paths relative to the current directory, then a count.
 pub fn format_all(diags: &[Diagnostic]) -> String {
     let mut out = blocks(diags, "error");
-    let n = diags.len();
     out.push_str(&format!(
-        "{n} error{} found\n",
-        if n == 1 { "" } else { "s" }
+        "{} found\n",
+        count(diags.len(), "error", "errors")
     ));
     out
 }
@@ -159,11 +158,8 @@ pub fn format_all(diags: &[Diagnostic]) -> String {
 /// they are: `about` (`3 warnings: {about}`).
 pub fn format_warnings(diags: &[Diagnostic], about: &str) -> String {
     let mut out = blocks(diags, "warning");
-    let n = diags.len();
-    out.push_str(&format!(
-        "{n} warning{}: {about}\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    let n = count(diags.len(), "warning", "warnings");
+    out.push_str(&format!("{n}: {about}\n"));
     out
 }
 
