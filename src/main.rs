@@ -34,8 +34,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve a site: SITE, else the current folder when it holds a site.yaml, else the example
-    /// site built into trellis.
+    /// Serve a site (SITE, or the current folder's; else the example built into trellis).
     #[command(override_usage = "trellis serve [SITE] [OPTIONS]")]
     Serve {
         /// The site's folder (default: the current folder, when it holds a site.yaml).
@@ -87,18 +86,18 @@ enum Command {
     /// Load fixture files (YAML, JSON or CSV) into the database: all rows or none.
     #[command(override_usage = "trellis load [SITE] <FILES>...")]
     Load {
-        /// [SITE] FILES: the site's folder (default: the current folder), then the fixture
-        /// files.
+        /// The fixture files, after the site's folder when one is given (a first path that
+        /// is a folder; default: the current folder).
         #[arg(required = true, value_name = "FILES")]
         paths: Vec<PathBuf>,
     },
     /// Write every row of a model as a YAML fixture to standard output.
-    #[command(override_usage = "trellis dump [SITE] <MODEL>")]
+    #[command(allow_missing_positional = true)]
     Dump {
-        /// [SITE] MODEL: the site's folder (default: the current folder), then the model's
-        /// name.
-        #[arg(required = true, num_args = 1..=2, value_name = "MODEL")]
-        args: Vec<String>,
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        /// The model whose rows to write.
+        model: String,
     },
     /// Print the resolved URL table: pattern, name, view, target.
     #[command(override_usage = "trellis routes [SITE]")]
@@ -110,6 +109,7 @@ enum Command {
     /// with --write, write both into a site's folder for an editor to use.
     #[command(override_usage = "trellis schema [--routes]\n       trellis schema --write [SITE]")]
     Schema {
+        /// The schema of an included routes file instead.
         #[arg(long, conflicts_with = "write")]
         routes: bool,
         /// Write site.schema.json and routes.schema.json into the site's folder, and say how
@@ -263,9 +263,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             load_command(&site_dir(site, "load SITE FILES...")?.path, &files)
         }
-        Command::Dump { mut args } => {
-            let model = args.pop().unwrap_or_default();
-            let dir = site_dir(args.pop().map(PathBuf::from), "dump SITE MODEL")?;
+        Command::Dump { site, model } => {
+            let dir = site_dir(site, "dump SITE MODEL")?;
             dump_command(&dir.path, &model)
         }
         Command::Schema {
