@@ -608,3 +608,52 @@ fn schema_write_puts_the_schemas_in_a_copied_site_and_says_how_to_use_them() {
     let written = std::fs::read_to_string(copy.join("routes.schema.json")).unwrap();
     assert_eq!(written, stdout(&common::trellis(["schema", "--routes"])));
 }
+
+/// A child process killed when dropped, however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_outside_a_site_says_plainly_that_it_serves_the_example() {
+    use std::io::BufRead;
+    let empty = tempfile::TempDir::new().unwrap();
+    let here = real(empty.path());
+    let mut child = Killed(
+        common::command(empty.path())
+            .args(["serve", "--port", "0", "--no-reload"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("trellis starts"),
+    );
+    let out = child.0.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(out)
+        .lines()
+        .take(4)
+        .map(|l| l.expect("a line of stdout"))
+        .collect();
+    let banner = lines[0].split(" at http://").next().unwrap();
+    assert_eq!(
+        banner,
+        format!(
+            "Trellis {}: serving the example site built into trellis (6 routes)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(
+        lines[1..],
+        [
+            format!("This is the example site built into trellis: {here} has no site.yaml."),
+            "Serve your own site with `trellis serve SITE`, or make one with `trellis new NAME`."
+                .to_string(),
+            "Quit with Ctrl-C.".to_string(),
+        ]
+    );
+    drop(child);
+}
