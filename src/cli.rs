@@ -311,6 +311,26 @@ mod tests {
     }
 
     #[test]
+    fn failures_to_listen_are_said_in_words() {
+        let e = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            bind_error("0.0.0.0:80", &e),
+            "cannot serve on 0.0.0.0:80: ports below 1024 need administrator rights\n  \
+             = help: serve on a port from 1024 up, e.g. `--port 8000`, behind a proxy"
+        );
+        let e = io::Error::from(io::ErrorKind::AddrNotAvailable);
+        assert!(bind_error("10.9.9.9:8000", &e).contains("this machine has no such address"));
+        // A label over 63 characters cannot be asked of DNS: refused here, with no query sent.
+        let host = format!("{}.example", "x".repeat(64));
+        let e = resolvable(&format!("{host}:8000")).unwrap_err();
+        assert!(
+            e.contains(&format!("the host `{host}` is not known here")),
+            "{e}"
+        );
+        assert_eq!(resolvable("localhost:8000"), Ok(()));
+    }
+
+    #[test]
     fn listening_sockets_are_found_by_port() {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   \
             0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0\n   \
