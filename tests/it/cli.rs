@@ -1,4 +1,6 @@
-//! The command line besides `serve`: `check`, `routes`, `schema`, as a site's author uses them.
+//! The command line as a site's author uses it: `check`, `routes`, `schema`, `load`, `dump`,
+//! `migrate`, and `serve`'s start (which site, which address, what it says when it cannot),
+//! run inside a site's folder as well as given one.
 
 use crate::common;
 
