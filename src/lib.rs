@@ -5,6 +5,7 @@
 //! (Handlebars). `config` reads the YAML; `site` validates it into an immutable `Site`.
 
 pub mod bundled;
+pub mod cli;
 pub mod config;
 pub mod content;
 pub mod datetime;

@@ -1,11 +1,16 @@
-//! The command line: `serve`, `check`, `routes`, `schema`. Everything else lives in the library.
+//! The command line: `serve`, `new`, `check`, `migrate`, `load`, `dump`, `routes`, `schema`.
+//! What the commands share (which site, which address) is `trellis::cli`; everything else
+//! lives in the library.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use trellis::config::diagnostic::short_path;
+use trellis::cli::{
+    bind_error, listen_addr, resolvable, resolve_site, shell_quoted, Origin, SiteDir,
+};
+use trellis::config::diagnostic::{count, short_path};
 use trellis::config::{raw, Diagnostic};
 use trellis::server::{serve, ServeOptions};
 use trellis::Site;
@@ -29,13 +34,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve a site (with no SITE, the bundled example site `greetings`).
+    /// Serve a site (SITE, or the current folder's; else the example built into trellis).
+    #[command(override_usage = "trellis serve [SITE] [OPTIONS]")]
     Serve {
-        /// The site's folder (holding site.yaml).
+        /// The site's folder (default: the current folder, when it holds a site.yaml).
         site: Option<PathBuf>,
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:8000")]
-        addr: String,
+        /// Address to listen on: a port (8080), or a host and port (0.0.0.0:8080)
+        /// [default: 127.0.0.1:8000].
+        #[arg(long)]
+        addr: Option<String>,
+        /// Port to listen on (0 picks a free port).
+        #[arg(long)]
+        port: Option<u16>,
         /// Worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
@@ -52,7 +62,9 @@ enum Command {
     /// Make a new site folder NAME that `trellis serve NAME` runs at once.
     New { name: PathBuf },
     /// Load and validate a site; print every error; exit non-zero on any.
+    #[command(override_usage = "trellis check [SITE] [--deploy [--deny-warnings]]")]
     Check {
+        /// The site's folder (default: the current folder).
         site: Option<PathBuf>,
         /// Also warn about what a site on the open internet lacks (hosts, HTTPS, headers,
         /// private files in the static folder); warnings alone exit 0.
@@ -63,66 +75,78 @@ enum Command {
         deny_warnings: bool,
     },
     /// Create or update the site's database tables (additive changes only, unless told).
+    #[command(override_usage = "trellis migrate [SITE] [--allow-destructive]")]
     Migrate {
+        /// The site's folder (default: the current folder).
         site: Option<PathBuf>,
         /// Also drop tables and columns whose models or fields are gone (their data is lost).
         #[arg(long)]
         allow_destructive: bool,
     },
     /// Load fixture files (YAML, JSON or CSV) into the database: all rows or none.
+    #[command(override_usage = "trellis load [SITE] <FILES>...")]
     Load {
-        site: PathBuf,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+        /// The fixture files, after the site's folder when one is given (a first path that
+        /// is a folder; default: the current folder).
+        #[arg(required = true, value_name = "FILES")]
+        paths: Vec<PathBuf>,
     },
     /// Write every row of a model as a YAML fixture to standard output.
-    Dump { site: PathBuf, model: String },
+    #[command(allow_missing_positional = true)]
+    Dump {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        /// The model whose rows to write.
+        model: String,
+    },
     /// Copy the site's database to FILE while the site may be serving (SQLite's online backup
     /// API: a consistent copy, written to a temporary file and renamed into place).
-    Backup { site: PathBuf, file: PathBuf },
+    #[command(allow_missing_positional = true)]
+    Backup {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        /// Where to write the copy.
+        file: PathBuf,
+    },
     /// Replace the content of the site's database with the backup FILE, in place: a running
     /// server sees the restored rows at once. The database is then migrated.
-    Restore { site: PathBuf, file: PathBuf },
+    #[command(allow_missing_positional = true)]
+    Restore {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        /// The backup to restore.
+        file: PathBuf,
+    },
     /// Print the resolved URL table: pattern, name, view, target.
-    Routes { site: Option<PathBuf> },
-    /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
+    #[command(override_usage = "trellis routes [SITE]")]
+    Routes {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file);
+    /// with --write, write both into a site's folder for an editor to use.
+    #[command(override_usage = "trellis schema [--routes]\n       trellis schema --write [SITE]")]
     Schema {
-        #[arg(long)]
+        /// The schema of an included routes file instead.
+        #[arg(long, conflicts_with = "write")]
         routes: bool,
+        /// Write site.schema.json and routes.schema.json into the site's folder, and say how
+        /// to point an editor at them.
+        #[arg(long)]
+        write: bool,
+        /// With --write: the site's folder (default: the current folder).
+        #[arg(requires = "write")]
+        site: Option<PathBuf>,
     },
 }
 
-/// The site to work on: the given folder, or the bundled example written to a temporary
-/// folder that is removed again when this value is dropped.
-struct SiteDir {
-    path: PathBuf,
-    temporary: bool,
-}
-
-impl Drop for SiteDir {
-    fn drop(&mut self) {
-        if self.temporary {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-fn site_dir(site: Option<PathBuf>) -> Result<SiteDir, ExitCode> {
-    match site {
-        Some(path) => Ok(SiteDir {
-            path,
-            temporary: false,
-        }),
-        None => trellis::bundled::extract()
-            .map(|path| SiteDir {
-                path,
-                temporary: true,
-            })
-            .map_err(|e| {
-                eprintln!("error: cannot write the bundled example site: {e}");
-                ExitCode::FAILURE
-            }),
-    }
+/// The site a command other than `serve` works on: SITE or the current folder (see
+/// `trellis::cli::resolve_site`); the error says what the command needs.
+fn site_dir(site: Option<PathBuf>, usage: &str) -> Result<SiteDir, ExitCode> {
+    resolve_site(site, usage, false).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 fn load(dir: &Path) -> Result<Site, ExitCode> {
@@ -132,13 +156,48 @@ fn load(dir: &Path) -> Result<Site, ExitCode> {
     })
 }
 
-/// Apply migrations, printing what was done; refusals are errors.
-fn migrate(site: &Site, allow_destructive: bool, quiet: bool) -> Result<(), ExitCode> {
+/// Load the site for a command that renders no page: broken templates are listed as warnings
+/// and do not stop it.
+fn load_unrendered(dir: &Path, command: &str) -> Result<Site, ExitCode> {
+    let (site, warnings) = Site::load_unrendered(dir).map_err(|errors| {
+        report(&errors);
+        ExitCode::FAILURE
+    })?;
+    if !warnings.is_empty() {
+        eprint!(
+            "{}",
+            trellis::config::diagnostic::format_warnings(
+                &warnings,
+                &format!(
+                    "errors in templates, which `{command}` does not render; \
+                     `trellis check` and `trellis serve` fail on them"
+                )
+            )
+        );
+    }
+    Ok(site)
+}
+
+/// How `migrate` reports what it did.
+#[derive(Clone, Copy, PartialEq)]
+enum Say {
+    /// A `migrate: …` line each on stderr (the one-shot commands).
+    Lines,
+    /// A log line each, as the reloads of a running server log theirs (`serve`).
+    Log,
+    /// Nothing (`dump`, whose output is the fixture).
+    Nothing,
+}
+
+/// Apply migrations, reporting what was done; refusals are errors.
+fn migrate(site: &Site, allow_destructive: bool, say: Say) -> Result<(), ExitCode> {
     match site.migrate(allow_destructive) {
         Ok(migrated) => {
-            if !quiet {
-                for line in migrated.done {
-                    eprintln!("migrate: {line}");
+            for line in migrated.done {
+                match say {
+                    Say::Lines => eprintln!("migrate: {line}"),
+                    Say::Log => tracing::info!("migrate: {line}"),
+                    Say::Nothing => {}
                 }
             }
             Ok(())
@@ -159,17 +218,26 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         Command::Serve {
             site,
             addr,
+            port,
             workers,
             quiet,
             no_reload,
             live,
-        } => serve_command(site, addr, workers, quiet, !no_reload, live),
+        } => {
+            let addr = listen_addr(addr.as_deref(), port)
+                .and_then(|addr| resolvable(&addr).map(|()| addr))
+                .map_err(|e| {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                })?;
+            serve_command(site, addr, workers, quiet, !no_reload, live)
+        }
         Command::New { name } => match trellis::scaffold::create(&name) {
             Ok(()) => {
                 println!(
                     "created {}; serve it with:\n  trellis serve {}",
                     name.display(),
-                    name.display()
+                    shell_quoted(&name)
                 );
                 Ok(())
             }
@@ -182,59 +250,55 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             site,
             deploy,
             deny_warnings,
-        } => {
-            let dir = site_dir(site)?;
-            let site = load(&dir.path)?;
-            migrate(&site, false, false)?;
-            let warnings = if deploy {
-                trellis::deploy::check(&site)
-            } else {
-                Vec::new()
-            };
-            for w in &warnings {
-                eprint!("{w}");
-            }
-            let n = warnings.len();
-            let noted = match n {
-                0 if deploy => ", no deployment warnings".to_string(),
-                0 => String::new(),
-                1 => ", 1 deployment warning".to_string(),
-                n => format!(", {n} deployment warnings"),
-            };
-            println!(
-                "ok: {} ({} routes, {} templates){noted}",
-                short_path(&site.root).display(),
-                site.router.len(),
-                site.renderer.names().len()
-            );
-            if deny_warnings && n > 0 {
-                return Err(ExitCode::FAILURE);
-            }
-            Ok(())
-        }
+        } => check_command(site, deploy, deny_warnings),
         Command::Routes { site } => {
-            let dir = site_dir(site)?;
-            print!("{}", routes_table(&load(&dir.path)?));
+            let dir = site_dir(site, "routes SITE")?;
+            print!("{}", routes_table(&load_unrendered(&dir.path, "routes")?));
             Ok(())
         }
         Command::Migrate {
             site,
             allow_destructive,
         } => {
-            let dir = site_dir(site)?;
-            let site = load(&dir.path)?;
-            migrate(&site, allow_destructive, false)?;
+            let dir = site_dir(site, "migrate SITE")?;
+            let site = load_unrendered(&dir.path, "migrate")?;
+            migrate(&site, allow_destructive, Say::Lines)?;
             println!(
                 "ok: the database of {} is up to date",
                 short_path(&site.root).display()
             );
             Ok(())
         }
-        Command::Load { site, files } => load_command(&site, &files),
-        Command::Dump { site, model } => dump_command(&site, &model),
-        Command::Backup { site, file } => copy_command(&site, &file, false),
-        Command::Restore { site, file } => copy_command(&site, &file, true),
-        Command::Schema { routes } => {
+        Command::Load { paths } => {
+            // A fixture is a file: a first path that is a folder is the site's.
+            let (site, files) = match paths.split_first() {
+                Some((first, rest)) if first.is_dir() => (Some(first.clone()), rest.to_vec()),
+                _ => (None, paths),
+            };
+            if files.is_empty() {
+                eprintln!("error: no fixture file to load: `trellis load [SITE] FILES...`");
+                return Err(ExitCode::FAILURE);
+            }
+            load_command(&site_dir(site, "load SITE FILES...")?.path, &files)
+        }
+        Command::Dump { site, model } => {
+            let dir = site_dir(site, "dump SITE MODEL")?;
+            dump_command(&dir.path, &model)
+        }
+        Command::Backup { site, file } => {
+            copy_command(&site_dir(site, "backup SITE FILE")?.path, &file, false)
+        }
+        Command::Restore { site, file } => {
+            copy_command(&site_dir(site, "restore SITE FILE")?.path, &file, true)
+        }
+        Command::Schema {
+            routes,
+            write,
+            site,
+        } => {
+            if write {
+                return write_schemas(site);
+            }
             print!(
                 "{}",
                 if routes {
@@ -246,6 +310,82 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             Ok(())
         }
     }
+}
+
+/// `trellis check`: load, migrate, and with --deploy the deployment warnings; `ok: SITE (…)`.
+fn check_command(site: Option<PathBuf>, deploy: bool, deny_warnings: bool) -> Result<(), ExitCode> {
+    let dir = site_dir(site, "check SITE")?;
+    let site = load(&dir.path)?;
+    migrate(&site, false, Say::Lines)?;
+    let warnings = if deploy {
+        trellis::deploy::check(&site)
+    } else {
+        Vec::new()
+    };
+    for w in &warnings {
+        eprint!("{w}");
+    }
+    let n = warnings.len();
+    let noted = match n {
+        0 if deploy => ", no deployment warnings".to_string(),
+        0 => String::new(),
+        n => format!(
+            ", {}",
+            count(n, "deployment warning", "deployment warnings")
+        ),
+    };
+    println!(
+        "ok: {} ({}, {}){noted}",
+        short_path(&site.root).display(),
+        count(site.router.len(), "route", "routes"),
+        count(site.renderer.names().len(), "template", "templates")
+    );
+    if deny_warnings && n > 0 {
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(())
+}
+
+/// `trellis schema --write`: both schemas into the site's folder, and the first line that
+/// points an editor at each.
+fn write_schemas(site: Option<PathBuf>) -> Result<(), ExitCode> {
+    let dir = site_dir(site, "schema --write SITE")?;
+    let root = if dir.path.is_file() {
+        dir.path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        dir.path.clone()
+    };
+    for (name, text) in [
+        ("site.schema.json", raw::site_schema()),
+        ("routes.schema.json", raw::routes_schema()),
+    ] {
+        let path = root.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Err(ExitCode::FAILURE);
+        }
+        println!("wrote {}", short_path(&path).display());
+    }
+    println!(
+        "Editors that use yaml-language-server (VS Code's YAML extension, Neovim, Helix, Zed) \
+         read the schema named on a file's first line:\n  \
+         site.yaml:            # yaml-language-server: $schema=site.schema.json\n  \
+         an included file:     # yaml-language-server: $schema=routes.schema.json\n\
+         (the path is relative to the YAML file; write the schemas again after a Trellis upgrade)"
+    );
+    let first = std::fs::read_to_string(root.join("site.yaml"))
+        .ok()
+        .and_then(|t| t.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    if let Some(target) = first.split("$schema=").nth(1).map(str::trim) {
+        if !target.contains("://") && !root.join(target).is_file() {
+            println!(
+                "note: site.yaml's first line points at {target}, which is not there from this \
+                 folder: change it to the line above"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `trellis serve`: logging set up, the site loaded and migrated, then served until Ctrl-C.
@@ -279,13 +419,17 @@ fn serve_command(
         .with(lines)
         .with(MalformedRequests)
         .init();
-    let dir = site_dir(site)?;
+    let dir = resolve_site(site, "serve SITE", true).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
     let site = load(&dir.path)?;
     if site.allowed_hosts.is_none() && !trellis::hosts::is_loopback(&addr) {
         eprintln!("error: {}", trellis::hosts::refusal(&addr));
         return Err(ExitCode::FAILURE);
     }
-    migrate(&site, false, quiet)?;
+    migrate(&site, false, Say::Log)?;
+    let bundled = dir.origin == Origin::Bundled;
     serve(
         site,
         ServeOptions {
@@ -293,10 +437,12 @@ fn serve_command(
             workers,
             reload,
             live,
+            name: bundled.then(|| "the example site built into trellis".to_string()),
+            note: bundled.then(trellis::cli::bundled_note),
         },
     )
     .map_err(|e| {
-        eprintln!("error: cannot serve on {addr}: {e}");
+        eprintln!("error: {}", bind_error(&addr, &e));
         ExitCode::FAILURE
     })
 }
@@ -360,8 +506,8 @@ fn routes_table(site: &Site) -> String {
 
 /// `trellis load`: fixtures into the site's database, all of them or none.
 fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
-    let site = load(site)?;
-    migrate(&site, false, false)?;
+    let site = load_unrendered(site, "load")?;
+    migrate(&site, false, Say::Lines)?;
     let Some(db) = &site.db else {
         eprintln!("error: this site has no models to load rows into");
         return Err(ExitCode::FAILURE);
@@ -377,8 +523,11 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
                 .iter()
                 .map(|(m, n)| format!("{n} {m}"))
                 .collect();
-            let rows = if report.rows == 1 { "row" } else { "rows" };
-            println!("loaded {} {rows} ({})", report.rows, parts.join(", "));
+            println!(
+                "loaded {} ({})",
+                count(report.rows, "row", "rows"),
+                parts.join(", ")
+            );
             Ok(())
         }
         Err(errors) => {
@@ -393,8 +542,8 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
 
 /// `trellis dump`: a model's rows as a fixture, on standard output.
 fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
-    let site = load(site)?;
-    migrate(&site, false, true)?;
+    let site = load_unrendered(site, "dump")?;
+    migrate(&site, false, Say::Nothing)?;
     let Some(db) = &site.db else {
         eprintln!("error: this site has no models");
         return Err(ExitCode::FAILURE);
@@ -424,7 +573,7 @@ fn dump_command(site: &Path, model: &str) -> Result<(), ExitCode> {
 
 /// `trellis backup` (or, with `restore`, `trellis restore`): see `trellis::db::backup`.
 fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode> {
-    let site = load(site)?;
+    let site = load_unrendered(site, if restore { "restore" } else { "backup" })?;
     let Some(db) = &site.db else {
         eprintln!("error: this site has no database");
         return Err(ExitCode::FAILURE);
@@ -449,7 +598,7 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         copied.bytes
     );
     if restore {
-        migrate(&site, false, false)?;
+        migrate(&site, false, Say::Lines)?;
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
-use crate::config::diagnostic::format_all;
+use crate::cli::shell_quoted;
+use crate::config::diagnostic::{count, format_all};
 use crate::site::{MigrateError, Site};
 
 /// What a reload replaces, and what the server reads on every request: the current site and
@@ -206,7 +207,7 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
             } else {
                 saved_fixtures(&site, changed)
             };
-            let root_text = site.root.display().to_string();
+            let root_text = shell_quoted(&site.root);
             state.site.store(Arc::new(site));
             if let Ok(mut e) = state.live.error.lock() {
                 *e = None;
@@ -214,12 +215,15 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
             state.live.generation.fetch_add(1, Ordering::SeqCst);
             // Logged last: whoever reads this line finds the new site, and its generation, in place.
             let ms = start.elapsed().as_secs_f64() * 1000.0;
+            let routes = count(routes, "route", "routes");
             if waiting.is_empty() {
-                tracing::info!("reloaded in {ms:.0} ms ({routes} routes)");
+                tracing::info!("reloaded in {ms:.0} ms ({routes})");
             } else {
-                let files = waiting.join(" ");
+                let files: Vec<String> =
+                    waiting.iter().map(|f| shell_quoted(Path::new(f))).collect();
+                let files = files.join(" ");
                 tracing::warn!(
-                    "reloaded in {ms:.0} ms ({routes} routes); {files} saved but not loaded: fixtures load only into empty tables, and these hold rows; to load now (rows with the same pk are updated): trellis load {root_text} {files}"
+                    "reloaded in {ms:.0} ms ({routes}); {files} saved but not loaded: fixtures load only into empty tables, and these hold rows; to load now (rows with the same pk are updated): trellis load {root_text} {files}"
                 );
             }
         }

@@ -28,6 +28,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Condition, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
 
+use crate::config::diagnostic::count;
 use crate::config::raw::RawLimits;
 use crate::proxy::Forwarded;
 use crate::reload::{Current, LIVE_PATH};
@@ -758,6 +759,10 @@ pub struct ServeOptions {
     pub reload: bool,
     /// Reload open pages in the browser after a reload (and show load errors there).
     pub live: bool,
+    /// What the banner calls the site, when not its folder (the bundled example).
+    pub name: Option<String>,
+    /// A line printed under the banner (why the bundled example is served).
+    pub note: Option<String>,
 }
 
 /// Bind, print the address, and serve until SIGINT or SIGTERM; then stop accepting and give
@@ -766,7 +771,10 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let listener = TcpListener::bind(&opts.addr)?;
     let local = listener.local_addr()?;
     let routes = site.router.len();
-    let root = site.root.display().to_string();
+    let root = opts
+        .name
+        .clone()
+        .unwrap_or_else(|| site.root.display().to_string());
     let site_dir = site.root.clone();
     // The server's own limits are read once, here; the others follow each reload.
     let limits = site.limits;
@@ -791,9 +799,13 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let server = build_server(state, listener, workers, &limits)?;
         println!(
-            "Trellis {}: serving {root} ({routes} routes) at http://{local}/",
-            env!("CARGO_PKG_VERSION")
+            "Trellis {}: serving {root} ({}) at http://{local}/",
+            env!("CARGO_PKG_VERSION"),
+            count(routes, "route", "routes")
         );
+        if let Some(note) = &opts.note {
+            println!("{note}");
+        }
         match (&watcher, opts.live) {
             (Some(_), true) => println!("Reloading on save, and reloading open pages (--live)."),
             (Some(_), false) => {

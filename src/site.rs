@@ -135,6 +135,23 @@ impl Site {
     /// Load the site again after `previous`: collection files that have not changed since it
     /// was loaded are not read again.
     pub fn load_after(dir: &Path, previous: Option<&Site>) -> Result<Site, Vec<Diagnostic>> {
+        Site::load_checked(dir, previous, true).map(|(site, _)| site)
+    }
+
+    /// Load the site for a command that renders no page (`routes`, `dump`, `load`,
+    /// `migrate`): errors in the templates folder do not stop it, and are returned beside the
+    /// site, to be shown as warnings. Every other error still does.
+    pub fn load_unrendered(dir: &Path) -> Result<(Site, Vec<Diagnostic>), Vec<Diagnostic>> {
+        Site::load_checked(dir, None, false)
+    }
+
+    /// `load_after`, with the templates' errors fatal or (`templates_fatal` false) returned
+    /// as the second value.
+    fn load_checked(
+        dir: &Path,
+        previous: Option<&Site>,
+        templates_fatal: bool,
+    ) -> Result<(Site, Vec<Diagnostic>), Vec<Diagnostic>> {
         let (root, file) = site_file(dir);
         let mut errors = Vec::new();
         if !file.exists() {
@@ -239,6 +256,7 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
+        let template_errors = split_template_errors(&mut errors, &templates_dir, templates_fatal);
         if !errors.is_empty() {
             diagnostic::sort(&mut errors);
             return Err(errors);
@@ -253,7 +271,7 @@ impl Site {
             .chain(fixtures.iter().cloned())
             .map(|p| relative_input(&root, &p))
             .collect();
-        Ok(Site {
+        let site = Site {
             inputs,
             settings: Settings::new(name, settings.append_slash, pages, base_url)
                 .with_limits(settings.limits),
@@ -274,7 +292,8 @@ impl Site {
             security,
             proxy,
             limits: settings.limits,
-        })
+        };
+        Ok((site, template_errors))
     }
 
     /// Answer one request in process, exactly as the server's catch-all handler does once the
@@ -372,9 +391,9 @@ impl Site {
                 MigrateError::Fixtures(errors.iter().map(|e| e.to_string()).collect())
             })?;
             done.push(format!(
-                "load {} rows from {} fixture files",
-                report.rows,
-                self.fixtures.len()
+                "load {} from {}",
+                diagnostic::count(report.rows, "row", "rows"),
+                diagnostic::count(self.fixtures.len(), "fixture file", "fixture files")
             ));
         }
         if !self.collections.is_empty() {
@@ -500,6 +519,24 @@ fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 3]) -> Err
         not_found: page(not_found),
         server_error: page(server_error),
     }
+}
+
+/// The errors of files under the templates folder, taken out of `errors` and sorted (none when
+/// `templates_fatal`).
+fn split_template_errors(
+    errors: &mut Vec<Diagnostic>,
+    templates_dir: &Path,
+    templates_fatal: bool,
+) -> Vec<Diagnostic> {
+    if templates_fatal {
+        return Vec::new();
+    }
+    let (mut taken, rest) = std::mem::take(errors)
+        .into_iter()
+        .partition(|d| d.file.starts_with(templates_dir));
+    *errors = rest;
+    diagnostic::sort(&mut taken);
+    taken
 }
 
 /// The site's folder and its `site.yaml`, from a folder or the file itself.

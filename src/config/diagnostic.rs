@@ -70,7 +70,14 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// The block form: the headline, the quoted line with a caret under the column, the hint.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.headline())?;
+        self.block(f, "error")
+    }
+}
+
+impl Diagnostic {
+    /// The block form under `label` (`error`, `warning`).
+    fn block(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
+        writeln!(f, "{label}: {}", self.headline())?;
         if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
             let number = line.to_string();
             let pad = " ".repeat(number.len());
@@ -139,26 +146,57 @@ where
 
 /// Every diagnostic in block form, paths relative to the current directory, then a count.
 pub fn format_all(diags: &[Diagnostic]) -> String {
-    let mut out = String::new();
-    for d in diags {
-        let mut d = d.clone();
-        d.file = short_path(&d.file);
-        out.push_str(&d.to_string());
-        out.push('\n');
-    }
-    let n = diags.len();
+    let mut out = blocks(diags, "error");
     out.push_str(&format!(
-        "{n} error{} found\n",
-        if n == 1 { "" } else { "s" }
+        "{} found\n",
+        count(diags.len(), "error", "errors")
     ));
     out
 }
 
-/// Display a path relative to the current directory when it is inside it.
+/// Diagnostics that do not stop the command at hand, in block form as `warning:`, then what
+/// they are: `about` (`3 warnings: {about}`).
+pub fn format_warnings(diags: &[Diagnostic], about: &str) -> String {
+    let mut out = blocks(diags, "warning");
+    let n = count(diags.len(), "warning", "warnings");
+    out.push_str(&format!("{n}: {about}\n"));
+    out
+}
+
+/// Each diagnostic in block form under `label`, paths relative to the current directory.
+fn blocks(diags: &[Diagnostic], label: &str) -> String {
+    struct Block<'a>(&'a Diagnostic, &'a str);
+    impl fmt::Display for Block<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.block(f, self.1)
+        }
+    }
+    let mut out = String::new();
+    for d in diags {
+        let mut d = d.clone();
+        d.file = short_path(&d.file);
+        out.push_str(&Block(&d, label).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// `n` and the word for that many: `1 route`, `2 routes`, `0 routes`.
+pub fn count<N>(n: N, one: &str, many: &str) -> String
+where
+    N: fmt::Display + PartialEq + From<u8>,
+{
+    let word = if n == N::from(1) { one } else { many };
+    format!("{n} {word}")
+}
+
+/// Display a path relative to the current directory when it is inside it; the current
+/// directory itself in full (an empty path would print as nothing).
 pub fn short_path(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .filter(|short| !short.as_os_str().is_empty())
         .unwrap_or_else(|| path.to_path_buf())
 }
 

@@ -374,8 +374,8 @@ pub fn format_date(value: &str, format: Option<&str>) -> Result<String, String> 
 fn truncate(args: &[&Value]) -> Result<String, String> {
     let [v, n] = args else {
         return Err(format!(
-            "truncate: takes a text and a length, got {} arguments",
-            args.len()
+            "truncate: takes a text and a length, got {}",
+            crate::config::diagnostic::count(args.len(), "argument", "arguments")
         ));
     };
     let n = match n {

@@ -141,8 +141,8 @@ impl ListView {
         let limits = &ctx.settings.limits;
         if term.chars().count() > limits.search_chars as usize {
             return Err(ViewError::BadRequest(format!(
-                "the search term is longer than {} characters (site.limits.search_chars)",
-                limits.search_chars
+                "the search term is longer than {} (site.limits.search_chars)",
+                crate::config::diagnostic::count(limits.search_chars, "character", "characters")
             )));
         }
         let mut q = self.query(req, call.params, &term)?;

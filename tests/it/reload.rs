@@ -207,7 +207,7 @@ fn editing_a_template_or_a_layout_changes_the_page() {
         .split_once(" ms (")
         .unwrap_or_else(|| panic!("{line:?}"));
     assert!(ms.parse::<u64>().is_ok(), "{line:?}");
-    assert_eq!(routes, "1 routes)", "{line:?}");
+    assert_eq!(routes, "1 route)", "{line:?}");
 
     // A partial used by the page.
     save(
@@ -259,7 +259,7 @@ fn adding_a_route_makes_its_url_answer_and_removing_it_makes_it_404_again() {
 
     save(&s, "site.yaml", SITE);
     let log = reloads(&s, 2, 0);
-    assert!(log.contains("(1 routes)"), "{log}");
+    assert!(log.contains("(1 route)"), "{log}");
     assert_404(&s, "/about/");
     assert_eq!(version(&s, "/"), "one");
 }

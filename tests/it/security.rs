@@ -539,7 +539,7 @@ fn notes_site() -> common::SiteDir {
 pub(crate) fn serving_notes() -> (common::SiteDir, Server) {
     let site = notes_site();
     let s = Server::start_site(&site);
-    s.wait_for_log("migrate: load 1 rows");
+    s.wait_for_log("migrate: load 1 row from");
     (site, s)
 }
 
@@ -647,7 +647,7 @@ fn a_removed_database_is_made_again_by_the_reload_and_read_from() {
     let yaml = format!("{NOTES}  - {{ path: \"new/\", view: response, content_type: text/plain, body: \"new\" }}\n");
     std::fs::write(s.site_path().join("site.yaml"), yaml).unwrap();
     let log = s.wait_for_log("reloaded in");
-    assert_eq!(log.matches("migrate: load 1 rows").count(), 2, "{log}");
+    assert_eq!(log.matches("migrate: load 1 row from").count(), 2, "{log}");
     set_titles(&db, "updated");
     assert_eq!(titles(&s), ["updated"]);
 }

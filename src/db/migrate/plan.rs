@@ -74,7 +74,9 @@ impl Step {
     /// The line `trellis migrate` prints for the step, if it is one the user asked for.
     pub fn describe(&self) -> Option<String> {
         Some(match self {
-            Step::DropTable { table, rows } => format!("drop table {table} ({rows} rows)"),
+            Step::DropTable { table, rows } => {
+                format!("drop table {table} ({})", plural(*rows, "row", "rows"))
+            }
             Step::CreateTable(t) => format!("create table {}", t.table),
             Step::DropFts { .. } => return None,
             Step::DropColumn {
