@@ -329,10 +329,11 @@ impl Site {
             return Ok(Migrated::default());
         };
         let refused = |e: crate::db::DbError| MigrateError::Refused(vec![e.to_string()]);
-        let mut conn = crate::db::connect(&db.path).map_err(|e| match e.is_busy() {
+        let failed = |e: crate::db::DbError| match e.is_busy() {
             true => MigrateError::Busy(e.to_string()),
             false => refused(e),
-        })?;
+        };
+        let mut conn = crate::db::connect(&db.path).map_err(failed)?;
         if let Some(wait) = wait {
             crate::db::migrate::wait_for_locks(&conn, wait).map_err(refused)?;
         }
@@ -355,8 +356,10 @@ impl Site {
             .iter()
             .map(|t| t.table.as_str())
             .filter(|t| !from_files.contains(t));
+        // A database locked by another process is said to be, and retried by the reloader;
+        // taking it for one with rows would skip the fixtures without a word.
         let empty = !self.fixtures.is_empty()
-            && crate::db::tables_empty(&conn, fixture_tables).unwrap_or(false);
+            && crate::db::tables_empty(&conn, fixture_tables).map_err(failed)?;
         if empty {
             let report = crate::db::fixtures::load_except(
                 &mut conn,
