@@ -139,15 +139,10 @@ fn settle(
     }
     let start = Instant::now();
     let mut changed = paths(first);
-    loop {
-        match rx.recv_timeout(SETTLE) {
-            Ok(event) => {
-                changed.extend(paths(event));
-                if start.elapsed() >= MAX_WAIT {
-                    break;
-                }
-            }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+    while let Ok(event) = rx.recv_timeout(SETTLE) {
+        changed.extend(paths(event));
+        if start.elapsed() >= MAX_WAIT {
+            break;
         }
     }
     Some((start, changed))
