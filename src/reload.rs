@@ -101,19 +101,22 @@ pub fn watch(root: PathBuf, state: Arc<Current>) -> notify::Result<RecommendedWa
             // A site whose migration was refused, waiting for the database to change.
             let mut pending: Option<Pending> = None;
             loop {
-                let first = match pending.as_mut() {
+                // Asked on time even while events come (the database's own files send some).
+                if let Some(p) = pending.as_mut().filter(|p| p.asked.elapsed() >= DB_POLL) {
+                    p.asked = Instant::now();
+                    if p.changes.moved() {
+                        pending = pending.take().and_then(|p| p.retry(&state));
+                        continue;
+                    }
+                }
+                let first = match &pending {
                     None => match rx.recv() {
                         Ok(event) => event,
                         Err(_) => return,
                     },
-                    Some(p) => match rx.recv_timeout(DB_POLL) {
+                    Some(p) => match rx.recv_timeout(DB_POLL.saturating_sub(p.asked.elapsed())) {
                         Ok(event) => event,
-                        Err(RecvTimeoutError::Timeout) => {
-                            if p.changes.moved() {
-                                pending = pending.take().and_then(|p| p.retry(&state));
-                            }
-                            continue;
-                        }
+                        Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => return,
                     },
                 };
@@ -241,6 +244,8 @@ pub fn reload(
 pub struct Pending {
     site: Site,
     changes: crate::db::Changes,
+    /// When `changes` was last asked.
+    asked: Instant,
     /// The error last reported, so that an attempt failing the same way says nothing new.
     error: String,
 }
@@ -303,6 +308,7 @@ fn migrate_and_swap(
                 (true, Some(changes)) => Some(Pending {
                     site,
                     changes,
+                    asked: Instant::now(),
                     error,
                 }),
                 _ => None,
