@@ -48,6 +48,10 @@ enum Command {
         /// Reload open pages in the browser after each reload, and show load errors there.
         #[arg(long, conflicts_with = "no_reload")]
         live: bool,
+        /// Answer a page that fails with the site's 500 page, not the debug page (which shows
+        /// the error, and only ever on a loopback address).
+        #[arg(long, conflicts_with = "live")]
+        no_debug: bool,
     },
     /// Make a new site folder NAME that `trellis serve NAME` runs at once.
     New { name: PathBuf },
@@ -157,7 +161,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             quiet,
             no_reload,
             live,
-        } => serve_command(site, addr, workers, quiet, !no_reload, live),
+            no_debug,
+        } => serve_command(site, addr, workers, quiet, !no_reload, live, !no_debug),
         Command::New { name } => match trellis::scaffold::create(&name) {
             Ok(()) => {
                 println!(
@@ -248,6 +253,7 @@ fn serve_command(
     quiet: bool,
     reload: bool,
     live: bool,
+    debug: bool,
 ) -> Result<(), ExitCode> {
     let level = if quiet {
         "warn"
@@ -285,6 +291,7 @@ fn serve_command(
             workers,
             reload,
             live,
+            debug,
         },
     )
     .map_err(|e| {

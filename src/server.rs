@@ -37,19 +37,22 @@ use crate::views::{Request, Response, ViewError};
 /// the threads that run the database's pages.
 pub struct AppState {
     pub current: Arc<Current>,
+    /// Answer a 500 with the debug page: `serve` on a loopback address, unless `--no-debug`.
+    debug: bool,
     /// Small static files as last read, checked against the file's size and time on each use.
     files: FileCache,
     pool: Pool,
 }
 
 impl AppState {
-    pub fn new(site: Site, live: bool) -> std::io::Result<AppState> {
+    pub fn new(site: Site, live: bool, debug: bool) -> std::io::Result<AppState> {
         let threads = match site.limits.db_threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n as usize,
         };
         Ok(AppState {
             current: Arc::new(Current::new(site, live)),
+            debug,
             files: FileCache::default(),
             pool: Pool::new(threads)?,
         })
@@ -366,9 +369,9 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     }
     let route = site.resolve(&request);
     let mut response = if site.reads_database(route.as_ref()) {
-        on_database_thread(&req, &site, request, route, &state.pool).await
+        on_database_thread(&req, &site, request, route, state.debug, &state.pool).await
     } else {
-        site.handle_resolved(&request, route)
+        site.handle_resolved(&request, route, state.debug)
     };
     if let Some(not_modified) = not_modified(&req, &response) {
         return not_modified;
@@ -422,6 +425,7 @@ async fn on_database_thread(
     site: &Arc<Site>,
     request: Request,
     route: Option<crate::routing::Match>,
+    debug: bool,
     pool: &Pool,
 ) -> Response {
     let again =
@@ -432,7 +436,7 @@ async fn on_database_thread(
     };
     let on_pool = site.clone();
     match ticket
-        .run(move || on_pool.handle_resolved(&request, route))
+        .run(move || on_pool.handle_resolved(&request, route, debug))
         .await
     {
         Some(response) => response,
@@ -723,6 +727,8 @@ pub struct ServeOptions {
     pub reload: bool,
     /// Reload open pages in the browser after a reload (and show load errors there).
     pub live: bool,
+    /// Answer a 500 with the debug page; only ever on a loopback address.
+    pub debug: bool,
 }
 
 /// Bind, print the address, and serve until SIGINT or SIGTERM; then stop accepting and give
@@ -735,7 +741,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let site_dir = site.root.clone();
     // The server's own limits are read once, here; the others follow each reload.
     let limits = site.limits;
-    let state = Arc::new(AppState::new(site, opts.live)?);
+    // The debug page shows a 500's detail: never to a server others can reach.
+    let debug = opts.debug && local.ip().is_loopback();
+    let state = Arc::new(AppState::new(site, opts.live, debug)?);
     // Kept alive until the server stops; dropping it stops the watching.
     let watcher = if opts.reload {
         match crate::reload::watch(site_dir, state.current.clone()) {
@@ -765,6 +773,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
                 println!("Reloading on save (--no-reload to turn off, --live to reload pages too).")
             }
             (None, _) => {}
+        }
+        if debug {
+            println!("A page that fails shows its error in the browser (--no-debug to turn off).");
         }
         println!("Quit with Ctrl-C.");
         use std::io::Write;
