@@ -1,6 +1,7 @@
-//! Load-time checks of a parsed template: partials that must exist and `url` calls whose route
+//! Load-time checks of a parsed template: partials that must exist, `url` calls whose route
 //! name is literal (their arguments must fit a form of a route of that name, and reverse when
-//! they are literals too), so that a mistake is a `check` error, not a 500 later.
+//! they are literals too) and `date` calls whose format is literal (it must be one chrono
+//! knows), so that a mistake is a `check` error, not a 500 later.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +11,9 @@ use handlebars::{JsonValue, Template};
 
 use crate::config::diagnostic::{suggestion, Diagnostic};
 use crate::routing::{Args, Params, ReverseError, Router, Shape};
+
+/// What a bad literal `date` format is told.
+const DATE_HINT: &str = "a chrono strftime format such as \"%B %-d, %Y\" (see https://docs.rs/chrono/latest/chrono/format/strftime/), or \"iso\" or \"rfc2822\"";
 
 pub fn check(
     t: &Template,
@@ -67,6 +71,14 @@ pub fn check(
                         format!("no helper `{called}`"),
                         suggestion(&called, super::helpers::NAMES.iter().copied()),
                     ));
+                    return;
+                }
+                if called == "date" {
+                    if let Some(Parameter::Literal(JsonValue::String(format))) = h.params.get(1) {
+                        if let Err(why) = super::helpers::check_date_format(format) {
+                            out.push(at(why, Some(DATE_HINT.into())));
+                        }
+                    }
                     return;
                 }
                 if called != "url" {
