@@ -53,22 +53,40 @@ pub const LIVE_PATH: &str = "/__trellis/live";
 impl Live {
     /// Add the script (and the error, if any) to an HTML page.
     pub fn inject(&self, body: &mut String) {
-        let generation = self.generation.load(Ordering::SeqCst);
+        let generation = self.generation.load(Ordering::SeqCst).to_string();
         let mut html = String::new();
         if let Some(error) = self.error.lock().ok().and_then(|e| e.clone()) {
-            html.push_str("<div id=\"trellis-error\" style=\"position:fixed;top:0;left:0;right:0;max-height:70vh;overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#8a1111;border-bottom:3px solid #c00;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;z-index:2147483647\"><strong>The last change did not load; the previous version is shown.</strong>\n\n");
+            html.push_str(ERROR_BOX_START);
             html.push_str(&crate::views::html_escape(&error));
-            html.push_str("</div>");
+            html.push_str("</div><script>");
+            html.push_str(&ERROR_BOX_SCRIPT.replace("GENERATION", &generation));
+            html.push_str("</script>");
         }
-        html.push_str(&format!(
-            "<script>(function(){{var g={generation};function p(){{fetch(\"{LIVE_PATH}\",{{cache:\"no-store\"}}).then(function(r){{return r.json()}}).then(function(d){{if(d.generation!==g){{location.reload()}}else{{setTimeout(p,500)}}}}).catch(function(){{setTimeout(p,2000)}})}}setTimeout(p,500)}})();</script>"
-        ));
+        html.push_str("<script>");
+        html.push_str(
+            &LIVE_SCRIPT
+                .replace("GENERATION", &generation)
+                .replace("LIVE_PATH", LIVE_PATH),
+        );
+        html.push_str("</script>");
         match body.rfind("</body>") {
             Some(i) => body.insert_str(i, &html),
             None => body.push_str(&html),
         }
     }
 }
+
+/// The box that shows the last reload's error: a panel along the bottom of the window (the
+/// page gets as much room below its content, so nothing of it stays hidden, and its navigation
+/// at the top is never covered), with a button to dismiss it (Escape too).
+const ERROR_BOX_START: &str = "<div id=\"trellis-error\" role=\"alert\" style=\"position:fixed;bottom:0;left:0;right:0;max-height:40vh;overflow:auto;box-sizing:border-box;margin:0;padding:.8em 1em;background:#fff4f4;color:#8a1111;border-top:3px solid #c00;box-shadow:0 -2px 8px rgba(0,0,0,.15);font:13px/1.4 ui-monospace,monospace;text-align:left;white-space:pre-wrap;z-index:2147483647\"><button type=\"button\" id=\"trellis-error-close\" title=\"Dismiss (Escape)\" aria-label=\"Dismiss this message\" style=\"float:right;margin:0 0 .5em 1em;padding:.2em .7em;font:inherit;font-weight:bold;color:#8a1111;background:#fff;border:1px solid #c00;border-radius:3px;cursor:pointer\">Dismiss</button><strong>The last change did not load; the previous version is shown.</strong>\n\n";
+
+/// Makes room for the error box and dismisses it, by its button or Escape; a dismissed error
+/// stays hidden on the tab's other pages until the next reload.
+const ERROR_BOX_SCRIPT: &str = r#"(function(){var g="GENERATION",k="trellis-dismissed",b=document.getElementById("trellis-error");if(!b){return}var seen=null;try{seen=sessionStorage.getItem(k)}catch(e){}if(seen===g){b.remove();return}var fit=function(){document.body.style.paddingBottom=b.offsetHeight+"px"};var esc=function(e){if(e.key==="Escape"){close()}};var close=function(){b.remove();document.body.style.paddingBottom="";window.removeEventListener("resize",fit);document.removeEventListener("keydown",esc);try{sessionStorage.setItem(k,g)}catch(e){}};fit();window.addEventListener("resize",fit);document.getElementById("trellis-error-close").addEventListener("click",close);document.addEventListener("keydown",esc)})();"#;
+
+/// Asks `LIVE_PATH` for the site's generation and reloads the page when it moves.
+const LIVE_SCRIPT: &str = r#"(function(){var g=GENERATION;function p(){fetch("LIVE_PATH",{cache:"no-store"}).then(function(r){return r.json()}).then(function(d){if(d.generation!==g){location.reload()}else{setTimeout(p,500)}}).catch(function(){setTimeout(p,2000)})}setTimeout(p,500)})();"#;
 
 /// Quiet time that ends a burst of events.
 const SETTLE: Duration = Duration::from_millis(80);
