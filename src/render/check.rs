@@ -74,10 +74,8 @@ pub fn check(
                     return;
                 }
                 if called == "date" {
-                    if let Some(Parameter::Literal(JsonValue::String(format))) = h.params.get(1) {
-                        if let Err(why) = super::helpers::check_date_format(format) {
-                            out.push(at(why, Some(DATE_HINT.into())));
-                        }
+                    if let Some((why, hint)) = check_date(&h.params) {
+                        out.push(at(why, hint));
                     }
                     return;
                 }
@@ -113,6 +111,27 @@ pub fn check(
         }
     });
     out
+}
+
+/// A `date` call's mistakes that literals show: a format chrono does not know, and a literal
+/// value it cannot read or format.
+fn check_date(params: &[Parameter]) -> Option<(String, Option<String>)> {
+    let literal = |i: usize| match params.get(i) {
+        Some(Parameter::Literal(JsonValue::String(s))) => Some(Some(s.as_str())),
+        None => Some(None),
+        Some(_) => None,
+    };
+    if let Some(Some(format)) = literal(1) {
+        if let Err(why) = super::helpers::check_date_format(format) {
+            return Some((why, Some(DATE_HINT.into())));
+        }
+    }
+    let (Some(Some(value)), Some(format)) = (literal(0), literal(1)) else {
+        return None;
+    };
+    super::helpers::format_date(value, format)
+        .err()
+        .map(|why| (why, None))
 }
 
 /// A `url` call to the route `route`: its arguments must fit a form of a route of that name,

@@ -426,16 +426,16 @@ fn the_error_box_leaves_the_navigation_free_and_can_be_dismissed() {
     assert!(browser.until(gone), "the button did not dismiss the box");
 
     // A template that loads but fails to render: the debug page, with its file and line.
-    save("templates/home.hbs", &home("<p>{{date \"yesterday\"}}</p>"));
+    save("templates/home.hbs", &home("<p>{{date request.path}}</p>"));
     s.wait_for_log_count("reload failed", 3);
     save("site.yaml", &yaml("home.hbs"));
     s.wait_for_log("reloaded in");
     let html = browser.html_when(|h| h.contains("Server Error (500)"));
     assert!(html.contains("Server Error (500)"), "{html}");
     assert!(html.contains("templates/home.hbs:2:4"), "{html}");
-    assert!(html.contains("date: cannot read `yesterday`"), "{html}");
+    assert!(html.contains("date: cannot read `/`"), "{html}");
     assert!(
-        html.contains("<mark>    2 | &lt;p&gt;{{date \"yesterday\"}}&lt;/p&gt;</mark>"),
+        html.contains("<mark>    2 | &lt;p&gt;{{date request.path}}&lt;/p&gt;</mark>"),
         "{html}"
     );
 }
