@@ -84,6 +84,12 @@ pub fn host_allowed(allowed: Option<&[String]>, host: &str) -> bool {
     }
 }
 
+/// Whether a `Host` header names this machine: one of [`LOCAL_HOSTS`] (the debug page is shown
+/// only to such requests).
+pub fn is_local_host(host: &str) -> bool {
+    split_domain_port(host).is_some_and(|(name, _port)| validate_host(&name, &LOCAL_HOSTS))
+}
+
 /// Whether every address `addr` (`127.0.0.1:8000`, `localhost:0`, `[::1]:80`) stands for is a
 /// loopback one; an address that does not resolve is not.
 pub fn is_loopback(addr: &str) -> bool {

@@ -58,6 +58,10 @@ enum Command {
         /// Reload open pages in the browser after each reload, and show load errors there.
         #[arg(long, conflicts_with = "no_reload")]
         live: bool,
+        /// Answer a page that fails with the site's 500 page, not the debug page (which shows
+        /// the error, and only ever on a loopback address).
+        #[arg(long, conflicts_with = "live")]
+        no_debug: bool,
     },
     /// Make a new site folder NAME that `trellis serve NAME` runs at once.
     New { name: PathBuf },
@@ -223,6 +227,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             quiet,
             no_reload,
             live,
+            no_debug,
         } => {
             let addr = listen_addr(addr.as_deref(), port)
                 .and_then(|addr| resolvable(&addr).map(|()| addr))
@@ -230,7 +235,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
                 })?;
-            serve_command(site, addr, workers, quiet, !no_reload, live)
+            serve_command(site, addr, workers, quiet, !no_reload, live, !no_debug)
         }
         Command::New { name } => match trellis::scaffold::create(&name) {
             Ok(()) => {
@@ -396,6 +401,7 @@ fn serve_command(
     quiet: bool,
     reload: bool,
     live: bool,
+    debug: bool,
 ) -> Result<(), ExitCode> {
     let level = if quiet {
         "warn"
@@ -439,6 +445,7 @@ fn serve_command(
             live,
             name: bundled.then(|| "the example site built into trellis".to_string()),
             note: bundled.then(trellis::cli::bundled_note),
+            debug,
         },
     )
     .map_err(|e| {

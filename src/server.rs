@@ -39,19 +39,22 @@ use crate::views::{Request, Response, ViewError};
 /// the threads that run the database's pages.
 pub struct AppState {
     pub current: Arc<Current>,
+    /// Answer a 500 with the debug page: `serve` on a loopback address, unless `--no-debug`.
+    debug: bool,
     /// Small static files as last read, checked against the file's size and time on each use.
     files: FileCache,
     pool: Pool,
 }
 
 impl AppState {
-    pub fn new(site: Site, live: bool) -> std::io::Result<AppState> {
+    pub fn new(site: Site, live: bool, debug: bool) -> std::io::Result<AppState> {
         let threads = match site.limits.db_threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n as usize,
         };
         Ok(AppState {
             current: Arc::new(Current::new(site, live)),
+            debug,
             files: FileCache::default(),
             pool: Pool::new(threads)?,
         })
@@ -368,9 +371,11 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     let forwarded = req.extensions().get::<Forwarded>().cloned();
     request.secure = forwarded.as_ref().is_some_and(|f| f.secure);
     let forwarded_host = forwarded.and_then(|f| f.host);
-    if let Some(refused) = check_host(&req, &site, &request, forwarded_host) {
-        return refused;
-    }
+    let host = match check_host(&req, &site, &request, forwarded_host) {
+        Ok(host) => host,
+        Err(refused) => return refused,
+    };
+    let debug = state.debug && debug_allowed(&req, &site, &host);
     if state.current.live.enabled && req.path() == LIVE_PATH {
         let generation = state.current.live.generation.load(Ordering::SeqCst);
         let failing = state
@@ -397,9 +402,9 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     }
     let route = site.resolve(&request);
     let mut response = if site.reads_database(route.as_ref()) {
-        on_database_thread(&req, &site, request, route, &state.pool).await
+        on_database_thread(&req, &site, request, route, debug, &state.pool).await
     } else {
-        site.handle_resolved(&request, route)
+        site.handle_resolved(&request, route, debug)
     };
     if let Some(not_modified) = not_modified(&req, &response) {
         return not_modified;
@@ -410,7 +415,23 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     respond(response)
 }
 
-/// The site's 400 for a request whose `Host` is malformed or not one the site answers (see
+/// Whether a page that fails may show the debug page to this request (the server already
+/// listens on a loopback address without `--no-debug`): only for a site that answers local
+/// names only (no `allowed_hosts` naming another), asked for a local name, with no sign of a
+/// proxy in between (a proxy on the same machine makes a loopback server public).
+fn debug_allowed(req: &HttpRequest, site: &Site, host: &str) -> bool {
+    let local_site = site.allowed_hosts.as_ref().is_none_or(|allowed| {
+        allowed
+            .iter()
+            .all(|a| crate::hosts::validate_host(a.trim_start_matches('.'), &crate::hosts::LOCAL_HOSTS))
+    });
+    let proxied = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded", "via"]
+        .iter()
+        .any(|name| req.headers().contains_key(*name));
+    local_site && !proxied && crate::hosts::is_local_host(host)
+}
+
+/// The request's host, or the site's 400 when it is malformed or not one the site answers (see
 /// `hosts`); the live-reload endpoint and static files are checked too. `forwarded` is the
 /// `X-Forwarded-Host` of a trusted proxy, when `site.proxy.forwarded_host` asks for it.
 fn check_host(
@@ -418,7 +439,7 @@ fn check_host(
     site: &Site,
     request: &Request,
     forwarded: Option<String>,
-) -> Option<HttpResponse> {
+) -> Result<String, HttpResponse> {
     // A request target in absolute form (`GET http://example.org/ HTTP/1.1`) names the host
     // itself, and HTTP says its authority replaces the Host header (RFC 9112, 3.2.2); else the
     // Host header. X-Forwarded-Host only from a trusted proxy, and only when asked for
@@ -433,7 +454,7 @@ fn check_host(
         })
         .unwrap_or_default();
     if crate::hosts::host_allowed(site.allowed_hosts.as_deref(), &host) {
-        return None;
+        return Ok(host);
     }
     // The visitor is told the Host is refused; how the site is configured goes to the log.
     let why = match &site.allowed_hosts {
@@ -445,7 +466,7 @@ fn check_host(
     };
     let host = crate::logline::escaped(&host);
     tracing::warn!("Invalid Host header \"{host}\": {why}");
-    Some(respond(site.error(
+    Err(respond(site.error(
         request,
         ViewError::BadRequest(format!("Invalid Host header \"{host}\"")),
     )))
@@ -458,6 +479,7 @@ async fn on_database_thread(
     site: &Arc<Site>,
     request: Request,
     route: Option<crate::routing::Match>,
+    debug: bool,
     pool: &Pool,
 ) -> Response {
     let again =
@@ -468,7 +490,7 @@ async fn on_database_thread(
     };
     let on_pool = site.clone();
     match ticket
-        .run(move || on_pool.handle_resolved(&request, route))
+        .run(move || on_pool.handle_resolved(&request, route, debug))
         .await
     {
         Some(response) => response,
@@ -763,6 +785,8 @@ pub struct ServeOptions {
     pub name: Option<String>,
     /// A line printed under the banner (why the bundled example is served).
     pub note: Option<String>,
+    /// Answer a 500 with the debug page; only ever on a loopback address.
+    pub debug: bool,
 }
 
 /// Bind, print the address, and serve until SIGINT or SIGTERM; then stop accepting and give
@@ -778,7 +802,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     let site_dir = site.root.clone();
     // The server's own limits are read once, here; the others follow each reload.
     let limits = site.limits;
-    let state = Arc::new(AppState::new(site, opts.live)?);
+    // The debug page shows a 500's detail: never to a server others can reach.
+    let debug = opts.debug && local.ip().is_loopback();
+    let state = Arc::new(AppState::new(site, opts.live, debug)?);
     // Kept alive until the server stops; dropping it stops the watching.
     let watcher = if opts.reload {
         match crate::reload::watch(site_dir, state.current.clone()) {
@@ -812,6 +838,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
                 println!("Reloading on save (--no-reload to turn off, --live to reload pages too).")
             }
             (None, _) => {}
+        }
+        if debug {
+            println!("A page that fails shows its error in the browser (--no-debug to turn off).");
         }
         println!("Quit with Ctrl-C.");
         use std::io::Write;

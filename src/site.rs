@@ -300,7 +300,13 @@ impl Site {
     /// path is decoded, the Host allowed and static files ruled out. The in-process tests ask
     /// the site through this.
     pub fn handle(&self, req: &views::Request) -> views::Response {
-        views::handle(&self.ctx(), &self.endpoints, req)
+        views::handle(&self.ctx(false), &self.endpoints, req)
+    }
+
+    /// [`Site::handle`] as a development server answers: a 500 is the debug page (the error,
+    /// the template's file and line, the route, the request), not the site's 500 page.
+    pub fn handle_debug(&self, req: &views::Request) -> views::Response {
+        views::handle(&self.ctx(true), &self.endpoints, req)
     }
 
     /// The route that answers `req`, if any (see [`Site::handle_resolved`]).
@@ -314,24 +320,31 @@ impl Site {
         self.db.is_some() && m.is_some_and(|m| self.endpoints[m.index].reads_database())
     }
 
-    /// [`Site::handle`], with the route resolved by [`Site::resolve`].
-    pub fn handle_resolved(&self, req: &views::Request, m: Option<Match>) -> views::Response {
-        views::handle_resolved(&self.ctx(), &self.endpoints, req, m)
+    /// [`Site::handle`] (or, with `debug`, [`Site::handle_debug`]), with the route resolved by
+    /// [`Site::resolve`].
+    pub fn handle_resolved(
+        &self,
+        req: &views::Request,
+        m: Option<Match>,
+        debug: bool,
+    ) -> views::Response {
+        views::handle_resolved(&self.ctx(debug), &self.endpoints, req, m)
     }
 
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or
     /// path, and its 404 for a missing static file, come through here).
     pub fn error(&self, req: &views::Request, error: views::ViewError) -> views::Response {
-        views::respond(&self.ctx(), req, error)
+        views::respond(&self.ctx(false), req, error)
     }
 
     /// What a view may use: never the whole site.
-    fn ctx(&self) -> Ctx<'_> {
+    fn ctx(&self, debug: bool) -> Ctx<'_> {
         Ctx {
             router: &self.router,
             renderer: &self.renderer,
             db: self.db.as_deref(),
             settings: &self.settings,
+            debug,
         }
     }
 
@@ -352,10 +365,11 @@ impl Site {
             return Ok(Migrated::default());
         };
         let refused = |e: crate::db::DbError| MigrateError::Refused(vec![e.to_string()]);
-        let mut conn = crate::db::connect(&db.path).map_err(|e| match e.is_busy() {
+        let failed = |e: crate::db::DbError| match e.is_busy() {
             true => MigrateError::Busy(e.to_string()),
             false => refused(e),
-        })?;
+        };
+        let mut conn = crate::db::connect(&db.path).map_err(failed)?;
         if let Some(wait) = wait {
             crate::db::migrate::wait_for_locks(&conn, wait).map_err(refused)?;
         }
@@ -378,8 +392,10 @@ impl Site {
             .iter()
             .map(|t| t.table.as_str())
             .filter(|t| !from_files.contains(t));
+        // A database locked by another process is said to be, and retried by the reloader;
+        // taking it for one with rows would skip the fixtures without a word.
         let empty = !self.fixtures.is_empty()
-            && crate::db::tables_empty(&conn, fixture_tables).unwrap_or(false);
+            && crate::db::tables_empty(&conn, fixture_tables).map_err(failed)?;
         if empty {
             let report = crate::db::fixtures::load_except(
                 &mut conn,

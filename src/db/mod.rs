@@ -195,6 +195,54 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// Whether a database has changed since the last look, by anyone else: `PRAGMA data_version`
+/// on a connection of its own (it moves when another connection commits), and the file its
+/// path names (a restored copy is another file). The reloader asks it while a refused
+/// migration waits for another process (`trellis migrate --allow-destructive`) to make way.
+pub struct Changes {
+    conn: Connection,
+    path: PathBuf,
+    seen: (Option<i64>, Option<(u64, u64)>),
+}
+
+impl Changes {
+    /// Start watching the database at `path`, which must exist (this never creates it).
+    pub fn open(path: &Path) -> Result<Changes, DbError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut changes = Changes {
+            conn,
+            path: path.to_path_buf(),
+            seen: (None, None),
+        };
+        changes.seen = changes.now();
+        Ok(changes)
+    }
+
+    fn now(&self) -> (Option<i64>, Option<(u64, u64)>) {
+        let version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .ok();
+        (version, file_id(&self.path))
+    }
+
+    /// Whether another connection committed, or the file was replaced, since the last call
+    /// (or since `open`). A database that cannot be read now (locked) has not changed yet.
+    pub fn moved(&mut self) -> bool {
+        let now = self.now();
+        if now.0.is_none() || now == self.seen {
+            return false;
+        }
+        self.seen = now;
+        true
+    }
+}
+
 impl Database {
     pub fn new(path: PathBuf, models: Models) -> Database {
         Database {
@@ -313,6 +361,31 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_sees_another_connections_commits_and_not_its_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        assert!(
+            Changes::open(&path).is_err(),
+            "a missing database is not created"
+        );
+        assert!(!path.exists());
+        let other = connect(&path).unwrap();
+        other.execute_batch("CREATE TABLE t (x)").unwrap();
+        let mut changes = Changes::open(&path).unwrap();
+        assert!(!changes.moved());
+        let n: i64 = other
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(!changes.moved(), "a read is not a change");
+        other.execute_batch("ALTER TABLE t ADD COLUMN y").unwrap();
+        assert!(changes.moved());
+        assert!(!changes.moved(), "each change is seen once");
+        other.execute_batch("INSERT INTO t VALUES (1, 2)").unwrap();
+        assert!(changes.moved());
+    }
 
     #[test]
     fn a_locked_database_is_told_apart_from_a_wrong_statement() {

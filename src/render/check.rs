@@ -1,6 +1,7 @@
-//! Load-time checks of a parsed template: partials that must exist and `url` calls whose route
+//! Load-time checks of a parsed template: partials that must exist, `url` calls whose route
 //! name is literal (their arguments must fit a form of a route of that name, and reverse when
-//! they are literals too), so that a mistake is a `check` error, not a 500 later.
+//! they are literals too) and `date` calls whose format is literal (it must be one chrono
+//! knows), so that a mistake is a `check` error, not a 500 later.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +11,9 @@ use handlebars::{JsonValue, Template};
 
 use crate::config::diagnostic::{suggestion, Diagnostic};
 use crate::routing::{Args, Params, ReverseError, Router, Shape};
+
+/// What a bad literal `date` format is told.
+const DATE_HINT: &str = "a chrono strftime format such as \"%B %-d, %Y\" (see https://docs.rs/chrono/latest/chrono/format/strftime/), or \"iso\" or \"rfc2822\"";
 
 pub fn check(
     t: &Template,
@@ -69,6 +73,12 @@ pub fn check(
                     ));
                     return;
                 }
+                if called == "date" {
+                    if let Some((why, hint)) = check_date(&h.params) {
+                        out.push(at(why, hint));
+                    }
+                    return;
+                }
                 if called != "url" {
                     return;
                 }
@@ -101,6 +111,27 @@ pub fn check(
         }
     });
     out
+}
+
+/// A `date` call's mistakes that literals show: a format chrono does not know, and a literal
+/// value it cannot read or format.
+fn check_date(params: &[Parameter]) -> Option<(String, Option<String>)> {
+    let literal = |i: usize| match params.get(i) {
+        Some(Parameter::Literal(JsonValue::String(s))) => Some(Some(s.as_str())),
+        None => Some(None),
+        Some(_) => None,
+    };
+    if let Some(Some(format)) = literal(1) {
+        if let Err(why) = super::helpers::check_date_format(format) {
+            return Some((why, Some(DATE_HINT.into())));
+        }
+    }
+    let (Some(Some(value)), Some(format)) = (literal(0), literal(1)) else {
+        return None;
+    };
+    super::helpers::format_date(value, format)
+        .err()
+        .map(|why| (why, None))
 }
 
 /// A `url` call to the route `route`: its arguments must fit a form of a route of that name,

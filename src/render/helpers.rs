@@ -370,6 +370,31 @@ pub fn format_date(value: &str, format: Option<&str>) -> Result<String, String> 
     Ok(out)
 }
 
+/// Whether `format` is one `date` takes (`"iso"`, `"rfc2822"` or a chrono strftime string),
+/// whatever the value: `check` asks it of a literal format. The error names the first
+/// specifier chrono does not know (`%Q`), when it can tell which.
+pub fn check_date_format(format: &str) -> Result<(), String> {
+    let parses = |f: &str| StrftimeItems::new(f).parse().is_ok();
+    if format == "iso" || format == "rfc2822" || parses(format) {
+        return Ok(());
+    }
+    // Each specifier: `%`, then flags and widths, up to its letter (or a second `%`).
+    let culprit = format.match_indices('%').find_map(|(i, _)| {
+        let rest = &format[i + 1..];
+        let end = rest.find(|c: char| c.is_ascii_alphabetic() || c == '%')?;
+        let spec = &format[i..i + 1 + end + 1];
+        (!parses(spec)).then_some(spec)
+    });
+    Err(match culprit {
+        Some(spec) if spec == format => format!("date: `{spec}` is not a strftime specifier"),
+        Some(spec) => format!(
+            "date: `{spec}` is not a strftime specifier (in `{}`)",
+            shorten(format)
+        ),
+        None => format!("date: `{}` is not a valid strftime format", shorten(format)),
+    })
+}
+
 /// `{{truncate text 30}}`: Django's `truncatechars`.
 fn truncate(args: &[&Value]) -> Result<String, String> {
     let [v, n] = args else {
@@ -467,7 +492,7 @@ mod tests {
     use handlebars::Handlebars;
     use serde_json::{json, Value};
 
-    use super::{capitalize_str, format_date, register, truncate_chars};
+    use super::{capitalize_str, check_date_format, format_date, register, truncate_chars};
     use crate::routing::Router;
 
     fn handlebars() -> Handlebars<'static> {
@@ -659,6 +684,37 @@ mod tests {
             let err = format_date(value, None).unwrap_err();
             assert!(err.starts_with("date: cannot read `"), "{value}: {err}");
             assert!(err.contains(value), "{value}: {err}");
+        }
+    }
+
+    /// What `check` says of a literal format: every format `format_date` could never use, and
+    /// none it can (a format that only a date's lack of time refuses is fine statically).
+    #[test]
+    fn a_date_format_is_checked_without_a_value() {
+        for ok in [
+            "iso",
+            "rfc2822",
+            "%Y",
+            "%B %-d, %Y",
+            "%H:%M %:z %.3f",
+            "100%%",
+            "plain",
+        ] {
+            assert_eq!(check_date_format(ok), Ok(()), "{ok}");
+        }
+        for (bad, said) in [
+            ("%Q", "date: `%Q` is not a strftime specifier"),
+            (
+                "%Y-%Q",
+                "date: `%Q` is not a strftime specifier (in `%Y-%Q`)",
+            ),
+            (
+                "%B %-Q",
+                "date: `%-Q` is not a strftime specifier (in `%B %-Q`)",
+            ),
+            ("%Y %", "date: `%Y %` is not a valid strftime format"),
+        ] {
+            assert_eq!(check_date_format(bad), Err(said.to_string()), "{bad}");
         }
     }
 

@@ -75,6 +75,8 @@ fn json_escape(s: &str) -> String {
 /// templates and helpers.
 pub struct Renderer {
     registries: [Handlebars<'static>; 3],
+    /// The templates folder, as `load` was given it.
+    dir: PathBuf,
     names: Vec<String>,
     static_url: StaticUrls,
     /// Each template file's text and the partials it calls, for [`Renderer::mentions`].
@@ -155,6 +157,7 @@ impl Renderer {
         names.sort();
         let mut renderer = Renderer {
             registries,
+            dir: dir.to_path_buf(),
             names,
             static_url: static_url.clone(),
             sources: HashMap::new(),
@@ -232,17 +235,25 @@ impl Renderer {
         self.names.iter().any(|n| n == canonical(name))
     }
 
+    /// A template file's path and text, for showing where it failed (`None` for an inline
+    /// body, which is no file).
+    pub fn source(&self, name: &str) -> Option<(PathBuf, &str)> {
+        let name = canonical(name);
+        let (text, _) = self.sources.get(name)?;
+        Some((self.dir.join(format!("{name}.hbs")), text.as_str()))
+    }
+
     /// Render a template file (HTML-escaped). The context is taken by value: handlebars'
     /// `render` would serialize a borrowed one into a deep copy first.
-    pub fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, RenderError> {
         self.render_as(name, Escape::Html, ctx)
     }
 
     /// Render a template file with another escaping (a template route's `content_type`).
-    pub fn render_as(&self, name: &str, escape: Escape, ctx: Value) -> Result<String, String> {
+    pub fn render_as(&self, name: &str, escape: Escape, ctx: Value) -> Result<String, RenderError> {
         self.registries[escape.index()]
             .render_with_context(canonical(name), &Context::from(ctx))
-            .map_err(|e| render_error(&e))
+            .map_err(|e| RenderError::from(&e))
     }
 
     /// Register an inline template (a route's `body`) with the given escaping.
@@ -264,10 +275,15 @@ impl Renderer {
         Ok(())
     }
 
-    pub fn render_inline(&self, name: &str, escape: Escape, ctx: Value) -> Result<String, String> {
+    pub fn render_inline(
+        &self,
+        name: &str,
+        escape: Escape,
+        ctx: Value,
+    ) -> Result<String, RenderError> {
         self.registries[escape.index()]
             .render_with_context(name, &Context::from(ctx))
-            .map_err(|e| render_error(&e))
+            .map_err(|e| RenderError::from(&e))
     }
 }
 
@@ -310,17 +326,49 @@ fn template_error(path: &Path, text: &str, e: &handlebars::TemplateError) -> Dia
     }
 }
 
-fn render_error(e: &handlebars::RenderError) -> String {
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(&format!(": {text}"));
+/// A template that failed to render: what went wrong, and where, as far as Handlebars knows
+/// (a helper's own failure, such as a `url` that cannot be reversed, has a place; a missing
+/// partial found only at render time may not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderError {
+    /// Handlebars' reason, with its causes.
+    pub reason: String,
+    /// The template's name (`posts/detail`), or an inline body's.
+    pub template: Option<String>,
+    /// Line and column in the template's text, from 1.
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    /// The whole message, as the log shows it.
+    text: String,
+}
+
+impl From<&handlebars::RenderError> for RenderError {
+    fn from(e: &handlebars::RenderError) -> RenderError {
+        let causes = |mut s: String| {
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                let text = inner.to_string();
+                if !s.contains(&text) {
+                    s.push_str(&format!(": {text}"));
+                }
+                source = inner.source();
+            }
+            s
+        };
+        RenderError {
+            reason: causes(e.reason().to_string()),
+            template: e.template_name.clone(),
+            line: e.line_no,
+            col: e.column_no,
+            text: causes(e.to_string()),
         }
-        source = inner.source();
     }
-    s
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +387,51 @@ mod tests {
         let (r, errors) = Renderer::load(dir.path(), router, &"/static/".into());
         assert!(errors.is_empty(), "{errors:?}");
         r
+    }
+
+    /// A render error names the file and line it happened at, also inside a block or the
+    /// partial block of a layout, and inside a partial.
+    #[test]
+    fn a_render_error_says_which_template_and_where() {
+        let r = renderer(&[
+            (
+                "layout",
+                "<html>\n<body>\n{{> @partial-block}}\n</body>\n</html>",
+            ),
+            ("top", "<p>\n  {{date when}}</p>"),
+            (
+                "block",
+                "<ul>\n{{#each items}}\n<li>{{date this}}</li>\n{{/each}}\n</ul>",
+            ),
+            (
+                "page",
+                "{{#> layout}}\n<h1>x</h1>\n\n<p>{{date when}}</p>\n{{/layout}}",
+            ),
+            ("nav", "<nav>\n{{date when}}</nav>"),
+            ("calls", "<div>\n{{> nav}}\n</div>"),
+        ]);
+        let ctx = serde_json::json!({"when": "<b>no date</b>", "items": ["2024-01-01", "x"]});
+        for (name, template, line, col) in [
+            ("top", "top", 2, 3),
+            ("block", "block", 3, 5),
+            ("page", "page", 4, 4),
+            ("calls", "nav", 2, 1),
+        ] {
+            let e = r.render(name, ctx.clone()).unwrap_err();
+            assert_eq!(
+                (e.template.as_deref(), e.line, e.col),
+                (Some(template), Some(line), Some(col)),
+                "{name}: {e}"
+            );
+            assert!(
+                e.reason.starts_with("date: cannot read"),
+                "{name}: {}",
+                e.reason
+            );
+        }
+        let (path, text) = r.source("page.hbs").unwrap();
+        assert!(path.ends_with("page.hbs"), "{}", path.display());
+        assert!(text.starts_with("{{#> layout}}"));
     }
 
     #[test]

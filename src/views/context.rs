@@ -84,6 +84,9 @@ pub struct Ctx<'a> {
     pub renderer: &'a Renderer,
     pub db: Option<&'a Database>,
     pub settings: &'a Settings,
+    /// Answer a 500 with the debug page (the error, the template and line, the route, the
+    /// request) instead of the site's 500 page: `serve` on a loopback address, for development.
+    pub debug: bool,
 }
 
 impl Ctx<'_> {
@@ -224,6 +227,7 @@ mod tests {
             renderer: &renderer,
             db: None,
             settings: &settings,
+            debug: false,
         };
         let req = Request::get("/p/ann/?q=hi&page=2");
         let mut params = Params::new();

@@ -1,13 +1,16 @@
 //! The one place where a view's failure becomes a response. A view kind answers
 //! `Result<Response, ViewError>`; `respond` logs what the operator needs (a 500's whole detail,
 //! a 400's reason, a 405's method) and renders the page the visitor sees, with the site's own
-//! template for 400, 404 and 500 when it has one. The detail of a 500 never reaches the client.
+//! template for 400, 404 and 500 when it has one. The detail of a 500 never reaches the client,
+//! except on the debug page (`debug`) of a server that the `Ctx` says is for development.
 
 use serde_json::Map;
 
 use super::context::{Ctx, ErrorPage};
+use super::debug;
 use super::request::{Request, Response};
 use crate::logline::escaped;
+use crate::render::RenderError;
 use crate::routing::Params;
 
 /// Why a view did not answer with a page of its own.
@@ -23,6 +26,12 @@ pub enum ViewError {
     Unavailable { retry_after: u32, detail: String },
     /// 500; the detail is for the log only.
     Internal(String),
+    /// 500 from a template that failed to render: the detail for the log, and where it failed
+    /// (which the debug page shows).
+    Render {
+        detail: String,
+        error: Box<RenderError>,
+    },
 }
 
 impl ViewError {
@@ -32,13 +41,31 @@ impl ViewError {
             ViewError::BadRequest(_) => 400,
             ViewError::MethodNotAllowed { .. } => 405,
             ViewError::Unavailable { .. } => 503,
-            ViewError::Internal(_) => 500,
+            ViewError::Internal(_) | ViewError::Render { .. } => 500,
+        }
+    }
+
+    /// A failed render: `what` (`rendering home`) and the error make the log's detail.
+    pub fn render(what: impl std::fmt::Display, error: RenderError) -> ViewError {
+        ViewError::Render {
+            detail: format!("{what}: {error}"),
+            error: Box::new(error),
         }
     }
 }
 
 /// Turn a view's failure into the response the visitor sees, and log it.
 pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
+    respond_at(ctx, req, error, None)
+}
+
+/// [`respond`], for a request that `route` answered (which the debug page names).
+pub(super) fn respond_at(
+    ctx: &Ctx,
+    req: &Request,
+    error: ViewError,
+    route: Option<debug::Route>,
+) -> Response {
     let status = error.status();
     match error {
         ViewError::NotFound => error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, ""),
@@ -78,15 +105,28 @@ pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
             );
             unavailable(retry_after)
         }
-        ViewError::Internal(detail) => {
-            tracing::error!(
-                "Internal Server Error: {}: {}",
-                escaped(&req.path),
-                escaped(&detail)
-            );
-            error_page(ctx, req, ctx.settings.pages.server_error.as_ref(), 500, "")
-        }
+        ViewError::Internal(detail) => server_error(ctx, req, &detail, None, route),
+        ViewError::Render { detail, error } => server_error(ctx, req, &detail, Some(&error), route),
     }
+}
+
+/// A 500: logged whole; the site's 500 page, or while developing the debug page.
+fn server_error(
+    ctx: &Ctx,
+    req: &Request,
+    detail: &str,
+    render: Option<&RenderError>,
+    route: Option<debug::Route>,
+) -> Response {
+    tracing::error!(
+        "Internal Server Error: {}: {}",
+        escaped(&req.path),
+        escaped(detail)
+    );
+    if ctx.debug {
+        return debug::page(ctx, req, detail, render, route);
+    }
+    error_page(ctx, req, ctx.settings.pages.server_error.as_ref(), 500, "")
 }
 
 /// An error page from the site's template, or the built-in one when it has none (or its own
@@ -223,6 +263,7 @@ mod tests {
             renderer: &renderer,
             db: None,
             settings: &settings,
+            debug: false,
         };
         let req = Request::get("/a%3Cb/");
         let header = |r: &Response, name: &str| {

@@ -630,7 +630,7 @@ impl ModelOutput {
         ctx.renderer
             .render(template, context)
             .map(|body| Response::html(self.status, body))
-            .map_err(|e| ViewError::Internal(format!("rendering {template}: {e}")))
+            .map_err(|e| ViewError::render(format_args!("rendering {template}"), e))
     }
 }
 

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod context;
+mod debug;
 mod detail;
 mod error;
 mod feed;
@@ -186,7 +187,14 @@ pub fn handle_resolved(
     req: &Request,
     m: Option<Match>,
 ) -> Response {
-    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e))
+    let index = m.as_ref().map(|m| m.index);
+    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| {
+        let route = index.map(|index| debug::Route {
+            index,
+            endpoint: &endpoints[index],
+        });
+        error::respond_at(ctx, req, e, route)
+    })
 }
 
 fn dispatch(

@@ -81,7 +81,7 @@ impl ResponseView {
         let body = ctx
             .renderer
             .render_inline(&self.template, self.escape, context)
-            .map_err(|e| ViewError::Internal(format!("rendering {origin}: {e}")))?;
+            .map_err(|e| ViewError::render(format_args!("rendering {origin}"), e))?;
         Ok(Response {
             status: self.status,
             content_type: self.content_type.clone(),

@@ -89,7 +89,7 @@ impl TemplateView {
         let body = ctx
             .renderer
             .render_as(&self.template, self.escape, context)
-            .map_err(|e| ViewError::Internal(format!("rendering {}: {e}", self.template)))?;
+            .map_err(|e| ViewError::render(format_args!("rendering {}", self.template), e))?;
         if self.is_constant() {
             // A failed render is not kept: it is tried (and logged) again next time.
             let _ = self.constant.set(body.clone());

@@ -98,16 +98,58 @@ impl Browser {
 
     /// Evaluate a JavaScript expression in the page; its value as JSON.
     fn eval(&mut self, expression: &str) -> Value {
+        let params = json!({"expression": expression, "returnByValue": true});
+        self.call("Runtime.evaluate", params)["result"]["value"].clone()
+    }
+
+    /// Call a DevTools method on the page; its result.
+    fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        let msg = json!({"id": id, "method": "Runtime.evaluate",
-                         "params": {"expression": expression, "returnByValue": true}});
+        let msg = json!({"id": id, "method": method, "params": params});
         self.page.send(&msg.to_string());
         loop {
             let reply: Value = serde_json::from_str(&self.page.recv()).unwrap();
             if reply["id"] == id {
-                return reply["result"]["result"]["value"].clone();
+                return reply["result"].clone();
             }
+        }
+    }
+
+    /// Wait until a JavaScript expression is true in the page (a bounded wait: a guard against
+    /// a hang); whether it became true.
+    fn until(&mut self, expression: &str) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.eval(expression) == json!(true) {
+                return true;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A key pressed and released, as a person types it.
+    fn press(&mut self, key: &str, code: u32) {
+        for kind in ["keyDown", "keyUp"] {
+            let params = json!({"type": kind, "key": key, "code": key,
+                                "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code});
+            self.call("Input.dispatchKeyEvent", params);
+        }
+    }
+
+    /// A left click at the middle of the element with this id, as the mouse makes it.
+    fn click(&mut self, id: &str) {
+        let rect = self.eval(&format!(
+            "(function(){{var r=document.getElementById({id:?}).getBoundingClientRect();\
+             return [r.left+r.width/2,r.top+r.height/2]}})()"
+        ));
+        let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
+        for kind in ["mousePressed", "mouseReleased"] {
+            let params = json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1});
+            self.call("Input.dispatchMouseEvent", params);
         }
     }
 
@@ -298,4 +340,88 @@ fn a_save_that_does_not_load_shows_its_error_over_the_page() {
     let html = browser.html_when(|h| h.contains("Before the save") && !h.contains("trellis-error"));
     assert!(!html.contains("trellis-error"), "{html}");
     assert!(html.contains("Before the save"), "{html}");
+}
+
+/// The error box of a failed reload sits along the bottom, leaves the page's navigation
+/// uncovered and usable, and goes away with Escape or its button (issue 13); and a page that
+/// fails to render shows the debug page, with its template's file and line.
+#[test]
+fn the_error_box_leaves_the_navigation_free_and_can_be_dismissed() {
+    let Some(bin) = chromium("the_error_box_leaves_the_navigation_free_and_can_be_dismissed")
+    else {
+        return;
+    };
+    let home = |p: &str| {
+        format!("<!doctype html><html><body><nav><a id=\"nav\" href=\"/\">Home</a></nav>\n{p}\n</body></html>\n")
+    };
+    let yaml = |t: &str| format!("routes:\n  - {{ path: \"\", view: template, template: {t} }}\n");
+    let site = write_site(
+        &yaml("home.hbs"),
+        &[("home.hbs", &home("<h1>Before the save</h1>"))],
+    );
+    let s = Server::start_with(&site.path, &["--live"]);
+    let mut browser = Browser::open(&bin, &format!("http://{}/", s.addr));
+    browser.html_when(|h| h.contains("Before the save"));
+    s.wait_for_log("GET /__trellis/live");
+    let save = |rel: &str, text: &str| std::fs::write(s.site_path().join(rel), text).unwrap();
+    let shown = "document.getElementById('trellis-error') !== null";
+    let gone = "document.getElementById('trellis-error') === null";
+
+    save("site.yaml", &yaml("hom.hbs"));
+    s.wait_for_log("reload failed");
+    assert!(browser.until(shown), "no error box");
+    // The link at the top is what a click there reaches, and the box is below it, at the
+    // bottom of the window.
+    let at_nav = browser.eval(
+        "(function(){var r=document.getElementById('nav').getBoundingClientRect();\
+         var e=document.elementFromPoint(r.left+r.width/2,r.top+r.height/2);return e&&e.id})()",
+    );
+    assert_eq!(at_nav, json!("nav"), "the error box covers the navigation");
+    let placed = browser.eval(
+        "(function(){var b=document.getElementById('trellis-error').getBoundingClientRect();\
+         var n=document.getElementById('nav').getBoundingClientRect();\
+         return b.top>=n.bottom && Math.abs(b.bottom-window.innerHeight)<2})()",
+    );
+    assert_eq!(
+        placed,
+        json!(true),
+        "the box should sit at the bottom, below the navigation"
+    );
+    let text = browser.eval("document.getElementById('trellis-error').textContent");
+    assert!(
+        text.as_str()
+            .unwrap_or("")
+            .contains("no template `hom.hbs`"),
+        "{text}"
+    );
+
+    browser.press("Escape", 27);
+    assert!(browser.until(gone), "Escape did not dismiss the box");
+    assert!(browser
+        .html_when(|h| h.contains("Before the save"))
+        .contains("Before the save"));
+
+    // Another failed reload reloads the page, and the box is back; its button dismisses it.
+    save("site.yaml", &yaml("hme.hbs"));
+    s.wait_for_log_count("reload failed", 2);
+    assert!(
+        browser.until("(document.getElementById('trellis-error')||{textContent:''}).textContent.indexOf('hme.hbs')>=0"),
+        "no error box after the second failed reload"
+    );
+    browser.click("trellis-error-close");
+    assert!(browser.until(gone), "the button did not dismiss the box");
+
+    // A template that loads but fails to render: the debug page, with its file and line.
+    save("templates/home.hbs", &home("<p>{{date request.path}}</p>"));
+    s.wait_for_log_count("reload failed", 3);
+    save("site.yaml", &yaml("home.hbs"));
+    s.wait_for_log("reloaded in");
+    let html = browser.html_when(|h| h.contains("Server Error (500)"));
+    assert!(html.contains("Server Error (500)"), "{html}");
+    assert!(html.contains("templates/home.hbs:2:4"), "{html}");
+    assert!(html.contains("date: cannot read `/`"), "{html}");
+    assert!(
+        html.contains("<mark>    2 | &lt;p&gt;{{date request.path}}&lt;/p&gt;</mark>"),
+        "{html}"
+    );
 }

@@ -22,6 +22,7 @@ mod collections;
 mod compression;
 mod config_errors;
 mod context;
+mod debug_page;
 mod deploy;
 mod docs_examples;
 mod feeds;

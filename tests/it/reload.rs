@@ -460,6 +460,75 @@ fn a_refused_migration_keeps_the_old_site_and_the_data() {
     assert_eq!(after[0]["note"], Value::Null);
 }
 
+#[test]
+fn a_field_renamed_before_it_holds_a_value_is_migrated_without_being_asked() {
+    // Issue 13: a typo fixed in a new field was refused ("would lose 0 values") and broke
+    // live reload until `migrate --allow-destructive`.
+    let s = shop();
+    let with = |field: &str| {
+        SHOP.replace(
+            "    ordering: [name]\n",
+            &format!("      {field}: {{ type: string, null: true }}\n    ordering: [name]\n"),
+        )
+    };
+    save(&s, "site.yaml", &with("sumary"));
+    let log = reloads(&s, 1, 0);
+    assert!(log.contains("migrate: add column item.sumary"), "{log}");
+    assert_eq!(columns(&s, "item"), ["id", "name", "kind", "sumary"]);
+
+    save(&s, "site.yaml", &with("summary"));
+    let log = reloads(&s, 2, 0);
+    for line in [
+        "migrate: drop column item.sumary (it held no values: nothing is lost)",
+        "migrate: add column item.summary",
+    ] {
+        assert!(log.contains(line), "expected {line:?} in:\n{log}");
+    }
+    assert_eq!(columns(&s, "item"), ["id", "name", "kind", "summary"]);
+    let rows = items(&s);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (&rows[0]["kind"], &rows[0]["summary"]),
+        (&json!("fruit"), &Value::Null)
+    );
+}
+
+#[test]
+fn a_refused_reload_goes_through_once_another_process_migrates_the_database() {
+    // Issue 13: after `trellis migrate --allow-destructive` in another terminal, the server
+    // stayed in the error state until some file was saved again.
+    let s = shop();
+    let without_kind = SHOP.replace("      kind: { type: string, null: true }\n", "");
+    save(&s, "site.yaml", &without_kind);
+    let log = reloads(&s, 0, 1);
+    assert!(last_failure(&log).contains("would lose 2 values"), "{log}");
+    assert_eq!(columns(&s, "item"), ["id", "name", "kind"]);
+
+    let tmp = TempDir::new().unwrap();
+    let out = command(tmp.path())
+        .args(["migrate", "--allow-destructive"])
+        .arg(s.site_path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("migrate: drop column item.kind (2 values)"),
+        "{said}"
+    );
+
+    // No file was saved: the server sees the database change and migrates again.
+    let log = reloads(&s, 1, 1);
+    assert!(
+        log.contains("the database changed, and the last reload's migration now goes through"),
+        "{log}"
+    );
+    let rows = items(&s);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], "Apple");
+    assert!(rows[0].get("kind").is_none(), "{rows:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files that are not the site's
 

@@ -17,7 +17,8 @@ pub struct Stored {
     pub existing: HashSet<String>,
     /// Rows per table, for the tables whose definition changes (a drop or a refusal names them).
     pub rows: HashMap<String, i64>,
-    /// Values other than NULL per `(table, column)`, for the columns a change leaves out.
+    /// Values other than NULL per `(table, column)`, for the columns a change leaves out (a
+    /// column missing here could not be counted, and is not taken to be empty).
     pub values: HashMap<(String, String), i64>,
 }
 
@@ -26,9 +27,9 @@ impl Stored {
         self.rows.get(table).copied().unwrap_or(0)
     }
 
-    fn values(&self, table: &str, column: &str) -> i64 {
+    fn values(&self, table: &str, column: &str) -> Option<i64> {
         let key = (table.to_string(), column.to_string());
-        self.values.get(&key).copied().unwrap_or(0)
+        self.values.get(&key).copied()
     }
 }
 
@@ -46,7 +47,9 @@ pub enum Step {
     DropFts {
         table: String,
     },
-    /// Drop a column of a field gone from the site, and the indexes over it first.
+    /// Drop a column of a field gone from the site, and the indexes over it first: asked for
+    /// (`--allow-destructive`), or a column that holds no values (all NULL, or no rows), whose
+    /// drop loses nothing — so a field renamed before any row has a value is a drop and an add.
     DropColumn {
         table: String,
         column: String,
@@ -79,6 +82,14 @@ impl Step {
             }
             Step::CreateTable(t) => format!("create table {}", t.table),
             Step::DropFts { .. } => return None,
+            Step::DropColumn {
+                table,
+                column,
+                values,
+                ..
+            } if *values == 0 => {
+                format!("drop column {table}.{column} (it held no values: nothing is lost)")
+            }
             Step::DropColumn {
                 table,
                 column,
@@ -131,7 +142,8 @@ pub enum Refusal {
         model: String,
         table: String,
         column: String,
-        values: i64,
+        /// `None` when they could not be counted.
+        values: Option<i64>,
     },
     /// A many_to_many field gone: its join table would be dropped.
     ManyToManyGone {
@@ -185,7 +197,7 @@ impl fmt::Display for Refusal {
             } => write!(
                 f,
                 "field `{column}` of {model} is gone from site.yaml: dropping column {table}.{column} would lose {} (a renamed field looks like one dropped and one added); {}",
-                plural(*values, "value", "values"),
+                values.map_or("the values it holds".into(), |n| plural(n, "value", "values")),
                 hint("field")
             ),
             Refusal::ManyToManyGone {
@@ -314,13 +326,12 @@ impl Planner<'_> {
     /// A model whose table exists: its columns, indexes and full-text index.
     fn change(&mut self, old: &TableDef, new: &TableDef) {
         // The full-text index's triggers name the columns: drop them before any column goes,
-        // and make them anew after.
+        // and make them anew after. (A drop that is refused refuses the whole plan.)
         let dropping = old
             .columns
             .iter()
             .any(|oc| !new.columns.iter().any(|c| c.name == oc.name));
-        let fts_changes =
-            old.fts != new.fts || (dropping && self.allow_destructive && !old.fts.is_empty());
+        let fts_changes = old.fts != new.fts || (dropping && !old.fts.is_empty());
         if fts_changes && !old.fts.is_empty() {
             self.steps.push(Step::DropFts {
                 table: new.table.clone(),
@@ -360,7 +371,9 @@ impl Planner<'_> {
     fn drop_column(&mut self, old: &TableDef, new: &TableDef, oc: &ColumnDef) {
         let table = &new.table;
         let values = self.stored.values(table, &oc.name);
-        if !self.allow_destructive {
+        // A column that holds no value loses nothing; one that could not be counted might.
+        let empty = values == Some(0);
+        if !self.allow_destructive && !empty {
             self.refused.push(Refusal::FieldGone {
                 model: new.model.clone(),
                 table: table.clone(),
@@ -369,6 +382,7 @@ impl Planner<'_> {
             });
             return;
         }
+        let values = values.unwrap_or(0);
         let quoted = super::ident(&oc.name);
         let indexes = old
             .indexes
@@ -696,7 +710,10 @@ mod tests {
             ),
             vec![post(vec![title()])],
             true,
-            ok(&["drop column post.body (0 values)", "drop index post_body_idx"]),
+            ok(&[
+                "drop column post.body (it held no values: nothing is lost)",
+                "drop index post_body_idx",
+            ]),
         ),
         (
             "a removed model is refused, with its rows",
@@ -711,6 +728,59 @@ mod tests {
             vec![post(vec![title()])],
             true,
             ok(&["drop table tag (2 rows)"]),
+        ),
+        ]);
+    }
+
+    #[test]
+    fn a_field_that_holds_no_values_is_dropped_without_being_asked() {
+        let summary = |name: &str| col(name, "TEXT");
+        let mut uncounted = stored(vec![post(vec![title(), summary("body")])], &[], 3, 0);
+        uncounted.values.clear();
+        check(vec![
+        (
+            "a field whose values are all NULL is dropped, and the line says nothing is lost",
+            stored(vec![post(vec![title(), summary("body")])], &[], 3, 0),
+            vec![post(vec![title()])],
+            false,
+            ok(&["drop column post.body (it held no values: nothing is lost)"]),
+        ),
+        (
+            "a field renamed before it holds a value is a drop and an add",
+            stored(vec![post(vec![title(), summary("sumary")])], &[], 2, 0),
+            vec![post(vec![title(), summary("summary")])],
+            false,
+            ok(&[
+                "drop column post.sumary (it held no values: nothing is lost)",
+                "add column post.summary",
+            ]),
+        ),
+        (
+            "a field of an empty table is dropped, NOT NULL or not",
+            stored(vec![post(vec![title(), not_null(summary("sku"))])], &[], 0, 0),
+            vec![post(vec![title(), not_null(summary("code"))])],
+            false,
+            ok(&[
+                "drop column post.sku (it held no values: nothing is lost)",
+                "add column post.code",
+            ]),
+        ),
+        (
+            "a field whose values could not be counted is not taken to be empty",
+            uncounted,
+            vec![post(vec![title()])],
+            false,
+            refused(&[format!("field `body` of Post is gone from site.yaml: dropping column post.body would lose the values it holds (a renamed field looks like one dropped and one added); {HINT_FIELD}")]),
+        ),
+        (
+            "a searched table's full-text index is rebuilt around an empty field's drop",
+            stored(vec![searched(post(vec![title(), summary("body")]), &["title", "body"])], &[], 3, 0),
+            vec![searched(post(vec![title()]), &["title"])],
+            false,
+            ok(&[
+                "drop column post.body (it held no values: nothing is lost)",
+                "rebuild full-text index of post",
+            ]),
         ),
         ]);
     }
@@ -754,17 +824,17 @@ mod tests {
         ),
         (
             "a new primary key is refused, and the old one's loss with it",
-            stored(vec![table("Tag", vec![])], &[], 0, 0),
+            stored(vec![table("Tag", vec![])], &[], 3, 3),
             vec![TableDef {
                 columns: vec![ColumnDef {
                     primary_key: true,
-                    ..not_null(col("code", "TEXT"))
+                    ..default(not_null(col("code", "TEXT")), "''")
                 }],
                 ..table("Tag", vec![])
             }],
             false,
             refused(&[
-                format!("field `id` of Tag is gone from site.yaml: dropping column tag.id would lose 0 values (a renamed field looks like one dropped and one added); {HINT_FIELD}"),
+                format!("field `id` of Tag is gone from site.yaml: dropping column tag.id would lose 3 values (a renamed field looks like one dropped and one added); {HINT_FIELD}"),
                 "Tag gets a new primary key `code`: Trellis cannot change a table's primary key".into(),
             ]),
         ),

@@ -79,6 +79,12 @@ impl Local {
         self.request("GET", target)
     }
 
+    /// `get` as a development server answers it: a 500 is the debug page
+    /// (`Site::handle_debug`).
+    pub fn get_debug(&self, target: &str) -> Resp {
+        self.site.handle_debug(&Request::new("GET", target)).into()
+    }
+
     pub fn post(&self, target: &str) -> Resp {
         self.request("POST", target)
     }
