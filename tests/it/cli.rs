@@ -631,7 +631,7 @@ fn serve_outside_a_site_says_plainly_that_it_serves_the_example() {
     let out = child.0.stdout.take().unwrap();
     let lines: Vec<String> = std::io::BufReader::new(out)
         .lines()
-        .take(4)
+        .take(5)
         .map(|l| l.expect("a line of stdout"))
         .collect();
     let banner = lines[0].split(" at http://").next().unwrap();
@@ -648,6 +648,7 @@ fn serve_outside_a_site_says_plainly_that_it_serves_the_example() {
             format!("This is the example site built into trellis: {here} has no site.yaml."),
             "Serve your own site with `trellis serve SITE`, or make one with `trellis new NAME`."
                 .to_string(),
+            "A page that fails shows its error in the browser (--no-debug to turn off).".to_string(),
             "Quit with Ctrl-C.".to_string(),
         ]
     );
