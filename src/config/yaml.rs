@@ -18,6 +18,7 @@ use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::diagnostic::{did_you_mean, Diagnostic};
 use super::raw::{RawField, RawInclude, RawModel, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
+use super::syntax::explain;
 
 /// A YAML file's text and where each node is, for placing diagnostics.
 #[derive(Debug)]
@@ -190,19 +191,34 @@ fn parse_text(file: &Path, text: String) -> Result<(Arc<Source>, Value), Diagnos
     let value: Value = match serde_yaml::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            let mut message = e.to_string();
-            // serde_yaml appends the position to its message; we show it in the headline.
-            if let Some(i) = message.find(" at line ") {
-                message.truncate(i);
-            }
+            let (message, pos, hint) = syntax_error(&text, &e);
             let mut d = Diagnostic::new(file, format!("invalid YAML: {message}"));
-            if let Some(loc) = e.location() {
-                d = d.at_pos(&text, loc.line(), loc.column());
+            if let Some((line, col)) = pos {
+                d = d.at_pos(&text, line, col);
             }
-            return Err(d);
+            return Err(d.with_hint(hint));
         }
     };
     Ok((Arc::new(Source::new(file.to_path_buf(), text)), value))
+}
+
+/// A syntax error explained (`syntax::explain`): its message, 1-based position and hint.
+fn syntax_error(
+    text: &str,
+    e: &serde_yaml::Error,
+) -> (String, Option<(usize, usize)>, Option<String>) {
+    let mut message = e.to_string();
+    // serde_yaml appends the position to its message; it is returned apart.
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    match e.location() {
+        Some(loc) => {
+            let x = explain(text, &message, loc.line(), loc.column());
+            (x.message, Some((x.line, x.col)), x.hint)
+        }
+        None => (message, None, None),
+    }
 }
 
 /// Decode one node into `T`, turning a serde error into a placed, friendly diagnostic.
@@ -530,16 +546,20 @@ fn stub_route(item: &Value) -> Option<RawRouteEntry> {
 
 /// Parse YAML text (a fixture) into JSON values: mapping keys that are not strings become their
 /// text, tags are dropped. A syntax error comes with its 1-based line and column.
-pub fn parse_yaml_value(text: &str) -> Result<serde_json::Value, (String, Option<(usize, usize)>)> {
+pub fn parse_yaml_value(text: &str) -> Result<serde_json::Value, SyntaxError> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| {
-        let mut message = e.to_string();
-        // serde_yaml appends the position to its message; it is returned apart.
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
-        (message, e.location().map(|l| (l.line(), l.column())))
+        let (message, pos, hint) = syntax_error(text, &e);
+        SyntaxError { message, pos, hint }
     })?;
     Ok(yaml_to_json(value))
+}
+
+/// A YAML syntax error in the author's words, with its 1-based (line, column) when known.
+#[derive(Debug)]
+pub struct SyntaxError {
+    pub message: String,
+    pub pos: Option<(usize, usize)>,
+    pub hint: Option<String>,
 }
 
 fn yaml_to_json(v: Value) -> serde_json::Value {

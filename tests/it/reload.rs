@@ -365,8 +365,8 @@ fn broken_yaml_keeps_the_old_site_until_it_is_fixed() {
     let log = reloads(&s, 0, 1);
     let err = last_failure(&log);
     assert!(
-        err.contains("site.yaml:4:65: invalid YAML"),
-        "the error should name site.yaml:4:65:\n{log}"
+        err.contains("site.yaml:4:55: invalid YAML: this `[` is not closed on its line"),
+        "the error should name the `[` at site.yaml:4:55:\n{log}"
     );
     assert!(err.contains("1 error found"), "{log}");
     let r = page(&s, "/");
