@@ -146,6 +146,7 @@ impl Site {
         let raw = loaded.value;
         let source = loaded.source;
         let indices = loaded.route_indices;
+        let broken = loaded.broken;
 
         let convs = compile_converters(&raw.converters, &source, &mut errors);
 
@@ -236,6 +237,7 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
+        drop_follow_ons(&mut errors, &broken);
         if !errors.is_empty() {
             diagnostic::sort(&mut errors);
             return Err(errors);
@@ -511,6 +513,27 @@ fn site_file(dir: &Path) -> (PathBuf, PathBuf) {
     }
 }
 
+/// Leave out the errors that only repeat one already reported: a mention of a model, or of a
+/// model's field, that was left out because its own declaration is wrong (`type: bool` is
+/// reported once, not again at every route that names the field).
+fn drop_follow_ons(errors: &mut Vec<Diagnostic>, broken: &[String]) {
+    let echoes: Vec<String> = broken
+        .iter()
+        .filter_map(|path| {
+            let rest = path.strip_prefix("models.")?;
+            Some(match rest.split_once(".fields.") {
+                Some((model, field)) if !field.contains('.') => {
+                    format!("model {model} has no field `{field}`")
+                }
+                Some(_) => return None,
+                None if !rest.contains('.') => format!("no model `{rest}`"),
+                None => return None,
+            })
+        })
+        .collect();
+    errors.retain(|d| !echoes.iter().any(|e| d.message.starts_with(e.as_str())));
+}
+
 /// The converters routes may use: the built-ins, then the site's own.
 fn compile_converters(
     raw: &indexmap::IndexMap<String, RawConverter>,
@@ -567,7 +590,14 @@ fn compile_converters(
             Ok(c) => {
                 convs.insert(name.clone(), Arc::new(c));
             }
-            Err(d) => errors.push(d),
+            Err(d) => {
+                errors.push(d);
+                // A stand-in that takes any segment, so that the paths and links that use the
+                // converter are not also reported; the site has an error, so it is never served.
+                if let Ok(c) = Converter::from_regex(name, "[^/]+", ConverterType::Str) {
+                    convs.insert(name.clone(), Arc::new(c));
+                }
+            }
         }
     }
     convs
