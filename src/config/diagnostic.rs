@@ -103,6 +103,28 @@ pub fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
+/// The words YAML 1.1 read as booleans, which YAML 1.2 (and so Trellis) reads as text.
+pub const NORWAY: [&str; 4] = ["yes", "no", "on", "off"];
+
+/// The hint for a YAML 1.1 boolean where a boolean is expected.
+pub const NORWAY_HINT: &str = "YAML 1.2 reads yes/no/on/off as text; write true or false";
+
+/// `word` if it is one of `NORWAY`, in any case.
+pub fn norway(word: &str) -> Option<&str> {
+    NORWAY
+        .contains(&word.to_ascii_lowercase().as_str())
+        .then_some(word)
+}
+
+/// `message`, followed by `NORWAY_HINT` when `value` is one of `NORWAY`: for the messages that
+/// have no hint of their own (a `where:` value, a fixture's).
+pub fn with_norway_hint(message: String, value: &str) -> String {
+    match norway(value) {
+        Some(_) => format!("{message} ({NORWAY_HINT})"),
+        None => message,
+    }
+}
+
 /// The closest candidate to `word`, if one is close enough to be a likely typo.
 pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
 where

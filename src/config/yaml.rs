@@ -13,10 +13,10 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::{Yaml, YamlEmitter};
 
-use super::diagnostic::{did_you_mean, Diagnostic};
+use super::diagnostic::{did_you_mean, norway, Diagnostic, NORWAY_HINT};
 use super::raw::{RawInclude, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
 use super::syntax::explain;
 
@@ -29,6 +29,8 @@ pub struct Source {
     values: HashMap<String, (usize, usize)>,
     /// Path → position of the mapping key that introduces it.
     keys: HashMap<String, (usize, usize)>,
+    /// Paths of the unquoted values `yes`, `no`, `on`, `off` (YAML 1.1's booleans, text here).
+    plain_norway: Vec<String>,
 }
 
 impl Source {
@@ -42,6 +44,7 @@ impl Source {
             text,
             values: index.values,
             keys: index.keys,
+            plain_norway: index.plain_norway,
         }
     }
 
@@ -63,6 +66,15 @@ impl Source {
             d = d.at_pos(&self.text, line, col);
         }
         d
+    }
+
+    /// The plain word at the value at `at` (a scalar on one line).
+    fn text_at(&self, at: &str) -> Option<&str> {
+        let (line, col) = *self.values.get(at)?;
+        let l = self.text.lines().nth(line.checked_sub(1)?)?;
+        let rest = l.get(l.char_indices().nth(col.checked_sub(1)?)?.0..)?;
+        let end = rest.find([',', '}', ']', ' ', '#']).unwrap_or(rest.len());
+        Some(&rest[..end])
     }
 
     fn position(&self, at: &str, key: bool) -> Option<(usize, usize)> {
@@ -103,6 +115,7 @@ fn join(parent: &str, key: &str) -> String {
 struct SpanIndex {
     values: HashMap<String, (usize, usize)>,
     keys: HashMap<String, (usize, usize)>,
+    plain_norway: Vec<String>,
     stack: Vec<Frame>,
 }
 
@@ -150,7 +163,15 @@ impl SpanIndex {
 impl MarkedEventReceiver for SpanIndex {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match &event {
-            Event::Scalar(..) | Event::Alias(..) => {
+            Event::Scalar(text, style, ..) => {
+                let path = self.enter(&event, mark);
+                if let Some(path) = path {
+                    if *style == TScalarStyle::Plain && norway(text).is_some() {
+                        self.plain_norway.push(path);
+                    }
+                }
+            }
+            Event::Alias(..) => {
                 self.enter(&event, mark);
             }
             Event::MappingStart(..) => {
@@ -481,9 +502,7 @@ fn expected_in_words(expected: &str, got: &str) -> (String, Option<String>) {
         other => other,
     };
     let hint = match words {
-        "true or false" if is_norway(got) => {
-            Some("YAML 1.2 reads yes/no/on/off as text; write true or false".to_string())
-        }
+        "true or false" if is_norway(got) => Some(NORWAY_HINT.to_string()),
         "a whole number, 0 or more" | "a whole number" | "a number"
             if got.starts_with("the text") =>
         {
@@ -494,14 +513,11 @@ fn expected_in_words(expected: &str, got: &str) -> (String, Option<String>) {
     (words.to_string(), hint)
 }
 
-/// `the text "yes"` (or no, on, off, y, n in any case): a YAML 1.1 boolean read as text.
-pub(crate) fn is_norway(got: &str) -> bool {
+/// `the text "yes"` (or no, on, off, in any case): a YAML 1.1 boolean read as text.
+fn is_norway(got: &str) -> bool {
     let word = got.trim_start_matches("the text ").trim_matches('"');
-    NORWAY.contains(&word.to_ascii_lowercase().as_str())
+    super::diagnostic::norway(word).is_some()
 }
-
-/// The words YAML 1.1 read as booleans, which YAML 1.2 (and so Trellis) reads as text.
-pub const NORWAY: [&str; 6] = ["yes", "no", "on", "off", "y", "n"];
 
 /// A file of YAML decoded into raw types, with every error found along the way.
 pub struct Loaded<T> {
@@ -678,7 +694,10 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
             Err(source.diag(&here, "expected a route: a mapping with `path` and `view`"))
         };
         match result {
-            Ok(entry) => out.push((i, entry)),
+            Ok(entry) => {
+                errors.extend(norway_in_context(source, &here));
+                out.push((i, entry));
+            }
             Err(d) => {
                 errors.push(d);
                 if let Some(stub) = stub_route(item) {
@@ -688,6 +707,30 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
         }
     }
     Ok((out, errors))
+}
+
+/// A route's `context:` values that are an unquoted yes/no/on/off: text to YAML 1.2, so true
+/// to `{{#if}}`, which is never what `show: no` means.
+fn norway_in_context(source: &Source, route: &str) -> Vec<Diagnostic> {
+    let context = format!("{route}.context.");
+    source
+        .plain_norway
+        .iter()
+        .filter(|p| p.starts_with(&context))
+        .map(|p| {
+            let word = source.text_at(p).unwrap_or("no");
+            source
+                .diag(
+                    p,
+                    format!(
+                        "`{word}` is the text \"{word}\" here, which `{{{{#if}}}}` takes as true"
+                    ),
+                )
+                .with_hint(Some(format!(
+                    "write true or false for a yes/no value; to mean the text, quote it: \"{word}\""
+                )))
+        })
+        .collect()
 }
 
 /// Keys people write for a route's `name`.
