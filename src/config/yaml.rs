@@ -68,6 +68,16 @@ impl Source {
         d
     }
 
+    /// The 1-based (line, column) of the value at `at`, or of its nearest known ancestor.
+    pub fn locate(&self, at: &str) -> Option<(usize, usize)> {
+        self.position(at, false)
+    }
+
+    /// The 1-based (line, column) of the key that introduces `at`, if it has one.
+    pub fn locate_key(&self, at: &str) -> Option<(usize, usize)> {
+        self.keys.get(at).copied()
+    }
+
     /// The plain word at the value at `at` (a scalar on one line).
     fn text_at(&self, at: &str) -> Option<&str> {
         let (line, col) = *self.values.get(at)?;

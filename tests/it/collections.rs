@@ -541,7 +541,7 @@ fn fixtures_cannot_give_the_rows_of_a_collection() {
     assert!(!out.status.success(), "{err}");
     assert!(
         err.contains(
-            "row 1 (Post): the rows of Post come from the Markdown files in content/posts/"
+            "extra.yaml:1:5: Post: the rows of Post come from the Markdown files in content/posts/"
         ),
         "{err}"
     );
