@@ -120,10 +120,15 @@ fn site_dir(site: Option<PathBuf>) -> Result<SiteDir, ExitCode> {
 }
 
 fn load(dir: &Path) -> Result<Site, ExitCode> {
-    Site::load(dir).map_err(|errors| {
+    let site = Site::load(dir).map_err(|errors| {
         report(&errors);
         ExitCode::FAILURE
-    })
+    })?;
+    eprint!(
+        "{}",
+        trellis::config::diagnostic::format_each(&site.warnings)
+    );
+    Ok(site)
 }
 
 /// Apply migrations, printing what was done; refusals are errors.

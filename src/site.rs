@@ -67,6 +67,8 @@ pub struct Site {
     pub security: crate::security::SecurityHeaders,
     /// `site.limits`, each checked at load (all but `db_threads` and `shutdown_s` at least 1).
     pub limits: RawLimits,
+    /// What is worth a look but does not stop the site: routes that never answer.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// What `Site::migrate` did.
@@ -180,6 +182,7 @@ impl Site {
                 return Err(errors);
             }
         };
+        let warnings = route_warnings(&flat, &router);
 
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
@@ -239,6 +242,8 @@ impl Site {
 
         drop_follow_ons(&mut errors, &broken);
         if !errors.is_empty() {
+            // Shown with the errors, since the site that would carry them is not made.
+            errors.extend(warnings);
             diagnostic::sort(&mut errors);
             return Err(errors);
         }
@@ -272,6 +277,7 @@ impl Site {
             collections,
             security,
             limits: settings.limits,
+            warnings,
         })
     }
 
@@ -511,6 +517,42 @@ fn site_file(dir: &Path) -> (PathBuf, PathBuf) {
     } else {
         (dir.to_path_buf(), dir.join("site.yaml"))
     }
+}
+
+/// A warning for each route that never answers: an earlier route matches every URL it does
+/// (`routing::shadow`).
+fn route_warnings(flat: &[views::RouteDef], router: &Router) -> Vec<Diagnostic> {
+    crate::routing::shadow::shadowed(router)
+        .into_iter()
+        .map(|s| {
+            let (route, by) = (&flat[s.route], &flat[s.by]);
+            let key = if route.raw.regex.is_some() { "regex" } else { "path" };
+            let line = by.source.locate(&by.at).map_or(0, |(l, _)| l);
+            let place = if Arc::ptr_eq(&by.source, &route.source) {
+                format!("line {line}")
+            } else {
+                let file = by.source.file.file_name().unwrap_or_default();
+                format!("{}:{line}", file.to_string_lossy())
+            };
+            let earlier = by.pattern.display();
+            let (message, hint) = if s.same {
+                (
+                    format!("this route never answers: the route on {place} has the same path, `{earlier}`, and comes first"),
+                    "remove one of them, or give them different paths (the method plays no part in choosing a route)",
+                )
+            } else {
+                (
+                    format!("this route never answers: `{earlier}` (on {place}) matches every URL it does, and comes first"),
+                    "move it above that route, or make the earlier one narrower (another converter, or a `values:` converter)",
+                )
+            };
+            route
+                .source
+                .diag(&route.key(key), message)
+                .with_hint(Some(hint.to_string()))
+                .as_warning()
+        })
+        .collect()
 }
 
 /// Leave out the errors that only repeat one already reported: a mention of a model, or of a

@@ -18,6 +18,8 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// The offending source line, quoted under the message.
     pub snippet: Option<String>,
+    /// A warning: worth a look, but the site loads.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -30,7 +32,14 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             snippet: None,
+            warning: false,
         }
+    }
+
+    /// The same, as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 
     /// Place the diagnostic at a 1-based line and column of `text`, quoting that line.
@@ -70,7 +79,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// The block form: the headline, the quoted line with a caret under the column, the hint.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.headline())?;
+        let kind = if self.warning { "warning" } else { "error" };
+        writeln!(f, "{kind}: {}", self.headline())?;
         if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
             let number = line.to_string();
             let pad = " ".repeat(number.len());
@@ -159,8 +169,9 @@ where
     }
 }
 
-/// Every diagnostic in block form, paths relative to the current directory, then a count.
-pub fn format_all(diags: &[Diagnostic]) -> String {
+/// Each diagnostic in block form, paths relative to the current directory (for a loaded
+/// site's warnings).
+pub fn format_each(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
         let mut d = d.clone();
@@ -168,11 +179,20 @@ pub fn format_all(diags: &[Diagnostic]) -> String {
         out.push_str(&d.to_string());
         out.push('\n');
     }
-    let n = diags.len();
-    out.push_str(&format!(
-        "{n} error{} found\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    out
+}
+
+/// Every diagnostic in block form, paths relative to the current directory, then a count.
+pub fn format_all(diags: &[Diagnostic]) -> String {
+    let mut out = format_each(diags);
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let warnings = diags.iter().filter(|d| d.warning).count();
+    let n = diags.len() - warnings;
+    out.push_str(&format!("{n} error{} found", plural(n)));
+    if warnings > 0 {
+        out.push_str(&format!(", and {warnings} warning{}", plural(warnings)));
+    }
+    out.push('\n');
     out
 }
 
