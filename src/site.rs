@@ -557,11 +557,15 @@ fn route_warnings(flat: &[views::RouteDef], router: &Router) -> Vec<Diagnostic> 
 
 /// Leave out the errors that only repeat one already reported: a mention of a model, or of a
 /// model's field, that was left out because its own declaration is wrong (`type: bool` is
-/// reported once, not again at every route that names the field).
+/// reported once, not again at every route that names the field), or models without the
+/// `site.database` that was wrong.
 fn drop_follow_ons(errors: &mut Vec<Diagnostic>, broken: &[String]) {
     let echoes: Vec<String> = broken
         .iter()
         .filter_map(|path| {
+            if path == "site.database" {
+                return Some("models need a database".to_string());
+            }
             let rest = path.strip_prefix("models.")?;
             Some(match rest.split_once(".fields.") {
                 Some((model, field)) if !field.contains('.') => {

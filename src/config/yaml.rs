@@ -307,7 +307,10 @@ fn decode_each<T: DeserializeOwned>(
         let (d, key) = diagnose::<T>(source, &value, at, &e);
         errors.push(d);
         let mut keys = keys;
-        keys.extend(key);
+        // An unknown key's path may or may not already end with the key.
+        if let Some(k) = key.filter(|k| keys.last() != Some(k)) {
+            keys.push(k);
+        }
         if keys.is_empty() || !remove_key(&mut value, &keys) {
             return (None, errors, paths(&removed));
         }
@@ -537,8 +540,9 @@ pub struct Loaded<T> {
     /// For each decoded route, its index in the file's list (entries that failed are left out,
     /// or kept as stubs that only carry their name).
     pub route_indices: Vec<usize>,
-    /// The models, and keys of models, left out after their error was reported (`models.Post`,
-    /// `models.Post.fields.published`): a later mention of one is not another mistake.
+    /// The models, keys of models and settings left out after their error was reported
+    /// (`models.Post`, `models.Post.fields.published`, `site.database`): a later mention of
+    /// one is not another mistake.
     pub broken: Vec<String>,
 }
 
@@ -573,9 +577,10 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
         };
         match key {
             "site" if !node.is_null() => {
-                let (v, mut e, _) = decode_each(&source, node, "site");
+                let (v, mut e, mut removed) = decode_each(&source, node, "site");
                 site.site = v.unwrap_or_default();
                 errors.append(&mut e);
+                broken.append(&mut removed);
             }
             "converters" if !node.is_null() => match node {
                 Value::Mapping(m) => {
@@ -696,20 +701,30 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
         let is_include = item
             .as_mapping()
             .is_some_and(|m| m.contains_key(Value::String("include".into())));
-        let result = if is_include {
-            decode::<RawInclude>(source, item, &here).map(RawRouteEntry::Include)
+        // Every mistake in a route is reported; a route with any is kept only as a stub.
+        let result: Result<RawRouteEntry, Vec<Diagnostic>> = if is_include {
+            match decode_each::<RawInclude>(source, item, &here) {
+                (Some(v), e, _) if e.is_empty() => Ok(RawRouteEntry::Include(v)),
+                (_, e, _) => Err(e),
+            }
         } else if item.is_mapping() {
-            decode::<RawRoute>(source, item, &here).map(|r| RawRouteEntry::Route(Box::new(r)))
+            match decode_each::<RawRoute>(source, item, &here) {
+                (Some(v), e, _) if e.is_empty() => Ok(RawRouteEntry::Route(Box::new(v))),
+                (_, e, _) => Err(e),
+            }
         } else {
-            Err(source.diag(&here, "expected a route: a mapping with `path` and `view`"))
+            Err(vec![source.diag(
+                &here,
+                "expected a route: a mapping with `path` and `view`",
+            )])
         };
         match result {
             Ok(entry) => {
                 errors.extend(norway_in_context(source, &here));
                 out.push((i, entry));
             }
-            Err(d) => {
-                errors.push(d);
+            Err(mut d) => {
+                errors.append(&mut d);
                 if let Some(stub) = stub_route(item) {
                     out.push((i, stub));
                 }
