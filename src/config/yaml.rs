@@ -294,9 +294,16 @@ fn decode_each<T: DeserializeOwned>(
         if let Some(missing) = raw.strip_prefix("missing field ") {
             // A key taken out for its own error is not also missing: the mapping that needs
             // it goes too (a field without its `type`).
+            let name = missing.trim_matches('`');
             let mut gone = keys.clone();
-            gone.push(missing.trim_matches('`').to_string());
-            if removed.contains(&gone) {
+            gone.push(name.to_string());
+            // Nor is the key a misspelling taken out stands for (`fileds` for `fields`).
+            let misspelt = removed.iter().any(|r| {
+                r.len() == gone.len()
+                    && r[..r.len() - 1] == gone[..gone.len() - 1]
+                    && did_you_mean(&r[r.len() - 1], [name]).is_some()
+            });
+            if misspelt || removed.contains(&gone) {
                 if keys.is_empty() || !remove_key(&mut value, &keys) {
                     return (None, errors, paths(&removed));
                 }
