@@ -457,12 +457,13 @@ fn friendly(raw: &str) -> (String, Option<String>, Option<String>) {
     if let Some(rest) = raw.strip_prefix("missing field ") {
         return (format!("missing key {rest}"), None, None);
     }
-    if raw.starts_with("data did not match any variant") {
-        return (
-            "expected a string, a number or a boolean here".into(),
-            None,
-            None,
-        );
+    if let Some(name) = raw.strip_prefix("data did not match any variant of untagged enum ") {
+        let expected = match name.trim() {
+            "RawSitemap" => "true, false or a mapping with `lastmod:`",
+            "RawSource" => "a folder, or a mapping with `folder:`",
+            _ => "a string, a number or a boolean (one value, not a list or a mapping)",
+        };
+        return (format!("expected {expected} here"), None, None);
     }
     let typed = raw
         .strip_prefix("invalid type: ")
@@ -527,6 +528,15 @@ fn expected_in_words(expected: &str, got: &str) -> (String, Option<String>) {
             if got.starts_with("the text") =>
         {
             Some("write the number without quotes".to_string())
+        }
+        "a string" if !got.starts_with('a') && !got.starts_with("nothing") => {
+            Some(format!("quote it to make it text: \"{got}\""))
+        }
+        "a list" if got.starts_with("the text") || !got.starts_with('a') => {
+            let item = got.trim_start_matches("the text ").trim_matches('"');
+            Some(format!(
+                "a list is written `[{item}]`, or as lines starting with `- `"
+            ))
         }
         _ => None,
     };
