@@ -200,6 +200,11 @@ pub fn reload(root: &Path, state: &Current, start: Instant, changed: &[PathBuf])
             for line in &migrated.done {
                 tracing::info!("migrate: {line}");
             }
+            for w in &site.warnings {
+                let mut w = w.clone();
+                w.file = crate::config::diagnostic::short_path(&w.file);
+                tracing::warn!("{}", w.headline());
+            }
             let routes = site.router.len();
             let waiting = if migrated.fixtures_loaded {
                 Vec::new()
