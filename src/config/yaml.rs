@@ -73,6 +73,11 @@ impl Source {
         self.position(at, false)
     }
 
+    /// The 1-based (line, column) of the value at `at` itself, if it is there.
+    pub fn locate_value(&self, at: &str) -> Option<(usize, usize)> {
+        self.values.get(at).copied()
+    }
+
     /// The 1-based (line, column) of the key that introduces `at`, if it has one.
     pub fn locate_key(&self, at: &str) -> Option<(usize, usize)> {
         self.keys.get(at).copied()
