@@ -154,10 +154,15 @@ fn site_dir(site: Option<PathBuf>, usage: &str) -> Result<SiteDir, ExitCode> {
 }
 
 fn load(dir: &Path) -> Result<Site, ExitCode> {
-    Site::load(dir).map_err(|errors| {
+    let site = Site::load(dir).map_err(|errors| {
         report(&errors);
         ExitCode::FAILURE
-    })
+    })?;
+    eprint!(
+        "{}",
+        trellis::config::diagnostic::format_each(&site.warnings)
+    );
+    Ok(site)
 }
 
 /// Load the site for a command that renders no page: broken templates are listed as warnings

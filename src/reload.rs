@@ -341,6 +341,11 @@ fn swap(state: &Current, site: Site, migrated: Migrated, start: Instant, changed
     for line in &migrated.done {
         tracing::info!("migrate: {line}");
     }
+    for w in &site.warnings {
+        let mut w = w.clone();
+        w.file = crate::config::diagnostic::short_path(&w.file);
+        tracing::warn!("{}", w.headline());
+    }
     let routes = site.router.len();
     let waiting = if migrated.fixtures_loaded {
         Vec::new()

@@ -69,6 +69,8 @@ pub struct Site {
     pub proxy: crate::proxy::Proxy,
     /// `site.limits`, each checked at load (all but `db_threads` and `shutdown_s` at least 1).
     pub limits: RawLimits,
+    /// What is worth a look but does not stop the site: routes that never answer.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// What `Site::migrate` did.
@@ -165,6 +167,7 @@ impl Site {
         let raw = loaded.value;
         let source = loaded.source;
         let indices = loaded.route_indices;
+        let broken = loaded.broken;
 
         let convs = compile_converters(&raw.converters, &source, &mut errors);
 
@@ -198,6 +201,7 @@ impl Site {
                 return Err(errors);
             }
         };
+        let warnings = route_warnings(&flat, &router);
 
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
@@ -256,8 +260,11 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
+        drop_follow_ons(&mut errors, &broken);
         let template_errors = split_template_errors(&mut errors, &templates_dir, templates_fatal);
         if !errors.is_empty() {
+            // Shown with the errors, since the site that would carry them is not made.
+            errors.extend(warnings);
             diagnostic::sort(&mut errors);
             return Err(errors);
         }
@@ -292,6 +299,7 @@ impl Site {
             security,
             proxy,
             limits: settings.limits,
+            warnings,
         };
         Ok((site, template_errors))
     }
@@ -568,6 +576,67 @@ fn site_file(dir: &Path) -> (PathBuf, PathBuf) {
     }
 }
 
+/// A warning for each route that never answers: an earlier route matches every URL it does
+/// (`routing::shadow`).
+fn route_warnings(flat: &[views::RouteDef], router: &Router) -> Vec<Diagnostic> {
+    crate::routing::shadow::shadowed(router)
+        .into_iter()
+        .map(|s| {
+            let (route, by) = (&flat[s.route], &flat[s.by]);
+            let key = if route.raw.regex.is_some() { "regex" } else { "path" };
+            let line = by.source.locate(&by.at).map_or(0, |(l, _)| l);
+            let place = if Arc::ptr_eq(&by.source, &route.source) {
+                format!("line {line}")
+            } else {
+                let file = by.source.file.file_name().unwrap_or_default();
+                format!("{}:{line}", file.to_string_lossy())
+            };
+            let earlier = by.pattern.display();
+            let (message, hint) = if s.same {
+                (
+                    format!("this route never answers: the route on {place} has the same path, `{earlier}`, and comes first"),
+                    "remove one of them, or give them different paths (the method plays no part in choosing a route)",
+                )
+            } else {
+                (
+                    format!("this route never answers: `{earlier}` (on {place}) matches every URL it does, and comes first"),
+                    "move it above that route, or make the earlier one narrower (another converter, or a `values:` converter)",
+                )
+            };
+            route
+                .source
+                .diag(&route.key(key), message)
+                .with_hint(Some(hint.to_string()))
+                .as_warning()
+        })
+        .collect()
+}
+
+/// Leave out the errors that only repeat one already reported: a mention of a model, or of a
+/// model's field, that was left out because its own declaration is wrong (`type: bool` is
+/// reported once, not again at every route that names the field), or models without the
+/// `site.database` that was wrong.
+fn drop_follow_ons(errors: &mut Vec<Diagnostic>, broken: &[String]) {
+    let echoes: Vec<String> = broken
+        .iter()
+        .filter_map(|path| {
+            if path == "site.database" {
+                return Some("models need a database".to_string());
+            }
+            let rest = path.strip_prefix("models.")?;
+            Some(match rest.split_once(".fields.") {
+                Some((model, field)) if !field.contains('.') => {
+                    format!("model {model} has no field `{field}`")
+                }
+                Some(_) => return None,
+                None if !rest.contains('.') => format!("no model `{rest}`"),
+                None => return None,
+            })
+        })
+        .collect();
+    errors.retain(|d| !echoes.iter().any(|e| d.message.starts_with(e.as_str())));
+}
+
 /// The converters routes may use: the built-ins, then the site's own.
 fn compile_converters(
     raw: &indexmap::IndexMap<String, RawConverter>,
@@ -624,7 +693,14 @@ fn compile_converters(
             Ok(c) => {
                 convs.insert(name.clone(), Arc::new(c));
             }
-            Err(d) => errors.push(d),
+            Err(d) => {
+                errors.push(d);
+                // A stand-in that takes any segment, so that the paths and links that use the
+                // converter are not also reported; the site has an error, so it is never served.
+                if let Ok(c) = Converter::from_regex(name, "[^/]+", ConverterType::Str) {
+                    convs.insert(name.clone(), Arc::new(c));
+                }
+            }
         }
     }
     convs

@@ -18,6 +18,8 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// The offending source line, quoted under the message.
     pub snippet: Option<String>,
+    /// A warning: worth a look, but the site loads.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -30,7 +32,14 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             snippet: None,
+            warning: false,
         }
+    }
+
+    /// The same, as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 
     /// Place the diagnostic at a 1-based line and column of `text`, quoting that line.
@@ -70,7 +79,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// The block form: the headline, the quoted line with a caret under the column, the hint.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.block(f, "error")
+        let label = if self.warning { "warning" } else { "error" };
+        self.block(f, label)
     }
 }
 
@@ -110,6 +120,28 @@ pub fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
+/// The words YAML 1.1 read as booleans, which YAML 1.2 (and so Trellis) reads as text.
+pub const NORWAY: [&str; 4] = ["yes", "no", "on", "off"];
+
+/// The hint for a YAML 1.1 boolean where a boolean is expected.
+pub const NORWAY_HINT: &str = "YAML 1.2 reads yes/no/on/off as text; write true or false";
+
+/// `word` if it is one of `NORWAY`, in any case.
+pub fn norway(word: &str) -> Option<&str> {
+    NORWAY
+        .contains(&word.to_ascii_lowercase().as_str())
+        .then_some(word)
+}
+
+/// `message`, followed by `NORWAY_HINT` when `value` is one of `NORWAY`: for the messages that
+/// have no hint of their own (a `where:` value, a fixture's).
+pub fn with_norway_hint(message: String, value: &str) -> String {
+    match norway(value) {
+        Some(_) => format!("{message} ({NORWAY_HINT})"),
+        None => message,
+    }
+}
+
 /// The closest candidate to `word`, if one is close enough to be a likely typo.
 pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
 where
@@ -144,13 +176,29 @@ where
     }
 }
 
+/// Each diagnostic in block form, as an error or a warning by its own kind, paths relative to
+/// the current directory (for a loaded site's warnings).
+pub fn format_each(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let mut d = d.clone();
+        d.file = short_path(&d.file);
+        out.push_str(&d.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// Every diagnostic in block form, paths relative to the current directory, then a count.
 pub fn format_all(diags: &[Diagnostic]) -> String {
-    let mut out = blocks(diags, "error");
-    out.push_str(&format!(
-        "{} found\n",
-        count(diags.len(), "error", "errors")
-    ));
+    let mut out = format_each(diags);
+    let warnings = diags.iter().filter(|d| d.warning).count();
+    let errors = count(diags.len() - warnings, "error", "errors");
+    out.push_str(&format!("{errors} found"));
+    if warnings > 0 {
+        out.push_str(&format!(", and {}", count(warnings, "warning", "warnings")));
+    }
+    out.push('\n');
     out
 }
 

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::{Yaml, YamlEmitter};
 
-use super::diagnostic::{did_you_mean, Diagnostic};
-use super::raw::{RawField, RawInclude, RawModel, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
+use super::diagnostic::{did_you_mean, norway, Diagnostic, NORWAY_HINT};
+use super::raw::{RawInclude, RawRoute, RawRouteEntry, RawSite, SITE_KEYS};
+use super::syntax::explain;
 
 /// A YAML file's text and where each node is, for placing diagnostics.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Source {
     values: HashMap<String, (usize, usize)>,
     /// Path → position of the mapping key that introduces it.
     keys: HashMap<String, (usize, usize)>,
+    /// Paths of the unquoted values `yes`, `no`, `on`, `off` (YAML 1.1's booleans, text here).
+    plain_norway: Vec<String>,
 }
 
 impl Source {
@@ -41,6 +44,7 @@ impl Source {
             text,
             values: index.values,
             keys: index.keys,
+            plain_norway: index.plain_norway,
         }
     }
 
@@ -62,6 +66,30 @@ impl Source {
             d = d.at_pos(&self.text, line, col);
         }
         d
+    }
+
+    /// The 1-based (line, column) of the value at `at`, or of its nearest known ancestor.
+    pub fn locate(&self, at: &str) -> Option<(usize, usize)> {
+        self.position(at, false)
+    }
+
+    /// The 1-based (line, column) of the value at `at` itself, if it is there.
+    pub fn locate_value(&self, at: &str) -> Option<(usize, usize)> {
+        self.values.get(at).copied()
+    }
+
+    /// The 1-based (line, column) of the key that introduces `at`, if it has one.
+    pub fn locate_key(&self, at: &str) -> Option<(usize, usize)> {
+        self.keys.get(at).copied()
+    }
+
+    /// The plain word at the value at `at` (a scalar on one line).
+    fn text_at(&self, at: &str) -> Option<&str> {
+        let (line, col) = *self.values.get(at)?;
+        let l = self.text.lines().nth(line.checked_sub(1)?)?;
+        let rest = l.get(l.char_indices().nth(col.checked_sub(1)?)?.0..)?;
+        let end = rest.find([',', '}', ']', ' ', '#']).unwrap_or(rest.len());
+        Some(&rest[..end])
     }
 
     fn position(&self, at: &str, key: bool) -> Option<(usize, usize)> {
@@ -102,6 +130,7 @@ fn join(parent: &str, key: &str) -> String {
 struct SpanIndex {
     values: HashMap<String, (usize, usize)>,
     keys: HashMap<String, (usize, usize)>,
+    plain_norway: Vec<String>,
     stack: Vec<Frame>,
 }
 
@@ -149,7 +178,15 @@ impl SpanIndex {
 impl MarkedEventReceiver for SpanIndex {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match &event {
-            Event::Scalar(..) | Event::Alias(..) => {
+            Event::Scalar(text, style, ..) => {
+                let path = self.enter(&event, mark);
+                if let Some(path) = path {
+                    if *style == TScalarStyle::Plain && norway(text).is_some() {
+                        self.plain_norway.push(path);
+                    }
+                }
+            }
+            Event::Alias(..) => {
                 self.enter(&event, mark);
             }
             Event::MappingStart(..) => {
@@ -190,44 +227,186 @@ fn parse_text(file: &Path, text: String) -> Result<(Arc<Source>, Value), Diagnos
     let value: Value = match serde_yaml::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            let mut message = e.to_string();
-            // serde_yaml appends the position to its message; we show it in the headline.
-            if let Some(i) = message.find(" at line ") {
-                message.truncate(i);
-            }
+            let (message, pos, hint) = syntax_error(&text, &e);
             let mut d = Diagnostic::new(file, format!("invalid YAML: {message}"));
-            if let Some(loc) = e.location() {
-                d = d.at_pos(&text, loc.line(), loc.column());
+            if let Some((line, col)) = pos {
+                d = d.at_pos(&text, line, col);
             }
-            return Err(d);
+            return Err(d.with_hint(hint));
         }
     };
     Ok((Arc::new(Source::new(file.to_path_buf(), text)), value))
 }
 
+/// A syntax error explained (`syntax::explain`): its message, 1-based position and hint.
+fn syntax_error(
+    text: &str,
+    e: &serde_yaml::Error,
+) -> (String, Option<(usize, usize)>, Option<String>) {
+    let mut message = e.to_string();
+    // serde_yaml appends the position to its message; it is returned apart.
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    match e.location() {
+        Some(loc) => {
+            let x = explain(text, &message, loc.line(), loc.column());
+            (x.message, Some((x.line, x.col)), x.hint)
+        }
+        None => (message, None, None),
+    }
+}
+
 /// Decode one node into `T`, turning a serde error into a placed, friendly diagnostic.
 fn decode<T: DeserializeOwned>(source: &Source, value: &Value, at: &str) -> Result<T, Diagnostic> {
-    serde_path_to_error::deserialize(null_keys_as_text(value)).map_err(|e| {
-        let inner = e.path().to_string();
-        let mut path = if inner == "." || inner.is_empty() {
-            at.to_string()
-        } else if inner.starts_with('[') {
-            format!("{at}{inner}")
-        } else {
-            join(at, &inner)
+    let value = null_keys_as_text(value);
+    serde_path_to_error::deserialize(value.clone())
+        .map_err(|e| diagnose::<T>(source, &value, at, &e).0)
+}
+
+/// Decode one node into `T`, reporting every mistake in it: each key that fails is reported,
+/// taken out, and the rest decoded again, so the value is kept (and names in it still resolve)
+/// when what is left decodes. Also returns the paths of the keys taken out.
+fn decode_each<T: DeserializeOwned>(
+    source: &Source,
+    value: &Value,
+    at: &str,
+) -> (Option<T>, Vec<Diagnostic>, Vec<String>) {
+    let mut value = null_keys_as_text(value);
+    let mut errors = Vec::new();
+    let mut removed: Vec<Vec<String>> = Vec::new();
+    let paths = |removed: &[Vec<String>]| -> Vec<String> {
+        removed
+            .iter()
+            .map(|keys| keys.iter().fold(at.to_string(), |p, k| join(&p, k)))
+            .collect()
+    };
+    for _ in 0..64 {
+        let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(v) => return (Some(v), errors, paths(&removed)),
+            Err(e) => e,
         };
-        let raw = e.into_inner().to_string();
-        let (message, hint, key) = friendly(&raw);
-        if let Some(key) = &key {
-            let candidate = join(&path, key);
-            if source.keys.contains_key(&candidate) {
-                path = candidate;
+        let keys: Vec<String> = e
+            .path()
+            .iter()
+            .map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                _ => None,
+            })
+            .collect::<Option<_>>()
+            .unwrap_or_default();
+        let raw = e.inner().to_string();
+        if let Some(missing) = raw.strip_prefix("missing field ") {
+            // A key taken out for its own error is not also missing: the mapping that needs
+            // it goes too (a field without its `type`).
+            let name = missing.trim_matches('`');
+            let mut gone = keys.clone();
+            gone.push(name.to_string());
+            // Nor is the key a misspelling taken out stands for (`fileds` for `fields`).
+            let misspelt = removed.iter().any(|r| {
+                r.len() == gone.len()
+                    && r[..r.len() - 1] == gone[..gone.len() - 1]
+                    && did_you_mean(&r[r.len() - 1], [name]).is_some()
+            });
+            if misspelt || removed.contains(&gone) {
+                if keys.is_empty() || !remove_key(&mut value, &keys) {
+                    return (None, errors, paths(&removed));
+                }
+                removed.push(keys);
+                continue;
             }
-            source.diag_key(&path, message).with_hint(hint)
-        } else {
-            source.diag(&path, message).with_hint(hint)
         }
-    })
+        let (d, key) = diagnose::<T>(source, &value, at, &e);
+        errors.push(d);
+        let mut keys = keys;
+        // An unknown key's path may or may not already end with the key.
+        if let Some(k) = key.filter(|k| keys.last() != Some(k)) {
+            keys.push(k);
+        }
+        if keys.is_empty() || !remove_key(&mut value, &keys) {
+            return (None, errors, paths(&removed));
+        }
+        removed.push(keys);
+    }
+    (None, errors, paths(&removed))
+}
+
+/// Take the key at `keys` (a path of mapping keys) out of `value`; false if it is not there.
+fn remove_key(value: &mut Value, keys: &[String]) -> bool {
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for k in parents {
+        match node
+            .as_mapping_mut()
+            .and_then(|m| m.get_mut(Value::String(k.clone())))
+        {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|m| m.remove(Value::String(last.clone())))
+        .is_some()
+}
+
+/// A serde error as a placed diagnostic; for an unknown key, also the key.
+fn diagnose<T: DeserializeOwned>(
+    source: &Source,
+    value: &Value,
+    at: &str,
+    e: &serde_path_to_error::Error<serde_yaml::Error>,
+) -> (Diagnostic, Option<String>) {
+    let inner = e.path().to_string();
+    let mut path = if inner == "." || inner.is_empty() {
+        at.to_string()
+    } else if inner.starts_with('[') {
+        format!("{at}{inner}")
+    } else {
+        join(at, &inner)
+    };
+    let mut raw = e.inner().to_string();
+    if raw.contains("expected a Value::Tagged enum") || raw.contains("expected enum ") {
+        // A word was expected and something else given: ask again with a word, so that
+        // serde lists the words it takes.
+        if let Some(words) = accepted_words::<T>(value, e.path()) {
+            let got = raw.split(", expected").next().unwrap_or_default();
+            raw = format!("{got}, expected one of: {words}");
+        }
+    }
+    let (message, hint, key) = friendly(&raw);
+    let d = if let Some(key) = &key {
+        let candidate = join(&path, key);
+        if source.keys.contains_key(&candidate) {
+            path = candidate;
+        }
+        source.diag_key(&path, message).with_hint(hint)
+    } else {
+        source.diag(&path, message).with_hint(hint)
+    };
+    (d, key)
+}
+
+/// The words an enum at `path` of `value` takes: the list serde gives for an unknown word.
+fn accepted_words<T: DeserializeOwned>(
+    value: &Value,
+    path: &serde_path_to_error::Path,
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut probe = value.clone();
+    let mut node = &mut probe;
+    for segment in path.iter() {
+        node = match segment {
+            Segment::Seq { index } => node.as_sequence_mut()?.get_mut(*index)?,
+            Segment::Map { key } => node.as_mapping_mut()?.get_mut(Value::String(key.clone()))?,
+            _ => return None,
+        };
+    }
+    *node = Value::String("\u{1}".into());
+    let e = serde_yaml::from_value::<T>(probe).err()?.to_string();
+    let (_, words) = e.split_once("expected one of ")?;
+    Some(words.replace('`', ""))
 }
 
 /// YAML reads the key in `{ null: true }` as a null, not the word; Trellis's keys are words
@@ -268,7 +447,10 @@ fn friendly(raw: &str) -> (String, Option<String>, Option<String>) {
                 break;
             };
             // A likely typo gets its correction alone; otherwise the accepted words.
+            let names_a_route =
+                NAME_KEYS.contains(&word.as_str()) && expected.iter().any(|e| e == "name");
             let hint = match did_you_mean(word, expected.iter().map(String::as_str)) {
+                _ if names_a_route => "a route's name is given with `name:`".to_string(),
                 Some(m) => format!("did you mean `{m}`?"),
                 None if expected.is_empty() => "no keys are accepted here".to_string(),
                 None => format!("expected one of: {}", expected.join(", ")),
@@ -280,21 +462,96 @@ fn friendly(raw: &str) -> (String, Option<String>, Option<String>) {
     if let Some(rest) = raw.strip_prefix("missing field ") {
         return (format!("missing key {rest}"), None, None);
     }
-    if raw.starts_with("invalid type: string") && raw.contains("expected a boolean") {
-        return (
-            raw.to_string(),
-            Some("YAML 1.2 reads yes/no/on/off as text; write true or false".into()),
-            None,
-        );
+    if let Some(name) = raw.strip_prefix("data did not match any variant of untagged enum ") {
+        let expected = match name.trim() {
+            "RawSitemap" => "true, false or a mapping with `lastmod:`",
+            "RawSource" => "a folder, or a mapping with `folder:`",
+            _ => "a string, a number or a boolean (one value, not a list or a mapping)",
+        };
+        return (format!("expected {expected} here"), None, None);
     }
-    if raw.starts_with("data did not match any variant") {
-        return (
-            "expected a string, a number or a boolean here".into(),
-            None,
-            None,
-        );
+    let typed = raw
+        .strip_prefix("invalid type: ")
+        .or_else(|| raw.strip_prefix("invalid value: "));
+    if let Some((got, expected)) = typed.and_then(|t| t.split_once(", expected ")) {
+        let got = got_in_words(got);
+        let (expected, hint) = expected_in_words(expected, &got);
+        let message = match expected.strip_prefix("one of: ") {
+            Some(words) => format!("expected one of {words}; got {got}"),
+            None => format!("expected {expected}, got {got}"),
+        };
+        return (message, hint, None);
     }
     (raw.to_string(), None, None)
+}
+
+/// What serde found, as an author would say it: `the text "x"`, `5`, `a list`.
+fn got_in_words(got: &str) -> String {
+    let literal = |s: &str| s.trim_matches('`').to_string();
+    if let Some(s) = got.strip_prefix("string ") {
+        format!("the text {s}")
+    } else if let Some(n) = got
+        .strip_prefix("integer ")
+        .or_else(|| got.strip_prefix("floating point "))
+        .or_else(|| got.strip_prefix("boolean "))
+    {
+        literal(n)
+    } else {
+        match got {
+            "map" => "a mapping".into(),
+            "sequence" => "a list".into(),
+            "unit value" | "unit" | "Option value" => "nothing (null)".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What serde expected, in the words of a site's author, and a hint when one helps.
+fn expected_in_words(expected: &str, got: &str) -> (String, Option<String>) {
+    let words = match expected.trim() {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        "a map" => "a mapping (`key: value` lines)",
+        "struct RawField" => "a field: a mapping with `type:`",
+        "struct RawModel" => "a model: a mapping with `fields:`",
+        "struct RawConverter" => "a converter: a mapping with `regex:` or `values:`",
+        "struct RawRoute" => "a route: a mapping with `path` and `view`",
+        "struct RawInclude" => "an include: a mapping with `include:`",
+        "struct RawHsts" => "a mapping with `max_age:`",
+        "struct RawSearch" => "a mapping with `fields:`",
+        "struct RawDates" => "a mapping with `field:`",
+        "struct RawRelated" => "a mapping with `model:` and `field:`",
+        other if other.starts_with("struct ") => "a mapping (`key: value` lines)",
+        other => other,
+    };
+    let hint = match words {
+        "true or false" if is_norway(got) => Some(NORWAY_HINT.to_string()),
+        "a whole number, 0 or more" | "a whole number" | "a number"
+            if got.starts_with("the text") =>
+        {
+            Some("write the number without quotes".to_string())
+        }
+        "a string" if !got.starts_with('a') && !got.starts_with("nothing") => {
+            Some(format!("quote it to make it text: \"{got}\""))
+        }
+        "a list" if got.starts_with("the text") || !got.starts_with('a') => {
+            let item = got.trim_start_matches("the text ").trim_matches('"');
+            Some(format!(
+                "a list is written `[{item}]`, or as lines starting with `- `"
+            ))
+        }
+        _ => None,
+    };
+    (words.to_string(), hint)
+}
+
+/// `the text "yes"` (or no, on, off, in any case): a YAML 1.1 boolean read as text.
+fn is_norway(got: &str) -> bool {
+    let word = got.trim_start_matches("the text ").trim_matches('"');
+    super::diagnostic::norway(word).is_some()
 }
 
 /// A file of YAML decoded into raw types, with every error found along the way.
@@ -305,14 +562,24 @@ pub struct Loaded<T> {
     /// For each decoded route, its index in the file's list (entries that failed are left out,
     /// or kept as stubs that only carry their name).
     pub route_indices: Vec<usize>,
+    /// The models, keys of models and settings left out after their error was reported
+    /// (`models.Post`, `models.Post.fields.published`, `site.database`): a later mention of
+    /// one is not another mistake.
+    pub broken: Vec<String>,
 }
 
 /// Load `site.yaml`. Entries that fail to decode are left out of the value and reported.
 pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
     let (source, value) = parse(file)?;
+    decode_site(source, value)
+}
+
+/// `site.yaml`'s parsed text decoded, section by section.
+fn decode_site(source: Arc<Source>, value: Value) -> Result<Loaded<RawSite>, Diagnostic> {
     let mut site = RawSite::default();
     let mut errors = Vec::new();
     let mut route_indices = Vec::new();
+    let mut broken = Vec::new();
     let map = match value {
         Value::Null => serde_yaml::Mapping::new(),
         Value::Mapping(m) => m,
@@ -326,6 +593,7 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
                 source,
                 errors,
                 route_indices,
+                broken: Vec::new(),
             });
         }
     };
@@ -335,10 +603,12 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
             continue;
         };
         match key {
-            "site" if !node.is_null() => match decode(&source, node, "site") {
-                Ok(v) => site.site = v,
-                Err(d) => errors.push(d),
-            },
+            "site" if !node.is_null() => {
+                let (v, mut e, mut removed) = decode_each(&source, node, "site");
+                site.site = v.unwrap_or_default();
+                errors.append(&mut e);
+                broken.append(&mut removed);
+            }
             "converters" if !node.is_null() => match node {
                 Value::Mapping(m) => {
                     for (name, conv) in m {
@@ -368,20 +638,17 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
                     for (name, model) in m {
                         let name = scalar_key(name);
                         let at = join("models", &name);
-                        match decode(&source, model, &at) {
-                            Ok(v) => {
+                        // Every bad key reported, and the model kept without them, so that
+                        // routes naming it are not also told it does not exist.
+                        let (v, mut e, mut removed) = decode_each(&source, model, &at);
+                        match v {
+                            Some(v) => {
                                 site.models.insert(name, v);
                             }
-                            Err(d) => match model_without_bad_fields(&source, model, &at) {
-                                // Every bad field reported, and the model kept without them, so
-                                // that routes naming it are not also told it does not exist.
-                                Some((stub, field_errors)) if !field_errors.is_empty() => {
-                                    errors.extend(field_errors);
-                                    site.models.insert(name, stub);
-                                }
-                                _ => errors.push(d),
-                            },
+                            None => broken.push(at),
                         }
+                        errors.append(&mut e);
+                        broken.append(&mut removed);
                     }
                 }
                 _ => errors.push(source.diag("models", "expected a mapping of model names")),
@@ -409,6 +676,7 @@ pub fn load_site(file: &Path) -> Result<Loaded<RawSite>, Diagnostic> {
         source,
         errors,
         route_indices,
+        broken,
     })
 }
 
@@ -421,6 +689,7 @@ pub fn load_routes(file: &Path) -> Result<Loaded<Vec<RawRouteEntry>>, Diagnostic
             source,
             errors: Vec::new(),
             route_indices: Vec::new(),
+            broken: Vec::new(),
         });
     }
     let (decoded, errors) = routes(&source, &value, "")?;
@@ -430,6 +699,7 @@ pub fn load_routes(file: &Path) -> Result<Loaded<Vec<RawRouteEntry>>, Diagnostic
         source,
         errors,
         route_indices,
+        broken: Vec::new(),
     })
 }
 
@@ -458,17 +728,30 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
         let is_include = item
             .as_mapping()
             .is_some_and(|m| m.contains_key(Value::String("include".into())));
-        let result = if is_include {
-            decode::<RawInclude>(source, item, &here).map(RawRouteEntry::Include)
+        // Every mistake in a route is reported; a route with any is kept only as a stub.
+        let result: Result<RawRouteEntry, Vec<Diagnostic>> = if is_include {
+            match decode_each::<RawInclude>(source, item, &here) {
+                (Some(v), e, _) if e.is_empty() => Ok(RawRouteEntry::Include(v)),
+                (_, e, _) => Err(e),
+            }
         } else if item.is_mapping() {
-            decode::<RawRoute>(source, item, &here).map(|r| RawRouteEntry::Route(Box::new(r)))
+            match decode_each::<RawRoute>(source, item, &here) {
+                (Some(v), e, _) if e.is_empty() => Ok(RawRouteEntry::Route(Box::new(v))),
+                (_, e, _) => Err(e),
+            }
         } else {
-            Err(source.diag(&here, "expected a route: a mapping with `path` and `view`"))
+            Err(vec![source.diag(
+                &here,
+                "expected a route: a mapping with `path` and `view`",
+            )])
         };
         match result {
-            Ok(entry) => out.push((i, entry)),
-            Err(d) => {
-                errors.push(d);
+            Ok(entry) => {
+                errors.extend(norway_in_context(source, &here));
+                out.push((i, entry));
+            }
+            Err(mut d) => {
+                errors.append(&mut d);
                 if let Some(stub) = stub_route(item) {
                     out.push((i, stub));
                 }
@@ -478,32 +761,32 @@ fn routes(source: &Source, node: &Value, at: &str) -> Result<Decoded, Diagnostic
     Ok((out, errors))
 }
 
-/// A model whose fields do not all decode: each field's error, and the model with the fields
-/// that do. `None` when the model fails for another reason.
-fn model_without_bad_fields(
-    source: &Source,
-    node: &Value,
-    at: &str,
-) -> Option<(RawModel, Vec<Diagnostic>)> {
-    let mut map = node.as_mapping()?.clone();
-    let fields = map
-        .get(Value::String("fields".into()))?
-        .as_mapping()?
-        .clone();
-    let mut good = serde_yaml::Mapping::new();
-    let mut errors = Vec::new();
-    for (key, field) in fields {
-        match decode::<RawField>(source, &field, &format!("{at}.fields.{}", scalar_key(&key))) {
-            Ok(_) => {
-                good.insert(key, field);
-            }
-            Err(d) => errors.push(d),
-        }
-    }
-    map.insert(Value::String("fields".into()), Value::Mapping(good));
-    let model = decode::<RawModel>(source, &Value::Mapping(map), at).ok()?;
-    Some((model, errors))
+/// A route's `context:` values that are an unquoted yes/no/on/off: text to YAML 1.2, so true
+/// to `{{#if}}`, which is never what `show: no` means.
+fn norway_in_context(source: &Source, route: &str) -> Vec<Diagnostic> {
+    let context = format!("{route}.context.");
+    source
+        .plain_norway
+        .iter()
+        .filter(|p| p.starts_with(&context))
+        .map(|p| {
+            let word = source.text_at(p).unwrap_or("no");
+            source
+                .diag(
+                    p,
+                    format!(
+                        "`{word}` is the text \"{word}\" here, which `{{{{#if}}}}` takes as true"
+                    ),
+                )
+                .with_hint(Some(format!(
+                    "write true or false for a yes/no value; to mean the text, quote it: \"{word}\""
+                )))
+        })
+        .collect()
 }
+
+/// Keys people write for a route's `name`.
+const NAME_KEYS: [&str; 4] = ["route", "route_name", "url_name", "id"];
 
 /// A route that failed to decode, kept as a `not_found` stub with its `path`, `regex` and `name`
 /// so that its name still resolves: one mistake in a route does not also make every redirect
@@ -519,7 +802,16 @@ fn stub_route(item: &Value) -> Option<RawRouteEntry> {
             stub.insert(Value::String(key.into()), v.clone());
         }
     }
-    stub.get(Value::String("name".into()))?;
+    if !stub.contains_key(Value::String("name".into())) {
+        // The name under a misspelt key (`route: home`, `nmae: home`): the key is reported as
+        // unknown, and links to the name are not also reported.
+        let misspelt = map.iter().find_map(|(k, v)| {
+            let k = k.as_str()?;
+            let meant = NAME_KEYS.contains(&k) || did_you_mean(k, ["name"]).is_some();
+            (meant && v.is_string()).then(|| v.clone())
+        })?;
+        stub.insert(Value::String("name".into()), misspelt);
+    }
     stub.insert(
         Value::String("view".into()),
         Value::String("not_found".into()),
@@ -530,16 +822,20 @@ fn stub_route(item: &Value) -> Option<RawRouteEntry> {
 
 /// Parse YAML text (a fixture) into JSON values: mapping keys that are not strings become their
 /// text, tags are dropped. A syntax error comes with its 1-based line and column.
-pub fn parse_yaml_value(text: &str) -> Result<serde_json::Value, (String, Option<(usize, usize)>)> {
+pub fn parse_yaml_value(text: &str) -> Result<serde_json::Value, SyntaxError> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| {
-        let mut message = e.to_string();
-        // serde_yaml appends the position to its message; it is returned apart.
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
-        (message, e.location().map(|l| (l.line(), l.column())))
+        let (message, pos, hint) = syntax_error(text, &e);
+        SyntaxError { message, pos, hint }
     })?;
     Ok(yaml_to_json(value))
+}
+
+/// A YAML syntax error in the author's words, with its 1-based (line, column) when known.
+#[derive(Debug)]
+pub struct SyntaxError {
+    pub message: String,
+    pub pos: Option<(usize, usize)>,
+    pub hint: Option<String>,
 }
 
 fn yaml_to_json(v: Value) -> serde_json::Value {
@@ -773,5 +1069,138 @@ mod tests {
             "- model: Post\n  fields:\n    title: Hello\n    body: |\n      Line one\n        indented\n\n      last\n    views: 2\n"
         );
         assert_eq!(to_yaml_string(&serde_json::json!([])), "[]\n");
+    }
+}
+
+#[cfg(test)]
+mod wrong_types {
+    //! Every key of `site.yaml`, found by walking the JSON Schema made from `config/raw.rs`,
+    //! given values of the wrong kind: no message may speak Rust or serde.
+    use super::*;
+    use serde_json::{json, Value as J};
+
+    /// Where a key sits: its parents' keys (`*` for a name the author chooses, `[]` for a
+    /// list's item).
+    fn walk(root: &J, node: &J, path: Vec<String>, depth: usize, out: &mut Vec<Vec<String>>) {
+        if depth > 6 {
+            return;
+        }
+        if let Some(r) = node.get("$ref").and_then(J::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            if path.iter().filter(|p| *p == name).count() > 0 {
+                return;
+            }
+            let mut p = path.clone();
+            p.push(format!("#{name}"));
+            return walk(root, &root["$defs"][name], p, depth + 1, out);
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            for branch in node.get(key).and_then(J::as_array).into_iter().flatten() {
+                walk(root, branch, path.clone(), depth + 1, out);
+            }
+        }
+        if let Some(props) = node.get("properties").and_then(J::as_object) {
+            for (k, v) in props {
+                let mut p = path.clone();
+                p.push(k.clone());
+                out.push(p.clone());
+                walk(root, v, p, depth + 1, out);
+            }
+        }
+        if let Some(items) = node.get("items").filter(|i| i.is_object()) {
+            let mut p = path.clone();
+            p.push("[]".into());
+            walk(root, items, p, depth + 1, out);
+        }
+        if let Some(more) = node.get("additionalProperties").filter(|i| i.is_object()) {
+            let mut p = path.clone();
+            p.push("*".into());
+            walk(root, more, p, depth + 1, out);
+        }
+    }
+
+    /// The document that puts `wrong` at `path`; an include's keys come with `include:`.
+    fn document(path: &[String], wrong: &J) -> J {
+        let steps: Vec<&String> = path.iter().filter(|p| !p.starts_with('#')).collect();
+        let mut value = wrong.clone();
+        for (i, step) in steps.iter().enumerate().rev() {
+            let in_include = path
+                .iter()
+                .position(|p| p == "#RawInclude")
+                .is_some_and(|at| path[..at].iter().filter(|p| !p.starts_with('#')).count() == i);
+            value = match step.as_str() {
+                "[]" => json!([value]),
+                "*" => json!({ "x": value }),
+                key if in_include && key != "include" => json!({ "include": "x.yaml", key: value }),
+                key => json!({ key: value }),
+            };
+        }
+        value
+    }
+
+    #[test]
+    fn no_message_names_a_rust_type() {
+        let schema: J = serde_json::from_str(&super::super::raw::site_schema()).unwrap();
+        let mut paths = Vec::new();
+        walk(&schema, &schema, Vec::new(), 0, &mut paths);
+        assert!(paths.len() > 80, "{}", paths.len());
+        let wrongs = [
+            json!("x"),
+            json!(5),
+            json!(-1),
+            json!(1.5),
+            json!(true),
+            json!([1]),
+            json!({"a": 1}),
+        ];
+        let file = Path::new("site.yaml");
+        let forbidden = [
+            "struct ",
+            "enum ",
+            "u8",
+            "u16",
+            "u32",
+            "u64",
+            "i32",
+            "i64",
+            "usize",
+            "f64",
+            "variant",
+            "Raw",
+            "map,",
+            "sequence",
+            "unit value",
+            "identifier",
+            "Option",
+        ];
+        let mut bad = std::collections::BTreeSet::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for path in &paths {
+            for wrong in &wrongs {
+                let text = to_yaml_string(&document(path, wrong));
+                let loaded = match parse_text(file, text).and_then(|(s, v)| decode_site(s, v)) {
+                    Ok(l) => l.errors,
+                    Err(d) => vec![d],
+                };
+                for d in loaded {
+                    let text = format!("{} {}", d.message, d.hint.unwrap_or_default());
+                    seen.insert(text.clone());
+                    if forbidden.iter().any(|f| text.contains(f)) {
+                        bad.insert(format!("{}: {text}", d.at));
+                    }
+                }
+            }
+        }
+        if std::env::var_os("SHOW_MESSAGES").is_some() {
+            for s in &seen {
+                eprintln!("{s}");
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "{} messages speak Rust:\n{}",
+            bad.len(),
+            bad.into_iter().collect::<Vec<_>>().join("\n")
+        );
     }
 }

@@ -615,6 +615,10 @@ fn check_type(field: &Field, v: &Value) -> Result<Value, String> {
             Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
                 Ok(Value::Bool(n.as_i64() == Some(1)))
             }
+            Value::String(s) => Err(crate::config::diagnostic::with_norway_hint(
+                format!("expected true or false, got {v}"),
+                s,
+            )),
             _ => bad("true or false"),
         },
         FieldType::Json => Ok(v.clone()),

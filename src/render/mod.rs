@@ -306,11 +306,12 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
     Ok(())
 }
 
-/// Handlebars' reason, without the parser's list of every rule it could have expected.
+/// Handlebars' reason, without the parser's list of the rules it could have expected (their
+/// names, `trailing_tilde_to_omit_whitespace`, are the grammar's, not the author's).
 fn reason(e: &handlebars::TemplateError) -> String {
     let text = e.reason().to_string();
     match text.find(": expected ") {
-        Some(i) if text.len() > 120 => format!(
+        Some(i) => format!(
             "{} (an unclosed or malformed {{{{...}}}} expression)",
             &text[..i]
         ),

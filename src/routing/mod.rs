@@ -18,6 +18,7 @@
 pub mod converters;
 pub mod pattern;
 pub mod reverse;
+pub mod shadow;
 
 use std::collections::HashMap;
 

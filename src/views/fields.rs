@@ -280,7 +280,10 @@ impl FieldPath {
                 .ok_or_else(|| format!("expected a number, got {text:?}")),
             FieldType::Boolean => crate::query::parse_bool(text)
                 .map(|b| SqlValue::Integer(b as i64))
-                .ok_or_else(|| format!("expected true or false, got {text:?}")),
+                .ok_or_else(|| {
+                    let message = format!("expected true or false, got {text:?}");
+                    crate::config::diagnostic::with_norway_hint(message, text)
+                }),
             _ => Ok(SqlValue::Text(text.to_string())),
         }
     }

@@ -235,7 +235,10 @@ fn a_bad_file_is_placed_at_its_line_and_the_old_site_keeps_serving() {
         &mut n,
         "content/posts/broken.md",
         "---\ntitle: [unclosed\n---\nBody\n",
-        &["content/posts/broken.md:3:1", "invalid YAML"],
+        &[
+            "content/posts/broken.md:2:8",
+            "invalid YAML: this `[` is not closed on its line",
+        ],
     );
     refused(
         &s,
@@ -538,7 +541,7 @@ fn fixtures_cannot_give_the_rows_of_a_collection() {
     assert!(!out.status.success(), "{err}");
     assert!(
         err.contains(
-            "row 1 (Post): the rows of Post come from the Markdown files in content/posts/"
+            "extra.yaml:1:5: Post: the rows of Post come from the Markdown files in content/posts/"
         ),
         "{err}"
     );

@@ -564,7 +564,7 @@ fn a_site_example_that_does_not_load_is_reported() {
 #[test]
 fn a_wrong_example_must_print_the_text_shown() {
     let site = "```yaml,wrong\nsite:\n  append_slash: no\n```\n";
-    let real = "```text\nsite.append_slash: invalid type: string \"no\", expected a boolean\n```\n";
+    let real = "```text\nsite.append_slash: expected true or false, got the text \"no\"\n```\n";
     let (_, problems) = run_page("page.md", &format!("{site}\n{real}"), None);
     assert!(problems.is_empty(), "{problems:?}");
 

@@ -275,7 +275,7 @@ fn a_dangling_key_in_a_list_names_file_and_row_and_loads_nothing() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
-        err.contains("posts.yaml: row 4 (Post pk=4): field `tags`: no Tag with pk 9"),
+        err.contains("posts.yaml:5:56: Post pk=4: field `tags`: no Tag with pk 9"),
         "{err}"
     );
     let conn = db(&site);

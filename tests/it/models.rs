@@ -730,7 +730,7 @@ fn fixed_fixtures_load_after_a_failed_first_run() {
     let out = run(&[&"check", &site.path]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("authors.yaml: row 1"),
+        stderr(&out).contains("authors.yaml:3:19: Author pk=1"),
         "{}",
         stderr(&out)
     );
@@ -867,25 +867,25 @@ fn one_bad_row_loads_nothing_from_any_file_and_is_named() {
             "a string too long",
             "bad.yaml",
             format!("{rename}- model: Author\n  pk: 4\n  fields: {{ name: This name is far too long to fit, slug: long }}\n"),
-            &["bad.yaml: row 2 (Author pk=4): field `name`: at most 20 characters, got 32"],
+            &["bad.yaml:6:19: Author pk=4: field `name`: at most 20 characters, got 32"],
         ),
         (
             "a bad slug",
             "bad.yaml",
             format!("{rename}- model: Author\n  pk: 5\n  fields: {{ name: Dan, slug: \"not a slug\" }}\n"),
-            &["bad.yaml: row 2 (Author pk=5): field `slug`", "not a slug"],
+            &["bad.yaml:6:30: Author pk=5: field `slug`", "not a slug"],
         ),
         (
             "a bad email",
             "bad.yaml",
             format!("{rename}- model: Author\n  pk: 6\n  fields: {{ name: Eve, slug: eve, email: not-an-email }}\n"),
-            &["bad.yaml: row 2 (Author pk=6): field `email`: not an email address"],
+            &["bad.yaml:6:42: Author pk=6: field `email`: not an email address"],
         ),
         (
             "an unknown field",
             "bad.yaml",
             format!("{rename}- model: Author\n  pk: 7\n  fields: {{ name: Fay, slug: fay, nickname: F }}\n"),
-            &["bad.yaml: row 2 (Author pk=7): unknown field `nickname` of Author"],
+            &["bad.yaml:6:45: Author pk=7: unknown field `nickname` of Author"],
         ),
         (
             "a missing foreign key target",
@@ -895,13 +895,13 @@ fn one_bad_row_loads_nothing_from_any_file_and_is_named() {
                 r#"{"model": "Author", "pk": 1, "fields": {"name": "Ada Renamed", "slug": "ada"}}"#,
                 r#"{"model": "Book", "pk": 9, "fields": {"title": "Orphan", "author": 99}}"#
             ),
-            &["bad.json: row 2 (Book pk=9): field `author`: no Author with pk 99"],
+            &["bad.json:1:149: Book pk=9: field `author`: no Author with pk 99"],
         ),
         (
             "a CSV cell that is not an integer",
             "books.csv",
             "id,title,pages,author\n5,Fine,1,1\n6,Bad pages,many,1\n".to_string(),
-            &["books.csv: line 3 (Book pk=6): field `pages`: expected an integer"],
+            &["books.csv:3:13: Book pk=6: field `pages`: expected an integer"],
         ),
     ];
     let db = site.path.join("db.sqlite3");

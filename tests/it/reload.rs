@@ -265,6 +265,29 @@ fn adding_a_route_makes_its_url_answer_and_removing_it_makes_it_404_again() {
 }
 
 #[test]
+fn a_route_that_never_answers_is_a_warning_in_the_log_and_the_site_reloads() {
+    let s = Server::start_site(&small_site());
+    let shadowed = SITE.replace(
+        "errors:",
+        "  - { path: \"<str:page>/\", view: template, template: home.hbs }\n  - { path: \"about/\", view: template, template: home.hbs }\nerrors:",
+    );
+    save(&s, "site.yaml", &shadowed);
+    let log = reloads(&s, 1, 0);
+    let line = log
+        .lines()
+        .find(|l| l.contains("never answers"))
+        .unwrap_or_else(|| panic!("no warning in the log:\n{log}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(
+        line.contains(
+            "site.yaml:6:13: routes[2].path: this route never answers: `/<str:page>/` (on line 5)"
+        ),
+        "{line}"
+    );
+    assert_eq!(version(&s, "/about/"), "one");
+}
+
+#[test]
 fn an_additive_model_change_migrates_and_keeps_the_rows() {
     let s = shop();
     let before = items(&s);
@@ -365,8 +388,8 @@ fn broken_yaml_keeps_the_old_site_until_it_is_fixed() {
     let log = reloads(&s, 0, 1);
     let err = last_failure(&log);
     assert!(
-        err.contains("site.yaml:4:65: invalid YAML"),
-        "the error should name site.yaml:4:65:\n{log}"
+        err.contains("site.yaml:4:55: invalid YAML: this `[` is not closed on its line"),
+        "the error should name the `[` at site.yaml:4:55:\n{log}"
     );
     assert!(err.contains("1 error found"), "{log}");
     let r = page(&s, "/");
