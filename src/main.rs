@@ -583,7 +583,8 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         ExitCode::FAILURE
     };
     let (copied, from, to) = if restore {
-        let copied = trellis::db::backup::restore(&db.path, file).map_err(fail)?;
+        let tables: Vec<&str> = site.tables.iter().map(|t| t.table.as_str()).collect();
+        let copied = trellis::db::backup::restore(&db.path, file, &tables).map_err(fail)?;
         (copied, file, db.path.as_path())
     } else {
         let copied = trellis::db::backup::backup(&db.path, file).map_err(fail)?;

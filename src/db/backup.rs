@@ -136,8 +136,9 @@ fn copy_into(db: &Path, tmp: &Path) -> Result<Copied, BackupError> {
 
 /// Copy the backup `file` into the live database at `db`, replacing its content in one write
 /// transaction (see the module's comment). The file is checked first; nothing is written when
-/// it is not a sound SQLite database.
-pub fn restore(db: &Path, file: &Path) -> Result<Copied, BackupError> {
+/// it is not a sound SQLite database, or holds none of `tables` (the site's: an empty file or
+/// another site's backup would replace every row with nothing the site reads).
+pub fn restore(db: &Path, file: &Path, tables: &[&str]) -> Result<Copied, BackupError> {
     refuse_live_file(db, file, "restore from")?;
     if !file.is_file() {
         return Err(BackupError::Refused(format!(
@@ -149,9 +150,41 @@ pub fn restore(db: &Path, file: &Path) -> Result<Copied, BackupError> {
     let src = Connection::open_with_flags(file, flags)
         .map_err(sqlite(format!("cannot open {}", file.display())))?;
     check(&src, file)?;
+    holds_the_sites_tables(&src, file, tables)?;
     let mut dst = super::connect(db).map_err(|e| BackupError::Refused(e.to_string()))?;
     run(&src, &mut dst, "writing the database")?;
     size(&dst)
+}
+
+/// Refuse a backup that shares no table with the site: SQLite takes an empty file for an
+/// empty database, and restoring one (or another site's backup) would leave the site with
+/// none of its rows.
+fn holds_the_sites_tables(
+    src: &Connection,
+    file: &Path,
+    tables: &[&str],
+) -> Result<(), BackupError> {
+    let found: Vec<String> = src
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite(format!(
+            "cannot list the tables of {}",
+            file.display()
+        )))?;
+    if tables.is_empty() || tables.iter().any(|t| found.iter().any(|f| f == t)) {
+        return Ok(());
+    }
+    let held = if found.is_empty() {
+        "no table at all".to_string()
+    } else {
+        format!("only {}", found.join(", "))
+    };
+    Err(BackupError::Refused(format!(
+        "{} holds none of this site's tables ({}), {held}: restoring it would leave the site \
+         without its rows; the database was not changed (is it another site's backup?)",
+        file.display(),
+        tables.join(", ")
+    )))
 }
 
 /// One backup step of every page, retried while another connection holds a lock it needs.
@@ -286,7 +319,7 @@ mod tests {
         let link = tmp.path().join("link.sqlite3");
         std::fs::hard_link(&db, &link).unwrap();
         assert!(backup(&db, &link).is_err());
-        assert!(restore(&db, &db).is_err());
+        assert!(restore(&db, &db, &["t"]).is_err());
         assert_eq!(count(&db), 3);
     }
 
@@ -296,7 +329,7 @@ mod tests {
         let db = database(tmp.path(), 4);
         let junk = tmp.path().join("junk.sqlite3");
         std::fs::write(&junk, "not a database, just text that is long enough").unwrap();
-        let err = restore(&db, &junk).unwrap_err();
+        let err = restore(&db, &junk, &["t"]).unwrap_err();
         assert!(
             err.to_string().contains("not a sound SQLite database"),
             "{err}"

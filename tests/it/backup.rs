@@ -149,3 +149,47 @@ fn backup_refuses_to_overwrite_the_live_database_and_restore_refuses_junk() {
     assert_eq!(titles(&s), ["first"]);
     assert_eq!(integrity(&db), "ok");
 }
+
+/// `trellis restore` that must fail without touching the database; its stderr.
+fn refused(command: &str, site: &Path, file: &Path) -> String {
+    let out = trellis(&[command.as_ref(), site.as_os_str(), file.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{command} {file:?} succeeded: {err}");
+    err
+}
+
+#[test]
+fn restore_refuses_an_empty_file_and_another_sites_backup() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let db = site.join("db.sqlite3");
+    // SQLite opens an empty file as an empty database: restored, it would empty the site.
+    let empty = site.parent().unwrap().join("empty.sqlite3");
+    std::fs::write(&empty, "").unwrap();
+    let err = refused("restore", &site, &empty);
+    assert!(
+        err.contains("holds none of this site's tables (note)"),
+        "{err}"
+    );
+    assert!(err.contains("no table at all"), "{err}");
+    // A sound database of another site's tables.
+    let other = site.parent().unwrap().join("other.sqlite3");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT)")
+        .unwrap();
+    let err = refused("restore", &site, &other);
+    assert!(err.contains("only post"), "{err}");
+    assert!(err.contains("was not changed"), "{err}");
+    assert_eq!(titles(&s), ["first"]);
+    assert_eq!(integrity(&db), "ok");
+    // A backup of this site that holds a table more is still restored.
+    let copy = site.parent().unwrap().join("copy.sqlite3");
+    run("backup", &site, &copy);
+    rusqlite::Connection::open(&copy)
+        .unwrap()
+        .execute_batch("CREATE TABLE extra (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    run("restore", &site, &copy);
+    assert_eq!(titles(&s), ["first"]);
+}
