@@ -152,8 +152,38 @@ pub fn restore(db: &Path, file: &Path, tables: &[&str]) -> Result<Copied, Backup
     check(&src, file)?;
     holds_the_sites_tables(&src, file, tables)?;
     let mut dst = super::connect(db).map_err(|e| BackupError::Refused(e.to_string()))?;
-    run(&src, &mut dst, "writing the database")?;
-    size(&dst)
+    let page_size = |c: &Connection| -> Result<i64, BackupError> {
+        c.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(sqlite("cannot read the page size"))
+    };
+    let live = page_size(&dst)?;
+    if page_size(&src)? == live {
+        run(&src, &mut dst, "writing the database")?;
+        return size(&dst);
+    }
+    // SQLite cannot change a WAL database's page size through the backup API ("attempt to
+    // write a readonly database"): the backup is rewritten with the live page size first.
+    let name = db.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = db.with_file_name(format!(".{name}.restore-{}", std::process::id()));
+    let result = resized(&src, &tmp, live).and_then(|resized| {
+        run(&resized, &mut dst, "writing the database")?;
+        size(&dst)
+    });
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// A copy of `src` in the new file `tmp`, one file with pages of `page_size` bytes.
+fn resized(src: &Connection, tmp: &Path, page_size: i64) -> Result<Connection, BackupError> {
+    let _ = std::fs::remove_file(tmp);
+    let mut conv =
+        Connection::open(tmp).map_err(sqlite(format!("cannot create {}", tmp.display())))?;
+    run(src, &mut conv, "reading the backup")?;
+    conv.pragma_update(None, "journal_mode", "DELETE")
+        .and_then(|()| conv.pragma_update(None, "page_size", page_size))
+        .and_then(|()| conv.execute_batch("VACUUM"))
+        .map_err(sqlite("cannot give the backup the database's page size"))?;
+    Ok(conv)
 }
 
 /// Refuse a backup that shares no table with the site: SQLite takes an empty file for an

@@ -193,3 +193,35 @@ fn restore_refuses_an_empty_file_and_another_sites_backup() {
     run("restore", &site, &copy);
     assert_eq!(titles(&s), ["first"]);
 }
+
+#[test]
+fn a_backup_with_another_page_size_is_restored() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let db = site.join("db.sqlite3");
+    // A backup made by other means (`sqlite3 .backup` of a database made elsewhere, a
+    // VACUUM with another page size) need not have the live database's page size.
+    let copy = site.parent().unwrap().join("small-pages.sqlite3");
+    run("backup", &site, &copy);
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch(
+        "UPDATE note SET title = 'from the backup'; PRAGMA page_size = 1024; VACUUM",
+    )
+    .unwrap();
+    let size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(size, 1024);
+    drop(conn);
+    let out = run("restore", &site, &copy);
+    assert!(out.starts_with("restored "), "{out}");
+    assert_eq!(titles(&s), ["from the backup"]);
+    assert_eq!(integrity(&db), "ok");
+    // No temporary file is left beside the database.
+    let left: Vec<String> = std::fs::read_dir(&site)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
