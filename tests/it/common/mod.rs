@@ -246,7 +246,11 @@ impl Server {
     }
 
     fn spawn(mut cmd: Command, tmp: Option<TempDir>, site: Option<PathBuf>) -> Server {
-        cmd.args(["--addr", "127.0.0.1:0", "--workers", "1"]);
+        // A free port on loopback, unless the test names its own address.
+        if !cmd.get_args().any(|a| a == "--addr") {
+            cmd.args(["--addr", "127.0.0.1:0"]);
+        }
+        cmd.args(["--workers", "1"]);
         let mut child = watched(&cmd)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
