@@ -77,6 +77,7 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
             file.join("site.sqlite3").display()
         )));
     }
+    refuse_other_file(file)?;
     let name = file
         .file_name()
         .ok_or_else(|| BackupError::Refused(format!("{} names no file", file.display())))?;
@@ -110,6 +111,29 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuse to replace an existing file that is not an SQLite database (an earlier backup): a
+/// slip such as `trellis backup site.yaml` would put a database where the site's settings were.
+fn refuse_other_file(file: &Path) -> Result<(), BackupError> {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return Ok(());
+    };
+    let mut head = Vec::new();
+    f.by_ref()
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(io(format!("cannot read {}", file.display())))?;
+    if head.is_empty() || head == b"SQLite format 3\0" {
+        return Ok(());
+    }
+    Err(BackupError::Refused(format!(
+        "{} exists and is not an SQLite database: a backup replaces only an earlier backup; \
+         name a new file, e.g. {}",
+        file.display(),
+        file.with_file_name("backup.sqlite3").display()
+    )))
 }
 
 /// The backup proper, into the new file `tmp`: copied, made one file, checked, synced.

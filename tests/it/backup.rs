@@ -225,3 +225,33 @@ fn a_backup_with_another_page_size_is_restored() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn backup_does_not_replace_a_file_that_is_not_a_database() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let yaml = std::fs::read_to_string(site.join("site.yaml")).unwrap();
+    // Inside the site's folder, a slip of the file name: `trellis backup site.yaml`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args(["backup", "site.yaml"])
+        .current_dir(&site)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("site.yaml exists and is not an SQLite database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("site.yaml")).unwrap(),
+        yaml
+    );
+    // An earlier backup, or an empty file made to receive one, is replaced.
+    let copy = site.parent().unwrap().join("copy.sqlite3");
+    std::fs::write(&copy, "").unwrap();
+    run("backup", &site, &copy);
+    run("backup", &site, &copy);
+    assert_eq!(integrity(&copy), "ok");
+    assert_eq!(titles(&s), ["first"]);
+}
