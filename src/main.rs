@@ -599,7 +599,15 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         copied.bytes
     );
     if restore {
-        migrate(&site, false, Say::Lines)?;
+        // Migrate's own refusal says "the database was not changed": true of the migration,
+        // not of the restore, which is done.
+        migrate(&site, false, Say::Lines).inspect_err(|_| {
+            eprintln!(
+                "the backup is restored; only its migration to this site.yaml was refused: \
+                 `trellis migrate` finishes it (with `--allow-destructive` to drop what \
+                 site.yaml no longer has)"
+            )
+        })?;
     }
     Ok(())
 }

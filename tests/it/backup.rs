@@ -255,3 +255,47 @@ fn backup_does_not_replace_a_file_that_is_not_a_database() {
     assert_eq!(integrity(&copy), "ok");
     assert_eq!(titles(&s), ["first"]);
 }
+
+/// A backup from before a model was removed: restored, then its migration refused. The
+/// refusal's "the database was not changed" must not read as the restore's.
+#[test]
+fn a_restore_whose_migration_is_refused_says_the_backup_is_restored() {
+    let two_models = crate::security::NOTES.replace(
+        "models:\n",
+        "models:\n  Tag:\n    fields:\n      name: { type: string }\n",
+    );
+    let site = common::write_files(&[
+        ("site.yaml", two_models.as_str()),
+        (
+            "notes.yaml",
+            "- model: Note\n  pk: 1\n  fields: { title: first }\n",
+        ),
+    ]);
+    let dir = site.path.as_os_str();
+    let ok = |args: &[&std::ffi::OsStr]| {
+        let out = trellis(args);
+        assert!(out.status.success(), "{out:?}");
+    };
+    ok(&["migrate".as_ref(), dir]);
+    let db = site.path.join("db.sqlite3");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("INSERT INTO tag (name) VALUES ('kept')", [])
+        .unwrap();
+    let copy = site.path.parent().unwrap().join("with-tags.sqlite3");
+    ok(&["backup".as_ref(), dir, copy.as_os_str()]);
+    std::fs::write(site.path.join("site.yaml"), crate::security::NOTES).unwrap();
+    ok(&["migrate".as_ref(), dir, "--allow-destructive".as_ref()]);
+    let out = trellis(&["restore".as_ref(), dir, copy.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("restored "));
+    assert!(err.contains("model Tag is gone from site.yaml"), "{err}");
+    assert!(err.contains("the backup is restored"), "{err}");
+    // And it is: the table the site no longer has came back with its row.
+    let tags: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM tag", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tags, 1);
+}
