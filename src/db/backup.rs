@@ -117,6 +117,19 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
 /// slip such as `trellis backup site.yaml` would put a database where the site's settings were.
 fn refuse_other_file(file: &Path) -> Result<(), BackupError> {
     use std::io::Read;
+    match std::fs::metadata(file) {
+        Err(_) => return Ok(()),
+        // A device (`/dev/null`), a named pipe or a socket: the rename would replace the
+        // node itself (as root, `/dev/null` with a database), and reading a pipe would hang.
+        Ok(meta) if !meta.is_file() => {
+            return Err(BackupError::Refused(format!(
+                "{} is not a regular file (a device, a pipe or a socket): name a file to \
+                 write the backup to",
+                file.display()
+            )))
+        }
+        Ok(_) => {}
+    }
     let Ok(mut f) = std::fs::File::open(file) else {
         return Ok(());
     };

@@ -299,3 +299,24 @@ fn a_restore_whose_migration_is_refused_says_the_backup_is_restored() {
         .unwrap();
     assert_eq!(tags, 1);
 }
+
+/// A named pipe (like `/dev/null`, a node that is not a file) is not replaced by the backup,
+/// and is not read (which would hang).
+#[test]
+fn backup_does_not_replace_a_pipe_or_a_device() {
+    let (_site, s) = serving_notes();
+    let site = s.site_path().to_path_buf();
+    let fifo = site.parent().unwrap().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils)");
+    assert!(made.success());
+    let out = trellis(&["backup".as_ref(), site.as_os_str(), fifo.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+}
