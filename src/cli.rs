@@ -52,7 +52,9 @@ pub fn resolve_site(
     }
     let cwd = std::env::current_dir()
         .map_err(|e| format!("cannot read the current folder (to look for a site.yaml): {e}"))?;
-    if cwd.join("site.yaml").is_file() {
+    // Any site.yaml, even one that cannot be read (a folder): the load says what is wrong
+    // with it, rather than that there is none, or `serve` serving the example instead.
+    if cwd.join("site.yaml").exists() {
         return Ok(SiteDir {
             path: cwd,
             origin: Origin::CurrentDir,

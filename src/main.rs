@@ -595,7 +595,8 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         ExitCode::FAILURE
     };
     let (copied, from, to) = if restore {
-        let copied = trellis::db::backup::restore(&db.path, file).map_err(fail)?;
+        let tables: Vec<&str> = site.tables.iter().map(|t| t.table.as_str()).collect();
+        let copied = trellis::db::backup::restore(&db.path, file, &tables).map_err(fail)?;
         (copied, file, db.path.as_path())
     } else {
         let copied = trellis::db::backup::backup(&db.path, file).map_err(fail)?;
@@ -610,7 +611,15 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         copied.bytes
     );
     if restore {
-        migrate(&site, false, Say::Lines)?;
+        // Migrate's own refusal says "the database was not changed": true of the migration,
+        // not of the restore, which is done.
+        migrate(&site, false, Say::Lines).inspect_err(|_| {
+            eprintln!(
+                "the backup is restored; only its migration to this site.yaml was refused: \
+                 `trellis migrate` finishes it (with `--allow-destructive` to drop what \
+                 site.yaml no longer has)"
+            )
+        })?;
     }
     Ok(())
 }

@@ -90,12 +90,22 @@ pub fn compile(raw: &RawProxy, source: Option<&Source>, errors: &mut Vec<Diagnos
     }
 }
 
-/// An address (a block of one) or a CIDR block.
+/// An address (a block of one) or a CIDR block. An IPv4-mapped one (`::ffff:10.0.0.5`, how
+/// a socket listening on `[::]` sees an IPv4 peer) is kept as the IPv4 block it means: peers
+/// are compared in their IPv4 form (`Proxy::trusts`), so the mapped form would match none.
 fn parse_net(text: &str) -> Option<IpNet> {
     let text = text.trim();
-    text.parse::<IpNet>()
+    let net = text
+        .parse::<IpNet>()
         .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))?;
+    if let IpNet::V6(v6) = net {
+        if let (Some(v4), Some(len)) = (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96))
+        {
+            return ipnet::Ipv4Net::new(v4, len).ok().map(IpNet::V4);
+        }
+    }
+    Some(net)
 }
 
 impl Proxy {
@@ -257,6 +267,16 @@ mod tests {
         assert!(!read(&p, "127.0.0.1", ALL).secure);
         assert!(p.trusts("::1".parse().unwrap()));
         assert!(!p.trusts("192.168.1.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_ipv4_mapped_block_is_the_ipv4_block_it_maps() {
+        let p = proxy(&["::ffff:10.0.0.0/104", "::ffff:192.0.2.7"]);
+        assert!(p.trusts("10.1.2.3".parse().unwrap()));
+        assert!(p.trusts("::ffff:192.0.2.7".parse().unwrap()));
+        assert!(!p.trusts("192.0.2.8".parse().unwrap()));
+        // Every IPv4 address, mapped: `check --deploy` must see it as everyone.
+        assert!(proxy(&["::ffff:0:0/96"]).trusts_everyone());
     }
 
     #[test]

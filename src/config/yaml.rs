@@ -207,6 +207,12 @@ impl MarkedEventReceiver for SpanIndex {
 
 /// Read a file and parse it as YAML, reporting a syntax error with its position.
 fn parse(file: &Path) -> Result<(Arc<Source>, Value), Diagnostic> {
+    if file.is_dir() {
+        return Err(Diagnostic::new(
+            file,
+            "this is a folder, not a file: it must be a YAML file",
+        ));
+    }
     let text = std::fs::read_to_string(file)
         .map_err(|e| Diagnostic::new(file, format!("cannot read file: {e}")))?;
     parse_text(file, text)

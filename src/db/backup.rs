@@ -77,6 +77,7 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
             file.join("site.sqlite3").display()
         )));
     }
+    refuse_other_file(file)?;
     let name = file
         .file_name()
         .ok_or_else(|| BackupError::Refused(format!("{} names no file", file.display())))?;
@@ -112,6 +113,42 @@ pub fn backup(db: &Path, file: &Path) -> Result<Copied, BackupError> {
     result
 }
 
+/// Refuse to replace an existing file that is not an SQLite database (an earlier backup): a
+/// slip such as `trellis backup site.yaml` would put a database where the site's settings were.
+fn refuse_other_file(file: &Path) -> Result<(), BackupError> {
+    use std::io::Read;
+    match std::fs::metadata(file) {
+        Err(_) => return Ok(()),
+        // A device (`/dev/null`), a named pipe or a socket: the rename would replace the
+        // node itself (as root, `/dev/null` with a database), and reading a pipe would hang.
+        Ok(meta) if !meta.is_file() => {
+            return Err(BackupError::Refused(format!(
+                "{} is not a regular file (a device, a pipe or a socket): name a file to \
+                 write the backup to",
+                file.display()
+            )))
+        }
+        Ok(_) => {}
+    }
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return Ok(());
+    };
+    let mut head = Vec::new();
+    f.by_ref()
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(io(format!("cannot read {}", file.display())))?;
+    if head.is_empty() || head == b"SQLite format 3\0" {
+        return Ok(());
+    }
+    Err(BackupError::Refused(format!(
+        "{} exists and is not an SQLite database: a backup replaces only an earlier backup; \
+         name a new file, e.g. {}",
+        file.display(),
+        file.with_file_name("backup.sqlite3").display()
+    )))
+}
+
 /// The backup proper, into the new file `tmp`: copied, made one file, checked, synced.
 fn copy_into(db: &Path, tmp: &Path) -> Result<Copied, BackupError> {
     let _ = std::fs::remove_file(tmp);
@@ -136,8 +173,9 @@ fn copy_into(db: &Path, tmp: &Path) -> Result<Copied, BackupError> {
 
 /// Copy the backup `file` into the live database at `db`, replacing its content in one write
 /// transaction (see the module's comment). The file is checked first; nothing is written when
-/// it is not a sound SQLite database.
-pub fn restore(db: &Path, file: &Path) -> Result<Copied, BackupError> {
+/// it is not a sound SQLite database, or holds none of `tables` (the site's: an empty file or
+/// another site's backup would replace every row with nothing the site reads).
+pub fn restore(db: &Path, file: &Path, tables: &[&str]) -> Result<Copied, BackupError> {
     refuse_live_file(db, file, "restore from")?;
     if !file.is_file() {
         return Err(BackupError::Refused(format!(
@@ -149,9 +187,71 @@ pub fn restore(db: &Path, file: &Path) -> Result<Copied, BackupError> {
     let src = Connection::open_with_flags(file, flags)
         .map_err(sqlite(format!("cannot open {}", file.display())))?;
     check(&src, file)?;
+    holds_the_sites_tables(&src, file, tables)?;
     let mut dst = super::connect(db).map_err(|e| BackupError::Refused(e.to_string()))?;
-    run(&src, &mut dst, "writing the database")?;
-    size(&dst)
+    let page_size = |c: &Connection| -> Result<i64, BackupError> {
+        c.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(sqlite("cannot read the page size"))
+    };
+    let live = page_size(&dst)?;
+    if page_size(&src)? == live {
+        run(&src, &mut dst, "writing the database")?;
+        return size(&dst);
+    }
+    // SQLite cannot change a WAL database's page size through the backup API ("attempt to
+    // write a readonly database"): the backup is rewritten with the live page size first.
+    let name = db.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = db.with_file_name(format!(".{name}.restore-{}", std::process::id()));
+    let result = resized(&src, &tmp, live).and_then(|resized| {
+        run(&resized, &mut dst, "writing the database")?;
+        size(&dst)
+    });
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// A copy of `src` in the new file `tmp`, one file with pages of `page_size` bytes.
+fn resized(src: &Connection, tmp: &Path, page_size: i64) -> Result<Connection, BackupError> {
+    let _ = std::fs::remove_file(tmp);
+    let mut conv =
+        Connection::open(tmp).map_err(sqlite(format!("cannot create {}", tmp.display())))?;
+    run(src, &mut conv, "reading the backup")?;
+    conv.pragma_update(None, "journal_mode", "DELETE")
+        .and_then(|()| conv.pragma_update(None, "page_size", page_size))
+        .and_then(|()| conv.execute_batch("VACUUM"))
+        .map_err(sqlite("cannot give the backup the database's page size"))?;
+    Ok(conv)
+}
+
+/// Refuse a backup that shares no table with the site: SQLite takes an empty file for an
+/// empty database, and restoring one (or another site's backup) would leave the site with
+/// none of its rows.
+fn holds_the_sites_tables(
+    src: &Connection,
+    file: &Path,
+    tables: &[&str],
+) -> Result<(), BackupError> {
+    let found: Vec<String> = src
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite(format!(
+            "cannot list the tables of {}",
+            file.display()
+        )))?;
+    if tables.is_empty() || tables.iter().any(|t| found.iter().any(|f| f == t)) {
+        return Ok(());
+    }
+    let held = if found.is_empty() {
+        "no table at all".to_string()
+    } else {
+        format!("only {}", found.join(", "))
+    };
+    Err(BackupError::Refused(format!(
+        "{} holds none of this site's tables ({}), {held}: restoring it would leave the site \
+         without its rows; the database was not changed (is it another site's backup?)",
+        file.display(),
+        tables.join(", ")
+    )))
 }
 
 /// One backup step of every page, retried while another connection holds a lock it needs.
@@ -286,7 +386,7 @@ mod tests {
         let link = tmp.path().join("link.sqlite3");
         std::fs::hard_link(&db, &link).unwrap();
         assert!(backup(&db, &link).is_err());
-        assert!(restore(&db, &db).is_err());
+        assert!(restore(&db, &db, &["t"]).is_err());
         assert_eq!(count(&db), 3);
     }
 
@@ -296,7 +396,7 @@ mod tests {
         let db = database(tmp.path(), 4);
         let junk = tmp.path().join("junk.sqlite3");
         std::fs::write(&junk, "not a database, just text that is long enough").unwrap();
-        let err = restore(&db, &junk).unwrap_err();
+        let err = restore(&db, &junk, &["t"]).unwrap_err();
         assert!(
             err.to_string().contains("not a sound SQLite database"),
             "{err}"

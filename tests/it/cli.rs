@@ -654,3 +654,25 @@ fn serve_outside_a_site_says_plainly_that_it_serves_the_example() {
     );
     drop(child);
 }
+
+#[test]
+fn a_site_yaml_that_is_a_folder_is_named_as_one() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("site.yaml")).unwrap();
+    // Inside the folder: not "no site.yaml", and serve does not fall back to the example.
+    for args in [&["check"][..], &["serve", "--addr", "127.0.0.1:0"][..]] {
+        let out = trellis_in(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("site.yaml: this is a folder, not a file"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+        assert!(!stdout(&out).contains("example site"), "{args:?}");
+    }
+    // Named from outside.
+    let out = common::trellis(["check".as_ref(), dir.path().as_os_str()]);
+    let err = stderr(&out);
+    assert!(err.contains("this is a folder, not a file"), "{err}");
+}

@@ -331,3 +331,22 @@ fn a_forwarded_host_is_checked_against_allowed_hosts() {
         assert_eq!(r.status, status, "{host} {forwarded}: {r:?}");
     }
 }
+
+/// A trusted proxy written in its IPv4-mapped form (`::ffff:127.0.0.1`, as a socket listening
+/// on IPv6 reports an IPv4 peer) is the IPv4 address it maps: Trellis listening on
+/// `[::ffff:127.0.0.1]` sees the test's connection from `127.0.0.1` in exactly that form.
+#[test]
+fn a_trusted_proxy_in_its_ipv4_mapped_form_is_trusted() {
+    let site = write_site(
+        "site:\n  allowed_hosts: [example.org]\n  proxy:\n    trusted: [\"::ffff:127.0.0.1\"]\n    scheme_header: { name: X-Forwarded-Proto, value: https }\nroutes:\n  - { path: \"\", view: template, template: home.hbs }\n",
+        &[("home.hbs", "{{request.scheme}} {{request.is_secure}}")],
+    );
+    let s = Server::start_with(&site.path, &["--addr", "[::ffff:127.0.0.1]:0"]);
+    let v4 = SocketAddr::from(([127, 0, 0, 1], s.addr.port()));
+    let r = get(
+        v4,
+        "/",
+        &[("Host", "example.org"), ("X-Forwarded-Proto", "https")],
+    );
+    assert_eq!(r.body.trim(), "https true", "{r:?}");
+}
