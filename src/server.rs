@@ -335,8 +335,14 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if let Some(refused) = over_limits(&req, &site.limits) {
         return refused;
     }
-    let (request, undecodable) =
+    let (mut request, undecodable) =
         Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
+    let get = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    request.cors = crate::views::cors::Ask::from_headers(
+        get(header::ORIGIN),
+        get(header::ACCESS_CONTROL_REQUEST_METHOD),
+        get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+    );
     if let Some(refused) = check_host(&req, &site, &request) {
         return refused;
     }

@@ -232,6 +232,10 @@ impl Site {
         );
         let security =
             crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
+        let cors = settings
+            .cors
+            .as_ref()
+            .and_then(|c| views::cors::Cors::compile(c, &source, "site.cors", &mut errors));
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -253,7 +257,8 @@ impl Site {
         Ok(Site {
             inputs,
             settings: Settings::new(name, settings.append_slash, pages, base_url)
-                .with_limits(settings.limits),
+                .with_limits(settings.limits)
+                .with_cors(cors),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,

@@ -90,6 +90,45 @@ pub struct RawSettings {
     /// What one request or client may cost the server; every limit has a default.
     #[serde(default)]
     pub limits: RawLimits,
+    /// Cross-origin requests (CORS) every route answers, unless a route says otherwise with
+    /// its own `cors:`. Unset: none (browsers keep other sites' pages from reading answers).
+    #[serde(default)]
+    pub cors: Option<RawCors>,
+}
+
+/// `cors:` — which other sites' pages may read this site's answers (CORS), and how.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCors {
+    /// The origins allowed, each a scheme, a host and an optional port
+    /// (`https://app.example.org`, `http://localhost:5173`), or `*` alone for any.
+    pub origins: Vec<String>,
+    /// The methods a cross-origin request may use (default: the route's methods).
+    #[serde(default)]
+    pub methods: Option<Vec<Method>>,
+    /// Request headers a cross-origin request may send beyond the safelisted ones
+    /// (`Authorization`, `X-Requested-With`…), or `*` for any.
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
+    /// Response headers a page may read beyond the safelisted ones.
+    #[serde(default)]
+    pub expose_headers: Option<Vec<String>>,
+    /// Seconds a browser may keep a preflight's answer (`Access-Control-Max-Age`). Unset: not
+    /// sent (browsers keep it a few seconds).
+    #[serde(default)]
+    pub max_age: Option<u32>,
+    /// Let cross-origin requests carry cookies and HTTP authentication
+    /// (`Access-Control-Allow-Credentials: true`); not with `*` for origins or headers.
+    #[serde(default)]
+    pub credentials: bool,
+}
+
+/// A route's `cors:`: its own policy, or `false` for none (the site's `cors` left aside).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawRouteCors {
+    Enabled(bool),
+    Policy(RawCors),
 }
 
 /// `site.security`: the headers every response carries.
@@ -255,6 +294,7 @@ impl Default for RawSettings {
             allowed_hosts: None,
             base_url: None,
             security: RawSecurity::default(),
+            cors: None,
             limits: RawLimits::default(),
         }
     }
@@ -490,6 +530,10 @@ pub struct RawRoute {
     /// rows their last-modified date (view: template, list, detail).
     #[serde(default)]
     pub sitemap: Option<RawSitemap>,
+    /// Cross-origin requests this route answers (CORS), instead of `site.cors`; `false` for
+    /// none.
+    #[serde(default)]
+    pub cors: Option<RawRouteCors>,
 }
 
 /// `feed:` of a feed route.
@@ -915,7 +959,8 @@ pub const VIEWS: &[ViewKind] = &[
 ];
 
 /// Keys every route may have, whatever its view.
-pub const COMMON_ROUTE_KEYS: &[&str] = &["path", "regex", "name", "view", "methods", "query"];
+pub const COMMON_ROUTE_KEYS: &[&str] =
+    &["path", "regex", "name", "view", "methods", "query", "cors"];
 
 fn route_rules(schema: &mut schemars::Schema) {
     let mut rules = vec![serde_json::json!({

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod context;
+pub mod cors;
 mod detail;
 mod error;
 mod feed;
@@ -86,6 +87,8 @@ pub struct Endpoint {
     pub name: Option<String>,
     /// Where the route was declared, for the routes table and the log.
     pub origin: String,
+    /// Its own CORS policy, none, or the site's.
+    pub cors: cors::RouteCors,
 }
 
 impl Endpoint {
@@ -186,7 +189,19 @@ pub fn handle_resolved(
     req: &Request,
     m: Option<Match>,
 ) -> Response {
-    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e))
+    let endpoint = m.as_ref().map(|m| &endpoints[m.index]);
+    let site = ctx.settings.cors.as_ref();
+    let policy = endpoint.map_or(site, |e| e.cors.or(site));
+    let Some(policy) = policy else {
+        return dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e));
+    };
+    let allow = endpoint.map_or(&["GET", "HEAD", "OPTIONS"][..], |e| &e.allow);
+    if let Some(preflight) = policy.preflight(req, allow) {
+        return preflight;
+    }
+    let mut r = dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e));
+    policy.decorate(req, &mut r);
+    r
 }
 
 fn dispatch(
@@ -316,6 +331,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             format!("{status} is not an HTTP status (100-599)"),
         ));
     }
+    let cors = cors::RouteCors::compile(raw.cors.as_ref(), src, &r.key("cors"), &mut errors);
     let context: Map<String, Value> = raw
         .context
         .clone()
@@ -367,6 +383,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         query,
         name: r.name.clone(),
         origin: r.origin.clone(),
+        cors,
     })
 }
 

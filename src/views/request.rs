@@ -16,6 +16,9 @@ pub struct Request {
     pub query_string: String,
     /// Decoded query pairs, in order, repeated keys kept.
     pub pairs: Vec<(String, String)>,
+    /// `Origin` and a preflight's `Access-Control-Request-*` headers, when the request has an
+    /// `Origin` (the server sets it; see `cors`).
+    pub cors: Option<super::cors::Ask>,
 }
 
 impl Request {
@@ -48,6 +51,7 @@ impl Request {
             path,
             query_string: query_string.to_string(),
             pairs,
+            cors: None,
         };
         (request, undecodable)
     }

@@ -21,6 +21,7 @@ mod collections;
 mod compression;
 mod config_errors;
 mod context;
+mod cors;
 mod deploy;
 mod docs_examples;
 mod feeds;
