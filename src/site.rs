@@ -301,6 +301,17 @@ impl Site {
         views::handle_resolved(&self.ctx(), &self.endpoints, req, m)
     }
 
+    /// The next chunk of a streamed body (a CSV export), read in its own transaction; `None`
+    /// when it is done, an error (for the log) when it cannot go on.
+    pub fn next_chunk(&self, stream: &mut views::csv::Stream) -> Result<Option<String>, String> {
+        views::csv::next_chunk(&self.ctx(), &self.endpoints, stream).map_err(|e| match e {
+            views::ViewError::Internal(detail) | views::ViewError::Unavailable { detail, .. } => {
+                detail
+            }
+            other => format!("status {}", other.status()),
+        })
+    }
+
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or
     /// path, and its 404 for a missing static file, come through here).
     pub fn error(&self, req: &views::Request, error: views::ViewError) -> views::Response {

@@ -478,9 +478,14 @@ pub struct RawRoute {
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
     #[serde(rename = "where", default)]
     pub where_: Option<IndexMap<String, RawScalar>>,
-    /// `html` (default: render `template`) or `json` (view: list, detail).
+    /// `html` (default: render `template`), `json` (view: list, detail), or `csv` (view: list:
+    /// every row the list's filters, search and ordering give, streamed).
     #[serde(default)]
     pub format: Option<Format>,
+    /// The file name a `format: csv` export is saved under (view: list; default the route's
+    /// name, or the model's table, with `.csv`).
+    #[serde(default)]
+    pub filename: Option<String>,
     /// Rows per page; unset shows every row (view: list).
     #[serde(default)]
     pub paginate_by: Option<u32>,
@@ -614,6 +619,8 @@ pub struct RawSitemapOptions {
 pub enum Format {
     Html,
     Json,
+    /// Every row of a list as CSV, streamed (view: list).
+    Csv,
 }
 
 /// `search:` of a list view.
@@ -920,6 +927,7 @@ view_keys! {
     "model" model: ROW_VIEWS, required by ROW_VIEWS;
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
+    "filename" filename: &[List];
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
     "count" count: &[List];

@@ -57,6 +57,11 @@ pub enum Cond {
         pk: String,
         value: SqlValue,
     },
+    /// Rows after a row whose ordering keys hold these values, the primary key last (see
+    /// [`Query::beyond`]): keyset pages by value, each key in its own direction, NULLs where
+    /// SQLite sorts them (first when ascending, last when descending). A row deleted since
+    /// cannot lose the place, as it would for `After`'s lookup by key.
+    Beyond { keys: Vec<KeyValue> },
     /// A part of a date or datetime column compared with a number: `created_at__year__gte`.
     /// `Exact` and the four comparisons only.
     DatePart {
@@ -71,6 +76,64 @@ pub enum Cond {
         from: String,
         to: String,
     },
+}
+
+/// One key of an ordering with the value a row holds in it, for [`Cond::Beyond`].
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    pub column: String,
+    pub desc: bool,
+    /// The column may hold NULL.
+    pub null: bool,
+    pub value: SqlValue,
+}
+
+/// `Cond::Beyond` as SQL: one row-value comparison, which an index answers, when every key
+/// goes one way and none may be NULL; else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after
+/// v2) …`.
+fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
+    let desc = keys.first().is_some_and(|k| k.desc);
+    if keys
+        .iter()
+        .all(|k| k.desc == desc && !k.null && k.value != SqlValue::Null)
+    {
+        let cols: Vec<String> = keys.iter().map(|k| ident(&k.column)).collect();
+        let marks = vec!["?"; keys.len()].join(", ");
+        let op = if desc { "<" } else { ">" };
+        out.push_str(&format!("({}) {op} ({marks})", cols.join(", ")));
+        params.extend(keys.iter().map(|k| k.value.clone()));
+        return;
+    }
+    let mut alternatives = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let mut terms = Vec::new();
+        for e in &keys[..i] {
+            let c = ident(&e.column);
+            if e.value == SqlValue::Null {
+                terms.push(format!("{c} IS NULL"));
+            } else {
+                terms.push(format!("{c} = ?"));
+                params.push(e.value.clone());
+            }
+        }
+        let c = ident(&k.column);
+        let after = match (k.desc, &k.value) {
+            (false, SqlValue::Null) => format!("{c} IS NOT NULL"),
+            // Descending, NULLs come last: nothing comes after one but other NULLs.
+            (true, SqlValue::Null) => "0".to_string(),
+            (false, v) => {
+                params.push(v.clone());
+                format!("{c} > ?")
+            }
+            (true, v) => {
+                params.push(v.clone());
+                format!("({c} < ? OR {c} IS NULL)")
+            }
+        };
+        terms.push(after);
+        alternatives.push(format!("({})", terms.join(" AND ")));
+    }
+    out.push_str(&format!("({})", alternatives.join(" OR ")));
 }
 
 /// A part of a date or datetime: Django's `__year`, `__month` and `__day` lookups, and the
@@ -311,6 +374,7 @@ impl Cond {
                 ));
                 params.push(value.clone());
             }
+            Cond::Beyond { keys } => beyond_sql(keys, out, params),
             Cond::DatePart {
                 column,
                 part: DatePart::Year,
@@ -438,6 +502,35 @@ impl<'m> Query<'m> {
             parts.push(s.replace("{table}", &table));
         }
         format!(" WHERE {}", parts.join(" AND "))
+    }
+
+    /// The keys rows are ordered by (as `order_sql` writes them: the primary key last, in the
+    /// direction of the key before it), with the values `row` holds in them: the condition for
+    /// the rows after it.
+    pub fn beyond(&self, row: &Map<String, Value>) -> Cond {
+        let pk = self.model.pk_field();
+        let mut keys: Vec<(&str, bool)> = self
+            .order
+            .iter()
+            .map(|o| (o.column.as_str(), o.desc))
+            .collect();
+        if !self.order.iter().any(|o| o.column == pk.column) {
+            keys.push((&pk.column, self.order.last().is_some_and(|o| o.desc)));
+        }
+        let keys = keys
+            .into_iter()
+            .map(|(column, desc)| {
+                let field = self.model.fields.iter().find(|f| f.column == column);
+                let ty = field.map_or(FieldType::Text, |f| f.ty);
+                KeyValue {
+                    column: column.to_string(),
+                    desc,
+                    null: field.is_none_or(|f| f.null),
+                    value: to_sql(ty, row.get(column).unwrap_or(&Value::Null)),
+                }
+            })
+            .collect();
+        Cond::Beyond { keys }
     }
 
     /// The ORDER BY clause, with the primary key last so that pages never overlap.
@@ -1070,6 +1163,88 @@ mod tests {
             vec![SqlValue::Integer(7)],
         ),
         ]);
+    }
+
+    /// Keyset pages by value (`beyond`, as a CSV export reads them) give every row once, in
+    /// the ordering's order, whatever the directions and wherever the NULLs are.
+    #[test]
+    fn pages_beyond_a_rows_values_read_every_row_once_in_order() {
+        let db = crate::db::fixtures::testing::Db::new();
+        let post = db.models.get("Post").unwrap().as_ref();
+        db.conn
+            .execute(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
+                [],
+            )
+            .unwrap();
+        let ratings = [
+            Some(2.5),
+            None,
+            Some(1.0),
+            Some(2.5),
+            None,
+            Some(4.0),
+            Some(1.0),
+            None,
+            Some(2.5),
+        ];
+        for (i, r) in ratings.iter().enumerate() {
+            let title = ["b", "a", "c"][i % 3];
+            db.conn
+                .execute(
+                    "INSERT INTO post (id, title, slug, rating, created_at, author_id) VALUES (?1, ?2, ?3, ?4, '2024-01-01T00:00:00', 1)",
+                    rusqlite::params![i as i64 + 1, title, format!("p{i}"), r],
+                )
+                .unwrap();
+        }
+        let rows = |q: &Query| -> Vec<Map<String, Value>> {
+            let (sql, params) = q.select_sql();
+            let mut stmt = db.conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    let mut m = Map::new();
+                    for (i, f) in post.fields.iter().enumerate() {
+                        m.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+                    }
+                    Ok(m)
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let ids = |rows: &[Map<String, Value>]| -> Vec<i64> {
+            rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+        };
+        for keys in [
+            vec!["rating"],
+            vec!["-rating"],
+            vec!["-rating", "title"],
+            vec!["rating", "-title"],
+            vec!["title", "-rating"],
+            vec!["-title"],
+        ] {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let mut q = Query::new(post);
+            q.order = post.parse_ordering(&keys).unwrap();
+            let all = ids(&rows(&q));
+            assert_eq!(all.len(), ratings.len());
+            let mut paged = Vec::new();
+            let mut last: Option<Map<String, Value>> = None;
+            loop {
+                let mut page = q.clone();
+                page.limit = Some(2);
+                if let Some(row) = &last {
+                    page.conds.push(q.beyond(row));
+                }
+                let got = rows(&page);
+                if got.is_empty() {
+                    break;
+                }
+                paged.extend(ids(&got));
+                last = got.last().cloned();
+                assert!(paged.len() <= all.len(), "{keys:?}: {paged:?}");
+            }
+            assert_eq!(paged, all, "{keys:?}");
+        }
     }
 
     fn date_part(part: DatePart, lookup: Lookup, value: i64) -> Cond {

@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 mod context;
 pub mod cors;
+pub mod csv;
 mod detail;
 mod error;
 mod feed;

@@ -116,6 +116,8 @@ pub struct Response {
     pub content_type: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// The rest of the body, read chunk by chunk after `body` is sent (a CSV export).
+    pub stream: Option<super::csv::Stream>,
 }
 
 pub const HTML: &str = "text/html; charset=utf-8";
@@ -127,6 +129,7 @@ impl Response {
             content_type: HTML.into(),
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 
@@ -136,6 +139,7 @@ impl Response {
             content_type: HTML.into(),
             headers: vec![("Location", location)],
             body: String::new(),
+            stream: None,
         }
     }
 
@@ -145,6 +149,7 @@ impl Response {
             content_type: "application/json".into(),
             headers: Vec::new(),
             body: serde_json::to_string_pretty(v).unwrap_or_default(),
+            stream: None,
         }
     }
 }

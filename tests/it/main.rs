@@ -22,6 +22,7 @@ mod compression;
 mod config_errors;
 mod context;
 mod cors;
+mod csv_export;
 mod deploy;
 mod docs_examples;
 mod feeds;
