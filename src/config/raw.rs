@@ -512,6 +512,11 @@ pub struct RawRoute {
     /// (view: list).
     #[serde(default)]
     pub filters: Option<IndexMap<String, RawFilter>>,
+    /// Fields whose values are counted over the list's rows as it is filtered, each value with
+    /// a link that filters by it (a boolean, a field with `choices`, a foreign key, a
+    /// many_to_many field…): `[category, author, tags]` (view: list).
+    #[serde(default)]
+    pub facets: Option<Vec<String>>,
     /// The years, months or days that have rows, with counts, for an archive index:
     /// `{ field: created_at, kind: month, order: desc }` (view: list).
     #[serde(default)]
@@ -936,6 +941,7 @@ view_keys! {
     "ordering_fields" ordering_fields: &[List];
     "search" search: &[List];
     "filters" filters: &[List];
+    "facets" facets: &[List];
     "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];

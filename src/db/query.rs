@@ -136,6 +136,24 @@ fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
     out.push_str(&format!("({})", alternatives.join(" OR ")));
 }
 
+/// What a facet counts: a column of the query's model, or the targets of a many_to_many
+/// field (through its join table); and where a value's label is, for a foreign key's.
+#[derive(Debug, Clone)]
+pub struct Facet {
+    /// The column grouped (unused through a join table).
+    pub column: String,
+    pub join: Option<super::model::JoinTable>,
+    pub label: Option<FacetLabel>,
+}
+
+/// The target table of a facet's values, its key, and the column that names a row.
+#[derive(Debug, Clone)]
+pub struct FacetLabel {
+    pub table: String,
+    pub pk: String,
+    pub column: String,
+}
+
 /// A part of a date or datetime: Django's `__year`, `__month` and `__day` lookups, and the
 /// kinds of `dates()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,6 +614,38 @@ impl<'m> Query<'m> {
         (sql, params)
     }
 
+    /// How many of the query's rows hold each value of a facet, most first (then by value),
+    /// at most `limit` values, with the target row's label when the facet has one: one GROUP
+    /// BY, the query's conditions bound as everywhere.
+    pub fn facet_sql(&self, facet: &Facet, limit: i64) -> (String, Vec<SqlValue>) {
+        let mut params = Vec::new();
+        let table = ident(&self.model.table);
+        let filter = self.where_sql(&mut params);
+        let counted = match &facet.join {
+            None => {
+                let c = ident(&facet.column);
+                format!("SELECT {c} AS v, count(*) AS n FROM {table}{filter} GROUP BY {c}")
+            }
+            Some(j) => format!(
+                "SELECT {to} AS v, count(*) AS n FROM {jt} WHERE {from} IN (SELECT {pk} FROM {table}{filter}) GROUP BY {to}",
+                to = ident(&j.to),
+                jt = ident(&j.table),
+                from = ident(&j.from),
+                pk = ident(&self.model.pk_field().column),
+            ),
+        };
+        let sql = match &facet.label {
+            None => format!("SELECT f.v, f.n, NULL FROM ({counted}) AS f ORDER BY f.n DESC, f.v LIMIT {limit}"),
+            Some(l) => format!(
+                "SELECT f.v, f.n, t.{label} FROM ({counted}) AS f LEFT JOIN {t} AS t ON t.{pk} = f.v ORDER BY f.n DESC, f.v LIMIT {limit}",
+                label = ident(&l.column),
+                t = ident(&l.table),
+                pk = ident(&l.pk),
+            ),
+        };
+        (sql, params)
+    }
+
     pub fn count_sql(&self) -> (String, Vec<SqlValue>) {
         let mut params = Vec::new();
         let mut sql = format!("SELECT count(*) FROM {}", ident(&self.model.table));
@@ -824,6 +874,34 @@ impl Database {
                 .map_err(|e| DbError::at(&sql, e))?;
             let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// A facet's values among a query's rows (see [`Query::facet_sql`]): each value, its
+    /// number of rows and its label (text), most rows first.
+    pub fn facet(
+        &self,
+        q: &Query,
+        facet: &Facet,
+        limit: i64,
+    ) -> Result<Vec<(SqlValue, i64, Option<String>)>, DbError> {
+        let (sql, params) = q.facet_sql(facet, limit);
+        self.with(|conn| {
+            let mut stmt = conn
+                .conn
+                .prepare_cached(&sql)
+                .map_err(|e| DbError::at(&sql, e))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                let label = match r.get::<_, SqlValue>(2)? {
+                    SqlValue::Null => None,
+                    SqlValue::Text(s) => Some(s),
+                    SqlValue::Integer(i) => Some(i.to_string()),
+                    SqlValue::Real(f) => Some(f.to_string()),
+                    SqlValue::Blob(_) => None,
+                };
+                Ok((r.get::<_, SqlValue>(0)?, r.get::<_, i64>(1)?, label))
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::csv::CsvSpec;
 use super::error::ViewError;
+use super::facets::{self, FacetSpec};
 use super::fields::{
     capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
 };
@@ -60,6 +61,8 @@ pub struct ListView {
     pub dates: Option<DatesSpec>,
     /// `format: csv`: every row, streamed (see `csv`).
     pub csv: Option<CsvSpec>,
+    /// `facets:`: each field's values counted over the filtered list (see `facets`).
+    pub facets: Vec<FacetSpec>,
 }
 
 impl ListView {
@@ -109,7 +112,13 @@ impl ListView {
             .search
             .as_ref()
             .map(|s| compile_search(s, &model, source, at, needs, &mut errors));
-        let filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
+        let mut filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
+        let (facets, added) =
+            facets::compile(raw, models, &model, &filters, source, at, &mut errors);
+        filters.extend(added);
+        for index in facets.iter().filter_map(|f| f.index(&model)) {
+            needs.indexes.push((model.name.clone(), vec![index]));
+        }
         let dates = compile_dates(raw, &model, source, at, needs, &mut errors);
         let csv = (raw.format == Some(Format::Csv))
             .then(|| CsvSpec::compile(raw, models, &model, source, at, &mut errors));
@@ -134,6 +143,7 @@ impl ListView {
             filters,
             dates,
             csv,
+            facets,
         })
     }
 
@@ -155,6 +165,11 @@ impl ListView {
         if let Some(csv) = &self.csv {
             return csv.first(self, db, &call, q);
         }
+        let facets = if self.facets.is_empty() {
+            None
+        } else {
+            Some(facets::count(&self.facets, db, &q, req, &call)?)
+        };
         let dates = match &self.dates {
             Some(d) => Some(dates_list(
                 &db.dates(&q, &d.column, d.part, d.desc)
@@ -185,11 +200,17 @@ impl ListView {
             if let Some(dates) = dates {
                 body.insert("dates".into(), dates);
             }
+            if let Some(facets) = facets {
+                body.insert("facets".into(), facets);
+            }
             return Ok(Response::json(self.out.status, &Value::Object(body)));
         }
         let mut extra = Map::new();
         if let Some(dates) = dates {
             extra.insert("dates".into(), dates);
+        }
+        if let Some(facets) = facets {
+            extra.insert("facets".into(), facets);
         }
         extra.insert("objects".into(), objects);
         extra.insert(

@@ -32,6 +32,7 @@ pub mod cors;
 pub mod csv;
 mod detail;
 mod error;
+mod facets;
 mod feed;
 mod fields;
 mod links;

@@ -25,6 +25,7 @@ mod cors;
 mod csv_export;
 mod deploy;
 mod docs_examples;
+mod facets;
 mod feeds;
 mod greetings;
 mod limits;
