@@ -1243,18 +1243,24 @@ mod tests {
         ]);
     }
 
-    /// Keyset pages by value (`beyond`, as a CSV export reads them) give every row once, in
-    /// the ordering's order, whatever the directions and wherever the NULLs are.
-    #[test]
-    fn pages_beyond_a_rows_values_read_every_row_once_in_order() {
+    /// The test database with one author (id 1), for posts to point at.
+    fn db_with_an_author() -> crate::db::fixtures::testing::Db {
         let db = crate::db::fixtures::testing::Db::new();
-        let post = db.models.get("Post").unwrap().as_ref();
         db.conn
             .execute(
                 "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
                 [],
             )
             .unwrap();
+        db
+    }
+
+    /// Keyset pages by value (`beyond`, as a CSV export reads them) give every row once, in
+    /// the ordering's order, whatever the directions and wherever the NULLs are.
+    #[test]
+    fn pages_beyond_a_rows_values_read_every_row_once_in_order() {
+        let db = db_with_an_author();
+        let post = db.models.get("Post").unwrap().as_ref();
         let ratings = [
             Some(2.5),
             None,
@@ -1454,14 +1460,8 @@ mod tests {
     /// period holds exactly its rows, and `dates()` counts them.
     #[test]
     fn periods_hold_their_first_and_last_instants_and_dates_counts_them() {
-        let db = crate::db::fixtures::testing::Db::new();
+        let db = db_with_an_author();
         let post = db.models.get("Post").unwrap().as_ref();
-        db.conn
-            .execute(
-                "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
-                [],
-            )
-            .unwrap();
         let times = [
             "2023-12-31T23:59:59.999999",
             "2024-01-01T00:00:00",
