@@ -222,3 +222,35 @@ fn csv_is_for_list_routes_and_takes_no_page_keys() {
         ],
     );
 }
+
+/// The export is the CSV fixture format: loaded into an empty copy of the site with
+/// `trellis load`, it exports again byte for byte.
+#[test]
+fn an_export_loads_back_with_trellis_load() {
+    let exported = server().get("/b.csv").body;
+    let site_yaml = SITE.replace(
+        "  fixtures: [data/Maker.csv, data/Item.csv]\n",
+        "  fixtures: [data/Maker.csv]\n",
+    );
+    let dir = write_files(&[
+        ("site.yaml", &site_yaml),
+        (
+            "data/Maker.csv",
+            "id,name\n1,Acme\n2,\"Bolt, Inc.\"\n3,Çelik\n4,Dyn\n",
+        ),
+        ("Item.csv", &exported),
+    ]);
+    let out = crate::common::trellis([
+        "load".as_ref(),
+        dir.path.as_os_str(),
+        dir.path.join("Item.csv").as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = Server::start(&dir.path).get("/b.csv");
+    assert_eq!(again.status, 200);
+    assert!(again.body == exported, "the second export differs");
+}
