@@ -22,6 +22,9 @@
 //! row's fields, and XML responses with their ETag.
 //!
 //! `not_found` needs no module: it is always `ViewError::NotFound`.
+//!
+//! `cors` answers preflights and adds CORS headers around every view kind, in
+//! [`handle_resolved`]; `csv` (a streamed `format: csv` export) and `facets` are parts of `list`.
 
 use std::sync::Arc;
 
