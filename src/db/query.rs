@@ -867,14 +867,24 @@ impl Database {
         desc: bool,
     ) -> Result<Vec<(String, i64)>, DbError> {
         let (sql, params) = q.dates_sql(column, part, desc);
+        self.rows(&sql, &params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+    }
+
+    /// Each row of a statement, as `f` reads it.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, DbError> {
         self.with(|conn| {
             let mut stmt = conn
                 .conn
-                .prepare_cached(&sql)
-                .map_err(|e| DbError::at(&sql, e))?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
+                .prepare_cached(sql)
+                .map_err(|e| DbError::at(sql, e))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), f)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
@@ -888,22 +898,14 @@ impl Database {
         limit: i64,
     ) -> Result<Vec<(SqlValue, i64, Option<String>)>, DbError> {
         let (sql, params) = q.facet_sql(facet, limit);
-        self.with(|conn| {
-            let mut stmt = conn
-                .conn
-                .prepare_cached(&sql)
-                .map_err(|e| DbError::at(&sql, e))?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                let label = match r.get::<_, SqlValue>(2)? {
-                    SqlValue::Null => None,
-                    SqlValue::Text(s) => Some(s),
-                    SqlValue::Integer(i) => Some(i.to_string()),
-                    SqlValue::Real(f) => Some(f.to_string()),
-                    SqlValue::Blob(_) => None,
-                };
-                Ok((r.get::<_, SqlValue>(0)?, r.get::<_, i64>(1)?, label))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.rows(&sql, &params, |r| {
+            let label = match r.get::<_, SqlValue>(2)? {
+                SqlValue::Null | SqlValue::Blob(_) => None,
+                SqlValue::Text(s) => Some(s),
+                SqlValue::Integer(i) => Some(i.to_string()),
+                SqlValue::Real(f) => Some(f.to_string()),
+            };
+            Ok((r.get::<_, SqlValue>(0)?, r.get::<_, i64>(1)?, label))
         })
     }
 
