@@ -167,6 +167,11 @@ fn facet_counts_are_those_of_the_filtered_list() {
             );
         }
     }
+    // A request's value is only ever a bound value: text that would be SQL matches nothing.
+    let sly = json("/api/items/?kind=b%27%20OR%201%3D1--");
+    assert_eq!(sly["results"], serde_json::json!([]));
+    assert!(facet(&sly, "category").is_empty(), "{sly}");
+    assert_eq!(site().get("/api/items/?maker=1%20OR%201=1").status, 400);
     // Types as JSON has them: a boolean is `true`, a key a number.
     let all = facet(&json("/api/items/"), "active");
     assert_eq!(all["true"], (Value::Bool(true), 48));
