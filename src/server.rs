@@ -146,6 +146,15 @@ impl Ticket<'_> {
     /// Run `f` on a database thread and wait for its answer without holding this one; `None`
     /// if it panicked.
     async fn run<T: Send + 'static>(self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        self.send(f)?.await.ok()
+    }
+
+    /// Queue `f` for a database thread; its answer comes on the receiver (which fails if it
+    /// panicked). `None` if the threads are gone.
+    fn send<T: Send + 'static>(
+        self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<tokio::sync::oneshot::Receiver<T>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
@@ -154,8 +163,95 @@ impl Ticket<'_> {
             self.0.waiting.fetch_sub(1, Ordering::Relaxed);
             return None;
         }
-        rx.await.ok()
+        Some(rx)
     }
+}
+
+/// A chunk of a streamed body as a database thread hands it back, with the stream's place.
+type ChunkAnswer = (crate::views::csv::Stream, Result<Option<String>, String>);
+
+/// The rest of a streamed body (a CSV export) after its first part: each chunk is read on a
+/// database thread when actix asks for more — that is, once the client has taken the last —
+/// so no thread waits on a slow client, and only one chunk is in memory. A later chunk is
+/// queued whatever the queue's length (the export was admitted; its chunks wait their turn
+/// among other requests). A failure ends the body early: actix then closes the connection
+/// without the final chunk, and the client sees a truncated transfer.
+struct Chunks {
+    state: web::Data<AppState>,
+    site: Arc<Site>,
+    step: ChunkStep,
+}
+
+enum ChunkStep {
+    /// The part read with the request, and the stream that goes on after it.
+    First(web::Bytes, crate::views::csv::Stream),
+    Idle(crate::views::csv::Stream),
+    Reading(tokio::sync::oneshot::Receiver<ChunkAnswer>),
+    Done,
+}
+
+impl MessageBody for Chunks {
+    type Error = std::io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<web::Bytes, Self::Error>>> {
+        use std::future::Future;
+        let this = self.get_mut();
+        loop {
+            match std::mem::replace(&mut this.step, ChunkStep::Done) {
+                ChunkStep::Done => return Poll::Ready(None),
+                ChunkStep::First(bytes, stream) => {
+                    this.step = ChunkStep::Idle(stream);
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
+                ChunkStep::Idle(mut stream) => {
+                    let site = this.site.clone();
+                    let job = move || {
+                        let chunk = site.next_chunk(&mut stream);
+                        (stream, chunk)
+                    };
+                    match this
+                        .state
+                        .pool
+                        .reserve(usize::MAX)
+                        .and_then(|t| t.send(job))
+                    {
+                        Some(rx) => this.step = ChunkStep::Reading(rx),
+                        None => {
+                            return Poll::Ready(Some(Err(ended("the database threads are gone"))))
+                        }
+                    }
+                }
+                ChunkStep::Reading(mut rx) => match Pin::new(&mut rx).poll(cx) {
+                    Poll::Pending => {
+                        this.step = ChunkStep::Reading(rx);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok((stream, Ok(Some(text))))) => {
+                        this.step = ChunkStep::Idle(stream);
+                        return Poll::Ready(Some(Ok(web::Bytes::from(text))));
+                    }
+                    Poll::Ready(Ok((_, Ok(None)))) => return Poll::Ready(None),
+                    Poll::Ready(Ok((_, Err(why)))) => return Poll::Ready(Some(Err(ended(&why)))),
+                    Poll::Ready(Err(_)) => {
+                        return Poll::Ready(Some(Err(ended("reading the next chunk panicked"))))
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// A streamed body that stops early: logged, and the connection closed.
+fn ended(why: &str) -> std::io::Error {
+    tracing::error!("a streamed response ended early: {why}");
+    std::io::Error::other(why.to_string())
 }
 
 /// The app's services and middleware; `serve` and the tests both build the app with this.
@@ -368,6 +464,12 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     }
     let (mut request, undecodable) =
         Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string());
+    let get = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    request.cors = crate::views::cors::Ask::from_headers(
+        get(header::ORIGIN),
+        get(header::ACCESS_CONTROL_REQUEST_METHOD),
+        get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+    );
     let forwarded = req.extensions().get::<Forwarded>().cloned();
     request.secure = forwarded.as_ref().is_some_and(|f| f.secure);
     let forwarded_host = forwarded.and_then(|f| f.host);
@@ -412,7 +514,25 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if state.current.live.enabled && response.content_type.starts_with("text/html") {
         state.current.live.inject(&mut response.body);
     }
-    respond(response)
+    match response.stream.take() {
+        Some(stream) => streamed(response, stream, site, state),
+        None => respond(response),
+    }
+}
+
+/// A response whose body goes on after `r.body`: see [`Chunks`].
+fn streamed(
+    r: Response,
+    stream: crate::views::csv::Stream,
+    site: Arc<Site>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body = Chunks {
+        state,
+        site,
+        step: ChunkStep::First(web::Bytes::from(r.body), stream),
+    };
+    builder(r.status, r.content_type, r.headers).body(body)
 }
 
 /// Whether a page that fails may show the debug page to this request (the server already
@@ -764,13 +884,22 @@ fn not_modified(req: &HttpRequest, r: &Response) -> Option<HttpResponse> {
 }
 
 fn respond(r: Response) -> HttpResponse {
-    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    builder(r.status, r.content_type, r.headers).body(r.body)
+}
+
+/// A response's status and headers.
+fn builder(
+    status: u16,
+    content_type: String,
+    headers: Vec<(&'static str, String)>,
+) -> actix_web::HttpResponseBuilder {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::CONTENT_TYPE, r.content_type));
-    for (name, value) in r.headers {
+    builder.insert_header((header::CONTENT_TYPE, content_type));
+    for (name, value) in headers {
         builder.insert_header((name, value));
     }
-    builder.body(r.body)
+    builder
 }
 
 /// Options for `trellis serve`.

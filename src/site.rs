@@ -256,6 +256,10 @@ impl Site {
         let security =
             crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
         let proxy = crate::proxy::compile(&settings.proxy, Some(source.as_ref()), &mut errors);
+        let cors = settings
+            .cors
+            .as_ref()
+            .and_then(|c| views::cors::Cors::compile(c, &source, "site.cors", &mut errors));
         if !fixtures.is_empty() && db.is_none() {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
@@ -281,7 +285,8 @@ impl Site {
         let site = Site {
             inputs,
             settings: Settings::new(name, settings.append_slash, pages, base_url)
-                .with_limits(settings.limits),
+                .with_limits(settings.limits)
+                .with_cors(cors),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,
@@ -337,6 +342,17 @@ impl Site {
         debug: bool,
     ) -> views::Response {
         views::handle_resolved(&self.ctx(debug), &self.endpoints, req, m)
+    }
+
+    /// The next chunk of a streamed body (a CSV export), read in its own transaction; `None`
+    /// when it is done, an error (for the log) when it cannot go on.
+    pub fn next_chunk(&self, stream: &mut views::csv::Stream) -> Result<Option<String>, String> {
+        views::csv::next_chunk(&self.ctx(false), &self.endpoints, stream).map_err(|e| match e {
+            views::ViewError::Internal(detail) | views::ViewError::Unavailable { detail, .. } => {
+                detail
+            }
+            other => format!("status {}", other.status()),
+        })
     }
 
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or

@@ -94,6 +94,10 @@ pub struct RawSettings {
     /// the original request was secure, and from which addresses such headers are believed.
     #[serde(default)]
     pub proxy: RawProxy,
+    /// Cross-origin requests (CORS) every route answers, unless a route says otherwise with
+    /// its own `cors:`. Unset: none (browsers keep other sites' pages from reading answers).
+    #[serde(default)]
+    pub cors: Option<RawCors>,
 }
 
 /// `site.proxy`: the headers a reverse proxy adds, believed only when the connection comes
@@ -153,6 +157,41 @@ pub struct RawSchemeHeader {
 
 fn default_https() -> String {
     "https".into()
+}
+
+/// `cors:` — which other sites' pages may read this site's answers (CORS), and how.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCors {
+    /// The origins allowed, each a scheme, a host and an optional port
+    /// (`https://app.example.org`, `http://localhost:5173`), or `*` alone for any.
+    pub origins: Vec<String>,
+    /// The methods a cross-origin request may use (default: the route's methods).
+    #[serde(default)]
+    pub methods: Option<Vec<Method>>,
+    /// Request headers a cross-origin request may send beyond the safelisted ones
+    /// (`Authorization`, `X-Requested-With`…), or `*` for any.
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
+    /// Response headers a page may read beyond the safelisted ones.
+    #[serde(default)]
+    pub expose_headers: Option<Vec<String>>,
+    /// Seconds a browser may keep a preflight's answer (`Access-Control-Max-Age`). Unset: not
+    /// sent (browsers keep it a few seconds).
+    #[serde(default)]
+    pub max_age: Option<u32>,
+    /// Let cross-origin requests carry cookies and HTTP authentication
+    /// (`Access-Control-Allow-Credentials: true`); not with `*` for origins or headers.
+    #[serde(default)]
+    pub credentials: bool,
+}
+
+/// A route's `cors:`: its own policy, or `false` for none (the site's `cors` left aside).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawRouteCors {
+    Enabled(bool),
+    Policy(RawCors),
 }
 
 /// `site.security`: the headers every response carries.
@@ -318,6 +357,7 @@ impl Default for RawSettings {
             allowed_hosts: None,
             base_url: None,
             security: RawSecurity::default(),
+            cors: None,
             limits: RawLimits::default(),
             proxy: RawProxy::default(),
         }
@@ -502,9 +542,14 @@ pub struct RawRoute {
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
     #[serde(rename = "where", default)]
     pub where_: Option<IndexMap<String, RawScalar>>,
-    /// `html` (default: render `template`) or `json` (view: list, detail).
+    /// `html` (default: render `template`), `json` (view: list, detail), or `csv` (view: list:
+    /// every row the list's filters, search and ordering give, streamed).
     #[serde(default)]
     pub format: Option<Format>,
+    /// The file name a `format: csv` export is saved under (view: list; default the route's
+    /// name, or the model's table, with `.csv`).
+    #[serde(default)]
+    pub filename: Option<String>,
     /// Rows per page; unset shows every row (view: list).
     #[serde(default)]
     pub paginate_by: Option<u32>,
@@ -531,6 +576,11 @@ pub struct RawRoute {
     /// (view: list).
     #[serde(default)]
     pub filters: Option<IndexMap<String, RawFilter>>,
+    /// Fields whose values are counted over the list's rows as it is filtered, each value with
+    /// a link that filters by it (a boolean, a field with `choices`, a foreign key, a
+    /// many_to_many field…): `[category, author, tags]` (view: list).
+    #[serde(default)]
+    pub facets: Option<Vec<String>>,
     /// The years, months or days that have rows, with counts, for an archive index:
     /// `{ field: created_at, kind: month, order: desc }` (view: list).
     #[serde(default)]
@@ -554,6 +604,10 @@ pub struct RawRoute {
     /// rows their last-modified date (view: template, list, detail).
     #[serde(default)]
     pub sitemap: Option<RawSitemap>,
+    /// Cross-origin requests this route answers (CORS), instead of `site.cors`; `false` for
+    /// none.
+    #[serde(default)]
+    pub cors: Option<RawRouteCors>,
 }
 
 /// `feed:` of a feed route.
@@ -634,6 +688,8 @@ pub struct RawSitemapOptions {
 pub enum Format {
     Html,
     Json,
+    /// Every row of a list as CSV, streamed (view: list).
+    Csv,
 }
 
 /// `search:` of a list view.
@@ -940,6 +996,7 @@ view_keys! {
     "model" model: ROW_VIEWS, required by ROW_VIEWS;
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
+    "filename" filename: &[List];
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
     "count" count: &[List];
@@ -948,6 +1005,7 @@ view_keys! {
     "ordering_fields" ordering_fields: &[List];
     "search" search: &[List];
     "filters" filters: &[List];
+    "facets" facets: &[List];
     "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];
@@ -979,7 +1037,8 @@ pub const VIEWS: &[ViewKind] = &[
 ];
 
 /// Keys every route may have, whatever its view.
-pub const COMMON_ROUTE_KEYS: &[&str] = &["path", "regex", "name", "view", "methods", "query"];
+pub const COMMON_ROUTE_KEYS: &[&str] =
+    &["path", "regex", "name", "view", "methods", "query", "cors"];
 
 fn route_rules(schema: &mut schemars::Schema) {
     let mut rules = vec![serde_json::json!({

@@ -57,6 +57,11 @@ pub enum Cond {
         pk: String,
         value: SqlValue,
     },
+    /// Rows after a row whose ordering keys hold these values, the primary key last (see
+    /// [`Query::beyond`]): keyset pages by value, each key in its own direction, NULLs where
+    /// SQLite sorts them (first when ascending, last when descending). A row deleted since
+    /// cannot lose the place, as it would for `After`'s lookup by key.
+    Beyond { keys: Vec<KeyValue> },
     /// A part of a date or datetime column compared with a number: `created_at__year__gte`.
     /// `Exact` and the four comparisons only.
     DatePart {
@@ -71,6 +76,82 @@ pub enum Cond {
         from: String,
         to: String,
     },
+}
+
+/// One key of an ordering with the value a row holds in it, for [`Cond::Beyond`].
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    pub column: String,
+    pub desc: bool,
+    /// The column may hold NULL.
+    pub null: bool,
+    pub value: SqlValue,
+}
+
+/// `Cond::Beyond` as SQL: one row-value comparison, which an index answers, when every key
+/// goes one way and none may be NULL; else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after
+/// v2) …`.
+fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
+    let desc = keys.first().is_some_and(|k| k.desc);
+    if keys
+        .iter()
+        .all(|k| k.desc == desc && !k.null && k.value != SqlValue::Null)
+    {
+        let cols: Vec<String> = keys.iter().map(|k| ident(&k.column)).collect();
+        let marks = vec!["?"; keys.len()].join(", ");
+        let op = if desc { "<" } else { ">" };
+        out.push_str(&format!("({}) {op} ({marks})", cols.join(", ")));
+        params.extend(keys.iter().map(|k| k.value.clone()));
+        return;
+    }
+    let mut alternatives = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let mut terms = Vec::new();
+        for e in &keys[..i] {
+            let c = ident(&e.column);
+            if e.value == SqlValue::Null {
+                terms.push(format!("{c} IS NULL"));
+            } else {
+                terms.push(format!("{c} = ?"));
+                params.push(e.value.clone());
+            }
+        }
+        let c = ident(&k.column);
+        let after = match (k.desc, &k.value) {
+            (false, SqlValue::Null) => format!("{c} IS NOT NULL"),
+            // Descending, NULLs come last: nothing comes after one but other NULLs.
+            (true, SqlValue::Null) => "0".to_string(),
+            (false, v) => {
+                params.push(v.clone());
+                format!("{c} > ?")
+            }
+            (true, v) => {
+                params.push(v.clone());
+                format!("({c} < ? OR {c} IS NULL)")
+            }
+        };
+        terms.push(after);
+        alternatives.push(format!("({})", terms.join(" AND ")));
+    }
+    out.push_str(&format!("({})", alternatives.join(" OR ")));
+}
+
+/// What a facet counts: a column of the query's model, or the targets of a many_to_many
+/// field (through its join table); and where a value's label is, for a foreign key's.
+#[derive(Debug, Clone)]
+pub struct Facet {
+    /// The column grouped (unused through a join table).
+    pub column: String,
+    pub join: Option<super::model::JoinTable>,
+    pub label: Option<FacetLabel>,
+}
+
+/// The target table of a facet's values, its key, and the column that names a row.
+#[derive(Debug, Clone)]
+pub struct FacetLabel {
+    pub table: String,
+    pub pk: String,
+    pub column: String,
 }
 
 /// A part of a date or datetime: Django's `__year`, `__month` and `__day` lookups, and the
@@ -311,6 +392,7 @@ impl Cond {
                 ));
                 params.push(value.clone());
             }
+            Cond::Beyond { keys } => beyond_sql(keys, out, params),
             Cond::DatePart {
                 column,
                 part: DatePart::Year,
@@ -440,6 +522,35 @@ impl<'m> Query<'m> {
         format!(" WHERE {}", parts.join(" AND "))
     }
 
+    /// The keys rows are ordered by (as `order_sql` writes them: the primary key last, in the
+    /// direction of the key before it), with the values `row` holds in them: the condition for
+    /// the rows after it.
+    pub fn beyond(&self, row: &Map<String, Value>) -> Cond {
+        let pk = self.model.pk_field();
+        let mut keys: Vec<(&str, bool)> = self
+            .order
+            .iter()
+            .map(|o| (o.column.as_str(), o.desc))
+            .collect();
+        if !self.order.iter().any(|o| o.column == pk.column) {
+            keys.push((&pk.column, self.order.last().is_some_and(|o| o.desc)));
+        }
+        let keys = keys
+            .into_iter()
+            .map(|(column, desc)| {
+                let field = self.model.fields.iter().find(|f| f.column == column);
+                let ty = field.map_or(FieldType::Text, |f| f.ty);
+                KeyValue {
+                    column: column.to_string(),
+                    desc,
+                    null: field.is_none_or(|f| f.null),
+                    value: to_sql(ty, row.get(column).unwrap_or(&Value::Null)),
+                }
+            })
+            .collect();
+        Cond::Beyond { keys }
+    }
+
     /// The ORDER BY clause, with the primary key last so that pages never overlap.
     fn order_sql(&self) -> String {
         let pk = &self.model.pk_field().column;
@@ -500,6 +611,38 @@ impl<'m> Query<'m> {
             ident(&self.model.table),
             if desc { " DESC" } else { "" }
         );
+        (sql, params)
+    }
+
+    /// How many of the query's rows hold each value of a facet, most first (then by value),
+    /// at most `limit` values, with the target row's label when the facet has one: one GROUP
+    /// BY, the query's conditions bound as everywhere.
+    pub fn facet_sql(&self, facet: &Facet, limit: i64) -> (String, Vec<SqlValue>) {
+        let mut params = Vec::new();
+        let table = ident(&self.model.table);
+        let filter = self.where_sql(&mut params);
+        let counted = match &facet.join {
+            None => {
+                let c = ident(&facet.column);
+                format!("SELECT {c} AS v, count(*) AS n FROM {table}{filter} GROUP BY {c}")
+            }
+            Some(j) => format!(
+                "SELECT {to} AS v, count(*) AS n FROM {jt} WHERE {from} IN (SELECT {pk} FROM {table}{filter}) GROUP BY {to}",
+                to = ident(&j.to),
+                jt = ident(&j.table),
+                from = ident(&j.from),
+                pk = ident(&self.model.pk_field().column),
+            ),
+        };
+        let sql = match &facet.label {
+            None => format!("SELECT f.v, f.n, NULL FROM ({counted}) AS f ORDER BY f.n DESC, f.v LIMIT {limit}"),
+            Some(l) => format!(
+                "SELECT f.v, f.n, t.{label} FROM ({counted}) AS f LEFT JOIN {t} AS t ON t.{pk} = f.v ORDER BY f.n DESC, f.v LIMIT {limit}",
+                label = ident(&l.column),
+                t = ident(&l.table),
+                pk = ident(&l.pk),
+            ),
+        };
         (sql, params)
     }
 
@@ -724,15 +867,45 @@ impl Database {
         desc: bool,
     ) -> Result<Vec<(String, i64)>, DbError> {
         let (sql, params) = q.dates_sql(column, part, desc);
+        self.rows(&sql, &params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+    }
+
+    /// Each row of a statement, as `f` reads it.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, DbError> {
         self.with(|conn| {
             let mut stmt = conn
                 .conn
-                .prepare_cached(&sql)
-                .map_err(|e| DbError::at(&sql, e))?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
+                .prepare_cached(sql)
+                .map_err(|e| DbError::at(sql, e))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), f)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// A facet's values among a query's rows (see [`Query::facet_sql`]): each value, its
+    /// number of rows and its label (text), most rows first.
+    pub fn facet(
+        &self,
+        q: &Query,
+        facet: &Facet,
+        limit: i64,
+    ) -> Result<Vec<(SqlValue, i64, Option<String>)>, DbError> {
+        let (sql, params) = q.facet_sql(facet, limit);
+        self.rows(&sql, &params, |r| {
+            let label = match r.get::<_, SqlValue>(2)? {
+                SqlValue::Null | SqlValue::Blob(_) => None,
+                SqlValue::Text(s) => Some(s),
+                SqlValue::Integer(i) => Some(i.to_string()),
+                SqlValue::Real(f) => Some(f.to_string()),
+            };
+            Ok((r.get::<_, SqlValue>(0)?, r.get::<_, i64>(1)?, label))
         })
     }
 
@@ -1072,6 +1245,94 @@ mod tests {
         ]);
     }
 
+    /// The test database with one author (id 1), for posts to point at.
+    fn db_with_an_author() -> crate::db::fixtures::testing::Db {
+        let db = crate::db::fixtures::testing::Db::new();
+        db.conn
+            .execute(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
+                [],
+            )
+            .unwrap();
+        db
+    }
+
+    /// Keyset pages by value (`beyond`, as a CSV export reads them) give every row once, in
+    /// the ordering's order, whatever the directions and wherever the NULLs are.
+    #[test]
+    fn pages_beyond_a_rows_values_read_every_row_once_in_order() {
+        let db = db_with_an_author();
+        let post = db.models.get("Post").unwrap().as_ref();
+        let ratings = [
+            Some(2.5),
+            None,
+            Some(1.0),
+            Some(2.5),
+            None,
+            Some(4.0),
+            Some(1.0),
+            None,
+            Some(2.5),
+        ];
+        for (i, r) in ratings.iter().enumerate() {
+            let title = ["b", "a", "c"][i % 3];
+            db.conn
+                .execute(
+                    "INSERT INTO post (id, title, slug, rating, created_at, author_id) VALUES (?1, ?2, ?3, ?4, '2024-01-01T00:00:00', 1)",
+                    rusqlite::params![i as i64 + 1, title, format!("p{i}"), r],
+                )
+                .unwrap();
+        }
+        let rows = |q: &Query| -> Vec<Map<String, Value>> {
+            let (sql, params) = q.select_sql();
+            let mut stmt = db.conn.prepare(&sql).unwrap();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    let mut m = Map::new();
+                    for (i, f) in post.fields.iter().enumerate() {
+                        m.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+                    }
+                    Ok(m)
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let ids = |rows: &[Map<String, Value>]| -> Vec<i64> {
+            rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+        };
+        for keys in [
+            vec!["rating"],
+            vec!["-rating"],
+            vec!["-rating", "title"],
+            vec!["rating", "-title"],
+            vec!["title", "-rating"],
+            vec!["-title"],
+        ] {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let mut q = Query::new(post);
+            q.order = post.parse_ordering(&keys).unwrap();
+            let all = ids(&rows(&q));
+            assert_eq!(all.len(), ratings.len());
+            let mut paged = Vec::new();
+            let mut last: Option<Map<String, Value>> = None;
+            loop {
+                let mut page = q.clone();
+                page.limit = Some(2);
+                if let Some(row) = &last {
+                    page.conds.push(q.beyond(row));
+                }
+                let got = rows(&page);
+                if got.is_empty() {
+                    break;
+                }
+                paged.extend(ids(&got));
+                last = got.last().cloned();
+                assert!(paged.len() <= all.len(), "{keys:?}: {paged:?}");
+            }
+            assert_eq!(paged, all, "{keys:?}");
+        }
+    }
+
     fn date_part(part: DatePart, lookup: Lookup, value: i64) -> Cond {
         Cond::DatePart {
             column: "created_at".into(),
@@ -1201,14 +1462,8 @@ mod tests {
     /// period holds exactly its rows, and `dates()` counts them.
     #[test]
     fn periods_hold_their_first_and_last_instants_and_dates_counts_them() {
-        let db = crate::db::fixtures::testing::Db::new();
+        let db = db_with_an_author();
         let post = db.models.get("Post").unwrap().as_ref();
-        db.conn
-            .execute(
-                "INSERT INTO author (id, name, slug) VALUES (1, 'Ada', 'ada')",
-                [],
-            )
-            .unwrap();
         let times = [
             "2023-12-31T23:59:59.999999",
             "2024-01-01T00:00:00",

@@ -34,6 +34,8 @@ pub struct Settings {
     pub pages: ErrorPages,
     /// `site.limits`: the list views read `list_rows` and `search_chars`.
     pub limits: RawLimits,
+    /// `site.cors`, compiled: the CORS policy of every route without its own.
+    pub cors: Option<super::cors::Cors>,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -55,6 +57,7 @@ impl Settings {
             append_slash,
             pages,
             limits: RawLimits::default(),
+            cors: None,
             site: Value::Object(site),
         }
     }
@@ -62,6 +65,11 @@ impl Settings {
     /// These settings with the site's `limits`.
     pub fn with_limits(self, limits: RawLimits) -> Settings {
         Settings { limits, ..self }
+    }
+
+    /// These settings with the site's CORS policy.
+    pub fn with_cors(self, cors: Option<super::cors::Cors>) -> Settings {
+        Settings { cors, ..self }
     }
 }
 

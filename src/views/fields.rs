@@ -538,7 +538,14 @@ impl ModelOutput {
             errors,
         );
         let json = raw.format == Some(Format::Json);
-        if !json && raw.template.is_none() {
+        let csv = raw.format == Some(Format::Csv);
+        if csv && view != "list" {
+            errors.push(source.diag(
+                &format!("{at}.format"),
+                format!("`format: csv` is for list routes, not view `{view}`"),
+            ));
+        }
+        if !json && !csv && raw.template.is_none() {
             errors.push(source.diag(
                 at,
                 format!("view `{view}` needs `template` (or `format: json`)"),

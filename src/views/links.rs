@@ -219,6 +219,7 @@ pub fn xml_response(content_type: &str, body: String) -> Response {
         content_type: content_type.to_string(),
         headers: vec![("ETag", format!("\"{hash:032x}\""))],
         body,
+        stream: None,
     }
 }
 

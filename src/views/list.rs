@@ -8,7 +8,9 @@
 use serde_json::{Map, Value};
 
 use super::context::Ctx;
+use super::csv::CsvSpec;
 use super::error::ViewError;
+use super::facets::{self, FacetSpec};
 use super::fields::{
     capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
 };
@@ -16,7 +18,7 @@ use super::paginate::{uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::{DateKind, FieldType, Lookup, RawRoute, RawSearch, SortOrder};
+use crate::config::raw::{DateKind, FieldType, Format, Lookup, RawRoute, RawSearch, SortOrder};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{Cond, DatePart, Query};
@@ -57,6 +59,10 @@ pub struct ListView {
     pub search: Option<SearchSpec>,
     pub filters: Vec<FilterSpec>,
     pub dates: Option<DatesSpec>,
+    /// `format: csv`: every row, streamed (see `csv`).
+    pub csv: Option<CsvSpec>,
+    /// `facets:`: each field's values counted over the filtered list (see `facets`).
+    pub facets: Vec<FacetSpec>,
 }
 
 impl ListView {
@@ -106,8 +112,16 @@ impl ListView {
             .search
             .as_ref()
             .map(|s| compile_search(s, &model, source, at, needs, &mut errors));
-        let filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
+        let mut filters = compile_filters(raw, models, &model, source, at, needs, &mut errors);
+        let (facets, added) =
+            facets::compile(raw, models, &model, &filters, source, at, &mut errors);
+        filters.extend(added);
+        for index in facets.iter().filter_map(|f| f.index(&model)) {
+            needs.indexes.push((model.name.clone(), vec![index]));
+        }
         let dates = compile_dates(raw, &model, source, at, needs, &mut errors);
+        let csv = (raw.format == Some(Format::Csv))
+            .then(|| CsvSpec::compile(raw, models, &model, source, at, &mut errors));
         if raw.paginate_by == Some(0) {
             errors.push(source.diag(
                 &format!("{at}.paginate_by"),
@@ -128,6 +142,8 @@ impl ListView {
             search,
             filters,
             dates,
+            csv,
+            facets,
         })
     }
 
@@ -146,6 +162,14 @@ impl ListView {
             )));
         }
         let mut q = self.query(req, call.params, &term)?;
+        if let Some(csv) = &self.csv {
+            return csv.first(self, db, &call, q);
+        }
+        let facets = if self.facets.is_empty() {
+            None
+        } else {
+            Some(facets::count(&self.facets, db, &q, req, &call)?)
+        };
         let dates = match &self.dates {
             Some(d) => Some(dates_list(
                 &db.dates(&q, &d.column, d.part, d.desc)
@@ -176,11 +200,17 @@ impl ListView {
             if let Some(dates) = dates {
                 body.insert("dates".into(), dates);
             }
+            if let Some(facets) = facets {
+                body.insert("facets".into(), facets);
+            }
             return Ok(Response::json(self.out.status, &Value::Object(body)));
         }
         let mut extra = Map::new();
         if let Some(dates) = dates {
             extra.insert("dates".into(), dates);
+        }
+        if let Some(facets) = facets {
+            extra.insert("facets".into(), facets);
         }
         extra.insert("objects".into(), objects);
         extra.insert(
@@ -195,7 +225,7 @@ impl ListView {
     }
 
     /// The search term the request gives, trimmed (empty when none).
-    fn search_term(&self, req: &Request) -> String {
+    pub(super) fn search_term(&self, req: &Request) -> String {
         self.search
             .as_ref()
             .and_then(|s| req.last(&s.param))
@@ -206,7 +236,12 @@ impl ListView {
     /// The query for this request's rows: the route's conditions (the path's captures in
     /// place) and ordering, then the request's `?ordering=`, search `term` and filters. A
     /// filter value of the wrong type is a 400 naming the parameter.
-    fn query(&self, req: &Request, params: &Params, term: &str) -> Result<Query<'_>, ViewError> {
+    pub(super) fn query(
+        &self,
+        req: &Request,
+        params: &Params,
+        term: &str,
+    ) -> Result<Query<'_>, ViewError> {
         let model = self.out.model.as_ref();
         let mut q = Query::new(model);
         q.conds = self.out.conds(params);

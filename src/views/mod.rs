@@ -22,6 +22,9 @@
 //! row's fields, and XML responses with their ETag.
 //!
 //! `not_found` needs no module: it is always `ViewError::NotFound`.
+//!
+//! `cors` answers preflights and adds CORS headers around every view kind, in
+//! [`handle_resolved`]; `csv` (a streamed `format: csv` export) and `facets` are parts of `list`.
 
 use std::sync::Arc;
 
@@ -29,8 +32,11 @@ use serde_json::{Map, Value};
 
 mod context;
 mod debug;
+pub mod cors;
+pub mod csv;
 mod detail;
 mod error;
+mod facets;
 mod feed;
 mod fields;
 mod links;
@@ -87,6 +93,8 @@ pub struct Endpoint {
     pub name: Option<String>,
     /// Where the route was declared, for the routes table and the log.
     pub origin: String,
+    /// Its own CORS policy, none, or the site's.
+    pub cors: cors::RouteCors,
 }
 
 impl Endpoint {
@@ -188,13 +196,26 @@ pub fn handle_resolved(
     m: Option<Match>,
 ) -> Response {
     let index = m.as_ref().map(|m| m.index);
-    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| {
+    let fail = |e| {
         let route = index.map(|index| debug::Route {
             index,
             endpoint: &endpoints[index],
         });
         error::respond_at(ctx, req, e, route)
-    })
+    };
+    let endpoint = index.map(|index| &endpoints[index]);
+    let site = ctx.settings.cors.as_ref();
+    let policy = endpoint.map_or(site, |e| e.cors.or(site));
+    let Some(policy) = policy else {
+        return dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
+    };
+    let allow = endpoint.map_or(&["GET", "HEAD", "OPTIONS"][..], |e| &e.allow);
+    if let Some(preflight) = policy.preflight(req, allow) {
+        return preflight;
+    }
+    let mut r = dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
+    policy.decorate(req, &mut r);
+    r
 }
 
 fn dispatch(
@@ -324,6 +345,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             format!("{status} is not an HTTP status (100-599)"),
         ));
     }
+    let cors = cors::RouteCors::compile(raw.cors.as_ref(), src, &r.key("cors"), &mut errors);
     let context: Map<String, Value> = raw
         .context
         .clone()
@@ -375,6 +397,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         query,
         name: r.name.clone(),
         origin: r.origin.clone(),
+        cors,
     })
 }
 

@@ -20,6 +20,9 @@ pub struct Request {
     /// `is_secure()`): templates see it as `request.is_secure` and `request.scheme`, and a
     /// cookie set on this request must then be `Secure`.
     pub secure: bool,
+    /// `Origin` and a preflight's `Access-Control-Request-*` headers, when the request has an
+    /// `Origin` (the server sets it; see `cors`).
+    pub cors: Option<super::cors::Ask>,
 }
 
 impl Request {
@@ -53,6 +56,7 @@ impl Request {
             query_string: query_string.to_string(),
             pairs,
             secure: false,
+            cors: None,
         };
         (request, undecodable)
     }
@@ -126,6 +130,8 @@ pub struct Response {
     pub content_type: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// The rest of the body, read chunk by chunk after `body` is sent (a CSV export).
+    pub stream: Option<super::csv::Stream>,
 }
 
 pub const HTML: &str = "text/html; charset=utf-8";
@@ -137,6 +143,7 @@ impl Response {
             content_type: HTML.into(),
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 
@@ -146,6 +153,7 @@ impl Response {
             content_type: HTML.into(),
             headers: vec![("Location", location)],
             body: String::new(),
+            stream: None,
         }
     }
 
@@ -155,6 +163,7 @@ impl Response {
             content_type: "application/json".into(),
             headers: Vec::new(),
             body: serde_json::to_string_pretty(v).unwrap_or_default(),
+            stream: None,
         }
     }
 }

@@ -87,6 +87,7 @@ impl ResponseView {
             content_type: self.content_type.clone(),
             headers: Vec::new(),
             body,
+            stream: None,
         })
     }
 }

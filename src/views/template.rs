@@ -67,6 +67,7 @@ impl TemplateView {
             content_type: self.content_type.clone(),
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 

@@ -104,6 +104,11 @@ impl From<Response> for Resp {
     /// The response as the wire would carry it, before the server adds its own headers:
     /// `Content-Type` and the headers the view set, names lower-cased.
     fn from(r: Response) -> Resp {
+        // In process, only the first part of a streamed body (a CSV export) is here.
+        assert!(
+            r.stream.is_none(),
+            "a streamed body is only whole over HTTP: ask a `Server`"
+        );
         let mut headers = vec![("content-type".to_string(), r.content_type)];
         headers.extend(
             r.headers

@@ -100,6 +100,18 @@ where
         .expect("the trellis binary runs")
 }
 
+/// `trellis check` on a site of this `site.yaml` fails, printing each of `expected` (lines
+/// of its diagnostics).
+pub fn check_prints(site_yaml: &str, expected: &[&str]) {
+    let dir = write_files(&[("site.yaml", site_yaml)]);
+    let out = trellis(["check".as_ref(), dir.path.as_os_str()]);
+    assert!(!out.status.success(), "{site_yaml}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for line in expected {
+        assert!(err.contains(line), "{line}\n---\n{err}");
+    }
+}
+
 /// What the server wrote to stderr, shared with the thread that reads it.
 #[derive(Default)]
 struct Log {
