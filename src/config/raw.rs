@@ -441,6 +441,16 @@ pub struct RawRoute {
     /// `html` (default: render `template`) or `json` (view: list, detail).
     #[serde(default)]
     pub format: Option<Format>,
+    /// The keys of each JSON row, in this order: field names (`author` is the related row,
+    /// `author_id` its key, `tags` a many_to_many field's rows), `pk` for the primary key,
+    /// a related row's field (`author__name`), or a `related:` list (view: list, detail;
+    /// `format: json` only).
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// The keys left out of each JSON row; the others keep their order (view: list, detail;
+    /// `format: json` only).
+    #[serde(default)]
+    pub exclude: Option<Vec<String>>,
     /// Rows per page; unset shows every row (view: list).
     #[serde(default)]
     pub paginate_by: Option<u32>,
@@ -876,6 +886,8 @@ view_keys! {
     "model" model: ROW_VIEWS, required by ROW_VIEWS;
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
+    "fields" fields: MODEL_VIEWS;
+    "exclude" exclude: MODEL_VIEWS;
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
     "count" count: &[List];

@@ -38,12 +38,13 @@ pub mod paginate;
 mod redirect;
 mod request;
 mod response;
+mod shape;
 pub mod sitemap;
 mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
-pub use error::{html_escape, respond, unavailable, ViewError};
+pub use error::{html_escape, respond, respond_as, unavailable, Answer, ViewError};
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
@@ -117,6 +118,22 @@ impl Endpoint {
         }
     }
 
+    /// How this route answers its failures: JSON for a route that answers JSON.
+    pub fn answer(&self) -> Answer {
+        let json = match &self.view {
+            View::List(v) => v.out.json,
+            View::Detail(v) => v.out.json,
+            View::Template(v) => v.escape == crate::render::Escape::Json,
+            View::Response(v) => v.escape == crate::render::Escape::Json,
+            View::Redirect(_) | View::NotFound | View::Feed(_) | View::Sitemap(_) => false,
+        };
+        if json {
+            Answer::Json
+        } else {
+            Answer::Html
+        }
+    }
+
     /// Whether answering this route may read the database.
     pub fn reads_database(&self) -> bool {
         matches!(
@@ -186,7 +203,10 @@ pub fn handle_resolved(
     req: &Request,
     m: Option<Match>,
 ) -> Response {
-    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e))
+    let answer = m
+        .as_ref()
+        .map_or(Answer::Html, |m| endpoints[m.index].answer());
+    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond_as(ctx, req, e, answer))
 }
 
 fn dispatch(

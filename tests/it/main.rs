@@ -25,6 +25,7 @@ mod deploy;
 mod docs_examples;
 mod feeds;
 mod greetings;
+mod json;
 mod limits;
 mod many_to_many;
 mod models;
