@@ -112,6 +112,7 @@ impl Ctx<'_> {
             request.insert("path".into(), Value::String(req.path.clone()));
             request.insert("method".into(), Value::String(req.method.clone()));
             request.insert("full_path".into(), Value::String(req.full_path()));
+            request.insert("quoted_path".into(), Value::String(req.quoted_path()));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
         }

@@ -254,11 +254,11 @@ fn dispatch(
     }
 }
 
-/// No route matched: Django's APPEND_SLASH redirects a GET to the same path with a slash when
-/// that one matches; anything else is a 404.
+/// No route matched: Django's APPEND_SLASH redirects (301) to the same path with a slash when
+/// that one matches, whatever the method (as Django does with DEBUG off: a POST too); anything
+/// else is a 404.
 fn append_slash(ctx: &Ctx, req: &Request, path: &str) -> Result<Response, ViewError> {
-    let get_like = req.method == "GET" || req.method == "HEAD";
-    if ctx.settings.append_slash && get_like && !path.ends_with('/') {
+    if ctx.settings.append_slash && !path.ends_with('/') {
         let with_slash = format!("{path}/");
         if ctx.router.resolve(&with_slash).is_some() {
             let mut location = escape_uri_path(&format!("/{with_slash}"));

@@ -67,6 +67,12 @@ impl Request {
         s
     }
 
+    /// The path quoted as Python's `urllib.parse.quote` quotes it (every byte but ASCII
+    /// letters, digits, `_.-~` and `/` escaped): Django's `request_path` on its 404 page.
+    pub fn quoted_path(&self) -> String {
+        utf8_percent_encode(&self.path, PYTHON_QUOTE).to_string()
+    }
+
     /// Every value of a query parameter, in order.
     pub fn values<'a>(&'a self, name: &str) -> Vec<&'a str> {
         self.pairs
@@ -190,6 +196,14 @@ const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'\'')
     .remove(b'(')
     .remove(b')');
+
+/// Python's `urllib.parse.quote` with its default `safe='/'`.
+const PYTHON_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
 
 /// Quote a decoded path; a leading `//` becomes `/%2F` so that it cannot be read as another
 /// host (Django's `escape_leading_slashes`).

@@ -22,6 +22,7 @@ mod compression;
 mod config_errors;
 mod context;
 mod deploy;
+mod django;
 mod docs_examples;
 mod feeds;
 mod greetings;
