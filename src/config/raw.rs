@@ -41,7 +41,7 @@ pub struct RawSettings {
     /// The site's name, available to templates as `site.name`.
     #[serde(default)]
     pub name: Option<String>,
-    /// Django's APPEND_SLASH: a GET or HEAD that matches no route but would match with a
+    /// Django's APPEND_SLASH: a request (any method) that matches no route but would match with a
     /// trailing slash is redirected (301) there.
     #[serde(default = "yes")]
     pub append_slash: bool,

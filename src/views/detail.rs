@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::error::ViewError;
 use super::fields::{compile_order, compile_where, ModelOutput, SchemaNeeds};
+use super::paginate::python_int;
 use super::request::Response;
 use super::shape::Shape;
 use super::Call;
@@ -142,8 +143,10 @@ impl DetailView {
         let model = self.out.model.as_ref();
         let raw = call.params.get(&self.capture).ok_or(ViewError::NotFound)?;
         let value = match (self.field.ty, raw) {
+            // Read as Django's IntegerField reads it, with `int()`; not a number, no row (where
+            // Django's `get_object` fails with a 500).
             (FieldType::Integer, Value::String(s)) => {
-                SqlValue::Integer(s.parse::<i64>().map_err(|_| ViewError::NotFound)?)
+                SqlValue::Integer(python_int(s).map_err(|_| ViewError::NotFound)?)
             }
             (ty, v) => to_sql(ty, v),
         };

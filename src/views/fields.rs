@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ViewError;
+use super::paginate::python_int;
 use super::request::Response;
 use super::shape::Shape;
 use super::Call;
@@ -263,15 +264,14 @@ impl FieldPath {
             (ty, _) => ty,
         };
         if let Some(part) = self.transform {
-            return text
-                .parse::<i64>()
+            return python_int(text)
                 .map(SqlValue::Integer)
                 .map_err(|_| format!("expected a {} (a whole number), got {text:?}", part.name()));
         }
         match ty {
             _ if textual => Ok(SqlValue::Text(text.to_string())),
-            FieldType::Integer | FieldType::ForeignKey => text
-                .parse::<i64>()
+            // As Django's IntegerField reads a value: Python's `int()`.
+            FieldType::Integer | FieldType::ForeignKey => python_int(text)
                 .map(SqlValue::Integer)
                 .map_err(|_| format!("expected an integer, got {text:?}")),
             FieldType::Float => text

@@ -1,6 +1,6 @@
 //! Django's answers, recorded from Python and Django 5.2 and asked of Trellis in process: the
-//! page numbers ListView takes (Python's `int()`), and `request.quoted_path` (Django's 404
-//! `request_path`). APPEND_SLASH for every method is in `routing`.
+//! page numbers ListView takes (Python's `int()`), an integer key read from a `str` capture
+//! (`int()` too), and `request.quoted_path` (Django's 404 `request_path`). APPEND_SLASH for every method is in `routing`.
 
 use std::sync::OnceLock;
 
@@ -26,6 +26,8 @@ models:
 routes:
   - { path: "items/", view: list, model: Item, format: json, paginate_by: 1 }
   - { path: "pages/", view: list, model: Item, template: items.hbs, paginate_by: 1, count: false }
+  - { path: "item/<str:pk>/", view: detail, model: Item, format: json, fields: [name] }
+  - { path: "by/<str:n>/", view: list, model: Item, where: { id: "{n}" }, format: json, fields: [id] }
 "#;
             let dir = write_files(&[
                 ("site.yaml", yaml),
@@ -174,5 +176,35 @@ fn request_quoted_path_is_djangos_404_request_path() {
         let r = s.get(target);
         assert_eq!(r.status, 404, "{target}");
         assert_eq!(r.body, format!("[{quoted}]"), "{target}");
+    }
+}
+
+/// Django's IntegerField reads a lookup value with `int()`: a `str` capture `0_2` or `٣` finds
+/// rows 2 and 3, by `pk` (DetailView) and in `where:` (`filter(id=…)`). Text that is not a
+/// number finds nothing: a 404 (Django's `get_object` fails with a 500 there instead).
+#[test]
+fn an_integer_key_from_a_str_capture_is_read_as_int_reads_it() {
+    let s = site();
+    for (text, id) in PYTHON_INT {
+        let target = page_param(text).replace('+', "%20");
+        let detail = s.get(&format!("/item/{target}/"));
+        let list = s.get(&format!("/by/{target}/"));
+        match id {
+            Int::Ok(n) if (1..=1000).contains(n) => {
+                let name = format!("{{\n  \"name\": \"item {n}\"\n}}");
+                assert_eq!(
+                    (detail.status, detail.body.as_str()),
+                    (200, name.as_str()),
+                    "{text:?}"
+                );
+                let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+                assert_eq!(v["results"], serde_json::json!([{"id": n}]), "{text:?}");
+            }
+            _ => {
+                assert_eq!(detail.status, 404, "{text:?}: {detail:?}");
+                let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+                assert_eq!(v["results"], serde_json::json!([]), "{text:?}");
+            }
+        }
     }
 }
