@@ -49,6 +49,8 @@ routes:
   - { path: "api/codes/", view: list, model: Code, format: json }
   - { path: "api/codes/<slug:code>/", view: detail, model: Code, format: json, fields: [pk, label] }
   - { path: "posts/<int:pk>/", view: detail, model: Post, template: post.hbs }
+  - { path: "api/ping.json", view: response, content_type: application/json, body: '{"ok": true}',
+      query: { n: { type: int, on_invalid: error } } }
 "#;
 
 const DATA: &str = r#"
@@ -283,6 +285,22 @@ fn a_json_routes_errors_are_json() {
         405,
         &json!({"detail": "Method \"DELETE\" not allowed."}),
     );
+
+    // A response route with a JSON content type answers its failures in JSON too.
+    assert_eq!(s.get("/api/ping.json?n=2").body, "{\"ok\": true}");
+    assert_json(
+        &s.post("/api/ping.json"),
+        405,
+        &json!({"detail": "Method \"POST\" not allowed."}),
+    );
+    let r = s.get("/api/ping.json?n=two");
+    assert_eq!(
+        (r.status, r.mime().as_str()),
+        (400, "application/json"),
+        "{r:?}"
+    );
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert!(v["detail"].as_str().unwrap().contains("`n`"), "{v}");
 
     let html = s.get("/posts/99/");
     assert_eq!(
