@@ -1,7 +1,9 @@
 //! The one place where a view's failure becomes a response. A view kind answers
 //! `Result<Response, ViewError>`; `respond` logs what the operator needs (a 500's whole detail,
 //! a 400's reason, a 405's method) and renders the page the visitor sees, with the site's own
-//! template for 400, 404 and 500 when it has one. The detail of a 500 never reaches the client.
+//! template for 400, 404 and 500 when it has one; a route that answers JSON gets
+//! `{"detail": …}` instead, as Django REST framework writes it. The detail of a 500 never
+//! reaches the client.
 
 use serde_json::Map;
 

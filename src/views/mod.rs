@@ -5,8 +5,8 @@
 //! (or redirects with APPEND_SLASH), answers OPTIONS and 405, types the declared query
 //! parameters, and hands the request to the route's view kind with a narrow [`Ctx`] (router,
 //! renderer, database, settings — never the whole `Site`). Whatever a view fails with becomes
-//! a response in one place, [`error::respond`]. Nothing here knows actix: the server turns
-//! the `Response` value into HTTP.
+//! a response in one place, [`error::respond_as`] (HTML, or JSON for a route that answers
+//! JSON). Nothing here knows actix: the server turns the `Response` value into HTTP.
 //!
 //! | module | view kind |
 //! |---|---|
