@@ -81,6 +81,23 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     }
 }
 
+/// A stored datetime as Django's `DjangoJSONEncoder` writes a UTC `datetime`: ISO 8601 with
+/// `T`, the fraction cut (not rounded) to milliseconds and left out when the microseconds are
+/// zero, and `Z`: `2024-01-03T10:14:00.123Z`, `2024-01-03T10:14:00Z`. Stored datetimes are UTC
+/// (an offset is applied on the way in). `None` when the text is not a datetime.
+pub fn django_json(s: &str) -> Option<String> {
+    use chrono::Timelike;
+    let dt = parse_datetime(s)?;
+    let mut out = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // Python's datetime holds microseconds: nanoseconds below one are not there to show.
+    let micros = dt.nanosecond() % 1_000_000_000 / 1_000;
+    if micros != 0 {
+        out.push_str(&format!(".{:03}", micros / 1_000));
+    }
+    out.push('Z');
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +118,28 @@ mod tests {
             dt.and_local_timezone(FixedOffset::east_opt(secs).unwrap())
                 .unwrap(),
         )
+    }
+
+    /// Django's answers, from `json.dumps(datetime(…, tzinfo=timezone.utc),
+    /// cls=DjangoJSONEncoder)` under Django 5.2 (the stored text is what `validate` writes).
+    #[test]
+    fn datetimes_as_djangos_json_encoder_writes_them() {
+        for (stored, django) in [
+            ("2024-01-03T10:14:00.123456", "2024-01-03T10:14:00.123Z"),
+            ("2024-01-03T10:14:00", "2024-01-03T10:14:00Z"),
+            ("2024-01-03T10:14:00.000500", "2024-01-03T10:14:00.000Z"),
+            ("2024-01-03T10:14:00.999999", "2024-01-03T10:14:00.999Z"),
+            ("2024-01-03T10:14:00.120", "2024-01-03T10:14:00.120Z"),
+            ("0999-12-31T23:59:59.001", "0999-12-31T23:59:59.001Z"),
+            // Python has no nanoseconds: below a microsecond there is no fraction to show.
+            ("2024-01-03T10:14:00.000000400", "2024-01-03T10:14:00Z"),
+            // Read as the validator reads it, whatever form an outside writer left.
+            ("2024-01-03 10:14", "2024-01-03T10:14:00Z"),
+        ] {
+            assert_eq!(django_json(stored).as_deref(), Some(django), "{stored}");
+        }
+        assert_eq!(django_json("2024-01-03"), None);
+        assert_eq!(django_json("soon"), None);
     }
 
     #[test]

@@ -497,7 +497,8 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     let fields = site.limits.query_fields;
     if request.pairs.len() > fields as usize {
         let why = format!("more than {fields} query fields (site.limits.query_fields)");
-        return respond(site.error(&request, ViewError::BadRequest(why)));
+        let answer = site.answer(site.resolve(&request).as_ref());
+        return respond(site.error_as(&request, ViewError::BadRequest(why), answer));
     }
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &state, &site, &request, rest).await;
@@ -611,9 +612,10 @@ async fn on_database_thread(
 ) -> Response {
     let again =
         || Request::from_parts(req.method().as_str(), req.uri().path(), req.query_string()).0;
+    let answer = site.answer(route.as_ref());
     let Some(ticket) = pool.reserve(site.limits.db_queue as usize) else {
         pool.refused(site.limits.db_queue);
-        return crate::views::unavailable(1);
+        return crate::views::unavailable(1, answer);
     };
     let on_pool = site.clone();
     match ticket
@@ -621,7 +623,11 @@ async fn on_database_thread(
         .await
     {
         Some(response) => response,
-        None => site.error(&again(), ViewError::Internal("the view panicked".into())),
+        None => site.error_as(
+            &again(),
+            ViewError::Internal("the view panicked".into()),
+            answer,
+        ),
     }
 }
 

@@ -355,6 +355,21 @@ impl Site {
         })
     }
 
+    /// How the route `m` answers its failures: JSON for a route that answers JSON.
+    pub fn answer(&self, m: Option<&Match>) -> views::Answer {
+        m.map_or(views::Answer::Html, |m| self.endpoints[m.index].answer())
+    }
+
+    /// [`Site::error`], as JSON for a route that answers JSON (see [`Site::answer`]).
+    pub fn error_as(
+        &self,
+        req: &views::Request,
+        error: views::ViewError,
+        answer: views::Answer,
+    ) -> views::Response {
+        views::respond_as(&self.ctx(false), req, error, answer)
+    }
+
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or
     /// path, and its 404 for a missing static file, come through here).
     pub fn error(&self, req: &views::Request, error: views::ViewError) -> views::Response {

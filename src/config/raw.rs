@@ -41,7 +41,7 @@ pub struct RawSettings {
     /// The site's name, available to templates as `site.name`.
     #[serde(default)]
     pub name: Option<String>,
-    /// Django's APPEND_SLASH: a GET or HEAD that matches no route but would match with a
+    /// Django's APPEND_SLASH: a request (any method) that matches no route but would match with a
     /// trailing slash is redirected (301) there.
     #[serde(default = "yes")]
     pub append_slash: bool,
@@ -550,6 +550,16 @@ pub struct RawRoute {
     /// name, or the model's table, with `.csv`).
     #[serde(default)]
     pub filename: Option<String>,
+    /// The keys of each JSON row, in this order: field names (`author` is the related row,
+    /// `author_id` its key, `tags` a many_to_many field's rows), `pk` for the primary key,
+    /// a related row's field (`author__name`), or a `related:` list (view: list, detail;
+    /// `format: json` only).
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// The keys left out of each JSON row; the others keep their order (view: list, detail;
+    /// `format: json` only).
+    #[serde(default)]
+    pub exclude: Option<Vec<String>>,
     /// Rows per page; unset shows every row (view: list).
     #[serde(default)]
     pub paginate_by: Option<u32>,
@@ -997,6 +1007,8 @@ view_keys! {
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];
+    "fields" fields: MODEL_VIEWS;
+    "exclude" exclude: MODEL_VIEWS;
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
     "count" count: &[List];

@@ -125,6 +125,7 @@ impl Ctx<'_> {
             request.insert("full_path".into(), Value::String(req.full_path()));
             request.insert("scheme".into(), Value::String(req.scheme().into()));
             request.insert("is_secure".into(), Value::Bool(req.secure));
+            request.insert("quoted_path".into(), Value::String(req.quoted_path()));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
         }

@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::error::ViewError;
 use super::fields::{compile_order, compile_where, ModelOutput, SchemaNeeds};
+use super::paginate::python_int;
 use super::request::Response;
+use super::shape::Shape;
 use super::Call;
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, Lookup, RawRoute};
@@ -31,6 +33,8 @@ pub struct RelatedSpec {
     pub limit: u32,
     /// Whether its rows get their many_to_many fields (see `ModelOutput::many`).
     pub many: bool,
+    /// How its rows are written in JSON: every key, datetimes as Django writes them.
+    pub shape: Shape,
 }
 
 /// A compiled `view: detail`.
@@ -139,8 +143,10 @@ impl DetailView {
         let model = self.out.model.as_ref();
         let raw = call.params.get(&self.capture).ok_or(ViewError::NotFound)?;
         let value = match (self.field.ty, raw) {
+            // Read as Django's IntegerField reads it, with `int()`; not a number, no row (where
+            // Django's `get_object` fails with a 500).
             (FieldType::Integer, Value::String(s)) => {
-                SqlValue::Integer(s.parse::<i64>().map_err(|_| ViewError::NotFound)?)
+                SqlValue::Integer(python_int(s).map_err(|_| ViewError::NotFound)?)
             }
             (ty, v) => to_sql(ty, v),
         };
@@ -173,16 +179,17 @@ impl DetailView {
             rq.limit = Some(i64::from(r.limit));
             rq.many = r.many;
             let mut rows = db.fetch(&rq).map_err(|e| call.db(e))?;
-            self.out.enrich(&r.model, &mut rows);
-            let list = Value::Array(rows.into_iter().map(Value::Object).collect());
             if self.out.json {
-                object.insert(r.name.clone(), list);
+                object.insert(r.name.clone(), r.shape.rows(rows));
             } else {
+                self.out.enrich(&r.model, &mut rows);
+                let list = Value::Array(rows.into_iter().map(Value::Object).collect());
                 extra.insert(r.name.clone(), list);
             }
         }
         if self.out.json {
-            return Ok(Response::json(self.out.status, &Value::Object(object)));
+            let object = Value::Object(self.out.shape.row(object));
+            return Ok(Response::json(self.out.status, &object));
         }
         extra.insert("object".into(), Value::Object(object));
         self.out.render(ctx, call, extra)
@@ -255,6 +262,7 @@ fn compile_related(
             ordering,
             limit: r.limit.unwrap_or(100),
             many: true,
+            shape: Shape::all(models, rmodel),
         });
     }
     related

@@ -1,8 +1,10 @@
 //! The one place where a view's failure becomes a response. A view kind answers
 //! `Result<Response, ViewError>`; `respond` logs what the operator needs (a 500's whole detail,
 //! a 400's reason, a 405's method) and renders the page the visitor sees, with the site's own
-//! template for 400, 404 and 500 when it has one. The detail of a 500 never reaches the client,
-//! except on the debug page (`debug`) of a server that the `Ctx` says is for development.
+//! template for 400, 404 and 500 when it has one; a route that answers JSON gets
+//! `{"detail": …}` instead, as Django REST framework writes it. The detail of a 500 never
+//! reaches the client, except on the debug page (`debug`) of a server that the `Ctx` says is
+//! for development.
 
 use serde_json::Map;
 
@@ -54,63 +56,58 @@ impl ViewError {
     }
 }
 
-/// Turn a view's failure into the response the visitor sees, and log it.
-pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
-    respond_at(ctx, req, error, None)
+/// How a route answers its failures: the site's error pages, or JSON for a route that answers
+/// JSON (a `format: json` list or detail, or a template or response with a JSON content type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    #[default]
+    Html,
+    Json,
 }
 
-/// [`respond`], for a request that `route` answered (which the debug page names).
+/// Turn a view's failure into the response the visitor sees as an HTML page, and log it.
+pub fn respond(ctx: &Ctx, req: &Request, error: ViewError) -> Response {
+    respond_as(ctx, req, error, Answer::Html)
+}
+
+/// Turn a view's failure into the response the visitor sees, an HTML page or JSON, and log it.
+pub fn respond_as(ctx: &Ctx, req: &Request, error: ViewError, answer: Answer) -> Response {
+    respond_at(ctx, req, error, answer, None)
+}
+
+/// [`respond_as`], for a request that `route` answered (which the debug page names).
 pub(super) fn respond_at(
     ctx: &Ctx,
     req: &Request,
     error: ViewError,
+    answer: Answer,
     route: Option<debug::Route>,
 ) -> Response {
-    let status = error.status();
+    log(req, &error);
+    if answer == Answer::Json {
+        return json_error(&error, &req.method);
+    }
     match error {
         ViewError::NotFound => error_page(ctx, req, ctx.settings.pages.not_found.as_ref(), 404, ""),
-        ViewError::BadRequest(message) => {
-            tracing::warn!(
-                "Bad Request: {} ({})",
-                escaped(&req.path),
-                escaped(&message)
-            );
-            error_page(
-                ctx,
-                req,
-                ctx.settings.pages.bad_request.as_ref(),
-                400,
-                &message,
-            )
-        }
+        ViewError::BadRequest(message) => error_page(
+            ctx,
+            req,
+            ctx.settings.pages.bad_request.as_ref(),
+            400,
+            &message,
+        ),
         ViewError::MethodNotAllowed { allow } => {
-            tracing::warn!(
-                "Method Not Allowed ({}): {}",
-                escaped(&req.method),
-                escaped(&req.path)
-            );
-            let mut r = Response::html(status, String::new());
+            let mut r = Response::html(405, String::new());
             r.headers.push(("Allow", allow));
             r
         }
-        ViewError::Unavailable {
-            retry_after,
-            detail,
-        } => {
-            // Not a fault of the server's: a busy database, a statement past its time limit.
-            tracing::warn!(
-                "Service Unavailable: {}: {}",
-                escaped(&req.path),
-                escaped(&detail)
-            );
-            unavailable(retry_after)
-        }
+        ViewError::Unavailable { retry_after, .. } => unavailable(retry_after, Answer::Html),
         ViewError::Internal(detail) => server_error(ctx, req, &detail, None, route),
         ViewError::Render { detail, error } => server_error(ctx, req, &detail, Some(&error), route),
     }
 }
 
-/// A 500: logged whole; the site's 500 page, or while developing the debug page.
+/// A 500 (already logged whole): the site's 500 page, or while developing the debug page.
 fn server_error(
     ctx: &Ctx,
     req: &Request,
@@ -118,16 +115,55 @@ fn server_error(
     render: Option<&RenderError>,
     route: Option<debug::Route>,
 ) -> Response {
-    tracing::error!(
-        "Internal Server Error: {}: {}",
-        escaped(&req.path),
-        escaped(detail)
-    );
     if ctx.debug {
         return debug::page(ctx, req, detail, render, route);
     }
     error_page(ctx, req, ctx.settings.pages.server_error.as_ref(), 500, "")
 }
+
+/// What the operator reads of a failure: a 500's whole detail, a 400's reason, a 405's method.
+fn log(req: &Request, error: &ViewError) {
+    let path = escaped(&req.path);
+    match error {
+        ViewError::NotFound => {}
+        ViewError::BadRequest(message) => {
+            tracing::warn!("Bad Request: {path} ({})", escaped(message));
+        }
+        ViewError::MethodNotAllowed { .. } => {
+            tracing::warn!("Method Not Allowed ({}): {path}", escaped(&req.method));
+        }
+        // Not a fault of the server's: a busy database, a statement past its time limit.
+        ViewError::Unavailable { detail, .. } => {
+            tracing::warn!("Service Unavailable: {path}: {}", escaped(detail));
+        }
+        ViewError::Internal(detail) | ViewError::Render { detail, .. } => {
+            tracing::error!("Internal Server Error: {path}: {}", escaped(detail));
+        }
+    }
+}
+
+/// A JSON route's failure, as Django REST framework writes one: `{"detail": "Not found."}`,
+/// with the status and headers of the HTML answer. A 500's detail stays in the log.
+fn json_error(error: &ViewError, method: &str) -> Response {
+    let detail = match error {
+        ViewError::NotFound => "Not found.".to_string(),
+        ViewError::BadRequest(message) => message.clone(),
+        ViewError::MethodNotAllowed { .. } => format!("Method \"{method}\" not allowed."),
+        ViewError::Unavailable { .. } => BUSY.to_string(),
+        ViewError::Internal(_) | ViewError::Render { .. } => "A server error occurred.".to_string(),
+    };
+    let mut r = Response::json(error.status(), &serde_json::json!({ "detail": detail }));
+    match error {
+        ViewError::MethodNotAllowed { allow } => r.headers.push(("Allow", allow.clone())),
+        ViewError::Unavailable { retry_after, .. } => {
+            r.headers.push(("Retry-After", retry_after.to_string()))
+        }
+        _ => {}
+    }
+    r
+}
+
+const BUSY: &str = "The site is busy; please try again in a moment.";
 
 /// An error page from the site's template, or the built-in one when it has none (or its own
 /// fails to render).
@@ -152,9 +188,16 @@ fn error_page(
     fallback_page(status, message)
 }
 
-/// The 503 page, with `Retry-After`: what `respond` answers to `ViewError::Unavailable`, for a
-/// caller that logs in its own way (the server, once a second for a burst of refusals).
-pub fn unavailable(retry_after: u32) -> Response {
+/// The 503 answer, with `Retry-After`: what `respond_as` answers to `ViewError::Unavailable`,
+/// for a caller that logs in its own way (the server, once a second for a burst of refusals).
+pub fn unavailable(retry_after: u32, answer: Answer) -> Response {
+    let busy = ViewError::Unavailable {
+        retry_after,
+        detail: String::new(),
+    };
+    if answer == Answer::Json {
+        return json_error(&busy, "");
+    }
     let mut r = fallback_page(503, "");
     r.headers.push(("Retry-After", retry_after.to_string()));
     r
@@ -171,7 +214,7 @@ fn fallback_page(status: u16, message: &str) -> Response {
     let detail = match status {
         404 => "<p>The requested resource was not found on this server.</p>".to_string(),
         400 => format!("<p>{}</p>", html_escape(message)),
-        503 => "<p>The site is busy; please try again in a moment.</p>".to_string(),
+        503 => format!("<p>{BUSY}</p>"),
         _ => String::new(),
     };
     Response::html(
@@ -263,7 +306,6 @@ mod tests {
             renderer: &renderer,
             db: None,
             settings: &settings,
-            debug: false,
         };
         let req = Request::get("/a%3Cb/");
         let header = |r: &Response, name: &str| {

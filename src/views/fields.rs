@@ -2,7 +2,8 @@
 //! (`author__slug__icontains`, `created_at__year__gte`) resolved against the models at load,
 //! `where:` conditions (literal, or a path capture's value: `"{author}"`), orderings, the
 //! schema a route asks for (`SchemaNeeds`), and `ModelOutput` — the model, template or JSON,
-//! and context of a page of rows — with the rows' extra keys (`pk`, `FIELD_html`).
+//! and context of a page of rows — with the rows' extra keys for templates (`pk`,
+//! `FIELD_html`) and the `Shape` of JSON rows.
 
 use std::sync::Arc;
 
@@ -10,7 +11,9 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ViewError;
+use super::paginate::python_int;
 use super::request::Response;
+use super::shape::Shape;
 use super::Call;
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, Format, Lookup, RawRoute, RawScalar};
@@ -261,15 +264,14 @@ impl FieldPath {
             (ty, _) => ty,
         };
         if let Some(part) = self.transform {
-            return text
-                .parse::<i64>()
+            return python_int(text)
                 .map(SqlValue::Integer)
                 .map_err(|_| format!("expected a {} (a whole number), got {text:?}", part.name()));
         }
         match ty {
             _ if textual => Ok(SqlValue::Text(text.to_string())),
-            FieldType::Integer | FieldType::ForeignKey => text
-                .parse::<i64>()
+            // As Django's IntegerField reads a value: Python's `int()`.
+            FieldType::Integer | FieldType::ForeignKey => python_int(text)
                 .map(SqlValue::Integer)
                 .map_err(|_| format!("expected an integer, got {text:?}")),
             FieldType::Float => text
@@ -505,8 +507,11 @@ pub struct ModelOutput {
     /// The parts of the context the template reads (set once templates are loaded).
     pub uses: Uses,
     /// Whether rows get their many_to_many fields: always for JSON, and for a template only
-    /// when it or its partials mention one by name (set once templates are loaded).
+    /// when it or its partials mention one by name (set once templates are loaded), and for
+    /// JSON when its `fields:` show one.
     pub many: bool,
+    /// How JSON rows are written: `fields:` or `exclude:`, datetimes as Django writes them.
+    pub shape: Shape,
 }
 
 impl ModelOutput {
@@ -555,6 +560,7 @@ impl ModelOutput {
             .template
             .as_deref()
             .map(|t| crate::render::canonical(t).to_string());
+        let shape = Shape::compile(raw, models, &model, json, source, at, errors);
         Some(ModelOutput {
             model,
             template,
@@ -569,7 +575,8 @@ impl ModelOutput {
             wheres: wheres.fixed,
             captured: wheres.captured,
             uses: Uses::ALL,
-            many: true,
+            many: !json || shape.many,
+            shape,
         })
     }
 
@@ -606,8 +613,11 @@ impl ModelOutput {
     }
 
     /// Add what templates expect beside the columns: `pk`, and `FIELD_html` for markdown
-    /// text when the template shows it.
+    /// text when the template shows it. JSON rows get neither (see `Shape`).
     pub fn enrich(&self, model: &Model, rows: &mut [Map<String, Value>]) {
+        if self.json {
+            return;
+        }
         for row in rows.iter_mut() {
             let pk = row
                 .get(&model.pk_field().column)

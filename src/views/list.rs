@@ -192,11 +192,9 @@ impl ListView {
             return Err(ViewError::NotFound);
         }
         let model = self.out.model.as_ref();
-        self.out.enrich(model, &mut rows);
-        let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         let page = page.map(|p| p.to_map()).unwrap_or_default();
         if self.out.json {
-            let mut body = self.json_body(objects, &page);
+            let mut body = self.json_body(self.out.shape.rows(rows), &page);
             if let Some(dates) = dates {
                 body.insert("dates".into(), dates);
             }
@@ -205,6 +203,7 @@ impl ListView {
             }
             return Ok(Response::json(self.out.status, &Value::Object(body)));
         }
+        self.out.enrich(model, &mut rows);
         let mut extra = Map::new();
         if let Some(dates) = dates {
             extra.insert("dates".into(), dates);
@@ -212,6 +211,7 @@ impl ListView {
         if let Some(facets) = facets {
             extra.insert("facets".into(), facets);
         }
+        let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         extra.insert("objects".into(), objects);
         extra.insert(
             "is_paginated".into(),

@@ -5,8 +5,8 @@
 //! (or redirects with APPEND_SLASH), answers OPTIONS and 405, types the declared query
 //! parameters, and hands the request to the route's view kind with a narrow [`Ctx`] (router,
 //! renderer, database, settings — never the whole `Site`). Whatever a view fails with becomes
-//! a response in one place, [`error::respond`]. Nothing here knows actix: the server turns
-//! the `Response` value into HTTP.
+//! a response in one place, [`error::respond_as`] (HTML, or JSON for a route that answers
+//! JSON). Nothing here knows actix: the server turns the `Response` value into HTTP.
 //!
 //! | module | view kind |
 //! |---|---|
@@ -45,12 +45,13 @@ pub mod paginate;
 mod redirect;
 mod request;
 mod response;
+mod shape;
 pub mod sitemap;
 mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
-pub use error::{html_escape, respond, unavailable, ViewError};
+pub use error::{html_escape, respond, respond_as, unavailable, Answer, ViewError};
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
@@ -126,6 +127,22 @@ impl Endpoint {
         }
     }
 
+    /// How this route answers its failures: JSON for a route that answers JSON.
+    pub fn answer(&self) -> Answer {
+        let json = match &self.view {
+            View::List(v) => v.out.json,
+            View::Detail(v) => v.out.json,
+            View::Template(v) => v.escape == crate::render::Escape::Json,
+            View::Response(v) => v.escape == crate::render::Escape::Json,
+            View::Redirect(_) | View::NotFound | View::Feed(_) | View::Sitemap(_) => false,
+        };
+        if json {
+            Answer::Json
+        } else {
+            Answer::Html
+        }
+    }
+
     /// Whether answering this route may read the database.
     pub fn reads_database(&self) -> bool {
         matches!(
@@ -196,12 +213,13 @@ pub fn handle_resolved(
     m: Option<Match>,
 ) -> Response {
     let index = m.as_ref().map(|m| m.index);
+    let answer = index.map_or(Answer::Html, |index| endpoints[index].answer());
     let fail = |e| {
         let route = index.map(|index| debug::Route {
             index,
             endpoint: &endpoints[index],
         });
-        error::respond_at(ctx, req, e, route)
+        error::respond_at(ctx, req, e, answer, route)
     };
     let endpoint = index.map(|index| &endpoints[index]);
     let site = ctx.settings.cors.as_ref();
@@ -263,11 +281,11 @@ fn dispatch(
     }
 }
 
-/// No route matched: Django's APPEND_SLASH redirects a GET to the same path with a slash when
-/// that one matches; anything else is a 404.
+/// No route matched: Django's APPEND_SLASH redirects (301) to the same path with a slash when
+/// that one matches, whatever the method (as Django does with DEBUG off: a POST too); anything
+/// else is a 404.
 fn append_slash(ctx: &Ctx, req: &Request, path: &str) -> Result<Response, ViewError> {
-    let get_like = req.method == "GET" || req.method == "HEAD";
-    if ctx.settings.append_slash && get_like && !path.ends_with('/') {
+    if ctx.settings.append_slash && !path.ends_with('/') {
         let with_slash = format!("{path}/");
         if ctx.router.resolve(&with_slash).is_some() {
             let mut location = escape_uri_path(&format!("/{with_slash}"));

@@ -23,15 +23,19 @@ impl Counted {
         }
     }
 
-    /// Django's `validate_number`: the page `?page=` names, or `None` for a 404. `last` is
-    /// the last page; a leading `+` is allowed; an absent or empty value is page 1.
+    /// ListView's `paginate_queryset` and the paginator's `validate_number`: the page `?page=`
+    /// names, or `None` for a 404. An absent or empty value is page 1; a number is read as
+    /// Python's `int()` reads it ([`python_int`]); else exactly `last` is the last page.
     pub fn page(&self, raw: Option<&str>) -> Option<i64> {
         let num_pages = self.num_pages();
-        let number = match raw.map(str::trim) {
+        let number = match raw {
             None | Some("") => 1,
-            Some("last") => num_pages.max(1),
-            // Rust's integer parse, like Python's `int`, takes one leading sign.
-            Some(p) => p.parse::<i64>().ok()?,
+            Some(p) => match python_int(p) {
+                Ok(n) => n,
+                Err(IntError::Invalid) if p == "last" => num_pages.max(1),
+                // Past every page, as Django finds a number beyond 64 bits.
+                Err(_) => return None,
+            },
         };
         let exists = number >= 1 && (number <= num_pages || (number == 1 && self.allow_empty));
         exists.then_some(number)
@@ -41,10 +45,79 @@ impl Counted {
 /// The page number of a list that is not counted (`count: false`): any number from 1, as far
 /// as there are rows (the view answers 404 for a page past the end, once it finds it empty).
 pub fn uncounted_page(raw: Option<&str>) -> Option<i64> {
-    match raw.map(str::trim) {
+    match raw {
         None | Some("") => Some(1),
-        Some(p) => p.parse::<i64>().ok().filter(|n| *n >= 1),
+        Some(p) => python_int(p).ok().filter(|n| *n >= 1),
     }
+}
+
+/// Why text is not a number Python's `int()` reads (as an `i64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntError {
+    /// `int()` raises `ValueError`.
+    Invalid,
+    /// A number, beyond 64 bits.
+    TooLarge,
+}
+
+/// Text as Python's `int(text)` reads it: surrounding whitespace (Unicode's, as `str.split`
+/// knows it), one sign, then decimal digits of any script (Unicode category Nd: `٣` is 3,
+/// `４２` is 42), with single underscores between digits (`1_000`).
+pub fn python_int(text: &str) -> Result<i64, IntError> {
+    let s = text.trim_matches(char::is_whitespace);
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut value: Option<i64> = Some(0);
+    let mut after_digit = false;
+    for c in digits.chars() {
+        if c == '_' {
+            if !after_digit {
+                return Err(IntError::Invalid);
+            }
+            after_digit = false;
+            continue;
+        }
+        let d = decimal_value(c).ok_or(IntError::Invalid)?;
+        // Accumulated negative, so that i64::MIN is in range.
+        value = value
+            .and_then(|v| v.checked_mul(10))
+            .and_then(|v| v.checked_sub(i64::from(d)));
+        after_digit = true;
+    }
+    // Empty, only a sign, or ending in `_`.
+    if !after_digit {
+        return Err(IntError::Invalid);
+    }
+    let value = value.ok_or(IntError::TooLarge)?;
+    if negative {
+        Ok(value)
+    } else {
+        value.checked_neg().ok_or(IntError::TooLarge)
+    }
+}
+
+/// Unicode's decimal digits (category Nd), as ranges from the regex crate's Unicode tables.
+/// Unicode assigns them only in runs of ten, zero to nine, so a digit's value is its distance
+/// from its range's start, modulo ten (adjacent runs may share a range).
+static DECIMAL_DIGITS: std::sync::LazyLock<Vec<(char, char)>> = std::sync::LazyLock::new(|| {
+    use regex_syntax::hir::{Class, HirKind};
+    match regex_syntax::parse(r"\p{Nd}").map(|h| h.kind().clone()) {
+        Ok(HirKind::Class(Class::Unicode(c))) => c.iter().map(|r| (r.start(), r.end())).collect(),
+        _ => Vec::new(),
+    }
+});
+
+/// The value of a decimal digit of any script.
+fn decimal_value(c: char) -> Option<u32> {
+    if c.is_ascii() {
+        return c.to_digit(10);
+    }
+    let ranges = &*DECIMAL_DIGITS;
+    let (start, end) = *ranges.get(ranges.partition_point(|(_, end)| *end < c))?;
+    (start <= c && c <= end).then(|| (c as u32 - start as u32) % 10)
 }
 
 /// What one page of rows knows about its place, as the template's `page` shows it.
@@ -159,7 +232,12 @@ mod tests {
             (Some("++2"), None),
             (Some("+-2"), None),
             (Some(" 2 "), Some(2)),
+            (Some("0_2"), Some(2)),
+            (Some("\u{663}"), Some(3)),
             (Some("last"), Some(3)),
+            // `int(" last")` fails, and it is not exactly `last`.
+            (Some(" last"), None),
+            (Some("  "), None),
             (Some("4"), None),
             (Some("0"), None),
             (Some("-1"), None),

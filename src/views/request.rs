@@ -75,14 +75,21 @@ impl Request {
         Request::new("GET", target)
     }
 
-    /// The path (quoted) and query string, as Django's `get_full_path`.
+    /// The path (quoted) and query string, as Django's `get_full_path` (the query string
+    /// through `iri_to_uri`), except that a leading `//` is `/%2F` (see [`escape_uri_path`]).
     pub fn full_path(&self) -> String {
         let mut s = escape_uri_path(&self.path);
         if !self.query_string.is_empty() {
             s.push('?');
-            s.push_str(&self.query_string);
+            s.extend(utf8_percent_encode(&self.query_string, IRI_TO_URI));
         }
         s
+    }
+
+    /// The path quoted as Python's `urllib.parse.quote` quotes it (every byte but ASCII
+    /// letters, digits, `_.-~` and `/` escaped): Django's `request_path` on its 404 page.
+    pub fn quoted_path(&self) -> String {
+        utf8_percent_encode(&self.path, PYTHON_QUOTE).to_string()
     }
 
     /// Every value of a query parameter, in order.
@@ -214,6 +221,40 @@ const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'(')
     .remove(b')');
 
+/// Django's `iri_to_uri`: `quote(iri, safe="/#%[]=:;$&()+,!?*@'~")`.
+const IRI_TO_URI: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'#')
+    .remove(b'%')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'!')
+    .remove(b'?')
+    .remove(b'*')
+    .remove(b'@')
+    .remove(b'\'')
+    .remove(b'~')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-');
+
+/// Python's `urllib.parse.quote` with its default `safe='/'`.
+const PYTHON_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
 /// Quote a decoded path; a leading `//` becomes `/%2F` so that it cannot be read as another
 /// host (Django's `escape_leading_slashes`).
 pub fn escape_uri_path(path: &str) -> String {
@@ -260,6 +301,21 @@ mod tests {
         assert_eq!(r.last("a"), Some("2"));
         assert_eq!(r.last("b"), Some("x y"));
         assert_eq!(r.full_path(), "/caf%C3%A9/?a=1&b=x+y&a=2");
+    }
+
+    /// Django's answers: `RequestFactory().get("/p/")` with `META["QUERY_STRING"]` set, then
+    /// `get_full_path()` (Django 5.2).
+    #[test]
+    fn full_path_quotes_the_query_as_djangos_iri_to_uri() {
+        for (qs, full) in [
+            ("a=1&b=x+y&a=2", "/p/?a=1&b=x+y&a=2"),
+            ("q=\"<b>\"{}|\\^`", "/p/?q=%22%3Cb%3E%22%7B%7D%7C%5C%5E%60"),
+            ("q=café x", "/p/?q=caf%C3%A9%20x"),
+            ("q=%zz%20", "/p/?q=%zz%20"),
+        ] {
+            let r = Request::from_parts("GET", "/p/", qs).0;
+            assert_eq!(r.full_path(), full, "{qs}");
+        }
     }
 
     #[test]

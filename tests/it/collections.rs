@@ -118,7 +118,7 @@ fn files_are_rows_with_front_matter_fields_markdown_body_and_authors_by_slug() {
     let api: Value = serde_json::from_str(&ok(&s, "/api/").body).unwrap();
     let second = &api["results"][1];
     assert_eq!(second["slug"], "second");
-    assert_eq!(second["created_at"], "2024-03-01T09:30:00");
+    assert_eq!(second["created_at"], "2024-03-01T09:30:00Z");
     assert_eq!(second["published"], false);
     assert_eq!(second["body"], "Draft.\n");
     let ids: Vec<i64> = (0..2)

@@ -49,6 +49,9 @@ routes:
     ])
 }
 
+/// A JSON route's 503.
+const BUSY_JSON: &str = "{\n  \"detail\": \"The site is busy; please try again in a moment.\"\n}";
+
 /// The server still answers an ordinary page.
 fn still_answers(server: &Server) {
     let home = server.get("/");
@@ -217,6 +220,9 @@ fn a_statement_past_query_ms_is_interrupted_with_503() {
     let r = server.get("/search/?q=no%20such%20words");
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.header("retry-after"), Some("1"));
+    // A JSON route says so in JSON.
+    assert_eq!(r.mime(), "application/json");
+    assert_eq!(r.body, BUSY_JSON);
     let log = server.wait_for_log("site.limits.query_ms");
     let line = log.lines().find(|l| l.contains("query_ms")).unwrap();
     assert!(
@@ -288,6 +294,7 @@ fn a_full_database_queue_answers_503_and_cheap_pages_still_answer() {
         answers.iter().map(|r| r.status).collect::<Vec<_>>()
     );
     assert!(refused.iter().all(|r| r.header("retry-after") == Some("1")));
+    assert!(refused.iter().all(|r| r.body == BUSY_JSON), "{refused:?}");
     assert!(answers.iter().all(|r| r.status == 200 || r.status == 503));
     // One line for the burst, with its count, not one a refusal.
     let log = server.wait_for_log(

@@ -1746,7 +1746,7 @@ fn json_lists_and_details() {
     assert_eq!(first["slug"], "backslash-hook");
     assert_eq!(first["price"], 21);
     assert_eq!(first["published"], true);
-    assert_eq!(first["created_at"], "2026-01-17T12:00:00");
+    assert_eq!(first["created_at"], "2026-01-17T12:00:00Z");
     assert_eq!(first["maker"]["name"], "Cobalt Co");
     assert_eq!(first["maker"]["slug"], "cobalt");
     assert_eq!(first["maker_id"], 3);

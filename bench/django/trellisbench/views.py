@@ -1,12 +1,13 @@
 """Views of both sites: Django's generic views, as the Trellis YAML declares them."""
+import datetime
 import re
 from urllib.parse import parse_qsl, quote_plus
 
 import nh3
 from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.core.paginator import InvalidPage, Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.encoding import escape_uri_path
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
@@ -144,9 +145,14 @@ class AuthorDetailView(DetailView):
         return context
 
 
+def utc(text):
+    """`created_at` (Trellis's stored ISO text, UTC) as the aware datetime Django would hold,
+    which `DjangoJSONEncoder` writes `2026-11-16T17:39:00Z`."""
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc)
+
+
 def post_json(post):
-    """A post as Trellis's JSON views give it: the columns, the author embedded, its tags (by
-    name), then `pk`."""
+    """A post as Trellis's JSON views give it: the columns, the author embedded, its tags."""
     author = post.author
     return {
         "id": post.id,
@@ -154,7 +160,7 @@ def post_json(post):
         "slug": post.slug,
         "body": post.body,
         "published": post.published,
-        "created_at": post.created_at,
+        "created_at": utc(post.created_at),
         "author_id": post.author_id,
         "author": {
             "id": author.id,
@@ -166,11 +172,15 @@ def post_json(post):
             {"id": t.id, "name": t.name, "slug": t.slug, "about": t.about}
             for t in post.tags.all()
         ],
-        "pk": post.pk,
     }
 
 
 JSON_PARAMS = {"indent": 2, "ensure_ascii": False}
+
+
+def NOT_FOUND():
+    """A JSON route's 404, as Trellis (and Django REST framework) writes it."""
+    return JsonResponse({"detail": "Not found."}, status=404, json_dumps_params=JSON_PARAMS)
 
 
 def api_post_list(request):
@@ -181,7 +191,7 @@ def api_post_list(request):
     try:
         page = paginator.page(number)
     except InvalidPage:
-        raise Http404("no such page")
+        return NOT_FOUND()
     return JsonResponse(
         {
             "results": [post_json(p) for p in page.object_list],
@@ -196,5 +206,7 @@ def api_post_list(request):
 
 
 def api_post_detail(request, pk):
-    post = get_object_or_404(published_posts().prefetch_related("tags"), pk=pk)
+    post = published_posts().prefetch_related("tags").filter(pk=pk).first()
+    if post is None:
+        return NOT_FOUND()
     return JsonResponse(post_json(post), json_dumps_params=JSON_PARAMS)
