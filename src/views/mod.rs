@@ -23,7 +23,9 @@
 //!
 //! `not_found` needs no module: it is always `ViewError::NotFound`.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -86,6 +88,37 @@ pub struct Endpoint {
     pub name: Option<String>,
     /// Where the route was declared, for the routes table and the log.
     pub origin: String,
+    /// When a request to this route last proved too expensive to answer briefly.
+    pub heavy: Heavy,
+}
+
+/// When a route's request last ran past its budget in [`handle_briefly`]: for
+/// [`Heavy::FOR`] after that, its requests go straight to the database threads. A stream of
+/// expensive requests (distinct searches) thus costs the threads that answer the cheap pages
+/// one budget a second, not one a request.
+#[derive(Debug, Default)]
+pub struct Heavy {
+    /// Milliseconds since [`Heavy::clock`]'s start, plus one; 0 for never.
+    at: AtomicU64,
+}
+
+impl Heavy {
+    const FOR: Duration = Duration::from_secs(1);
+
+    fn clock() -> u64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX).saturating_add(1)
+    }
+
+    fn recently(&self) -> bool {
+        let at = self.at.load(Ordering::Relaxed);
+        at != 0 && Heavy::clock() < at.saturating_add(Heavy::FOR.as_millis() as u64)
+    }
+
+    fn mark(&self) {
+        self.at.store(Heavy::clock(), Ordering::Relaxed);
+    }
 }
 
 impl Endpoint {
@@ -186,14 +219,36 @@ pub fn handle_resolved(
     req: &Request,
     m: Option<Match>,
 ) -> Response {
-    dispatch(ctx, endpoints, req, m).unwrap_or_else(|e| respond(ctx, req, e))
+    dispatch(ctx, endpoints, req, m.as_ref()).unwrap_or_else(|e| respond(ctx, req, e))
+}
+
+/// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,
+/// when its database work used `budget` of this thread's CPU time or met a lock, or when the
+/// route did so within the last second ([`Heavy`]); the caller then answers it where it may
+/// take its time. Every view only reads, so a request cut short can be answered again.
+pub fn handle_briefly(
+    ctx: &Ctx,
+    endpoints: &[Endpoint],
+    req: &Request,
+    m: Option<&Match>,
+    budget: Duration,
+) -> Option<Response> {
+    let heavy = m.map(|m| &endpoints[m.index].heavy);
+    if heavy.is_some_and(Heavy::recently) {
+        return None;
+    }
+    let answer = crate::db::brief(budget, || dispatch(ctx, endpoints, req, m));
+    if let (None, Some(heavy)) = (&answer, heavy) {
+        heavy.mark();
+    }
+    Some(answer?.unwrap_or_else(|e| respond(ctx, req, e)))
 }
 
 fn dispatch(
     ctx: &Ctx,
     endpoints: &[Endpoint],
     req: &Request,
-    m: Option<Match>,
+    m: Option<&Match>,
 ) -> Result<Response, ViewError> {
     let Some(m) = m else {
         let path = req.path.strip_prefix('/').unwrap_or(&req.path);
@@ -367,6 +422,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         query,
         name: r.name.clone(),
         origin: r.origin.clone(),
+        heavy: Heavy::default(),
     })
 }
 
