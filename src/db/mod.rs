@@ -198,10 +198,19 @@ fn thread_cpu() -> Duration {
 /// pages skip the hand-over, and an expensive one holds that thread for about `budget` only.
 /// A read transaction's end (`Database::snapshot`) is never interrupted.
 pub fn brief<T>(budget: Duration, f: impl FnOnce() -> T) -> Option<T> {
+    /// Ends the brief work even if `f` panics (the server answers that with a 500 and goes on
+    /// using the thread): nothing later on it is cut short by a budget that is not its own.
+    struct End;
+    impl Drop for End {
+        fn drop(&mut self) {
+            BRIEF_UNTIL.set(None);
+        }
+    }
     BRIEF_UNTIL.set(Some(thread_cpu() + budget));
     BRIEF_CUT.set(false);
+    let end = End;
     let out = f();
-    BRIEF_UNTIL.set(None);
+    drop(end);
     (!BRIEF_CUT.replace(false)).then_some(out)
 }
 
@@ -439,6 +448,9 @@ mod tests {
             db.with(|c| Ok(c.conn.query_row(endless, [], |r| r.get::<_, i64>(0))?))
         });
         assert!(cut.is_none(), "{cut:?}");
+        // Brief work that panics ends all the same.
+        let panicked = std::panic::catch_unwind(|| brief(Duration::ZERO, || panic!("a bug")));
+        assert!(panicked.is_err());
         // Not brief, and no `query_limit`: a statement of some milliseconds runs to its end.
         let longer = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
                       WHERE i < 300000) SELECT count(*) FROM n";
