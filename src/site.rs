@@ -370,6 +370,18 @@ impl Site {
         views::respond_as(&self.ctx(false), req, error, answer)
     }
 
+    /// [`Site::handle_resolved`] as brief work: `None` when the route's database work proved
+    /// too expensive for `budget` of this thread's CPU time (see `views::handle_briefly`).
+    pub fn handle_briefly(
+        &self,
+        req: &views::Request,
+        m: Option<&Match>,
+        budget: std::time::Duration,
+        debug: bool,
+    ) -> Option<views::Response> {
+        views::handle_briefly(&self.ctx(debug), &self.endpoints, req, m, budget)
+    }
+
     /// The error page for `error`, as the site shows it (the server's 400 for a bad Host or
     /// path, and its 404 for a missing static file, come through here).
     pub fn error(&self, req: &views::Request, error: views::ViewError) -> views::Response {

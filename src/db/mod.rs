@@ -7,6 +7,8 @@
 //! keys on, a cache of prepared statements), so reads on one worker never wait for another's.
 //! A statement run through [`Database::with`] that outlives the site's time limit
 //! (`site.limits.query_ms`) is interrupted by SQLite's progress handler: `DbError::Interrupted`.
+//! Work run through [`brief`] is stopped the same way once it has used its share of the
+//! thread's CPU time, or at once when it would wait for a lock, and reports that it was.
 
 pub mod backup;
 pub mod fixtures;
@@ -16,7 +18,7 @@ pub mod model;
 pub mod query;
 pub mod sync;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,15 +175,84 @@ const PROGRESS_OPS: i32 = 1000;
 
 thread_local! {
     static CONNECTIONS: RefCell<HashMap<PathBuf, Conn>> = RefCell::new(HashMap::new());
+    /// The thread CPU time at which the [`brief`] work in hand is stopped; `None` outside one.
+    static BRIEF_UNTIL: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// Whether the brief work in hand was stopped (past its time, or facing a lock).
+    static BRIEF_CUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The CPU time this thread has used. Not the wall clock: a thread that the machine's other
+/// work keeps waiting has not spent its budget.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Run `f` as brief work: once the statements it runs on this thread find that it has used
+/// `budget` of the thread's CPU time since it began, they are interrupted, and so is any that
+/// would wait for another connection's lock; `f`'s result is then `None`, whatever `f` made of
+/// the errors. The server tries a page that reads the database this way on the thread that took
+/// the request, and hands it to a database thread only when it proves expensive: the cheap
+/// pages skip the hand-over, and an expensive one holds that thread for about `budget` only.
+/// A read transaction's end (`Database::snapshot`) is never interrupted.
+pub fn brief<T>(budget: Duration, f: impl FnOnce() -> T) -> Option<T> {
+    /// Ends the brief work even if `f` panics (the server answers that with a 500 and goes on
+    /// using the thread): nothing later on it is cut short by a budget that is not its own.
+    struct End;
+    impl Drop for End {
+        fn drop(&mut self) {
+            BRIEF_UNTIL.set(None);
+        }
+    }
+    BRIEF_UNTIL.set(Some(thread_cpu() + budget));
+    BRIEF_CUT.set(false);
+    let end = End;
+    let out = f();
+    drop(end);
+    (!BRIEF_CUT.replace(false)).then_some(out)
+}
+
+/// Whether the brief work in hand has used its time (and is therefore cut short).
+fn brief_spent() -> bool {
+    let spent = BRIEF_UNTIL.get().is_some_and(|until| thread_cpu() > until);
+    if spent {
+        BRIEF_CUT.set(true);
+    }
+    spent
+}
+
+/// How long a serving connection waits for another's lock, in milliseconds.
+const BUSY_MS: u64 = 5000;
+
+/// The busy handler of every connection: wait for the lock as SQLite's `busy_timeout` does
+/// (sleeping 1, 2, 5, … up to 100 ms at a time, [`BUSY_MS`] in all), except in [`brief`] work,
+/// which gives up at once and is answered where waiting costs no one else.
+fn wait_for_lock(attempt: i32) -> bool {
+    if BRIEF_UNTIL.get().is_some() {
+        BRIEF_CUT.set(true);
+        return false;
+    }
+    const DELAYS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+    let n = usize::try_from(attempt).unwrap_or(0);
+    let waited = DELAYS.iter().take(n).sum::<u64>() + 100 * n.saturating_sub(DELAYS.len()) as u64;
+    if waited >= BUSY_MS {
+        return false;
+    }
+    let delay = DELAYS.get(n).copied().unwrap_or(100).min(BUSY_MS - waited);
+    std::thread::sleep(Duration::from_millis(delay));
+    true
 }
 
 /// Open a connection with Trellis's settings.
 pub fn connect(path: &Path) -> Result<Connection, DbError> {
-    let conn = Connection::open(path).map_err(|source| DbError::Open {
+    let mut conn = Connection::open(path).map_err(|source| DbError::Open {
         path: path.to_path_buf(),
         source,
     })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
@@ -290,7 +361,7 @@ impl Database {
                     PROGRESS_OPS,
                     Some(move || {
                         let at = watched.load(Ordering::Relaxed);
-                        at != 0 && clock() > at
+                        brief_spent() || (at != 0 && clock() > at)
                     }),
                 )?;
                 let entry = Conn {
@@ -325,9 +396,12 @@ impl Database {
         };
         let began = run("BEGIN").is_ok();
         let out = f();
+        // Brief work that was cut short still ends its transaction.
+        let brief = BRIEF_UNTIL.take();
         if began && run("COMMIT").is_err() {
             let _ = run("ROLLBACK");
         }
+        BRIEF_UNTIL.set(brief);
         out
     }
 }
@@ -417,6 +491,69 @@ mod tests {
         assert!(matches!(open, DbError::Open { .. }), "{open:?}");
         let expected = format!("cannot open {}: unable to open", nowhere.display());
         assert!(open.to_string().starts_with(&expected), "{open}");
+    }
+
+    /// A database as serving opens it, with a table `t` of one row.
+    fn one_row(dir: &tempfile::TempDir) -> (Database, PathBuf) {
+        let path = dir.path().join("db.sqlite3");
+        connect(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+            .unwrap();
+        (Database::new(path.clone(), Models::default()), path)
+    }
+
+    /// Brief work past its budget of CPU time is cut short: `None`, whatever the work made of
+    /// the interruption. Within its budget it gives its result, and the connection goes on
+    /// serving work that is not brief, uninterrupted.
+    #[test]
+    fn brief_work_past_its_budget_is_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = one_row(&dir);
+        let count = "SELECT count(*) FROM t";
+        let quick = brief(Duration::from_secs(5), || {
+            db.with(|c| Ok(c.conn.query_row(count, [], |r| r.get::<_, i64>(0))?))
+        });
+        assert_eq!(quick.map(Result::unwrap), Some(1));
+        // Counting to a billion takes SQLite seconds.
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                       WHERE i < 1000000000) SELECT count(*) FROM n";
+        let cut = brief(Duration::from_millis(5), || {
+            db.with(|c| Ok(c.conn.query_row(endless, [], |r| r.get::<_, i64>(0))?))
+        });
+        assert!(cut.is_none(), "{cut:?}");
+        // Brief work that panics ends all the same.
+        let panicked = std::panic::catch_unwind(|| brief(Duration::ZERO, || panic!("a bug")));
+        assert!(panicked.is_err());
+        // Not brief, and no `query_limit`: a statement of some milliseconds runs to its end.
+        let longer = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                      WHERE i < 300000) SELECT count(*) FROM n";
+        let n = db.with(|c| Ok(c.conn.query_row(longer, [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(n.unwrap(), 300_000);
+    }
+
+    /// Brief work never waits for another connection's lock: the read gives up at once and the
+    /// work reports itself cut short, to be answered where waiting costs no one else.
+    #[test]
+    fn brief_work_does_not_wait_for_a_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, path) = one_row(&dir);
+        // In exclusive locking mode a writer keeps even readers out until it closes.
+        let holder = connect(&path).unwrap();
+        holder
+            .execute_batch(
+                "PRAGMA locking_mode = EXCLUSIVE; BEGIN IMMEDIATE; INSERT INTO t VALUES (2)",
+            )
+            .unwrap();
+        let count = "SELECT count(*) FROM t";
+        let cut = brief(Duration::from_secs(60), || {
+            db.with(|c| Ok(c.conn.query_row(count, [], |r| r.get::<_, i64>(0))?))
+        });
+        assert!(cut.is_none(), "{cut:?}");
+        holder.execute_batch("COMMIT").unwrap();
+        drop(holder);
+        let n = db.with(|c| Ok(c.conn.query_row(count, [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(n.unwrap(), 2);
     }
 
     /// A statement past `query_limit` is stopped by the progress handler: `Interrupted`, which

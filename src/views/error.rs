@@ -306,6 +306,7 @@ mod tests {
             renderer: &renderer,
             db: None,
             settings: &settings,
+            debug: false,
         };
         let req = Request::get("/a%3Cb/");
         let header = |r: &Response, name: &str| {

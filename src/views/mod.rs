@@ -26,7 +26,9 @@
 //! `cors` answers preflights and adds CORS headers around every view kind, in
 //! [`handle_resolved`]; `csv` (a streamed `format: csv` export) and `facets` are parts of `list`.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -96,6 +98,37 @@ pub struct Endpoint {
     pub origin: String,
     /// Its own CORS policy, none, or the site's.
     pub cors: cors::RouteCors,
+    /// When a request to this route last proved too expensive to answer briefly.
+    pub heavy: Heavy,
+}
+
+/// When a route's request last ran past its budget in [`handle_briefly`]: for
+/// [`Heavy::FOR`] after that, its requests go straight to the database threads. A stream of
+/// expensive requests (distinct searches) thus costs the threads that answer the cheap pages
+/// one budget a second, not one a request.
+#[derive(Debug, Default)]
+pub struct Heavy {
+    /// Milliseconds since [`Heavy::clock`]'s start, plus one; 0 for never.
+    at: AtomicU64,
+}
+
+impl Heavy {
+    const FOR: Duration = Duration::from_secs(1);
+
+    fn clock() -> u64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX).saturating_add(1)
+    }
+
+    fn recently(&self) -> bool {
+        let at = self.at.load(Ordering::Relaxed);
+        at != 0 && Heavy::clock() < at.saturating_add(Heavy::FOR.as_millis() as u64)
+    }
+
+    fn mark(&self) {
+        self.at.store(Heavy::clock(), Ordering::Relaxed);
+    }
 }
 
 impl Endpoint {
@@ -212,8 +245,26 @@ pub fn handle_resolved(
     req: &Request,
     m: Option<Match>,
 ) -> Response {
-    let index = m.as_ref().map(|m| m.index);
-    let answer = index.map_or(Answer::Html, |index| endpoints[index].answer());
+    around(ctx, endpoints, req, m.as_ref(), || {
+        Some(dispatch(ctx, endpoints, req, m.as_ref()))
+    })
+    .unwrap_or_else(|| respond(ctx, req, ViewError::Internal("no answer".into())))
+}
+
+/// What every answer passes through, around the view kind's own work (`run`): a CORS
+/// preflight answered before it, a failure turned into the route's error answer (JSON for a
+/// JSON route, the debug page while developing), the CORS headers added after it. `None` when
+/// `run` gave no answer (brief work cut short).
+fn around(
+    ctx: &Ctx,
+    endpoints: &[Endpoint],
+    req: &Request,
+    m: Option<&Match>,
+    run: impl FnOnce() -> Option<Result<Response, ViewError>>,
+) -> Option<Response> {
+    let index = m.map(|m| m.index);
+    let endpoint = index.map(|index| &endpoints[index]);
+    let answer = endpoint.map_or(Answer::Html, Endpoint::answer);
     let fail = |e| {
         let route = index.map(|index| debug::Route {
             index,
@@ -221,26 +272,50 @@ pub fn handle_resolved(
         });
         error::respond_at(ctx, req, e, answer, route)
     };
-    let endpoint = index.map(|index| &endpoints[index]);
     let site = ctx.settings.cors.as_ref();
     let policy = endpoint.map_or(site, |e| e.cors.or(site));
-    let Some(policy) = policy else {
-        return dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
-    };
-    let allow = endpoint.map_or(&["GET", "HEAD", "OPTIONS"][..], |e| &e.allow);
-    if let Some(preflight) = policy.preflight(req, allow) {
-        return preflight;
+    if let Some(policy) = policy {
+        let allow = endpoint.map_or(&["GET", "HEAD", "OPTIONS"][..], |e| &e.allow);
+        if let Some(preflight) = policy.preflight(req, allow) {
+            return Some(preflight);
+        }
     }
-    let mut r = dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
-    policy.decorate(req, &mut r);
-    r
+    let mut r = run()?.unwrap_or_else(fail);
+    if let Some(policy) = policy {
+        policy.decorate(req, &mut r);
+    }
+    Some(r)
+}
+
+/// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,
+/// when its database work used `budget` of this thread's CPU time or met a lock, or when the
+/// route did so within the last second ([`Heavy`]); the caller then answers it where it may
+/// take its time. Every view only reads, so a request cut short can be answered again.
+pub fn handle_briefly(
+    ctx: &Ctx,
+    endpoints: &[Endpoint],
+    req: &Request,
+    m: Option<&Match>,
+    budget: Duration,
+) -> Option<Response> {
+    let heavy = m.map(|m| &endpoints[m.index].heavy);
+    if heavy.is_some_and(Heavy::recently) {
+        return None;
+    }
+    around(ctx, endpoints, req, m, || {
+        let answer = crate::db::brief(budget, || dispatch(ctx, endpoints, req, m));
+        if let (None, Some(heavy)) = (&answer, heavy) {
+            heavy.mark();
+        }
+        answer
+    })
 }
 
 fn dispatch(
     ctx: &Ctx,
     endpoints: &[Endpoint],
     req: &Request,
-    m: Option<Match>,
+    m: Option<&Match>,
 ) -> Result<Response, ViewError> {
     let Some(m) = m else {
         let path = req.path.strip_prefix('/').unwrap_or(&req.path);
@@ -416,6 +491,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         name: r.name.clone(),
         origin: r.origin.clone(),
         cors,
+        heavy: Heavy::default(),
     })
 }
 

@@ -14,7 +14,7 @@ use crate::common::{write_files, Server, SiteDir};
 const GUARD: Duration = Duration::from_secs(60);
 
 /// A site with a model of notes (`n` rows from a CSV fixture, each with a body of `body`
-/// repeated), a JSON list without pagination, a searched paginated list, a template page, a
+/// repeated), a JSON list without pagination, a JSON detail page, a searched paginated list, a template page, a
 /// static file of `static_bytes` bytes, and `limits` (YAML lines under `site.limits`).
 fn site(limits: &str, rows: usize, body: &str, static_bytes: usize) -> SiteDir {
     let mut csv = String::from("id,title,body\n");
@@ -37,6 +37,7 @@ fn site(limits: &str, rows: usize, body: &str, static_bytes: usize) -> SiteDir {
 routes:
   - {{ path: "", view: template, template: home.hbs }}
   - {{ path: "notes.json", view: list, model: Note, format: json }}
+  - {{ path: "notes/<int:pk>/", view: detail, model: Note, format: json }}
   - {{ path: "search/", view: list, model: Note, format: json, paginate_by: 5, search: {{ fields: [title, body] }} }}
 "#
     );
@@ -308,6 +309,30 @@ fn a_full_database_queue_answers_503_and_cheap_pages_still_answer() {
     );
     still_answers(&server);
     assert_eq!(server.get("/search/?q=Note%201").status, 200);
+}
+
+/// With the one database thread busy and its queue full, a page that reads the database
+/// cheaply (a row by its key) is still answered: it is answered on the worker that took it,
+/// without waiting for the thread. Before, it was refused with the expensive searches.
+#[test]
+fn a_cheap_database_page_is_answered_while_the_database_queue_is_full() {
+    let body = "lorem ipsum dolor sit amet ".repeat(8);
+    let dir = site("    db_threads: 1\n    db_queue: 1", 20_000, &body, 10);
+    let server = std::sync::Arc::new(Server::start_site(&dir));
+    let searches: Vec<_> = (0..8)
+        .map(|i| {
+            let server = server.clone();
+            std::thread::spawn(move || server.get(&format!("/search/?q=no%20such%20words%20{i}")))
+        })
+        .collect();
+    server.wait_for_log("the queue for the database threads is full");
+    let r = server.get("/notes/7/");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("\"Note 7\""), "{}", r.body);
+    for search in searches {
+        let status = search.join().unwrap().status;
+        assert!(status == 200 || status == 503, "{status}");
+    }
 }
 
 /// Send the server the signal `sig` (`INT`, `TERM`) with `kill`.
