@@ -21,7 +21,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::config::diagnostic::suggestion;
+use crate::config::diagnostic::{did_you_mean, suggestion};
 use crate::config::raw::{FieldType, RawModel, RawSource};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
@@ -395,6 +395,11 @@ fn row(
                 .diag_key(name, format!("model {} has no field `{name}`", model.name));
             d = d.with_hint(suggestion(name, model.field_names()));
             errors.push(d);
+            // The field it probably meant is not reported again as missing.
+            refused.extend(
+                did_you_mean(name, model.field_names())
+                    .and_then(|m| model.fields.iter().position(|fd| fd.name == m)),
+            );
             continue;
         };
         match value(c, i, v, models, keys_of) {
