@@ -541,13 +541,20 @@ fn streamed(
 /// proxy in between (a proxy on the same machine makes a loopback server public).
 fn debug_allowed(req: &HttpRequest, site: &Site, host: &str) -> bool {
     let local_site = site.allowed_hosts.as_ref().is_none_or(|allowed| {
-        allowed
-            .iter()
-            .all(|a| crate::hosts::validate_host(a.trim_start_matches('.'), &crate::hosts::LOCAL_HOSTS))
+        allowed.iter().all(|a| {
+            crate::hosts::validate_host(a.trim_start_matches('.'), &crate::hosts::LOCAL_HOSTS)
+        })
     });
-    let proxied = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded", "via"]
-        .iter()
-        .any(|name| req.headers().contains_key(*name));
+    let proxied = [
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-real-ip",
+        "forwarded",
+        "via",
+    ]
+    .iter()
+    .any(|name| req.headers().contains_key(*name));
     local_site && !proxied && crate::hosts::is_local_host(host)
 }
 

@@ -31,9 +31,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod context;
-mod debug;
 pub mod cors;
 pub mod csv;
+mod debug;
 mod detail;
 mod error;
 mod facets;
