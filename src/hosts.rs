@@ -106,7 +106,7 @@ pub fn is_loopback(addr: &str) -> bool {
 pub fn refusal(addr: &str) -> String {
     format!(
         "refusing to serve on {addr} without `allowed_hosts`: only requests for localhost, 127.0.0.1 and [::1] would be answered\n  \
-         hint: name the site's hosts under `site:` in site.yaml, e.g. `allowed_hosts: [example.org, .example.org]` \
+         = help: name the site's hosts under `site:` in site.yaml, e.g. `allowed_hosts: [example.org, .example.org]` \
          (or `allowed_hosts: [\"*\"]` to answer any Host, knowingly); or serve on 127.0.0.1"
     )
 }

@@ -166,7 +166,7 @@ impl<'a> Doc<'a> {
         let n = self.before(line)?;
         let l = self.line(n);
         let col = content_col(l);
-        let content = l[col - 1..].trim_end();
+        let content = without_comment(&l[col - 1..]);
         let (message, fix) = match content.split_once(' ') {
             Some((key, value)) => (
                 format!("`{content}` has no `:` after its key"),
@@ -352,6 +352,22 @@ impl<'a> Doc<'a> {
         }
         None
     }
+}
+
+/// A line's text without its trailing `# comment` (a `#` after a space, outside quotes).
+fn without_comment(l: &str) -> &str {
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in l.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '#') if prev.is_whitespace() => return l[..i].trim_end(),
+            _ => {}
+        }
+        prev = c;
+    }
+    l.trim_end()
 }
 
 #[cfg(test)]

@@ -381,7 +381,10 @@ fn diagnose<T: DeserializeOwned>(
             raw = format!("{got}, expected one of: {words}");
         }
     }
-    let (message, hint, key) = friendly(&raw);
+    let (message, mut hint, key) = friendly(&raw);
+    if hint.is_none() {
+        hint = indented_too_little(&raw, &path);
+    }
     let d = if let Some(key) = &key {
         let candidate = join(&path, key);
         if source.keys.contains_key(&candidate) {
@@ -392,6 +395,43 @@ fn diagnose<T: DeserializeOwned>(
         source.diag(&path, message).with_hint(hint)
     };
     (d, key)
+}
+
+/// A model's or a field's own key (`ordering:`, `max_length:`) read as a model or a field of
+/// its own: the line is indented too little. The hint says so.
+fn indented_too_little(raw: &str, path: &str) -> Option<String> {
+    let (what, keys, fix) = if raw.ends_with("expected struct RawModel") {
+        let fix = "indent it to line up with `fields:` of the model above it";
+        ("model", keys_of::<super::raw::RawModel>(), fix)
+    } else if raw.ends_with("expected struct RawField") {
+        let fix = "move it into the field above it (inside its `{ … }`, or indented under it)";
+        ("field", keys_of::<super::raw::RawField>(), fix)
+    } else {
+        return None;
+    };
+    let key = path.rsplit('.').next()?;
+    keys.iter()
+        .any(|k| k == key)
+        .then(|| format!("`{key}` is a key of a {what}, read here as a {what} of its own: {fix}"))
+}
+
+/// The keys a mapping of type `T` accepts, as serde lists them for an unknown one.
+fn keys_of<T: DeserializeOwned>() -> Vec<String> {
+    let mut probe = serde_yaml::Mapping::new();
+    probe.insert(Value::String("\u{1}".into()), Value::Null);
+    let Err(e) = serde_yaml::from_value::<T>(Value::Mapping(probe)) else {
+        return Vec::new();
+    };
+    let e = e.to_string();
+    let Some((_, words)) = e.split_once("expected one of ") else {
+        return Vec::new();
+    };
+    words
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, w)| w.to_string())
+        .collect()
 }
 
 /// The words an enum at `path` of `value` takes: the list serde gives for an unknown word.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::config::diagnostic::suggestion;
+use crate::config::diagnostic::{did_you_mean, suggestion};
 use crate::config::raw::{FieldType, RawModel, RawSource};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
@@ -379,6 +379,7 @@ fn row(
     let model = &c.model;
     let before = errors.len();
     let mut values: Vec<(usize, Val)> = Vec::new();
+    let mut refused = HashSet::new();
     let mut many: Vec<(usize, Vec<Val>)> = (0..model.many.len()).map(|i| (i, Vec::new())).collect();
     for (name, v) in &f.front {
         if let Some(i) = model.many.iter().position(|fd| &fd.name == name) {
@@ -394,11 +395,20 @@ fn row(
                 .diag_key(name, format!("model {} has no field `{name}`", model.name));
             d = d.with_hint(suggestion(name, model.field_names()));
             errors.push(d);
+            // The field it probably meant is not reported again as missing.
+            refused.extend(
+                did_you_mean(name, model.field_names())
+                    .and_then(|m| model.fields.iter().position(|fd| fd.name == m)),
+            );
             continue;
         };
         match value(c, i, v, models, keys_of) {
             Ok(val) => values.push((i, val)),
-            Err((message, hint)) => errors.push(problem(f, name, message, hint)),
+            Err((message, hint)) => {
+                // Reported once, as a bad value: not again as a missing field.
+                refused.insert(i);
+                errors.push(problem(f, name, message, hint));
+            }
         }
     }
     let key = match values.iter().find(|(i, _)| *i == c.key) {
@@ -416,7 +426,7 @@ fn row(
             Some("add a field `body: { type: text, format: markdown }`, or name one with `source: { folder: …, body: FIELD }`".into()),
         ));
     }
-    let (on_insert, on_change) = missing(model, f, &mut values, now, errors);
+    let (on_insert, on_change) = missing(model, f, &mut values, &refused, now, errors);
     (errors.len() == before).then_some(Row {
         key,
         values,
@@ -565,12 +575,14 @@ fn missing(
     model: &Model,
     f: &File,
     values: &mut Vec<(usize, Val)>,
+    refused: &HashSet<usize>,
     now: &Now,
     errors: &mut Vec<Diagnostic>,
 ) -> (Timed, Timed) {
     let mut on_insert = Vec::new();
     let mut on_change = Vec::new();
-    let given: HashSet<usize> = values.iter().map(|(i, _)| *i).collect();
+    let mut given: HashSet<usize> = values.iter().map(|(i, _)| *i).collect();
+    given.extend(refused);
     let mut defaults = Vec::new();
     for (i, field) in model.fields.iter().enumerate() {
         if i == model.pk || given.contains(&i) {

@@ -10,7 +10,7 @@ use handlebars::template::{Parameter, TemplateElement};
 use handlebars::{JsonValue, Template};
 
 use crate::config::diagnostic::{suggestion, Diagnostic};
-use crate::routing::{Args, Params, ReverseError, Router, Shape};
+use crate::routing::{Args, Params, Part, ReverseError, Router, Shape};
 
 /// What a bad literal `date` format is told.
 const DATE_HINT: &str = "a chrono strftime format such as \"%B %-d, %Y\" (see https://docs.rs/chrono/latest/chrono/format/strftime/), or \"iso\" or \"rfc2822\"";
@@ -103,7 +103,10 @@ pub fn check(
                         ),
                         None,
                     ),
-                    Err(ReverseError::Value(_, why)) => (format!("url `{route}`: {why}"), None),
+                    Err(ReverseError::Value(_, why)) => (
+                        format!("url `{route}`: {why}"),
+                        converters_taken(router, route),
+                    ),
                 };
                 out.push(at(message, hint));
             }
@@ -111,6 +114,34 @@ pub fn check(
         }
     });
     out
+}
+
+/// What the arguments of the routes called `name` take: the route is `/archive/<year:year>/`:
+/// `year` must match `[0-9]{4}`.
+fn converters_taken(router: &Router, name: &str) -> Option<String> {
+    let mut out = Vec::new();
+    for &i in router.routes_named(name) {
+        let pattern = router.pattern(i);
+        let takes: Vec<String> = pattern
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Param { name, converter } => Some(match &converter.values {
+                    Some(values) => format!("`{name}` must be one of {}", values.join(", ")),
+                    None => format!("`{name}` must match `{}`", converter.regex),
+                }),
+                _ => None,
+            })
+            .collect();
+        if !takes.is_empty() {
+            out.push(format!(
+                "the route is `{}`: {}",
+                pattern.display(),
+                takes.join(", ")
+            ));
+        }
+    }
+    (!out.is_empty()).then(|| out.join("; "))
 }
 
 /// A `date` call's mistakes that literals show: a format chrono does not know, and a literal

@@ -189,6 +189,8 @@ fn serve_on_a_public_address_without_allowed_hosts_refuses_to_start() {
     assert!(!ok, "{stdout}");
     assert!(
         err.contains("refusing to serve on 0.0.0.0:0 without `allowed_hosts`")
+            // The hint in the form every other message gives it.
+            && err.contains("\n  = help: name the site's hosts under `site:`")
             && err.contains("allowed_hosts: [example.org")
             && err.contains("allowed_hosts: [\"*\"]"),
         "{err}"
