@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check`, `routes`, `schema`. Everything else lives in the library.
+//! The command line: `serve`, `check`, `routes`, `schema`, `build`. Everything else lives in the library.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,15 @@ enum Command {
     Dump { site: PathBuf, model: String },
     /// Print the resolved URL table: pattern, name, view, target.
     Routes { site: Option<PathBuf> },
+    /// Write every page a GET reaches without user input into OUT, as static files any
+    /// static host or CDN serves; a broken internal link fails the build.
+    Build {
+        site: PathBuf,
+        out: PathBuf,
+        /// Threads that render pages (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file).
     Schema {
         #[arg(long)]
@@ -226,6 +235,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Load { site, files } => load_command(&site, &files),
         Command::Dump { site, model } => dump_command(&site, &model),
+        Command::Build { site, out, jobs } => build_command(&site, &out, jobs),
         Command::Schema { routes } => {
             print!(
                 "{}",
@@ -378,6 +388,24 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
                 eprintln!("error: {e}");
             }
             eprintln!("nothing was loaded");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `trellis build`: the site as static files (see `trellis::export`), and what was left out.
+fn build_command(site: &Path, out: &Path, jobs: Option<usize>) -> Result<(), ExitCode> {
+    let started = std::time::Instant::now();
+    let site = load(site)?;
+    migrate(&site, false, true)?;
+    match trellis::export::build(&site, out, jobs) {
+        Ok(report) => {
+            eprint!("{}", report.details());
+            println!("{}", report.summary(out, started.elapsed()));
+            Ok(())
+        }
+        Err(e) => {
+            eprint!("{e}");
             Err(ExitCode::FAILURE)
         }
     }
