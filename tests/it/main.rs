@@ -16,6 +16,7 @@ mod archives;
 mod attacks;
 mod boundaries;
 mod browser;
+mod build;
 mod cli;
 mod collections;
 mod compression;
