@@ -136,14 +136,20 @@ pub fn target(page: &str, link: &str, base_url: Option<&str>) -> Target {
 }
 
 /// Whether a static host finds a file of `files` (paths relative to the build) at `path`: a
-/// folder's `index.html`, the file itself, or — for a path without its slash — the folder's
-/// `index.html` that the host redirects to.
+/// folder's index (`index.html`, or the `index.json` … that `files::file_for` writes for
+/// another type, which the build warns about), the file itself, or — for a path without its
+/// slash — the folder's index that the host redirects to.
 pub fn resolves(files: &HashSet<String>, path: &str) -> bool {
     let rel = path.trim_start_matches('/');
+    let index = |dir: &str| {
+        ["html", "json", "xml", "txt", "css", "js"]
+            .iter()
+            .any(|ext| files.contains(&format!("{dir}index.{ext}")))
+    };
     if rel.is_empty() || rel.ends_with('/') {
-        return files.contains(&format!("{rel}index.html"));
+        return index(rel);
     }
-    files.contains(rel) || files.contains(&format!("{rel}/index.html"))
+    files.contains(rel) || index(&format!("{rel}/"))
 }
 
 #[cfg(test)]
@@ -189,9 +195,14 @@ mod tests {
 
     #[test]
     fn a_path_resolves_to_a_file_as_a_static_host_finds_it() {
-        let files: HashSet<String> = ["index.html", "blog/index.html", "robots.txt"]
-            .map(String::from)
-            .into();
+        let files: HashSet<String> = [
+            "index.html",
+            "blog/index.html",
+            "robots.txt",
+            "api/index.json",
+        ]
+        .map(String::from)
+        .into();
         for (path, found) in [
             ("/", true),
             ("/blog/", true),
@@ -199,6 +210,7 @@ mod tests {
             ("/robots.txt", true),
             ("/robots.txt/", false),
             ("/tags/", false),
+            ("/api/", true),
         ] {
             assert_eq!(resolves(&files, path), found, "{path}");
         }

@@ -45,7 +45,10 @@ impl Report {
             s.push_str(&format!("skipped: {pattern}: {why}\n"));
         }
         for (pattern, note) in &self.notes {
-            s.push_str(&format!("note: {pattern}: {note}\n"));
+            match pattern.as_str() {
+                "" => s.push_str(&format!("note: {note}\n")),
+                _ => s.push_str(&format!("note: {pattern}: {note}\n")),
+            }
         }
         for (from, to) in &self.redirects {
             s.push_str(&format!(
@@ -222,7 +225,7 @@ fn write_all(
     report.redirects.sort();
     report
         .notes
-        .extend(o.warnings.drain(..).map(|w| ("file".to_string(), w)));
+        .extend(o.warnings.drain(..).map(|w| (String::new(), w)));
     Ok(())
 }
 
