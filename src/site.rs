@@ -491,6 +491,9 @@ fn compile_routes(
     for r in flat {
         match views::compile(r, env) {
             Ok(e) => endpoints.push(e),
+            // The route `pages: path` adds has its list's keys: their mistakes are the list's,
+            // reported once.
+            Err(_) if r.page_route => {}
             Err(mut d) => errors.append(&mut d),
         }
     }
