@@ -110,7 +110,8 @@ fn plan_route(ctx: &Ctx, e: &Endpoint, index: usize, p: &mut RoutePlan) -> Resul
                 super::links::RowLink::to_route(router, index, &v.out.model).map_err(|why| {
                     format!("{why}; declare its values with `export: {{ values: […] }}`")
                 })?;
-            let rows = fetch_all(ctx, &v.out.model, v.out.wheres.clone())?;
+            let columns: Vec<&str> = link.columns().collect();
+            let rows = fetch_all(ctx, &v.out.model, v.out.wheres.clone(), &columns)?;
             for row in &rows {
                 match link.path(router, row) {
                     Ok(url) => p.urls.push(url),
@@ -233,7 +234,8 @@ fn list_values(ctx: &Ctx, v: &ListView) -> Result<Vec<Params>, Why> {
     let mut tuples: BTreeSet<Vec<String>> = BTreeSet::new();
     let mut combos: Vec<Params> = vec![Params::new()];
     if !own.is_empty() {
-        for row in fetch_all(ctx, &v.out.model, v.out.wheres.clone())? {
+        let columns: Vec<&str> = own.iter().map(|c| c.path.field.column.as_str()).collect();
+        for row in fetch_all(ctx, &v.out.model, v.out.wheres.clone(), &columns)? {
             let values: Vec<Value> = own.iter().map(|c| captured_value(c, &row)).collect();
             if values.iter().any(Value::is_null) {
                 continue;
@@ -259,7 +261,8 @@ fn list_values(ctx: &Ctx, v: &ListView) -> Result<Vec<Params>, Why> {
             return Err(Why::Failed(format!("no model has the table `{table}`")));
         };
         let mut values: BTreeSet<String> = BTreeSet::new();
-        for row in fetch_all(ctx, &model, Vec::new())? {
+        let columns = [c.path.field.column.as_str()];
+        for row in fetch_all(ctx, &model, Vec::new(), &columns)? {
             let v = captured_value(c, &row);
             if !v.is_null() {
                 values.insert(v.to_string());
@@ -331,17 +334,30 @@ fn models<'a>(ctx: &'a Ctx) -> impl Iterator<Item = std::sync::Arc<Model>> + 'a 
         .flat_map(|db| db.models.values().cloned())
 }
 
-/// Every row of `model` meeting `conds`, in its ordering, without many-to-many fields.
+/// The `columns` of every row of `model` meeting `conds`, in its ordering, keyed by column
+/// (only those columns are read: a detail route's rows are kilobytes of body each).
 fn fetch_all(
     ctx: &Ctx,
     model: &Model,
     conds: Vec<crate::db::query::Cond>,
+    columns: &[&str],
 ) -> Result<Vec<Map<String, Value>>, Why> {
     let Some(db) = ctx.db else {
         return Ok(Vec::new());
     };
+    let mut picks = Vec::new();
+    for c in columns {
+        let Some(field) = model.fields.iter().position(|f| f.column == *c) else {
+            return Err(Why::Failed(format!("{} has no column `{c}`", model.name)));
+        };
+        picks.push(crate::db::query::Pick { via: None, field });
+    }
     let mut q = Query::new(model);
     q.conds = conds;
     q.many = false;
-    Ok(db.fetch(&q)?)
+    let rows = db.fetch_picked(&q, &picks)?;
+    Ok(rows
+        .into_iter()
+        .map(|values| columns.iter().map(|c| c.to_string()).zip(values).collect())
+        .collect())
 }
