@@ -2,10 +2,12 @@
 //! without touching one that has not changed, and putting a finished build in the place of
 //! the previous one.
 //!
-//! A build is written into a sibling folder of the output; a file whose bytes equal the
-//! previous build's is hard-linked from it (its modification time and inode kept, so `rsync`
-//! and upload tools see nothing to send). When every page is written and every link checked,
-//! the new folder is renamed into place and the old one removed.
+//! A build is written into a sibling folder of the output, and only once every page is
+//! written and every link checked does anything move into the output: the whole folder, for a
+//! first build; over a previous build, only the files whose bytes changed (each by a rename,
+//! so no file is ever half-written), then the previous build's files this one lacks are
+//! removed. An unchanged file is not touched (its modification time kept, so `rsync` and
+//! upload tools see nothing to send); a failed build changes nothing.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -78,10 +80,18 @@ fn extension(mime: &str) -> Option<&'static str> {
     })
 }
 
-/// Where a build is written, and the previous build it reuses files from.
+/// Where a build is written. Into a new `out`: a sibling folder, renamed into place when the
+/// build is complete. Over a previous build: only the files whose bytes changed are written,
+/// into the sibling folder, and moved into `out` (a rename each) when the build is complete;
+/// unchanged files are not touched, and the previous build's files that this one lacks are
+/// removed then.
 pub struct Writer {
     pub tmp: PathBuf,
-    previous: Option<PathBuf>,
+    out: PathBuf,
+    /// Whether `out` holds a previous build (which is then updated in place).
+    previous: bool,
+    /// The files written into `tmp`, to move into `out`.
+    staged: std::sync::Mutex<Vec<String>>,
 }
 
 impl Writer {
@@ -92,35 +102,35 @@ impl Writer {
             std::fs::remove_dir_all(&tmp)?;
         }
         std::fs::create_dir_all(&tmp)?;
-        let previous = out.is_dir().then(|| out.to_path_buf());
-        Ok(Writer { tmp, previous })
+        Ok(Writer {
+            tmp,
+            out: out.to_path_buf(),
+            previous: out.join(MANIFEST).is_file(),
+            staged: std::sync::Mutex::default(),
+        })
     }
 
-    /// Write `bytes` as `rel`; `false` when the previous build held the same bytes, which are
-    /// then linked (or copied with their modification time), not written anew.
+    /// Write `bytes` as `rel`; `false` when the previous build holds the same bytes there,
+    /// which are then left as they are (their modification time kept).
     pub fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<bool> {
-        let dest = self.tmp.join(rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if let Some(prev) = self.previous.as_ref().map(|p| p.join(rel)) {
+        if self.previous {
+            let prev = self.out.join(rel);
             let same = std::fs::metadata(&prev)
                 .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
                 && std::fs::read(&prev).is_ok_and(|old| old == bytes);
             if same {
-                if std::fs::hard_link(&prev, &dest).is_err() {
-                    // A file system without hard links: a copy that keeps the time.
-                    std::fs::write(&dest, bytes)?;
-                    let modified = std::fs::metadata(&prev)?.modified()?;
-                    std::fs::File::options()
-                        .write(true)
-                        .open(&dest)?
-                        .set_modified(modified)?;
-                }
                 return Ok(false);
             }
         }
+        let dest = self.tmp.join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
         std::fs::write(&dest, bytes)?;
+        self.staged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rel.to_string());
         Ok(true)
     }
 
@@ -134,28 +144,77 @@ impl Writer {
         self.write(MANIFEST, text.as_bytes())
     }
 
-    /// Put the finished build at `out`: the previous one is renamed aside, this one renamed
-    /// into its place, and the previous one removed.
-    pub fn finish(self, out: &Path) -> io::Result<()> {
-        if out.exists() {
-            let old = sibling(out, "old");
-            if old.exists() {
-                std::fs::remove_dir_all(&old)?;
+    /// Put the finished build at `out`, whose files are `files`: a new folder renamed into
+    /// place; or over a previous build, each changed file renamed into place, then the
+    /// previous build's files that are not in `files` removed (and folders left empty).
+    pub fn finish(self, files: &[String]) -> io::Result<()> {
+        if !self.previous {
+            if self.out.exists() {
+                // An empty folder (checked): replaced.
+                std::fs::remove_dir(&self.out)?;
             }
-            std::fs::rename(out, &old)?;
-            if let Err(e) = std::fs::rename(&self.tmp, out) {
-                let _ = std::fs::rename(&old, out);
-                return Err(e);
-            }
-            std::fs::remove_dir_all(&old)
-        } else {
-            std::fs::rename(&self.tmp, out)
+            return std::fs::rename(&self.tmp, &self.out);
         }
+        let old = std::fs::read_to_string(self.out.join(MANIFEST)).unwrap_or_default();
+        let keep: std::collections::HashSet<&str> = files.iter().map(String::as_str).collect();
+        let stale: Vec<&str> = old
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty() && !keep.contains(l))
+            .collect();
+        for rel in &stale {
+            let _ = std::fs::remove_file(self.out.join(rel));
+        }
+        let mut staged = self.staged.into_inner().unwrap_or_else(|e| e.into_inner());
+        // The manifest last: until it is in place, the folder says it holds the last build.
+        staged.sort_by_key(|rel| rel == MANIFEST);
+        for rel in &staged {
+            let dest = self.out.join(rel);
+            make_parent(&self.out, &dest)?;
+            if dest.is_dir() {
+                std::fs::remove_dir_all(&dest)?;
+            }
+            std::fs::rename(self.tmp.join(rel), &dest)?;
+        }
+        for rel in &stale {
+            remove_empty_parents(&self.out, &self.out.join(rel));
+        }
+        std::fs::remove_dir_all(&self.tmp)
     }
 
     /// A failed build: its folder removed, the previous build left as it was.
     pub fn abandon(self) {
         let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// The folder `dest` goes in, made; a file of the previous build where a folder must now be
+/// (a URL that became a prefix of others) is removed.
+fn make_parent(out: &Path, dest: &Path) -> io::Result<()> {
+    let Some(parent) = dest.parent() else {
+        return Ok(());
+    };
+    if std::fs::create_dir_all(parent).is_ok() {
+        return Ok(());
+    }
+    let mut p = parent;
+    while p.starts_with(out) && p != out {
+        if p.is_file() {
+            std::fs::remove_file(p)?;
+            break;
+        }
+        p = p.parent().unwrap_or(out);
+    }
+    std::fs::create_dir_all(parent)
+}
+
+/// Remove the folders of `file` that are left empty, up to `out`.
+fn remove_empty_parents(out: &Path, file: &Path) {
+    let mut p = file.parent();
+    while let Some(dir) = p.filter(|d| d.starts_with(out) && *d != out) {
+        if std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+        p = dir.parent();
     }
 }
 
@@ -281,29 +340,55 @@ mod tests {
     }
 
     #[test]
-    fn an_unchanged_file_keeps_its_time_and_a_finished_build_replaces_the_last() {
+    fn an_unchanged_file_is_not_touched_and_a_finished_build_replaces_the_last() {
         let dir = std::env::temp_dir().join(format!("trellis-files-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("out");
-        let w = Writer::new(&out).unwrap();
-        assert!(w.write("a/index.html", b"one").unwrap());
-        assert!(w.write("b.txt", b"two").unwrap());
-        w.finish(&out).unwrap();
+        let build = |pages: &[(&str, &[u8])]| -> Vec<bool> {
+            let w = Writer::new(&out).unwrap();
+            let changed = pages
+                .iter()
+                .map(|(rel, b)| w.write(rel, b).unwrap())
+                .collect();
+            let mut names: Vec<String> = pages.iter().map(|(rel, _)| rel.to_string()).collect();
+            names.push(MANIFEST.into());
+            w.manifest(&names).unwrap();
+            w.finish(&names).unwrap();
+            changed
+        };
+        assert_eq!(
+            build(&[
+                ("a/index.html", b"one"),
+                ("b.txt", b"two"),
+                ("c/d/e.txt", b"3")
+            ]),
+            [true, true, true]
+        );
         let old = std::fs::metadata(out.join("a/index.html")).unwrap();
-        std::fs::write(out.join("stale.txt"), "gone after the next build").unwrap();
+        std::fs::write(out.join("mine.txt"), "not the build's").unwrap();
 
-        let w = Writer::new(&out).unwrap();
-        assert!(!w.write("a/index.html", b"one").unwrap());
-        assert!(w.write("b.txt", b"changed").unwrap());
-        w.finish(&out).unwrap();
+        assert_eq!(
+            build(&[("a/index.html", b"one"), ("b.txt", b"changed")]),
+            [false, true]
+        );
         let new = std::fs::metadata(out.join("a/index.html")).unwrap();
         assert_eq!(new.modified().unwrap(), old.modified().unwrap());
         assert_eq!(
             std::fs::read_to_string(out.join("b.txt")).unwrap(),
             "changed"
         );
-        assert!(!out.join("stale.txt").exists());
+        assert!(
+            !out.join("c").exists(),
+            "a file the build no longer has, and its folders"
+        );
+        assert!(
+            out.join("mine.txt").exists(),
+            "a file no build wrote is left"
+        );
+        // A file that becomes a folder.
+        assert_eq!(build(&[("b.txt/index.html", b"x")]), [true]);
+        assert!(out.join("b.txt/index.html").is_file());
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "only the build is left: {leftovers:?}");
         std::fs::remove_dir_all(&dir).unwrap();

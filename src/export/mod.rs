@@ -136,7 +136,7 @@ pub fn build(site: &Site, out: &Path, jobs: Option<usize>) -> Result<Report, Bui
     let result = write_all(site, &writer, &urls, jobs, &mut report);
     match result {
         Ok(()) => {
-            writer.finish(out).map_err(|e| io(out, e))?;
+            writer.finish(&report.files).map_err(|e| io(out, e))?;
             Ok(report)
         }
         Err(e) => {
