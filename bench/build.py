@@ -28,6 +28,7 @@ missing, as root).
 """
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -255,13 +256,19 @@ def write_sites(tmp, posts):
     return t, h
 
 
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd):
-    start = time.perf_counter()
+    """Wall time and CPU time (user + system) of a command, in ms."""
+    start, used = time.perf_counter(), cpu()
     out = subprocess.run(cmd, capture_output=True, text=True)
     ms = (time.perf_counter() - start) * 1000
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
-    return ms, out
+    return (ms, (cpu() - used) * 1000), out
 
 
 def count_files(out):
@@ -273,7 +280,7 @@ def count_files(out):
 
 def runs(name, template, command, edit, n, tmp):
     """Cold, unchanged and one-edit builds of a fresh copy of `template`, n times each."""
-    cold, again, edited = [], [], []
+    cold, again, edited = [], [], []  # (wall, cpu) pairs
     files = None
     for r in range(n):
         site = f"{tmp}/{name}-site-{r}"
@@ -325,17 +332,23 @@ def main():
         hv = subprocess.run([args.hugo, "version"], capture_output=True, text=True).stdout.split()[1]
         med = statistics.median
         print(f"{args.posts} posts, {args.runs} runs each, medians in ms (min-max); hugo {hv}")
-        print("| | files written | cold build | again, nothing changed | one post edited |")
-        print("|---|---|---|---|---|")
-        for name, (cold, again, edited, files) in results.items():
-            cells = [f"{med(x):.0f} ({min(x):.0f}-{max(x):.0f})" for x in (cold, again, edited)]
-            print(f"| {name} | {files} | " + " | ".join(cells) + " |")
-        tc, ta, te, _ = results["trellis"]
-        hc, ha, he, _ = results["hugo"]
-        print(
-            f"trellis / hugo time: cold {med(tc) / med(hc):.2f}, again {med(ta) / med(ha):.2f}, "
-            f"edited {med(te) / med(he):.2f}"
-        )
+        for k, what in ((0, "wall time"), (1, "CPU time (user + system, all threads)")):
+            print(f"\n{what}:\n")
+            print("| | files written | cold build | again, nothing changed | one post edited |")
+            print("|---|---|---|---|---|")
+            for name, (cold, again, edited, files) in results.items():
+                cells = []
+                for runs_ in (cold, again, edited):
+                    x = [r[k] for r in runs_]
+                    cells.append(f"{med(x):.0f} ({min(x):.0f}-{max(x):.0f})")
+                print(f"| {name} | {files} | " + " | ".join(cells) + " |")
+            ratios = [
+                med([r[k] for r in t]) / med([r[k] for r in h])
+                for t, h in zip(results["trellis"][:3], results["hugo"][:3])
+            ]
+            print(
+                f"\ntrellis / hugo: cold {ratios[0]:.2f}, again {ratios[1]:.2f}, edited {ratios[2]:.2f}"
+            )
     finally:
         shutil.rmtree(tmp)
 
