@@ -242,6 +242,8 @@ enum Done {
     },
     /// A generated URL the site answers 404 (a list its rows leave empty).
     Absent,
+    /// A page not written, and why.
+    Left(String),
 }
 
 #[derive(Default)]
@@ -282,6 +284,7 @@ impl Outcome {
                 self.files.entry(file.clone()).or_default().push(file);
             }
             Ok(Done::Absent) => {}
+            Ok(Done::Left(why)) => self.warnings.push(why),
             Err(e) => self.errors.push(e),
         }
     }
@@ -310,7 +313,12 @@ fn page(site: &Site, writer: &files::Writer, url: &str) -> Result<Done, String> 
         (200, _) => (resp.body, None),
         (301 | 302 | 303 | 307 | 308, Some(to)) => (redirect_page(&to), Some(to)),
         (404, _) => return Ok(Done::Absent),
-        (status, _) => return Err(format!("GET {url} answered {status}")),
+        (status @ 500.., _) => return Err(format!("GET {url} answered {status}")),
+        (status, _) => {
+            return Ok(Done::Left(format!(
+                "{url} answers {status}, which a static host cannot: not written"
+            )))
+        }
     };
     let content_type = if redirect.is_some() {
         "text/html"

@@ -387,6 +387,7 @@ routes:
     export: { values: [{ who: ada }, { who: mei }] }
   - { path: "<lang:lang>/", view: template, template: home.hbs }
   - { path: "draft/", view: template, template: home.hbs, export: false }
+  - { path: "gone/", view: template, template: home.hbs, status: 410 }
 "#,
         &[("home.hbs", "<p>{{request.path}}</p>\n")],
     );
@@ -403,6 +404,10 @@ routes:
         "{err}"
     );
     assert!(err.contains("skipped: /draft/: `export: false`"), "{err}");
+    assert!(
+        err.contains("note: /gone/ answers 410, which a static host cannot: not written"),
+        "{err}"
+    );
     let files = manifest(&out);
     for f in [
         "index.html",
