@@ -3,7 +3,7 @@
 
     bench/build.py [--posts 10000] [--runs 5] [--trellis target/release/trellis] [--hugo hugo]
 
-Writes two sites into a temporary folder from one set of posts (about 2.5 KB of Markdown each,
+Writes two sites into a temporary folder from one set of posts (about 1.1 KB of Markdown each,
 1-3 of 9 tags, one every seven hours from 2020 on):
 
 - a Trellis site: `Post` and `Tag` collections (content/posts/, content/tags/), a home list of
