@@ -11,6 +11,7 @@ pub mod content;
 pub mod datetime;
 pub mod db;
 pub mod deploy;
+pub mod export;
 pub mod hosts;
 pub mod logline;
 pub mod proxy;

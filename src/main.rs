@@ -1,6 +1,6 @@
-//! The command line: `serve`, `new`, `check`, `migrate`, `load`, `dump`, `routes`, `schema`.
-//! What the commands share (which site, which address) is `trellis::cli`; everything else
-//! lives in the library.
+//! The command line: `serve`, `new`, `check`, `migrate`, `load`, `dump`, `backup`, `restore`,
+//! `routes`, `build`, `schema`. What the commands share (which site, which address) is
+//! `trellis::cli`; everything else lives in the library.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,6 +126,18 @@ enum Command {
     Routes {
         /// The site's folder (default: the current folder).
         site: Option<PathBuf>,
+    },
+    /// Write every page a GET reaches without user input into OUT, as static files any
+    /// static host or CDN serves; a broken internal link fails the build.
+    #[command(allow_missing_positional = true)]
+    Build {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        /// The folder to write the site into.
+        out: PathBuf,
+        /// Threads that render pages (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Print the JSON Schema of site.yaml (or, with --routes, of an included routes file);
     /// with --write, write both into a site's folder for an editor to use.
@@ -300,6 +312,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Restore { site, file } => {
             copy_command(&site_dir(site, "restore SITE FILE")?.path, &file, true)
+        }
+        Command::Build { site, out, jobs } => {
+            build_command(&site_dir(site, "build SITE OUT")?.path, &out, jobs)
         }
         Command::Schema {
             routes,
@@ -547,6 +562,24 @@ fn load_command(site: &Path, files: &[PathBuf]) -> Result<(), ExitCode> {
                 eprintln!("error: {e}");
             }
             eprintln!("nothing was loaded");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `trellis build`: the site as static files (see `trellis::export`), and what was left out.
+fn build_command(site: &Path, out: &Path, jobs: Option<usize>) -> Result<(), ExitCode> {
+    let started = std::time::Instant::now();
+    let site = load(site)?;
+    migrate(&site, false, Say::Lines)?;
+    match trellis::export::build(&site, out, jobs) {
+        Ok(report) => {
+            eprint!("{}", report.details());
+            println!("{}", report.summary(out, started.elapsed()));
+            Ok(())
+        }
+        Err(e) => {
+            eprint!("{e}");
             Err(ExitCode::FAILURE)
         }
     }

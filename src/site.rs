@@ -21,6 +21,48 @@ use crate::views::{
     self, CompileEnv, Ctx, Endpoint, ErrorPage, ErrorPages, RouteDef, SchemaNeeds, Settings,
 };
 
+/// `pages: path` on a list route: the same route again right after it, at
+/// `…/page/<int:page>/` and of the same name, which answers pages 2 on (`url` of the name
+/// without `page` is the list's own URL, page 1).
+fn page_route(
+    def: &RouteDef,
+    convs: &HashMap<String, Arc<Converter>>,
+) -> Result<Option<RouteDef>, Diagnostic> {
+    use crate::config::raw::{PageStyle, ViewKind};
+    if def.raw.view != ViewKind::List || def.raw.pages != Some(PageStyle::Path) {
+        return Ok(None);
+    }
+    let at = def.key("pages");
+    let ends_in_slash = match def.pattern.parts.last() {
+        None => true,
+        Some(crate::routing::Part::Literal(l)) => l.ends_with('/'),
+        Some(_) => false,
+    };
+    if def.raw.regex.is_some() || !ends_in_slash {
+        return Err(def
+            .source
+            .diag(
+                &at,
+                "`pages: path` needs a path that ends with `/` (or is empty)",
+            )
+            .with_hint(Some(
+                "its pages are `…/page/2/`; a path like `posts.json` keeps `?page=`".into(),
+            )));
+    }
+    let suffix = Pattern::parse_path("page/<int:page>/", convs)
+        .and_then(|p| def.pattern.join(&p))
+        .map_err(|e| pattern_diag(&def.source, &at, e))?;
+    Ok(Some(RouteDef {
+        raw: def.raw.clone(),
+        source: def.source.clone(),
+        at: def.at.clone(),
+        pattern: suffix,
+        name: def.name.clone(),
+        origin: format!("{} (page 2 on)", def.origin),
+        page_route: true,
+    }))
+}
+
 /// `site.limits`: each that must be at least 1 is.
 fn check_limits(limits: &RawLimits, source: &Source, errors: &mut Vec<Diagnostic>) {
     for (name, value) in limits.positive() {
@@ -388,6 +430,16 @@ impl Site {
         views::respond(&self.ctx(false), req, error)
     }
 
+    /// Every URL `trellis build` asks for, route by route, with what it leaves out and why
+    /// (see `views::export`); the error names a route whose rows could not be read.
+    pub fn export_plan(&self) -> Result<Vec<views::export::RoutePlan>, String> {
+        let ctx = self.ctx(false);
+        match &self.db {
+            Some(db) => db.snapshot(|| views::export::plan(&ctx, &self.endpoints)),
+            None => views::export::plan(&ctx, &self.endpoints),
+        }
+    }
+
     /// What a view may use: never the whole site.
     fn ctx(&self, debug: bool) -> Ctx<'_> {
         Ctx {
@@ -529,6 +581,9 @@ fn compile_routes(
     for r in flat {
         match views::compile(r, env) {
             Ok(e) => endpoints.push(e),
+            // The route `pages: path` adds has its list's keys: their mistakes are the list's,
+            // reported once.
+            Err(_) if r.page_route => {}
             Err(mut d) => errors.append(&mut d),
         }
     }
@@ -1012,14 +1067,18 @@ fn expand(
                     None => None,
                 };
                 let origin = source.diag(&here, "").headline();
-                out.push(RouteDef {
+                let def = RouteDef {
                     raw,
                     source: source.clone(),
                     at: here,
                     pattern,
                     name,
                     origin: origin.trim_end_matches(": ").to_string(),
-                });
+                    page_route: false,
+                };
+                let pages = page_route(&def, convs).map_err(|d| errors.push(d));
+                out.push(def);
+                out.extend(pages.ok().flatten());
             }
             RawRouteEntry::Include(inc) => {
                 let dir = source.file.parent().unwrap_or(Path::new("."));

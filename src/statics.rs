@@ -99,6 +99,25 @@ impl StaticFiles {
         }
     }
 
+    /// Every file the server would answer below `static_url`, as (path below the prefix, the
+    /// file): each under its own name, and under its fingerprinted name when it has one.
+    /// `trellis build` copies these.
+    pub fn files(&self) -> Vec<(String, PathBuf)> {
+        let Some(real) = &self.real else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        walk(real, real, &mut files);
+        let mut out = Vec::with_capacity(files.len());
+        for (rel, path) in files {
+            if let Some(name) = self.urls.fingerprinted.get(&rel) {
+                out.push((name.clone(), path.clone()));
+            }
+            out.push((rel, path));
+        }
+        out
+    }
+
     /// The file a (decoded) path below `static_url` names. A fingerprinted path is served
     /// as immutable while the file is still the one hashed; a stale one (the file changed
     /// since) is served as it is now, to be revalidated.

@@ -484,7 +484,7 @@ impl Method {
 }
 
 /// A route (Django's `path()` or, with `regex`, `re_path()`).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = route_rules)]
 pub struct RawRoute {
@@ -618,10 +618,45 @@ pub struct RawRoute {
     /// none.
     #[serde(default)]
     pub cors: Option<RawRouteCors>,
+    /// How a paginated list's pages are addressed: `query` (`?page=2`, the default) or `path`
+    /// (`…/page/2/`, which a static host can serve) (view: list).
+    #[serde(default)]
+    pub pages: Option<PageStyle>,
+    /// What `trellis build` writes of this route: `false` leaves it out; `{ values: [...] }`
+    /// names the captures' values to write, one map a page (every view but not_found).
+    #[serde(default)]
+    pub export: Option<RawExport>,
+}
+
+/// `pages:` of a list route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PageStyle {
+    /// `?page=2`.
+    Query,
+    /// `…/page/2/`: page 1 is the list's own URL.
+    Path,
+}
+
+/// `export:` of a route: `false` to leave it out of `trellis build`, or the values of its
+/// captures.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawExport {
+    Listed(bool),
+    Options(RawExportOptions),
+}
+
+/// `export: { values: [{ user: alice }, { user: bob }] }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExportOptions {
+    /// One map of capture values per page to write: `{ year: 2025, slug: hello }`.
+    pub values: Vec<IndexMap<String, RawScalar>>,
 }
 
 /// `feed:` of a feed route.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFeed {
     /// The feed's title.
@@ -649,7 +684,7 @@ pub enum FeedFormat {
 
 /// `item:` of a feed route: which fields make each entry. A field of a related row is written
 /// `author__name`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFeedItem {
     /// The field holding the entry's title.
@@ -703,7 +738,7 @@ pub enum Format {
 }
 
 /// `search:` of a list view.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSearch {
     /// The query parameter holding the search term (default `q`).
@@ -718,7 +753,7 @@ pub struct RawSearch {
 }
 
 /// A filter of a list view, driven by a query parameter.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFilter {
     /// The field filtered (default: the parameter's name). For a foreign key, `author__slug`
@@ -732,7 +767,7 @@ pub struct RawFilter {
 
 /// `dates:` of a list view (Django's `QuerySet.dates()`): the distinct periods of a date or
 /// datetime field among the list's rows, each with its number of rows.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDates {
     /// A date or datetime field of the list's model.
@@ -777,7 +812,7 @@ pub enum Lookup {
 }
 
 /// Rows of another model that point at the detail page's object.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRelated {
     /// The model whose rows are listed.
@@ -1034,6 +1069,8 @@ view_keys! {
     "feed" feed: &[Feed], required by &[Feed];
     "item" item: &[Feed], required by &[Feed];
     "sitemap" sitemap: &[Template, List, Detail];
+    "pages" pages: &[List];
+    "export" export: &[Template, List, Detail, Redirect, Response, Feed, Sitemap];
 }
 
 /// Every view kind, in the order the schema lists its rules.
@@ -1088,7 +1125,7 @@ fn route_rules(schema: &mut schemars::Schema) {
 }
 
 /// A declared query parameter.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawQueryParam {
     /// Value type (default str).

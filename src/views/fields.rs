@@ -213,6 +213,12 @@ impl FieldPath {
         Ok(self)
     }
 
+    /// The table of the model holding the field, when it is not the view's own (the last
+    /// hop's).
+    pub fn target_table(&self) -> Option<&str> {
+        self.hops.last().map(|h| h.table.as_str())
+    }
+
     pub fn cond(&self, values: Vec<SqlValue>) -> Cond {
         let mut cond = if let Some(part) = self.transform {
             match values.into_iter().next() {

@@ -18,7 +18,9 @@ use super::paginate::{uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::{DateKind, FieldType, Format, Lookup, RawRoute, RawSearch, SortOrder};
+use crate::config::raw::{
+    DateKind, FieldType, Format, Lookup, PageStyle, RawRoute, RawSearch, SortOrder,
+};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::{Cond, DatePart, Query};
@@ -63,6 +65,9 @@ pub struct ListView {
     pub csv: Option<CsvSpec>,
     /// `facets:`: each field's values counted over the filtered list (see `facets`).
     pub facets: Vec<FacetSpec>,
+    /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
+    /// adds), `?page=` ignored.
+    pub path_pages: bool,
 }
 
 impl ListView {
@@ -122,6 +127,13 @@ impl ListView {
         let dates = compile_dates(raw, &model, source, at, needs, &mut errors);
         let csv = (raw.format == Some(Format::Csv))
             .then(|| CsvSpec::compile(raw, models, &model, source, at, &mut errors));
+        let path_pages = raw.pages == Some(PageStyle::Path);
+        if path_pages && (keyset || raw.paginate_by.is_none()) {
+            errors.push(source.diag(
+                &format!("{at}.pages"),
+                "`pages: path` needs `paginate_by`, and numbered pages (not `keyset`)",
+            ));
+        }
         if raw.paginate_by == Some(0) {
             errors.push(source.diag(
                 &format!("{at}.paginate_by"),
@@ -144,6 +156,7 @@ impl ListView {
             dates,
             csv,
             facets,
+            path_pages,
         })
     }
 
@@ -381,16 +394,25 @@ impl ListView {
                 });
                 after_pk = Some(after.to_string());
             }
-        } else if self.count {
-            let c = Counted {
-                count: db.count(q).map_err(|e| call.db(e))?,
-                per_page: per,
-                allow_empty: self.allow_empty,
-            };
-            number = c.page(req.last("page")).ok_or(ViewError::NotFound)?;
-            counted = Some(c);
         } else {
-            number = uncounted_page(req.last("page")).ok_or(ViewError::NotFound)?;
+            let from_path = call.params.get("page").map(|v| v.to_string());
+            let asked = match (self.path_pages, &from_path) {
+                // Page 1 has one URL: the list's own.
+                (true, Some(n)) if n == "1" => return Err(ViewError::NotFound),
+                (true, _) => from_path.as_deref(),
+                (false, _) => req.last("page"),
+            };
+            if self.count {
+                let c = Counted {
+                    count: db.count(q).map_err(|e| call.db(e))?,
+                    per_page: per,
+                    allow_empty: self.allow_empty,
+                };
+                number = c.page(asked).ok_or(ViewError::NotFound)?;
+                counted = Some(c);
+            } else {
+                number = uncounted_page(asked).ok_or(ViewError::NotFound)?;
+            }
         }
         q.limit = Some(per + 1);
         q.offset = (number - 1).saturating_mul(per);
@@ -414,7 +436,7 @@ impl ListView {
                     .unwrap_or_default();
                 req.url_with(Some(("after", &last)), &["page"])
             } else {
-                req.url_with(Some(("page", &(number + 1).to_string())), &["after"])
+                self.page_url(req, call.params, number + 1)
             }
         });
         let page = Page {
@@ -425,11 +447,30 @@ impl ListView {
             counted,
             next_url,
             previous_url: (has_previous && !self.keyset)
-                .then(|| req.url_with(Some(("page", &(number - 1).to_string())), &["after"])),
+                .then(|| self.page_url(req, call.params, number - 1)),
             first_url: (self.keyset && has_previous)
                 .then(|| req.url_with(None, &["after", "page"])),
         };
         Ok((rows, page))
+    }
+
+    /// The URL of page `number` of the list this request shows, its other query parameters
+    /// kept: `?page=N`, or with `pages: path` `…/page/N/` (page 1 the list's own URL).
+    fn page_url(&self, req: &Request, params: &Params, number: i64) -> String {
+        if !self.path_pages {
+            return req.url_with(Some(("page", &number.to_string())), &["after"]);
+        }
+        let mut path = req.path.clone();
+        if params.contains_key("page") {
+            // `/blog/page/3/` → `/blog/`: the route matched that suffix.
+            let trimmed = path.trim_end_matches('/');
+            let base = trimmed.rsplitn(3, '/').nth(2).unwrap_or_default();
+            path = format!("{base}/");
+        }
+        if number > 1 {
+            path.push_str(&format!("page/{number}/"));
+        }
+        req.url_at(&path, None, &["page", "after"])
     }
 
     /// The JSON list: `results`, and with pagination `count`, `num_pages`, `page`, `next`,

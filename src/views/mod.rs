@@ -38,6 +38,7 @@ pub mod csv;
 mod debug;
 mod detail;
 mod error;
+pub mod export;
 mod facets;
 mod feed;
 mod fields;
@@ -100,6 +101,22 @@ pub struct Endpoint {
     pub cors: cors::RouteCors,
     /// When a request to this route last proved too expensive to answer briefly.
     pub heavy: Heavy,
+    /// What `trellis build` writes of it (`export:`).
+    pub export: Export,
+    /// The route `pages: path` added: its pages are written with the list's.
+    pub page_route: bool,
+}
+
+/// A route's `export:`.
+#[derive(Debug, Default)]
+pub enum Export {
+    /// Every page its captures' values reach (rows, converter values).
+    #[default]
+    Auto,
+    /// `export: false`.
+    Off,
+    /// `export: { values: [...] }`: these captures' values, one page each.
+    Values(Vec<Params>),
 }
 
 /// When a route's request last ran past its budget in [`handle_briefly`]: for
@@ -394,6 +411,9 @@ pub struct RouteDef {
     pub name: Option<String>,
     /// Where the route was declared (file and place), for messages and the routes table.
     pub origin: String,
+    /// The route `pages: path` adds after a list route, at `…/page/<int:page>/`: its `page`
+    /// capture is the page number, not a filter.
+    pub page_route: bool,
 }
 
 impl RouteDef {
@@ -461,7 +481,10 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
             }
-            let captures = r.pattern.param_names();
+            let mut captures = r.pattern.param_names();
+            if r.page_route {
+                captures.retain(|c| c != "page");
+            }
             let compiled = if raw.view == ViewKind::List {
                 ListView::compile(raw, env.models, src, &r.at, &captures, env.needs).map(|mut v| {
                     v.out.looked_at(env.renderer.as_deref());
@@ -481,6 +504,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             })
         }
     };
+    let export = compile_export(r, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -492,7 +516,53 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         origin: r.origin.clone(),
         cors,
         heavy: Heavy::default(),
+        export,
+        page_route: r.page_route,
     })
+}
+
+/// `export:`: `false`, or values whose keys are exactly the path's captures.
+fn compile_export(r: &RouteDef, errors: &mut Vec<Diagnostic>) -> Export {
+    use crate::config::raw::RawExport;
+    match &r.raw.export {
+        None | Some(RawExport::Listed(true)) => Export::Auto,
+        Some(RawExport::Listed(false)) => Export::Off,
+        Some(RawExport::Options(o)) => {
+            let mut captures = r.pattern.param_names();
+            captures.sort();
+            let mut all = Vec::new();
+            for (i, values) in o.values.iter().enumerate() {
+                let mut keys: Vec<String> = values.keys().cloned().collect();
+                keys.sort();
+                if keys != captures {
+                    errors.push(r.source.diag(
+                        &r.key(&format!("export.values[{i}]")),
+                        format!(
+                            "each value names every capture of the path: {}; this names {}",
+                            list_or_none(&captures),
+                            list_or_none(&keys)
+                        ),
+                    ));
+                    continue;
+                }
+                all.push(
+                    values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json()))
+                        .collect(),
+                );
+            }
+            Export::Values(all)
+        }
+    }
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Each key a route sets must be one its view takes, and the keys its view needs are set

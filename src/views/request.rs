@@ -113,6 +113,11 @@ impl Request {
     /// This request's URL with `drop` removed and `set` (a key and its value) put last, other
     /// parameters kept: the links of a page of rows.
     pub fn url_with(&self, set: Option<(&str, &str)>, drop: &[&str]) -> String {
+        self.url_at(&self.path, set, drop)
+    }
+
+    /// [`Request::url_with`], at another (decoded) path: a list's page `…/page/2/`.
+    pub fn url_at(&self, path: &str, set: Option<(&str, &str)>, drop: &[&str]) -> String {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.pairs {
             if set.is_none_or(|(key, _)| k != key) && !drop.contains(&k.as_str()) {
@@ -122,7 +127,7 @@ impl Request {
         if let Some((key, value)) = set {
             s.append_pair(key, value);
         }
-        let path = escape_uri_path(&self.path);
+        let path = escape_uri_path(path);
         match s.finish() {
             qs if qs.is_empty() => path,
             qs => format!("{path}?{qs}"),

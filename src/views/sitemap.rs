@@ -241,6 +241,10 @@ pub fn link(
         let Some(e) = by_origin.get(def.origin.as_str()) else {
             continue;
         };
+        // A list's pages 2 on (`pages: path`) are not in the sitemap, as `?page=` ones are not.
+        if def.page_route {
+            continue;
+        }
         let lastmod_at = def.key("sitemap.lastmod");
         let lastmod = match &def.raw.sitemap {
             Some(RawSitemap::Listed(false)) => continue,

@@ -17,6 +17,7 @@ mod attacks;
 mod backup;
 mod boundaries;
 mod browser;
+mod build;
 mod cli;
 mod collections;
 mod compression;

@@ -191,7 +191,7 @@ fn the_home_page_pages_through_every_published_post_and_hides_drafts() {
 
 #[test]
 fn the_feed_and_the_sitemap_read_back_with_real_parsers() {
-    let r = blog().get("/blog/feed/");
+    let r = blog().get("/blog/feed.xml");
     assert_eq!(r.status, 200);
     assert_eq!(r.mime(), "application/atom+xml");
     let feed = feed_rs::parser::parse(r.body.as_bytes()).expect("a valid feed");
