@@ -30,6 +30,11 @@ static ISO_8601: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Read a date or datetime in any of the accepted forms (see the module comment).
 pub fn parse(s: &str) -> Option<When> {
+    parse_plain(s).unwrap_or_else(|| parse_any(s))
+}
+
+/// [`parse`] by the regex, every accepted form.
+fn parse_any(s: &str) -> Option<When> {
     let c = ISO_8601.captures(s)?;
     // Every group is ASCII digits of bounded length, so parsing cannot overflow.
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
@@ -61,6 +66,52 @@ pub fn parse(s: &str) -> Option<When> {
     };
     let offset = FixedOffset::east_opt(seconds)?;
     local.and_local_timezone(offset).single().map(When::Offset)
+}
+
+/// [`parse`] without the regex for the forms Trellis stores (a feed parses one per entry):
+/// `YYYY-MM-DD`, optionally with `THH:MM` or `THH:MM:SS` (`T`, `t` or a space) and `Z`. `None`
+/// for any other form, which the regex reads; else what the regex's reading gives.
+fn parse_plain(s: &str) -> Option<Option<When>> {
+    let b = s.as_bytes();
+    let (body, utc) = match b.last() {
+        Some(b'Z' | b'z') => (&b[..b.len() - 1], true),
+        _ => (b, false),
+    };
+    let fits = |shape: &[u8]| {
+        body.len() == shape.len()
+            && body.iter().zip(shape).all(|(c, want)| match want {
+                b'9' => c.is_ascii_digit(),
+                b'T' => matches!(c, b'T' | b't' | b' '),
+                _ => c == want,
+            })
+    };
+    let num = |at: usize, len: usize| {
+        body[at..at + len]
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+    };
+    let seconds = if fits(b"9999-99-99T99:99:99") {
+        Some(num(17, 2))
+    } else if fits(b"9999-99-99T99:99") {
+        Some(0)
+    } else if fits(b"9999-99-99") && !utc {
+        None
+    } else {
+        return None;
+    };
+    let date = NaiveDate::from_ymd_opt(num(0, 4) as i32, num(5, 2), num(8, 2));
+    let Some(seconds) = seconds else {
+        return Some(date.map(When::Date));
+    };
+    let time = NaiveTime::from_hms_opt(num(11, 2), num(14, 2), seconds);
+    let local = date.zip(time).map(|(d, t)| d.and_time(t));
+    Some(match local {
+        Some(local) if utc => local
+            .and_local_timezone(FixedOffset::east_opt(0)?)
+            .single()
+            .map(When::Offset),
+        other => other.map(When::Local),
+    })
 }
 
 /// A date alone, `YYYY-MM-DD`: what a date field holds.
@@ -101,6 +152,39 @@ pub fn django_json(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forms read without the regex are read as the regex reads them, out-of-range values
+    /// refused alike; the others are left to the regex.
+    #[test]
+    fn plain_forms_are_read_as_the_regex_reads_them() {
+        for s in [
+            "2026-11-21",
+            "2026-11-21T10:30",
+            "2026-11-21t10:30:59",
+            "2026-11-21 10:30:00Z",
+            "2026-11-21T10:30z",
+            "2026-02-30",
+            "2026-02-28T24:00:00",
+            "2026-02-28T23:60",
+            "2026-02-28T23:59:60Z",
+            "0000-01-01",
+        ] {
+            assert_eq!(parse_plain(s), Some(parse_any(s)), "{s}");
+        }
+        for s in [
+            "2026-11-21Z",
+            "2026-11-21T10:30:00.5",
+            "2026-11-21T10:30:00+01:00",
+            "2026-11-21T10",
+            "2026-1-21",
+            "2026-11-21X10:30",
+            "２026-11-21",
+            "",
+        ] {
+            assert_eq!(parse_plain(s), None, "{s}");
+        }
+        assert_eq!(parse("2026-11-21Z"), None);
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -610,10 +610,10 @@ fn check_host(
 const BRIEF: Duration = Duration::from_millis(2);
 
 /// Answer a request whose route reads the database here, on the worker, if that is cheap:
-/// `None` when its database work ran past [`BRIEF`] or met a lock (or the route's did in the
-/// last second), for a database thread to answer. Most pages are answered without the
+/// `None` when its database work ran past [`BRIEF`] or met a lock (or the route's did twice in
+/// the last second), for a database thread to answer. Most pages are answered without the
 /// hand-over's wake-ups (a channel, a oneshot, the worker's event loop: about as much time as
-/// a small page's own work); an expensive one costs this worker [`BRIEF`] at most, once a
+/// a small page's own work); an expensive one costs this worker [`BRIEF`] at most, twice a
 /// second per route. A view that panics is a 500, as on a database thread.
 fn briefly(
     site: &Site,

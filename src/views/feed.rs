@@ -304,7 +304,7 @@ impl FeedView {
     }
 
     fn atom(&self, site_name: &str, self_url: &str, entries: &[Entry]) -> std::io::Result<String> {
-        let mut w = xml_writer()?;
+        let mut w = xml_writer(capacity(entries))?;
         // With no entries there is no date to give: the Unix epoch, the same on every request.
         let updated = entries
             .iter()
@@ -334,7 +334,7 @@ impl FeedView {
     }
 
     fn rss(&self, self_url: &str, entries: &[Entry]) -> std::io::Result<String> {
-        let mut w = xml_writer()?;
+        let mut w = xml_writer(capacity(entries))?;
         let mut rss = w
             .create_element("rss")
             .with_attribute(("version", "2.0"))
@@ -369,6 +369,17 @@ impl FeedView {
         })?;
         Ok(finish(w))
     }
+}
+
+/// About how many bytes a feed of these entries takes: its bodies (escaping makes HTML longer)
+/// and some for each entry's other elements.
+fn capacity(entries: &[Entry]) -> usize {
+    let body = |b: &Option<Body>| b.as_ref().map_or(0, |b| b.as_str().len());
+    let bodies: usize = entries
+        .iter()
+        .map(|e| body(&e.summary) + body(&e.content))
+        .sum();
+    1024 + bodies + bodies / 2 + 512 * entries.len()
 }
 
 /// Without an `ordering`, newest first: by `item.published` (or `updated`) descending, else

@@ -185,10 +185,11 @@ pub fn xml_text(s: &str) -> Cow<'_, str> {
 
 pub type XmlWriter = quick_xml::Writer<Vec<u8>>;
 
-/// A writer of an indented XML document, its declaration written.
-pub fn xml_writer() -> std::io::Result<XmlWriter> {
+/// A writer of an indented XML document, its declaration written, with room for about
+/// `capacity` bytes (a feed's size is known ahead: its buffer is not copied as it grows).
+pub fn xml_writer(capacity: usize) -> std::io::Result<XmlWriter> {
     use quick_xml::events::{BytesDecl, Event};
-    let mut w = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    let mut w = quick_xml::Writer::new_with_indent(Vec::with_capacity(capacity), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
     Ok(w)
 }

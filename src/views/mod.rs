@@ -119,13 +119,18 @@ pub enum Export {
     Values(Vec<Params>),
 }
 
-/// When a route's request last ran past its budget in [`handle_briefly`]: for
-/// [`Heavy::FOR`] after that, its requests go straight to the database threads. A stream of
-/// expensive requests (distinct searches) thus costs the threads that answer the cheap pages
-/// one budget a second, not one a request.
+/// When a route's requests last ran past their budget in [`handle_briefly`]: once two have
+/// within [`Heavy::FOR`] of each other, for [`Heavy::FOR`] after that its requests go straight
+/// to the database threads. A stream of expensive requests (distinct searches) thus costs the
+/// threads that answer the cheap pages two budgets a second, not one a request; a single cut
+/// (a cheap page whose thread was charged for the machine's other work: a page fault, time the
+/// hypervisor took) does not send a second of a cheap route's requests through the hand-over.
 #[derive(Debug, Default)]
 pub struct Heavy {
-    /// Milliseconds since [`Heavy::clock`]'s start, plus one; 0 for never.
+    /// When the last request was cut short: milliseconds since [`Heavy::clock`]'s start, plus
+    /// one; 0 for never.
+    cut: AtomicU64,
+    /// When the route was found heavy, in the same milliseconds; 0 for never.
     at: AtomicU64,
 }
 
@@ -138,13 +143,20 @@ impl Heavy {
         u64::try_from(ms).unwrap_or(u64::MAX).saturating_add(1)
     }
 
-    fn recently(&self) -> bool {
-        let at = self.at.load(Ordering::Relaxed);
-        at != 0 && Heavy::clock() < at.saturating_add(Heavy::FOR.as_millis() as u64)
+    fn within(since: u64, now: u64) -> bool {
+        since != 0 && now < since.saturating_add(Heavy::FOR.as_millis() as u64)
     }
 
+    fn recently(&self) -> bool {
+        Heavy::within(self.at.load(Ordering::Relaxed), Heavy::clock())
+    }
+
+    /// A request of the route was cut short now.
     fn mark(&self) {
-        self.at.store(Heavy::clock(), Ordering::Relaxed);
+        let now = Heavy::clock();
+        if Heavy::within(self.cut.swap(now, Ordering::Relaxed), now) {
+            self.at.store(now, Ordering::Relaxed);
+        }
     }
 }
 
@@ -306,7 +318,7 @@ fn around(
 
 /// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,
 /// when its database work used `budget` of this thread's CPU time or met a lock, or when the
-/// route did so within the last second ([`Heavy`]); the caller then answers it where it may
+/// route's requests did so twice within the last second ([`Heavy`]); the caller then answers it where it may
 /// take its time. Every view only reads, so a request cut short can be answered again.
 pub fn handle_briefly(
     ctx: &Ctx,
@@ -633,4 +645,21 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
     }
     allow.push("OPTIONS");
     allow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Heavy;
+
+    /// One request cut short is not enough to send a route's requests to the database threads
+    /// (it may be the machine's doing); a second within a second is.
+    #[test]
+    fn a_route_is_heavy_after_two_cuts_within_a_second() {
+        let heavy = Heavy::default();
+        assert!(!heavy.recently());
+        heavy.mark();
+        assert!(!heavy.recently(), "one cut");
+        heavy.mark();
+        assert!(heavy.recently(), "two cuts");
+    }
 }

@@ -182,7 +182,7 @@ fn lastmod(rows: &Rows, row: &Map<String, Value>) -> Option<String> {
 }
 
 fn urlset(urls: &[(String, Option<String>)]) -> std::io::Result<String> {
-    let mut w = xml_writer()?;
+    let mut w = xml_writer(0)?;
     w.create_element("urlset")
         .with_attribute(("xmlns", NS))
         .write_inner_content(|w| {
@@ -202,7 +202,7 @@ fn urlset(urls: &[(String, Option<String>)]) -> std::io::Result<String> {
 
 /// The sitemap index: `here?p=1` … `here?p=files`.
 fn index(here: &str, files: usize) -> std::io::Result<String> {
-    let mut w = xml_writer()?;
+    let mut w = xml_writer(0)?;
     w.create_element("sitemapindex")
         .with_attribute(("xmlns", NS))
         .write_inner_content(|w| {
