@@ -231,14 +231,10 @@ impl Site {
             &mut errors,
         );
 
-        let router = match Router::new(
-            flat.iter()
-                .map(|r| (r.pattern.clone(), r.name.clone()))
-                .collect(),
-        ) {
-            Ok(r) => Arc::new(r),
+        let router = match router_of(&flat, &file) {
+            Ok(r) => r,
             Err(e) => {
-                errors.push(Diagnostic::new(&file, e));
+                errors.push(e);
                 diagnostic::sort(&mut errors);
                 return Err(errors);
             }
@@ -317,15 +313,8 @@ impl Site {
         let name = site_name(settings.name.clone(), &root);
         let renderer = renderer.expect("no errors means templates loaded");
         let pages = error_pages_of(&renderer, error_pages);
-        let inputs = [&settings.templates_dir, &settings.static_dir]
-            .into_iter()
-            .map(PathBuf::from)
-            .chain(collections.iter().map(|c| c.folder.clone()))
-            .chain(fixtures.iter().cloned())
-            .map(|p| relative_input(&root, &p))
-            .collect();
         let site = Site {
-            inputs,
+            inputs: inputs_of(&root, &settings, &collections, &fixtures),
             settings: Settings::new(name, settings.append_slash, pages, base_url)
                 .with_limits(settings.limits)
                 .with_cors(cors),
@@ -954,6 +943,68 @@ fn check_allowed_hosts(hosts: Option<&[String]>, source: &Source, errors: &mut V
     }
 }
 
+/// A route's `path` (or `regex`) after the include prefixes above it.
+fn route_pattern(
+    raw: &crate::config::raw::RawRoute,
+    here: &str,
+    source: &Arc<Source>,
+    prefix: &Pattern,
+    convs: &HashMap<String, Arc<Converter>>,
+) -> Result<Pattern, Diagnostic> {
+    let pattern = match (&raw.path, &raw.regex) {
+        (Some(p), None) if p.starts_with('/') => Err(source
+            .diag(
+                &format!("{here}.path"),
+                format!("path {p:?} starts with `/`"),
+            )
+            .with_hint(Some(format!(
+                "paths are written without the leading slash: {:?}",
+                p.trim_start_matches('/')
+            )))),
+        (Some(p), None) => Pattern::parse_path(p, convs)
+            .map_err(|e| pattern_diag(source, &format!("{here}.path"), e)),
+        (None, Some(r)) => {
+            Pattern::parse_regex(r).map_err(|e| pattern_diag(source, &format!("{here}.regex"), e))
+        }
+        (Some(_), Some(_)) => {
+            Err(source.diag(here, "a route has either `path` or `regex`, not both"))
+        }
+        (None, None) => Err(source
+            .diag(here, "missing key `path`")
+            .with_hint(Some("every route needs `path` (or `regex`)".into()))),
+    };
+    pattern.and_then(|p| prefix.join(&p).map_err(|e| pattern_diag(source, here, e)))
+}
+
+/// The router of the expanded routes; a pattern it cannot compile is a diagnostic on the site
+/// file.
+fn router_of(flat: &[views::RouteDef], file: &Path) -> Result<Arc<Router>, Diagnostic> {
+    Router::new(
+        flat.iter()
+            .map(|r| (r.pattern.clone(), r.name.clone()))
+            .collect(),
+    )
+    .map(Arc::new)
+    .map_err(|e| Diagnostic::new(file, e))
+}
+
+/// The paths whose change reloads the site: its templates, static files, collection folders and
+/// fixture files, relative to the site's folder.
+fn inputs_of(
+    root: &Path,
+    settings: &crate::config::raw::RawSettings,
+    collections: &[crate::content::Collection],
+    fixtures: &[PathBuf],
+) -> Vec<PathBuf> {
+    [&settings.templates_dir, &settings.static_dir]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(collections.iter().map(|c| c.folder.clone()))
+        .chain(fixtures.iter().cloned())
+        .map(|p| relative_input(root, &p))
+        .collect()
+}
+
 /// `path` (relative to `root`, or below it) relative to `root`, without `.` parts.
 fn relative_input(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root)
@@ -1020,37 +1071,7 @@ fn expand(
         match entry {
             RawRouteEntry::Route(raw) => {
                 let raw = *raw;
-                let pattern = match (&raw.path, &raw.regex) {
-                    (Some(p), None) => {
-                        if p.starts_with('/') {
-                            errors.push(
-                                source
-                                    .diag(
-                                        &format!("{here}.path"),
-                                        format!("path {p:?} starts with `/`"),
-                                    )
-                                    .with_hint(Some(format!(
-                                        "paths are written without the leading slash: {:?}",
-                                        p.trim_start_matches('/')
-                                    ))),
-                            );
-                            continue;
-                        }
-                        Pattern::parse_path(p, convs)
-                            .map_err(|e| pattern_diag(source, &format!("{here}.path"), e))
-                    }
-                    (None, Some(r)) => Pattern::parse_regex(r)
-                        .map_err(|e| pattern_diag(source, &format!("{here}.regex"), e)),
-                    (Some(_), Some(_)) => {
-                        Err(source.diag(&here, "a route has either `path` or `regex`, not both"))
-                    }
-                    (None, None) => Err(source
-                        .diag(&here, "missing key `path`")
-                        .with_hint(Some("every route needs `path` (or `regex`)".into()))),
-                };
-                let pattern = match pattern
-                    .and_then(|p| prefix.join(&p).map_err(|e| pattern_diag(source, &here, e)))
-                {
+                let pattern = match route_pattern(&raw, &here, source, prefix, convs) {
                     Ok(p) => p,
                     Err(d) => {
                         errors.push(d);
