@@ -3,82 +3,62 @@
 //! links to other hosts are not ours to check. A link with a query string is refused: a
 //! static host answers it with the file of its path, whatever the query asks.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
-use regex::Regex;
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 
 /// The host a page's URL is resolved against when the site has no `base_url`.
 const LOCAL: &str = "http://trellis.build.invalid";
 
-/// The value of every `href` and `src` attribute of `html`, entities decoded, comments left
-/// out.
+/// The value of every `href` and `src` attribute of `html`, as a browser reads them: by
+/// html5ever's tokenizer, so character references are decoded, comments and the text of
+/// `<script>` and `<style>` are not tags, and a `>` inside a quoted value does not end its tag.
 pub fn links(html: &str) -> Vec<String> {
-    static TAG: OnceLock<Regex> = OnceLock::new();
-    static ATTR: OnceLock<Regex> = OnceLock::new();
-    static COMMENT: OnceLock<Regex> = OnceLock::new();
-    let tag = TAG.get_or_init(|| Regex::new(r"<[A-Za-z][^>]*>").expect("a valid regex"));
-    let attr = ATTR.get_or_init(|| {
-        Regex::new(r#"(?i)\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
-            .expect("a valid regex")
-    });
-    let comment = COMMENT.get_or_init(|| Regex::new(r"(?s)<!--.*?-->").expect("a valid regex"));
-    let html = comment.replace_all(html, "");
-    let mut out = Vec::new();
-    for t in tag.find_iter(&html) {
-        for c in attr.captures_iter(t.as_str()) {
-            let value = c
-                .get(1)
-                .or(c.get(2))
-                .or(c.get(3))
-                .map_or("", |m| m.as_str());
-            out.push(unescape(value));
-        }
-    }
-    out
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let tokenizer = Tokenizer::new(Links::default(), TokenizerOpts::default());
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.found.take()
 }
 
-/// HTML character references: the named ones Handlebars and ammonia write, and numeric ones.
-fn unescape(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.find(';').filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| {
-            let name = &rest[1..e];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, e))
-        });
-        match decoded {
-            Some((c, e)) => {
-                out.push(c);
-                rest = &rest[e + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
+/// The tokenizer's sink: the `href` and `src` values of start tags, in order.
+#[derive(Default)]
+struct Links {
+    found: RefCell<Vec<String>>,
+}
+
+impl TokenSink for Links {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let Token::TagToken(tag) = token else {
+            return TokenSinkResult::Continue;
+        };
+        if tag.kind != TagKind::StartTag {
+            return TokenSinkResult::Continue;
+        }
+        let mut found = self.found.borrow_mut();
+        for attr in &tag.attrs {
+            if matches!(&*attr.name.local, "href" | "src") {
+                found.push(attr.value.to_string());
             }
         }
+        // What the tree builder would tell the tokenizer: these elements hold text, not tags.
+        match &*tag.name {
+            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+            "style" | "xmp" | "iframe" | "noembed" | "noframes" => {
+                TokenSinkResult::RawData(RawKind::Rawtext)
+            }
+            "textarea" | "title" => TokenSinkResult::RawData(RawKind::Rcdata),
+            _ => TokenSinkResult::Continue,
+        }
     }
-    out.push_str(rest);
-    out
 }
 
 /// Where a link leads, seen from the page at `page` (a path).
@@ -166,6 +146,16 @@ mod tests {
             links(html),
             ["/static/a.css", "/bare/", "/i.png", "/p/?a=1&b=2"]
         );
+    }
+
+    /// What a pattern-matching reader gets wrong: a `>` inside a quoted value, markup inside
+    /// a script's text, a named reference beyond the five XML ones.
+    #[test]
+    fn links_are_read_as_a_browser_reads_the_markup() {
+        let html = r#"<a title="a > b" href="/after-gt/">x</a>
+<script>if (a<b) { s = '<a href="/in-script/">'; }</script>
+<a href="/caf&eacute;/">c</a>"#;
+        assert_eq!(links(html), ["/after-gt/", "/café/"]);
     }
 
     #[test]
