@@ -1125,7 +1125,7 @@ pub enum OnInvalid {
 }
 
 /// `errors:` — templates for error responses, by status: `{ 404: 404.hbs, 500: 500.hbs }`
-/// (400, 404 and 500).
+/// (400, 403, 404 and 500).
 /// YAML reads `404` as a number, so the keys are taken as numbers or strings.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(transparent)]
@@ -1134,8 +1134,8 @@ pub struct RawErrors(#[schemars(schema_with = "errors_schema")] pub IndexMap<Raw
 fn errors_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
-        "description": "Templates for error responses: 400, 404 and 500 (by default 400.hbs, 404.hbs and 500.hbs when they exist). They see `status` and `message` beside the usual context.",
-        "properties": {"400": {"type": "string"}, "404": {"type": "string"}, "500": {"type": "string"}},
+        "description": "Templates for error responses: 400, 403, 404 and 500 (by default 400.hbs, 403.hbs, 404.hbs and 500.hbs when they exist). They see `status` and `message` beside the usual context.",
+        "properties": {"400": {"type": "string"}, "403": {"type": "string"}, "404": {"type": "string"}, "500": {"type": "string"}},
         "additionalProperties": false
     })
 }

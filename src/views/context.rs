@@ -22,6 +22,7 @@ pub struct ErrorPage {
 #[derive(Debug, Default, Clone)]
 pub struct ErrorPages {
     pub bad_request: Option<ErrorPage>,
+    pub forbidden: Option<ErrorPage>,
     pub not_found: Option<ErrorPage>,
     pub server_error: Option<ErrorPage>,
 }
@@ -127,6 +128,9 @@ impl Ctx<'_> {
             request.insert("is_secure".into(), Value::Bool(req.secure));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
+        }
+        if uses.csrf {
+            ctx.insert("csrf_token".into(), Value::String(super::csrf::token(req)));
         }
         if uses.params {
             ctx.insert(
@@ -250,6 +254,7 @@ mod tests {
             request: false,
             params: false,
             query: false,
+            csrf: false,
         };
         for (name, _) in PAGES {
             let render = |uses| {

@@ -20,6 +20,8 @@ pub enum ViewError {
     NotFound,
     /// 400, with a reason the visitor may read (it is escaped on the page).
     BadRequest(String),
+    /// 403, with the reason (a failed CSRF check: Django's words), shown escaped.
+    Forbidden(String),
     /// 405, with the methods the route takes for the `Allow` header.
     MethodNotAllowed { allow: String },
     /// 503: the work could not be done now (the database stayed locked); try again later.
@@ -39,6 +41,7 @@ impl ViewError {
         match self {
             ViewError::NotFound => 404,
             ViewError::BadRequest(_) => 400,
+            ViewError::Forbidden(_) => 403,
             ViewError::MethodNotAllowed { .. } => 405,
             ViewError::Unavailable { .. } => 503,
             ViewError::Internal(_) | ViewError::Render { .. } => 500,
@@ -81,6 +84,16 @@ pub(super) fn respond_at(
                 ctx.settings.pages.bad_request.as_ref(),
                 400,
                 &message,
+            )
+        }
+        ViewError::Forbidden(reason) => {
+            tracing::warn!("Forbidden ({}): {}", escaped(&reason), escaped(&req.path));
+            error_page(
+                ctx,
+                req,
+                ctx.settings.pages.forbidden.as_ref(),
+                403,
+                &reason,
             )
         }
         ViewError::MethodNotAllowed { allow } => {
@@ -164,6 +177,7 @@ pub fn unavailable(retry_after: u32) -> Response {
 fn fallback_page(status: u16, message: &str) -> Response {
     let title = match status {
         400 => "Bad Request (400)",
+        403 => "Forbidden (403)",
         404 => "Not Found",
         503 => "Service Unavailable (503)",
         _ => "Server Error (500)",
@@ -171,6 +185,10 @@ fn fallback_page(status: u16, message: &str) -> Response {
     let detail = match status {
         404 => "<p>The requested resource was not found on this server.</p>".to_string(),
         400 => format!("<p>{}</p>", html_escape(message)),
+        403 => format!(
+            "<p>The request was refused: {}</p><p>A form must be sent from a page of this site, with the cookies it set (reload the form and send it again).</p>",
+            html_escape(message)
+        ),
         503 => "<p>The site is busy; please try again in a moment.</p>".to_string(),
         _ => String::new(),
     };

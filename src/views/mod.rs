@@ -31,9 +31,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod context;
-mod debug;
 pub mod cors;
+pub mod csrf;
 pub mod csv;
+mod debug;
 mod detail;
 mod error;
 mod facets;
@@ -56,7 +57,7 @@ pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
 pub use list::ListView;
 pub use redirect::{RedirectTarget, RedirectView};
-pub use request::{decode_path, escape_uri_path, Request, Response};
+pub use request::{decode_path, escape_uri_path, parse_cookies, set_cookie, Request, Response};
 pub use response::ResponseView;
 pub use sitemap::SitemapView;
 pub use template::TemplateView;
@@ -207,13 +208,16 @@ pub fn handle_resolved(
     let site = ctx.settings.cors.as_ref();
     let policy = endpoint.map_or(site, |e| e.cors.or(site));
     let Some(policy) = policy else {
-        return dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
+        let mut r = dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
+        csrf::set_cookie_if_used(req, &mut r);
+        return r;
     };
     let allow = endpoint.map_or(&["GET", "HEAD", "OPTIONS"][..], |e| &e.allow);
     if let Some(preflight) = policy.preflight(req, allow) {
         return preflight;
     }
     let mut r = dispatch(ctx, endpoints, req, m).unwrap_or_else(fail);
+    csrf::set_cookie_if_used(req, &mut r);
     policy.decorate(req, &mut r);
     r
 }
@@ -240,6 +244,8 @@ fn dispatch(
             allow: endpoint.allow.join(", "),
         });
     }
+    // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).
+    csrf::check(req, req.csrf_header.as_deref()).map_err(ViewError::Forbidden)?;
     let query = endpoint
         .query
         .extract(&req.pairs)

@@ -648,7 +648,8 @@ fn serve_outside_a_site_says_plainly_that_it_serves_the_example() {
             format!("This is the example site built into trellis: {here} has no site.yaml."),
             "Serve your own site with `trellis serve SITE`, or make one with `trellis new NAME`."
                 .to_string(),
-            "A page that fails shows its error in the browser (--no-debug to turn off).".to_string(),
+            "A page that fails shows its error in the browser (--no-debug to turn off)."
+                .to_string(),
             "Quit with Ctrl-C.".to_string(),
         ]
     );

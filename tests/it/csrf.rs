@@ -1,0 +1,213 @@
+//! CSRF over real HTTP against the real binary (what only the wire shows: the cookie the
+//! server sets, the headers a browser sends, the form body read from the socket): a page with
+//! `{{csrf_input}}` sets `csrftoken` and carries a masked token; a POST with both passes, and
+//! each fault (no cookie, no token, a wrong token, a foreign Origin) is a 403 with Django's
+//! reason on the site's 403 page. Form bodies past `site.limits.body_bytes` are 413s even when
+//! sent chunked. Masking itself is unit-tested in `src/views/csrf.rs`.
+
+use crate::common::{write_site, Resp, Server};
+
+const SITE: &str = "site:\n  name: Forms\n  limits:\n    body_bytes: 400\nroutes:\n  - path: form/\n    view: template\n    template: form.hbs\n    methods: [GET, POST, DELETE]\n  - path: \"\"\n    view: template\n    template: home.hbs\n";
+
+fn start() -> Server {
+    let dir = write_site(
+        SITE,
+        &[
+            (
+                "form.hbs",
+                "<form method=\"post\">{{csrf_input}}</form>[{{request.method}}]",
+            ),
+            ("home.hbs", "home"),
+            ("403.hbs", "<h1>Refused</h1><p>{{message}}</p>"),
+        ],
+    );
+    Server::start_site(&dir)
+}
+
+/// The `csrftoken` cookie's value in a response's `Set-Cookie`, and the whole header.
+fn csrf_cookie(r: &Resp) -> (String, String) {
+    let set = r
+        .headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("csrftoken="))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no csrftoken cookie: {r:?}"));
+    let value = set["csrftoken=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (value, set)
+}
+
+/// The hidden field's token in a page.
+fn token_in(body: &str) -> String {
+    let at = body
+        .find("name=\"csrfmiddlewaretoken\" value=\"")
+        .unwrap_or_else(|| panic!("no token field in {body}"));
+    let rest = &body[at + "name=\"csrfmiddlewaretoken\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A request's headers and body, and the reason its 403 gives.
+type Case<'a> = (Vec<(&'a str, &'a str)>, String, &'a str);
+
+#[test]
+fn a_form_page_sets_the_cookie_and_a_post_with_its_token_passes() {
+    let server = start();
+    let page = server.get("/form/");
+    assert_eq!(page.status, 200, "{page:?}");
+    let (secret, set) = csrf_cookie(&page);
+    assert_eq!(secret.len(), 32, "{set}");
+    assert!(
+        set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    let token = token_in(&page.body);
+    assert_eq!(token.len(), 64);
+    // A page that shows no token sets no cookie.
+    let home = server.get("/");
+    assert!(home.header("set-cookie").is_none(), "{home:?}");
+    // The cookie is reused, and each render masks it afresh.
+    let cookie = format!("csrftoken={secret}");
+    let again = server.request("GET", "/form/", &[("Cookie", &cookie)]);
+    assert_eq!(csrf_cookie(&again).0, secret);
+    assert_ne!(token_in(&again.body), token);
+
+    let body = format!("csrfmiddlewaretoken={token}&title=x");
+    let ok = server.request_with_body(
+        "POST",
+        "/form/",
+        &[("Cookie", &cookie), ("Content-Type", FORM)],
+        &body,
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(ok.body.contains("[POST]"), "{}", ok.body);
+    // Same-origin Origin passes too.
+    let port = server.addr.port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let ok = server.request_with_body(
+        "POST",
+        "/form/",
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", FORM),
+            ("Origin", &origin),
+            ("Host", &format!("127.0.0.1:{port}")),
+        ],
+        &body,
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+    // The header a script sends works as the field does.
+    let ok = server.request_with_body(
+        "POST",
+        "/form/",
+        &[("Cookie", &cookie), ("X-CSRFToken", &token)],
+        "",
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+}
+
+#[test]
+fn each_csrf_fault_is_a_403_with_its_reason_on_the_sites_page() {
+    let server = start();
+    let page = server.get("/form/");
+    let (secret, _) = csrf_cookie(&page);
+    let token = token_in(&page.body);
+    let cookie = format!("csrftoken={secret}");
+    let other = token_in(&server.get("/form/").body);
+    let port = server.addr.port();
+    let host = format!("127.0.0.1:{port}");
+    let good = format!("csrfmiddlewaretoken={token}");
+    let cases: Vec<Case> = vec![
+        (
+            vec![("Content-Type", FORM)],
+            good.clone(),
+            "CSRF cookie not set.",
+        ),
+        (
+            vec![("Cookie", &cookie), ("Content-Type", FORM)],
+            "title=x".into(),
+            "CSRF token missing.",
+        ),
+        (
+            vec![("Cookie", &cookie), ("Content-Type", FORM)],
+            format!("csrfmiddlewaretoken={other}"),
+            "CSRF token from POST incorrect.",
+        ),
+        (
+            vec![
+                ("Cookie", &cookie),
+                ("Content-Type", FORM),
+                ("Origin", "http://evil.example"),
+                ("Host", &host),
+            ],
+            good.clone(),
+            "Origin checking failed - http://evil.example does not match any trusted origins.",
+        ),
+        // A form sent as multipart is not read: its token is missing.
+        (
+            vec![("Cookie", &cookie), ("Content-Type", "text/plain")],
+            good.clone(),
+            "CSRF token missing.",
+        ),
+    ];
+    for (headers, body, why) in cases {
+        let r = server.request_with_body("POST", "/form/", &headers, &body);
+        assert_eq!(r.status, 403, "{headers:?}: {r:?}");
+        assert!(r.body.contains("<h1>Refused</h1>"), "{}", r.body);
+        assert!(r.body.contains(why), "{why}: {}", r.body);
+    }
+    // Every unsafe method is checked, not only POST; a safe one never is.
+    let r = server.request("DELETE", "/form/", &[("Cookie", &cookie)]);
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("CSRF token missing."), "{}", r.body);
+    let r = server.request("GET", "/form/", &[]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let log = server.wait_for_log("Forbidden (CSRF cookie not set.): /form/");
+    assert!(log.contains("Forbidden (CSRF token missing.)"), "{log}");
+}
+
+#[test]
+fn an_attackers_token_and_origin_reach_the_page_escaped() {
+    let server = start();
+    let (secret, _) = csrf_cookie(&server.get("/form/"));
+    let cookie = format!("csrftoken={secret}");
+    let r = server.request_with_body(
+        "POST",
+        "/form/",
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", FORM),
+            ("Origin", "http://x\"><script>alert(1)</script>"),
+        ],
+        "csrfmiddlewaretoken=x",
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(!r.body.contains("<script>"), "{}", r.body);
+    assert!(r.body.contains("&lt;script&gt;"), "{}", r.body);
+}
+
+#[test]
+fn a_form_body_past_the_limit_is_a_413_even_chunked() {
+    let server = start();
+    let (secret, _) = csrf_cookie(&server.get("/form/"));
+    let big = format!("csrfmiddlewaretoken={secret}&t={}", "a".repeat(500));
+    let chunked = format!(
+        "POST /form/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: csrftoken={secret}\r\nContent-Type: {FORM}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        big.len()
+    );
+    let r = server.raw(chunked.as_bytes());
+    assert_eq!(r.status, 413, "{r:?}");
+    // Within the limit, chunked, the body is read and the token found.
+    let small = format!("csrfmiddlewaretoken={secret}&t=a");
+    let chunked = format!(
+        "POST /form/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: csrftoken={secret}\r\nContent-Type: {FORM}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{small}\r\n0\r\n\r\n",
+        small.len()
+    );
+    let r = server.raw(chunked.as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+}
