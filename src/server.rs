@@ -646,8 +646,8 @@ async fn on_database_thread(
 }
 
 /// The answer to a request past one of `site.limits`' sizes: 414 for its target, 431 for its
-/// headers, 413 for its body (by Content-Length; Trellis reads no body, and closes the
-/// connection rather than read this one).
+/// headers, 413 for its body (by Content-Length; the connection is closed rather than read
+/// this one; a chunked body is cut off as it is read, in `read_form`).
 fn over_limits(req: &HttpRequest, limits: &RawLimits) -> Option<HttpResponse> {
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     // Each header as it came: name, `: `, value, CRLF.
