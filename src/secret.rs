@@ -22,6 +22,15 @@ pub struct Secret {
     pub from: String,
 }
 
+/// The folder the key file belongs in: the database's, else the site's.
+pub fn folder(site: &crate::site::Site) -> PathBuf {
+    match site.db.as_ref().and_then(|db| db.path.parent()) {
+        Some(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+        Some(p) => p.to_path_buf(),
+        None => site.root.clone(),
+    }
+}
+
 /// The key from `env` (the variable's value, when set) or the file in `dir`, made when absent.
 pub fn load(env: Option<String>, dir: &Path) -> Result<Secret, String> {
     if let Some(key) = env.filter(|k| !k.is_empty()) {

@@ -499,10 +499,16 @@ mod tests {
             ("dynamic", "{{> (which)}}"),
             ("printed", "{{#with page}}{{this}}{{/with}}"),
         ]);
-        for name in ["root", "lookup", "parent", "dynamic", "printed"] {
+        for name in ["root", "lookup", "parent", "printed"] {
             assert_eq!(r.uses(name), Uses::ALL, "{name}");
         }
-        // An inline body (not a file) is not looked into.
-        assert_eq!(r.uses("__inline/x"), Uses::ALL);
+        // A CSRF token only for a template that may show it: a partial whose name is computed
+        // (or an inline body, not looked into) may.
+        let with_csrf = Uses {
+            csrf: true,
+            ..Uses::ALL
+        };
+        assert_eq!(r.uses("dynamic"), with_csrf);
+        assert_eq!(r.uses("__inline/x"), with_csrf);
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::common::{write_site, Resp, Server};
 
-const SITE: &str = "site:\n  name: Forms\n  limits:\n    body_bytes: 400\nroutes:\n  - path: form/\n    view: template\n    template: form.hbs\n    methods: [GET, POST, DELETE]\n  - path: \"\"\n    view: template\n    template: home.hbs\n";
+const SITE: &str = "site:\n  name: Forms\n  limits:\n    body_bytes: 400\nroutes:\n  - path: form/\n    view: template\n    template: form.hbs\n    methods: [GET, POST, DELETE]\n  - path: \"\"\n    view: template\n    template: home.hbs\n  - path: plain/\n    view: template\n    template: plain.hbs\n";
 
 fn start() -> Server {
     let dir = write_site(
@@ -18,6 +18,7 @@ fn start() -> Server {
                 "<form method=\"post\">{{csrf_input}}</form>[{{request.method}}]",
             ),
             ("home.hbs", "home"),
+            ("plain.hbs", "<form>{{csrf_input}}</form>"),
             ("403.hbs", "<h1>Refused</h1><p>{{message}}</p>"),
         ],
     );
@@ -68,6 +69,15 @@ fn a_form_page_sets_the_cookie_and_a_post_with_its_token_passes() {
     assert!(!set.contains("Secure"), "plain HTTP: {set}");
     let token = token_in(&page.body);
     assert_eq!(token.len(), 64);
+    // A page whose only varying part is the token is rendered afresh each time (a page that
+    // reads nothing of the request is otherwise kept once rendered).
+    let (a, b) = (server.get("/plain/"), server.get("/plain/"));
+    assert_ne!(token_in(&a.body), token_in(&b.body));
+    assert_ne!(
+        csrf_cookie(&a).0,
+        csrf_cookie(&b).0,
+        "no cookie sent: a new secret each"
+    );
     // A page that shows no token sets no cookie.
     let home = server.get("/");
     assert!(home.header("set-cookie").is_none(), "{home:?}");
@@ -210,4 +220,44 @@ fn a_form_body_past_the_limit_is_a_413_even_chunked() {
     );
     let r = server.raw(chunked.as_bytes());
     assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// `serve` makes the secret key file on first start (mode 0600, hidden, beside the database,
+/// here the site folder), keeps it on the next start, and refuses to start when other users can
+/// read it. (The key's rules are unit-tested in `src/secret.rs`.)
+#[cfg(unix)]
+#[test]
+fn serve_makes_the_secret_key_file_once_and_refuses_a_shared_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = write_site(
+        SITE,
+        &[
+            ("form.hbs", "{{csrf_input}}"),
+            ("home.hbs", "home"),
+            ("plain.hbs", ""),
+        ],
+    );
+    let key = dir.path.join(".trellis-secret-key");
+    let first = {
+        let server = Server::start_in_place(&dir.path, &[]);
+        server.wait_for_log("secret key: ");
+        std::fs::read_to_string(&key).expect("the key file is made")
+    };
+    assert_eq!(first.trim().len(), 50, "{first:?}");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    {
+        let server = Server::start_in_place(&dir.path, &[]);
+        server.wait_for_log("secret key: ");
+    }
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), first, "kept");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out =
+        crate::common::trellis(["serve", dir.path.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("can be read by other users") && err.contains("chmod 600"),
+        "{err}"
+    );
 }
