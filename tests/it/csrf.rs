@@ -261,3 +261,64 @@ fn serve_makes_the_secret_key_file_once_and_refuses_a_shared_one() {
         "{err}"
     );
 }
+
+/// Behind a trusted proxy that says the request came over HTTPS: the cookie is `Secure`, a POST
+/// without `Origin` needs an `https` Referer of this host, and an `http` Origin is foreign.
+#[test]
+fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
+    let yaml = SITE.replace(
+        "  limits:\n",
+        "  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: { name: X-Forwarded-Proto, value: https }\n  limits:\n",
+    );
+    let dir = write_site(
+        &yaml,
+        &[
+            ("form.hbs", "{{csrf_input}}"),
+            ("home.hbs", "home"),
+            ("plain.hbs", ""),
+        ],
+    );
+    let server = Server::start_site(&dir);
+    let https = ("X-Forwarded-Proto", "https");
+    let page = server.request("GET", "/form/", &[https]);
+    let (secret, set) = csrf_cookie(&page);
+    assert!(set.contains("; Secure"), "{set}");
+    let cookie = format!("csrftoken={secret}");
+    let body = format!("csrfmiddlewaretoken={}", token_in(&page.body));
+    let host = "127.0.0.1";
+    let post = |extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            https,
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", FORM),
+            ("Host", host),
+        ];
+        headers.extend_from_slice(extra);
+        server.request_with_body("POST", "/form/", &headers, &body)
+    };
+    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+        (&[], 403, "Referer checking failed - no Referer."),
+        (
+            &[("Referer", "http://127.0.0.1/form/")],
+            403,
+            "Referer is insecure while host is secure.",
+        ),
+        (
+            &[("Referer", "https://evil.example/form/")],
+            403,
+            "does not match any trusted origins",
+        ),
+        (
+            &[("Origin", "http://127.0.0.1")],
+            403,
+            "Origin checking failed",
+        ),
+        (&[("Referer", "https://127.0.0.1/form/")], 200, ""),
+    ];
+    for (extra, status, why) in cases {
+        let r = post(extra);
+        assert_eq!(r.status, status, "{extra:?}: {r:?}");
+        assert!(r.body.contains(why), "{why}: {}", r.body);
+    }
+    assert_eq!(post(&[("Origin", "https://127.0.0.1")]).status, 200);
+}
