@@ -110,11 +110,7 @@ impl Request {
 
     /// The last value of a form field.
     pub fn form_last(&self, name: &str) -> Option<&str> {
-        self.form
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        last_of(&self.form, name)
     }
 
     /// Whether the method is one HTTP calls safe (RFC 9110, 9.2.1): it never writes, and needs
@@ -158,11 +154,7 @@ impl Request {
 
     /// The last value of a query parameter (Django's `QueryDict.get`).
     pub fn last(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        last_of(&self.pairs, name)
     }
 
     /// This request's URL with `drop` removed and `set` (a key and its value) put last, other
@@ -183,6 +175,15 @@ impl Request {
             qs => format!("{path}?{qs}"),
         }
     }
+}
+
+/// The last value of `name` among decoded pairs.
+fn last_of<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A `Cookie` header's pairs, as Django's `parse_cookie`: split on `;`, each trimmed, a pair

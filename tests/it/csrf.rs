@@ -296,7 +296,8 @@ fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
         headers.extend_from_slice(extra);
         server.request_with_body("POST", "/form/", &headers, &body)
     };
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers, u16, &str); 5] = [
         (&[], 403, "Referer checking failed - no Referer."),
         (
             &[("Referer", "http://127.0.0.1/form/")],
