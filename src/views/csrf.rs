@@ -120,7 +120,7 @@ pub fn set_cookie_if_used(req: &Request, r: &mut Response) {
     if let Some(secret) = req.csrf.get() {
         let cookie = set_cookie(COOKIE, secret, Some(COOKIE_AGE), false, req.secure);
         r.headers.push(("Set-Cookie", cookie));
-        r.headers.push(("Vary", "Cookie".into()));
+        r.vary("Cookie");
     }
 }
 

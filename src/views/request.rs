@@ -264,6 +264,17 @@ impl Response {
         }
     }
 
+    /// Add `header` to the response's `Vary` (one header, names joined).
+    pub fn vary(&mut self, header: &str) {
+        match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(header);
+            }
+            None => self.headers.push(("Vary", header.into())),
+        }
+    }
+
     pub fn json(status: u16, v: &serde_json::Value) -> Response {
         Response {
             status,
