@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod sync;
+pub mod write;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
