@@ -40,6 +40,7 @@ mod error;
 mod facets;
 mod feed;
 mod fields;
+pub mod form;
 mod links;
 mod list;
 pub mod paginate;
