@@ -57,18 +57,9 @@ pub fn read_field(field: &Field, posted: &[&str]) -> Result<Value, String> {
         };
     }
     let value = match field.ty {
-        FieldType::Integer => raw
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| format!("expected a whole number, got {raw:?}"))?,
-        FieldType::Float => raw
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
+        FieldType::Integer => crate::query::parse_int(raw)
+            .ok_or_else(|| format!("expected a whole number, got {raw:?}"))?,
+        FieldType::Float => crate::query::parse_float(raw)
             .ok_or_else(|| format!("expected a number, got {raw:?}"))?,
         FieldType::ForeignKey => key(raw),
         FieldType::Json => serde_json::from_str(raw).map_err(|e| format!("not valid JSON: {e}"))?,
