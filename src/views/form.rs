@@ -7,6 +7,35 @@ use crate::config::raw::FieldType;
 use crate::db::Field;
 use serde_json::{json, Map, Value};
 
+/// The built-in form page of a `create` view, for a route without `template:`: one labelled
+/// input per field (`form.fields`, each as [`field_context`] makes it), its message under it,
+/// and the CSRF field. Rendered by Handlebars with HTML escaping, like a site's templates; it
+/// mentions `csrf_`, so the page gets a token and its cookie.
+pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{form.title}}</title></head>
+<body>
+<h1>{{form.title}}</h1>
+<form method="post">
+{{csrf_input}}
+{{#each form.fields}}
+<p>
+{{#if (eq widget "checkbox")}}<label><input type="checkbox" name="{{name}}"{{#if checked}} checked{{/if}}> {{label}}</label>
+{{else}}<label for="id_{{name}}">{{label}}</label>
+{{#if (eq widget "textarea")}}<textarea id="id_{{name}}" name="{{name}}"{{#if required}} required{{/if}}>{{value}}</textarea>
+{{else if (eq widget "select")}}<select id="id_{{name}}" name="{{name}}">{{#unless required}}<option value="">---------</option>{{/unless}}{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else if (eq widget "select_multiple")}}<select id="id_{{name}}" name="{{name}}" multiple>{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else}}<input id="id_{{name}}" type="{{widget}}" name="{{name}}" value="{{value}}"{{#if max_length}} maxlength="{{max_length}}"{{/if}}{{#if required}} required{{/if}}>
+{{/if}}{{/if}}{{#if error}}<br><strong class="error">{{error}}</strong>{{/if}}
+</p>
+{{/each}}
+<button type="submit">Save</button>
+</form>
+</body>
+</html>
+"#;
+
 /// The input a field gets: as the admin of issue 11 lists them.
 pub fn widget(field: &Field) -> &'static str {
     match field.ty {
@@ -124,5 +153,59 @@ mod tests {
         assert_eq!(field_context(&body, &[], None)["widget"], "textarea");
         assert_eq!(field_context(&body, &[], None)["required"], false);
         assert_eq!(label("published_at"), "Published at");
+    }
+
+    /// The built-in form, rendered as a page is: posted values come back escaped, each message
+    /// under its field, the CSRF field present.
+    #[test]
+    fn the_default_form_keeps_values_escaped_with_messages_and_the_csrf_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let router = crate::routing::Router::new(Vec::new()).unwrap();
+        let (mut r, errors) = crate::render::Renderer::load(
+            dir.path(),
+            std::sync::Arc::new(crate::routing::Router::new(Vec::new()).unwrap()),
+            &"/static/".into(),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let html = crate::render::Escape::Html;
+        r.register_inline("form", DEFAULT_TEMPLATE, html, &router)
+            .unwrap();
+        let title = field("{ type: string, max_length: 40 }");
+        let mut flag = field("{ type: boolean }");
+        flag.name = "published".into();
+        let posted = vec![
+            ("f".to_string(), "<script>x</script>".to_string()),
+            ("published".to_string(), "on".to_string()),
+        ];
+        let fields = vec![
+            field_context(&title, &posted, Some("at most 40 characters, got \"<b>\"")),
+            field_context(&flag, &posted, None),
+        ];
+        let page = r
+            .render_inline(
+                "form",
+                html,
+                json!({"csrf_token": "abc123", "form": {"title": "New post", "fields": fields}}),
+            )
+            .unwrap();
+        assert!(
+            page.contains(r#"<input type="hidden" name="csrfmiddlewaretoken" value="abc123">"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"value="&lt;script&gt;x&lt;/script&gt;" maxlength="40" required>"#),
+            "{page}"
+        );
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(
+            page.contains(
+                "<strong class=\"error\">at most 40 characters, got &quot;&lt;b&gt;&quot;</strong>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<input type="checkbox" name="published" checked> Published</label>"#),
+            "{page}"
+        );
     }
 }
