@@ -444,6 +444,9 @@ pub enum ViewKind {
     Feed,
     /// The sitemap of the site's pages and detail rows (Django's sitemaps framework).
     Sitemap,
+    /// A form that adds a row of a model (Django's CreateView): GET shows it, POST validates
+    /// and inserts, then redirects to `success`.
+    Create,
 }
 
 impl ViewKind {
@@ -457,6 +460,7 @@ impl ViewKind {
             ViewKind::Detail => "detail",
             ViewKind::Feed => "feed",
             ViewKind::Sitemap => "sitemap",
+            ViewKind::Create => "create",
         }
     }
 }
@@ -536,9 +540,17 @@ pub struct RawRoute {
     /// Declared query parameters, typed and checked.
     #[serde(default)]
     pub query: Option<IndexMap<String, RawQueryParam>>,
-    /// The model whose rows are shown (view: list, detail).
+    /// The model whose rows are shown (view: list, detail, feed) or added (view: create).
     #[serde(default)]
     pub model: Option<String>,
+    /// The fields a create form shows and writes (default: every field but the primary key
+    /// and the `auto_now`/`auto_now_add` ones, then the many_to_many ones).
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// Where a create form goes once the row is saved: a route name whose captures are the
+    /// new row's fields (`slug`, or `pk` for its primary key), as a feed's `link`.
+    #[serde(default)]
+    pub success: Option<String>,
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
     #[serde(rename = "where", default)]
     pub where_: Option<IndexMap<String, RawScalar>>,
@@ -973,11 +985,13 @@ pub struct ViewKey {
     pub set: fn(&RawRoute) -> bool,
 }
 
-use ViewKind::{Detail, Feed, List, Redirect, Response, Sitemap, Template};
+use ViewKind::{Create, Detail, Feed, List, Redirect, Response, Sitemap, Template};
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
 /// The views that read a model's rows with `where:`.
 const ROW_VIEWS: &[ViewKind] = &[List, Detail, Feed];
+/// The views that name a model.
+const MODEL_KEY_VIEWS: &[ViewKind] = &[List, Detail, Feed, Create];
 
 macro_rules! view_keys {
     (@required) => { &[] };
@@ -993,7 +1007,9 @@ macro_rules! view_keys {
 }
 
 view_keys! {
-    "model" model: ROW_VIEWS, required by ROW_VIEWS;
+    "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
+    "fields" fields: &[Create];
+    "success" success: &[Create], required by &[Create];
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];
@@ -1009,7 +1025,7 @@ view_keys! {
     "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template], required by &[Template];
+    "template" template: &[List, Detail, Template, Create], required by &[Template];
     "context" context: &[List, Detail, Template, Response];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
@@ -1034,6 +1050,7 @@ pub const VIEWS: &[ViewKind] = &[
     ViewKind::NotFound,
     Feed,
     Sitemap,
+    Create,
 ];
 
 /// Keys every route may have, whatever its view.

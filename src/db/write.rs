@@ -5,11 +5,11 @@
 //! foreign-key target, a taken unique value) is a message for its field, not a database error.
 
 use super::model::{self, Field, Model, Models, Now};
-use super::query::to_sql;
+use super::query::{to_json, to_sql};
 use super::{ident, DbError, SqlValue};
 use crate::config::raw::FieldType;
 use rusqlite::{Connection, TransactionBehavior};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Why a row was not written.
 #[derive(Debug)]
@@ -77,14 +77,15 @@ fn key(raw: &str) -> Value {
 }
 
 /// Insert a row of `model` from `values` (field name → value read by [`read_field`]) in one
-/// transaction, with its many_to_many sets; returns the new row's primary key once committed.
+/// transaction, with its many_to_many sets; returns the new row (column → value) once
+/// committed.
 /// Fields left out take their default, or the time for `auto_now`/`auto_now_add`.
 pub fn insert_row(
     conn: &mut Connection,
     models: &Models,
     model: &Model,
     values: &[(&str, Value)],
-) -> Result<SqlValue, WriteError> {
+) -> Result<Map<String, Value>, WriteError> {
     let now = Now::new();
     let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
     let mut cols = Vec::new();
@@ -138,8 +139,52 @@ pub fn insert_row(
         let keys: Vec<SqlValue> = keys.iter().map(|k| to_sql(ty, k)).collect();
         super::set_many(&tx, model, f, &pk, &keys)?;
     }
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {} = ?1",
+        model.columns_sql,
+        ident(&model.pk_field().column)
+    );
+    let row = tx
+        .query_row(&sql, [&pk], |r| {
+            let mut row = Map::new();
+            for (i, f) in model.fields.iter().enumerate() {
+                row.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+            }
+            Ok(row)
+        })
+        .map_err(|e| DbError::at(&sql, e))?;
     tx.commit()?;
-    Ok(pk)
+    Ok(row)
+}
+
+/// The rows a foreign key or many_to_many field may point at, for a form's select: each
+/// row's key as text and its label (its first string field, else the key), in key order.
+pub fn options(conn: &Connection, target: &Model) -> Result<Vec<(String, String)>, DbError> {
+    let pk = target.pk_field();
+    let label = target
+        .fields
+        .iter()
+        .find(|f| f.ty == FieldType::String)
+        .unwrap_or(pk);
+    let sql = format!(
+        "SELECT {}, {} FROM {} ORDER BY 1 LIMIT 1000",
+        ident(&pk.column),
+        ident(&label.column),
+        ident(&target.table)
+    );
+    let text = |v: SqlValue| match to_json(FieldType::String, v) {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| DbError::at(&sql, e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((text(r.get(0)?), text(r.get(1)?))))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| DbError::at(&sql, e))?;
+    Ok(rows)
 }
 
 /// A foreign key's (or many_to_many's) target row must exist: else a message for the field.
@@ -250,14 +295,17 @@ mod tests {
                 ("tags", Value::from(tags)),
             ]
         };
-        let pk = insert_row(
+        let new = insert_row(
             &mut db.conn,
             &models,
             post,
             &row("t", 1, vec!["web", "rust"]),
         )
         .unwrap();
-        assert_eq!(pk, SqlValue::Integer(1));
+        assert_eq!(
+            (&new["id"], &new["slug"]),
+            (&Value::from(1), &Value::from("t"))
+        );
         assert_eq!(
             db.text("SELECT title || ' ' || status || ' ' || published || ' ' || (created_at != '') FROM post"),
             "T draft 1 1"
@@ -268,7 +316,7 @@ mod tests {
         );
         // A taken slug, an author or a tag that does not exist: a message for the field, and
         // nothing written.
-        let field = |r: Result<SqlValue, WriteError>| match r {
+        let field = |r: Result<Map<String, Value>, WriteError>| match r {
             Err(WriteError::Field(f, m)) => (f, m),
             other => panic!("{other:?}"),
         };

@@ -3,9 +3,234 @@
 //! re-render), its choices and its message. The default form template and the per-field
 //! partials (`forms/<model>/<field>.hbs`) will render this list.
 
-use crate::config::raw::FieldType;
-use crate::db::Field;
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
+
+use super::context::Ctx;
+use super::error::ViewError;
+use super::links::RowLink;
+use super::request::Response;
+use super::{Call, CompileEnv, RouteDef};
+use crate::config::diagnostic::suggestion;
+use crate::config::raw::FieldType;
+use crate::config::Diagnostic;
+use crate::db::write::{insert_row, options, read_field, WriteError};
+use crate::db::{Field, Model};
+use crate::render::{Escape, Uses};
+
+/// The name the built-in form is registered under.
+const BUILTIN: &str = "__trellis_form";
+
+/// A compiled `view: create` (Django's CreateView).
+#[derive(Debug)]
+pub struct CreateView {
+    pub model: Arc<Model>,
+    /// The fields the form shows and writes, in order (columns and many_to_many).
+    fields: Vec<Field>,
+    /// The route's template; `None`: the built-in form.
+    template: Option<String>,
+    success: Option<RowLink>,
+    uses: Uses,
+}
+
+impl CreateView {
+    pub fn compile(
+        r: &RouteDef,
+        env: &mut CompileEnv,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<CreateView> {
+        let raw = &r.raw;
+        let model = super::fields::model_for(env.models, raw, &r.source, &r.at)
+            .map_err(|d| errors.push(d))
+            .ok()?
+            .clone();
+        if model.from_files {
+            errors.push(
+                r.source
+                    .diag(
+                        &r.key("model"),
+                        format!(
+                            "the rows of {} come from files (its `source:`): a create view cannot add them",
+                            model.name
+                        ),
+                    )
+                    .with_hint(Some("add a file to the collection instead".into())),
+            );
+        }
+        let fields = match &raw.fields {
+            Some(names) => names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    let f = model.field(n).or_else(|| model.many_field(n));
+                    if f.is_none() {
+                        errors.push(
+                            r.source
+                                .diag(
+                                    &format!("{}[{i}]", r.key("fields")),
+                                    format!("{} has no field `{n}`", model.name),
+                                )
+                                .with_hint(suggestion(n, model.field_names())),
+                        );
+                    }
+                    f.cloned()
+                })
+                .collect(),
+            None => model
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| *i != model.pk && !f.auto_now && !f.auto_now_add)
+                .map(|(_, f)| f.clone())
+                .chain(model.many.iter().cloned())
+                .collect(),
+        };
+        let name = raw.success.clone().unwrap_or_default();
+        let success = match env.router.routes_named(&name) {
+            [_, ..] => RowLink::to_name(env.router, &name, &model).map_err(|why| {
+                r.source
+                    .diag(&r.key("success"), format!("cannot go to `{name}`: {why}"))
+            }),
+            [] => Err(r
+                .source
+                .diag(&r.key("success"), format!("no route is named `{name}`"))
+                .with_hint(env.router.suggest(&name))),
+        };
+        let success = success.map_err(|d| errors.push(d)).ok();
+        let mut uses = Uses {
+            site: true,
+            request: false,
+            params: false,
+            query: false,
+            csrf: true,
+        };
+        match &raw.template {
+            Some(t) => {
+                super::template::check_template(r, env, t, errors);
+                if let Some(renderer) = env.renderer.as_deref() {
+                    uses = renderer.uses(t);
+                }
+            }
+            None => {
+                if let Some(renderer) = env.renderer.as_deref_mut() {
+                    if let Err((why, _)) = renderer.register_inline(
+                        BUILTIN,
+                        DEFAULT_TEMPLATE,
+                        Escape::Html,
+                        env.router,
+                    ) {
+                        errors.push(r.source.diag(&r.at, format!("the built-in form: {why}")));
+                    }
+                }
+            }
+        }
+        Some(CreateView {
+            model,
+            fields,
+            template: raw.template.clone(),
+            success,
+            uses,
+        })
+    }
+
+    /// GET shows the form; POST checks every field and inserts the row (303 to `success`), or
+    /// shows the form again with the values as sent and a message per field (400).
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let req = call.req;
+        if req.method == "GET" || req.method == "HEAD" {
+            return self.render(ctx, &call, &[], &[], 200);
+        }
+        let mut values = Vec::new();
+        let mut messages = Vec::new();
+        for f in &self.fields {
+            let posted: Vec<&str> = req
+                .form
+                .iter()
+                .filter(|(k, _)| *k == f.name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            match read_field(f, &posted) {
+                Ok(v) => values.push((f.name.as_str(), v)),
+                Err(m) => messages.push((f.name.clone(), m)),
+            }
+        }
+        if messages.is_empty() {
+            let db = ctx
+                .db
+                .ok_or_else(|| call.internal("the site has no database"))?;
+            let written = db
+                .with(|c| Ok(insert_row(&mut c.conn, &db.models, &self.model, &values)))
+                .map_err(|e| call.db(e))?;
+            match written {
+                // Only now, after COMMIT: a redirect received means a row saved.
+                Ok(row) => {
+                    let link = self
+                        .success
+                        .as_ref()
+                        .ok_or_else(|| call.internal("no success route"))?;
+                    let location = link.path(ctx.router, &row).map_err(|e| call.internal(e))?;
+                    return Ok(Response::redirect(303, location));
+                }
+                Err(WriteError::Field(name, m)) => messages.push((name, m)),
+                Err(WriteError::Db(e)) => return Err(call.db(e)),
+            }
+        }
+        self.render(ctx, &call, &req.form, &messages, 400)
+    }
+
+    fn render(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        posted: &[(String, String)],
+        messages: &[(String, String)],
+        status: u16,
+    ) -> Result<Response, ViewError> {
+        let mut fields = Vec::new();
+        for f in &self.fields {
+            let error = messages
+                .iter()
+                .find(|(n, _)| *n == f.name)
+                .map(|(_, m)| m.as_str());
+            let mut field = field_context(f, posted, error);
+            if let Some(target) =
+                f.to.as_ref()
+                    .and_then(|t| ctx.db.and_then(|db| db.model(t).map(|m| (db, m))))
+            {
+                let (db, target) = target;
+                let rows = db
+                    .with(|c| options(&c.conn, target))
+                    .map_err(|e| call.db(e))?;
+                let chosen = |k: &str| {
+                    field["values"]
+                        .as_array()
+                        .is_some_and(|v| v.iter().any(|s| s == k))
+                        || (posted.is_empty() && field["value"] == k)
+                };
+                let list: Vec<Value> = rows
+                    .into_iter()
+                    .map(|(key, label)| json!({"value": key, "label": label, "selected": chosen(&key)}))
+                    .collect();
+                field["options"] = list.into();
+            }
+            fields.push(field);
+        }
+        let mut extra = Map::new();
+        extra.insert(
+            "form".into(),
+            json!({"title": format!("New {}", label(&self.model.name)), "fields": fields}),
+        );
+        extra.insert("model".into(), self.model.name.clone().into());
+        let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);
+        let body = match &self.template {
+            Some(t) => ctx.renderer.render(t, context),
+            None => ctx.renderer.render_inline(BUILTIN, Escape::Html, context),
+        }
+        .map_err(|e| ViewError::render(format_args!("rendering the form of {}", call.origin), e))?;
+        Ok(Response::html(status, body))
+    }
+}
 
 /// The built-in form page of a `create` view, for a route without `template:`: one labelled
 /// input per field (`form.fields`, each as [`field_context`] makes it), its message under it,

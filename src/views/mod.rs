@@ -83,6 +83,7 @@ pub enum View {
     Detail(Box<DetailView>),
     Feed(Box<FeedView>),
     Sitemap(SitemapView),
+    Create(Box<form::CreateView>),
 }
 
 /// What a route answers with, and what it accepts.
@@ -125,6 +126,7 @@ impl Endpoint {
             ),
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
+            View::Create(v) => format!("new {} (form)", v.model.name),
         }
     }
 
@@ -132,7 +134,7 @@ impl Endpoint {
     pub fn reads_database(&self) -> bool {
         matches!(
             self.view,
-            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_)
+            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Create(_)
         )
     }
 
@@ -146,6 +148,7 @@ impl Endpoint {
             View::Detail(_) => "detail",
             View::Feed(_) => "feed",
             View::Sitemap(_) => "sitemap",
+            View::Create(_) => "create",
         }
     }
 }
@@ -267,6 +270,8 @@ fn dispatch(
         View::Detail(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
+        View::Create(v) => v.handle(ctx, call),
     }
 }
 
@@ -371,6 +376,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         ViewKind::Feed => FeedView::compile(r, env, &mut errors)
             .map_or(View::NotFound, |v| View::Feed(Box::new(v))),
         ViewKind::Sitemap => View::Sitemap(SitemapView::compile(r, env, &mut errors)),
+        ViewKind::Create => form::CreateView::compile(r, env, &mut errors)
+            .map_or(View::NotFound, |v| View::Create(Box::new(v))),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
@@ -460,6 +467,8 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
                 Method::PATCH,
                 Method::DELETE,
             ]
+        } else if raw.view == ViewKind::Create {
+            vec![Method::GET, Method::POST]
         } else {
             vec![Method::GET]
         }

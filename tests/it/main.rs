@@ -30,6 +30,7 @@ mod deploy;
 mod docs_examples;
 mod facets;
 mod feeds;
+mod forms;
 mod greetings;
 mod limits;
 mod many_to_many;
