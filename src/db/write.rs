@@ -272,6 +272,9 @@ mod tests {
             read(&db, "tags", &["rust", "", "web"]),
             Ok(Value::from(vec!["rust", "web"]))
         );
+        // What a browser's datetime-local input sends (no seconds) is a datetime.
+        assert!(read(&db, "created_at", &["2026-01-02T03:04"]).is_ok());
+        assert!(read(&db, "created_at", &["tomorrow"]).is_err());
         // The last of repeated values counts, as Django's QueryDict.get.
         assert_eq!(read(&db, "title", &["a", "b"]), Ok(Value::from("b")));
     }
