@@ -26,7 +26,7 @@ fn start() -> Server {
 }
 
 /// The `csrftoken` cookie's value in a response's `Set-Cookie`, and the whole header.
-fn csrf_cookie(r: &Resp) -> (String, String) {
+pub(crate) fn csrf_cookie(r: &Resp) -> (String, String) {
     let set = r
         .headers
         .iter()
@@ -42,7 +42,7 @@ fn csrf_cookie(r: &Resp) -> (String, String) {
 }
 
 /// The hidden field's token in a page.
-fn token_in(body: &str) -> String {
+pub(crate) fn token_in(body: &str) -> String {
     let at = body
         .find("name=\"csrfmiddlewaretoken\" value=\"")
         .unwrap_or_else(|| panic!("no token field in {body}"));
@@ -50,7 +50,7 @@ fn token_in(body: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A request's headers and body, and the reason its 403 gives.
 type Case<'a> = (Vec<(&'a str, &'a str)>, String, &'a str);

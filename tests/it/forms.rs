@@ -2,6 +2,8 @@
 //! and redirects 303, one that is refused with a message per field and the values kept
 //! (escaped), and a collection model refused at load.
 
+use std::path::Path;
+
 use rusqlite::Connection;
 
 use crate::common::{check_prints, write_files, Local, SiteDir};
@@ -22,21 +24,26 @@ routes:
   - { path: posts/<slug:slug>/, name: post-detail, view: detail, model: Post, lookup: slug, template: post.hbs }
 ";
 
-fn blog() -> (SiteDir, Local) {
-    let dir = write_files(&[
+fn blog_dir() -> SiteDir {
+    write_files(&[
         ("site.yaml", SITE),
         (
             "authors.yaml",
             "- { model: Author, pk: 1, fields: { name: Ann } }\n- { model: Author, pk: 2, fields: { name: Bob } }\n",
         ),
         ("templates/post.hbs", "<h1>{{object.title}}</h1>"),
-    ]);
+    ])
+}
+
+fn blog() -> (SiteDir, Local) {
+    let dir = blog_dir();
     let local = Local::load(&dir.path);
     (dir, local)
 }
 
-fn rows(site: &SiteDir) -> Vec<String> {
-    let conn = Connection::open(site.path.join("db.sqlite3")).unwrap();
+/// The posts in the database file of the site in `dir`.
+fn rows(dir: &Path) -> Vec<String> {
+    let conn = Connection::open(dir.join("db.sqlite3")).unwrap();
     let mut stmt = conn
         .prepare("SELECT title || '|' || slug || '|' || published || '|' || author_id FROM post ORDER BY id")
         .unwrap();
@@ -76,7 +83,7 @@ fn a_valid_post_saves_the_row_then_redirects_303_to_its_page() {
     );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.header("location"), Some("/posts/hello/"));
-    assert_eq!(rows(&dir), ["Hello|hello|1|2"]);
+    assert_eq!(rows(&dir.path), ["Hello|hello|1|2"]);
     assert!(local.get("/posts/hello/").body.contains("<h1>Hello</h1>"));
 }
 
@@ -101,7 +108,7 @@ fn an_invalid_post_writes_nothing_and_shows_each_message_with_the_values_kept() 
     ] {
         assert!(page.contains(part), "{part}\n---\n{page}");
     }
-    assert_eq!(rows(&dir), Vec::<String>::new());
+    assert_eq!(rows(&dir.path), Vec::<String>::new());
     // The fields pass, the author does not exist: a message for it, nothing written.
     let r = local.post_form("/posts/new/", "title=T&slug=t&author=9");
     assert_eq!(r.status, 400);
@@ -124,14 +131,14 @@ fn an_invalid_post_writes_nothing_and_shows_each_message_with_the_values_kept() 
         "{}",
         r.body
     );
-    assert_eq!(rows(&dir), ["T|t|0|1"]);
+    assert_eq!(rows(&dir.path), ["T|t|0|1"]);
 }
 
 #[test]
 fn a_post_without_the_token_is_refused_and_writes_nothing() {
     let (dir, local) = blog();
     assert_eq!(local.post("/posts/new/").status, 403);
-    assert_eq!(rows(&dir), Vec::<String>::new());
+    assert_eq!(rows(&dir.path), Vec::<String>::new());
 }
 
 #[test]
@@ -144,4 +151,34 @@ fn a_create_view_of_a_collection_model_or_without_success_does_not_load() {
         "models:\n  Post:\n    fields:\n      slug: { type: slug }\nroutes:\n  - { path: new/, view: create, model: Post }\n",
         &["view `create` needs `success`"],
     );
+}
+
+/// Over the wire, as a browser does it: the form page sets the cookie and shows the token, the
+/// form body comes back with both, and the answer is a 303 to the new row's page, sent once
+/// the row is in the file.
+#[test]
+fn over_http_the_form_round_trip_saves_the_row() {
+    use crate::csrf::{csrf_cookie, token_in, FORM};
+    let server = crate::common::Server::start(&blog_dir().path);
+    let page = server.get("/posts/new/");
+    assert_eq!(page.status, 200, "{page:?}");
+    let (secret, _) = csrf_cookie(&page);
+    let token = token_in(&page.body);
+    let r = server.request_with_body(
+        "POST",
+        "/posts/new/",
+        &[
+            ("Cookie", &format!("csrftoken={secret}")),
+            ("Content-Type", FORM),
+        ],
+        &format!("csrfmiddlewaretoken={token}&title=Over+the+wire&slug=wire&author=1"),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(r.header("location"), Some("/posts/wire/"));
+    let site = server.site.as_ref().expect("a site folder");
+    assert_eq!(rows(site), ["Over the wire|wire|0|1"]);
+    assert!(server
+        .get("/posts/wire/")
+        .body
+        .contains("<h1>Over the wire</h1>"));
 }
