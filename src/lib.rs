@@ -20,6 +20,7 @@ pub mod reload;
 pub mod render;
 pub mod routing;
 pub mod scaffold;
+pub mod secret;
 pub mod security;
 pub mod server;
 pub mod site;

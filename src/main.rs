@@ -455,6 +455,17 @@ fn serve_command(
         return Err(ExitCode::FAILURE);
     }
     migrate(&site, false, Say::Log)?;
+    // Made (or checked) on first start, so that a key file others can read stops the server
+    // now rather than when a session first needs it.
+    let secret = trellis::secret::load(
+        std::env::var(trellis::secret::ENV).ok(),
+        &trellis::secret::folder(&site),
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    tracing::info!("secret key: {}", secret.from);
     let bundled = dir.origin == Origin::Bundled;
     serve(
         site,

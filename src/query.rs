@@ -133,19 +133,12 @@ impl QueryParam {
     fn parse_scalar(&self, ty: QueryType, text: &str) -> Result<Value, String> {
         let value = match ty {
             QueryType::Str | QueryType::List => Value::String(text.to_string()),
-            QueryType::Int => text
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| format!("expected an integer, got {text:?}"))?,
-            QueryType::Float => text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .ok_or_else(|| format!("expected a number, got {text:?}"))?,
+            QueryType::Int => {
+                parse_int(text).ok_or_else(|| format!("expected an integer, got {text:?}"))?
+            }
+            QueryType::Float => {
+                parse_float(text).ok_or_else(|| format!("expected a number, got {text:?}"))?
+            }
             QueryType::Bool => Value::Bool(
                 parse_bool(text).ok_or_else(|| format!("expected true or false, got {text:?}"))?,
             ),
@@ -170,6 +163,21 @@ impl QueryParam {
         }
         Ok(value)
     }
+}
+
+/// An integer typed by a person (a query value, a form field), spaces around it allowed.
+pub fn parse_int(text: &str) -> Option<Value> {
+    text.trim().parse::<i64>().ok().map(Value::from)
+}
+
+/// A finite number typed by a person (`NaN` and `inf` are refused), spaces around it allowed.
+pub fn parse_float(text: &str) -> Option<Value> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
 }
 
 /// A boolean as a request writes it: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`, any case.

@@ -123,7 +123,7 @@ const NOTES: &str = r#"# Fixture rows: loaded into the empty database on first r
     created_at: "2026-01-02T09:00:00"
 "#;
 
-const GITIGNORE: &str = "*.sqlite3\n*.sqlite3-*\n";
+const GITIGNORE: &str = "*.sqlite3\n*.sqlite3-*\n.trellis-secret-key\n";
 
 /// Write a new site into `dir`, which must not exist or be empty.
 pub fn create(dir: &Path) -> Result<(), String> {

@@ -458,7 +458,11 @@ fn compressible_type(mime: &str) -> bool {
         )
 }
 
-async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn catch_all(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let site = state.current.site.load_full();
     if let Some(refused) = over_limits(&req, &site.limits) {
         return refused;
@@ -479,6 +483,22 @@ async fn catch_all(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Err(refused) => return refused,
     };
     let debug = state.debug && debug_allowed(&req, &site, &host);
+    request.origin = get(header::ORIGIN).map(str::to_string);
+    request.referer = get(header::REFERER).map(str::to_string);
+    request.cookies = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(crate::views::parse_cookies)
+        .collect();
+    request.host = host;
+    request.csrf_header = get(header::HeaderName::from_static("x-csrftoken")).map(str::to_string);
+    if !request.is_safe() {
+        match read_form(&req, payload, site.limits.body_bytes).await {
+            Ok(form) => request.form = form,
+            Err(refused) => return refused,
+        }
+    }
     if state.current.live.enabled && req.path() == LIVE_PATH {
         let generation = state.current.live.generation.load(Ordering::SeqCst);
         let failing = state
@@ -660,8 +680,8 @@ async fn on_database_thread(
 }
 
 /// The answer to a request past one of `site.limits`' sizes: 414 for its target, 431 for its
-/// headers, 413 for its body (by Content-Length; Trellis reads no body, and closes the
-/// connection rather than read this one).
+/// headers, 413 for its body (by Content-Length; the connection is closed rather than read
+/// this one; a chunked body is cut off as it is read, in `read_form`).
 fn over_limits(req: &HttpRequest, limits: &RawLimits) -> Option<HttpResponse> {
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     // Each header as it came: name, `: `, value, CRLF.
@@ -693,21 +713,80 @@ fn over_limits(req: &HttpRequest, limits: &RawLimits) -> Option<HttpResponse> {
     } else {
         return None;
     };
-    let title = format!(
+    Some(too_large(status, setting, limit))
+}
+
+/// The answer to a request over one of `site.limits`' sizes (logged), closing the connection
+/// rather than read the rest.
+fn too_large(status: StatusCode, setting: &str, limit: u64) -> HttpResponse {
+    tracing::warn!(
+        "{}: the request is over site.limits.{setting} ({limit})",
+        title(status)
+    );
+    HttpResponse::build(status)
+        .force_close()
+        .content_type("text/html; charset=utf-8")
+        .body(status_page(
+            status,
+            "The request is larger than this site accepts.",
+        ))
+}
+
+fn title(status: StatusCode) -> String {
+    format!(
         "{} ({})",
         status.canonical_reason().unwrap_or_default(),
         status.as_u16()
-    );
-    tracing::warn!("{title}: the request is over site.limits.{setting} ({limit})");
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p>The request is larger than this site accepts.</p>\n</body>\n</html>\n"
-    );
-    Some(
-        HttpResponse::build(status)
-            .force_close()
-            .content_type("text/html; charset=utf-8")
-            .body(page),
     )
+}
+
+/// A plain page for a status the server answers before the site sees the request.
+fn status_page(status: StatusCode, text: &str) -> String {
+    let title = title(status);
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p>{text}</p>\n</body>\n</html>\n"
+    )
+}
+
+/// The fields of a form body (`application/x-www-form-urlencoded`); any other body is left
+/// unread (nothing in Trellis reads one). A body past `site.limits.body_bytes` (sent chunked,
+/// so that `over_limits` could not see its size) is a 413, a body cut short a 400.
+async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: u64,
+) -> Result<Vec<(String, String)>, HttpResponse> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Ok(Vec::new());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(bytes)) => Ok(form_urlencoded::parse(&bytes).into_owned().collect()),
+        Ok(Err(e)) => {
+            tracing::warn!("Bad Request: the request's body could not be read: {e}");
+            Err(HttpResponse::BadRequest()
+                .force_close()
+                .content_type("text/html; charset=utf-8")
+                .body(status_page(
+                    StatusCode::BAD_REQUEST,
+                    "The request's body could not be read.",
+                )))
+        }
+        Err(_) => Err(too_large(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_bytes",
+            limit as u64,
+        )),
+    }
 }
 
 /// Serve a file from the site's static folder; anything that is not a plain file whose real
@@ -938,7 +1017,12 @@ fn builder(
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::CONTENT_TYPE, content_type));
     for (name, value) in headers {
-        builder.insert_header((name, value));
+        // A response may set several cookies: each its own header.
+        if name == "Set-Cookie" {
+            builder.append_header((name, value));
+        } else {
+            builder.insert_header((name, value));
+        }
     }
     builder
 }

@@ -617,8 +617,8 @@ fn site_name(name: Option<String>, root: &Path) -> String {
 }
 
 /// The error pages found by `find_error_pages`, with the context parts each template uses.
-fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 3]) -> ErrorPages {
-    let [(_, bad_request), (_, not_found), (_, server_error)] = found;
+fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 4]) -> ErrorPages {
+    let [(_, bad_request), (_, forbidden), (_, not_found), (_, server_error)] = found;
     let page = |template: Option<String>| {
         template.map(|template| ErrorPage {
             uses: renderer.uses(&template),
@@ -627,6 +627,7 @@ fn error_pages_of(renderer: &Renderer, found: [(u16, Option<String>); 3]) -> Err
     };
     ErrorPages {
         bad_request: page(bad_request),
+        forbidden: page(forbidden),
         not_found: page(not_found),
         server_error: page(server_error),
     }
@@ -793,15 +794,20 @@ fn compile_converters(
     convs
 }
 
-/// The templates of the 400, 404 and 500 pages: as `errors:` names them, or `400.hbs`,
-/// `404.hbs` and `500.hbs` when they exist.
+/// The templates of the 400, 403, 404 and 500 pages: as `errors:` names them, or `400.hbs`,
+/// `403.hbs`, `404.hbs` and `500.hbs` when they exist.
 fn find_error_pages(
     raw: &RawErrors,
     source: &Source,
     renderer: Option<&Renderer>,
     errors: &mut Vec<Diagnostic>,
-) -> [(u16, Option<String>); 3] {
-    let mut error_pages = [(400u16, None::<String>), (404, None), (500, None)];
+) -> [(u16, Option<String>); 4] {
+    let mut error_pages = [
+        (400u16, None::<String>),
+        (403, None),
+        (404, None),
+        (500, None),
+    ];
     for (key, template) in &raw.0 {
         let code = key.to_string();
         let at = format!("errors.{code}");
@@ -810,7 +816,7 @@ fn find_error_pages(
             errors.push(
                 source
                     .diag_key(&at, format!("no error page for status {code}"))
-                    .with_hint(Some("expected 400, 404 or 500".into())),
+                    .with_hint(Some("expected 400, 403, 404 or 500".into())),
             );
             continue;
         };

@@ -444,6 +444,9 @@ pub enum ViewKind {
     Feed,
     /// The sitemap of the site's pages and detail rows (Django's sitemaps framework).
     Sitemap,
+    /// A form that adds a row of a model (Django's CreateView): GET shows it, POST validates
+    /// and inserts, then redirects to `success`.
+    Create,
 }
 
 impl ViewKind {
@@ -457,6 +460,7 @@ impl ViewKind {
             ViewKind::Detail => "detail",
             ViewKind::Feed => "feed",
             ViewKind::Sitemap => "sitemap",
+            ViewKind::Create => "create",
         }
     }
 }
@@ -536,9 +540,13 @@ pub struct RawRoute {
     /// Declared query parameters, typed and checked.
     #[serde(default)]
     pub query: Option<IndexMap<String, RawQueryParam>>,
-    /// The model whose rows are shown (view: list, detail).
+    /// The model whose rows are shown (view: list, detail, feed) or added (view: create).
     #[serde(default)]
     pub model: Option<String>,
+    /// Where a create form goes once the row is saved: a route name whose captures are the
+    /// new row's fields (`slug`, or `pk` for its primary key), as a feed's `link`.
+    #[serde(default)]
+    pub success: Option<String>,
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
     #[serde(rename = "where", default)]
     pub where_: Option<IndexMap<String, RawScalar>>,
@@ -550,7 +558,9 @@ pub struct RawRoute {
     /// name, or the model's table, with `.csv`).
     #[serde(default)]
     pub filename: Option<String>,
-    /// The keys of each JSON row, in this order: field names (`author` is the related row,
+    /// view: create: the fields the form shows and writes (default: every field but the
+    /// primary key and the `auto_now`/`auto_now_add` ones, then the many_to_many ones).
+    /// view: list, detail with `format: json`: the keys of each JSON row, in this order: field names (`author` is the related row,
     /// `author_id` its key, `tags` a many_to_many field's rows), `pk` for the primary key,
     /// a related row's field (`author__name`), or a `related:` list (view: list, detail;
     /// `format: json` only).
@@ -1018,11 +1028,13 @@ pub struct ViewKey {
     pub set: fn(&RawRoute) -> bool,
 }
 
-use ViewKind::{Detail, Feed, List, Redirect, Response, Sitemap, Template};
+use ViewKind::{Create, Detail, Feed, List, Redirect, Response, Sitemap, Template};
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
 /// The views that read a model's rows with `where:`.
 const ROW_VIEWS: &[ViewKind] = &[List, Detail, Feed];
+/// The views that name a model.
+const MODEL_KEY_VIEWS: &[ViewKind] = &[List, Detail, Feed, Create];
 
 macro_rules! view_keys {
     (@required) => { &[] };
@@ -1038,11 +1050,12 @@ macro_rules! view_keys {
 }
 
 view_keys! {
-    "model" model: ROW_VIEWS, required by ROW_VIEWS;
+    "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
+    "success" success: &[Create], required by &[Create];
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];
-    "fields" fields: MODEL_VIEWS;
+    "fields" fields: &[List, Detail, Create];
     "exclude" exclude: MODEL_VIEWS;
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
@@ -1056,7 +1069,7 @@ view_keys! {
     "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template], required by &[Template];
+    "template" template: &[List, Detail, Template, Create], required by &[Template];
     "context" context: &[List, Detail, Template, Response];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
@@ -1083,6 +1096,7 @@ pub const VIEWS: &[ViewKind] = &[
     ViewKind::NotFound,
     Feed,
     Sitemap,
+    Create,
 ];
 
 /// Keys every route may have, whatever its view.
@@ -1174,7 +1188,7 @@ pub enum OnInvalid {
 }
 
 /// `errors:` — templates for error responses, by status: `{ 404: 404.hbs, 500: 500.hbs }`
-/// (400, 404 and 500).
+/// (400, 403, 404 and 500).
 /// YAML reads `404` as a number, so the keys are taken as numbers or strings.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(transparent)]
@@ -1183,8 +1197,8 @@ pub struct RawErrors(#[schemars(schema_with = "errors_schema")] pub IndexMap<Raw
 fn errors_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
-        "description": "Templates for error responses: 400, 404 and 500 (by default 400.hbs, 404.hbs and 500.hbs when they exist). They see `status` and `message` beside the usual context.",
-        "properties": {"400": {"type": "string"}, "404": {"type": "string"}, "500": {"type": "string"}},
+        "description": "Templates for error responses: 400, 403, 404 and 500 (by default 400.hbs, 403.hbs, 404.hbs and 500.hbs when they exist). They see `status` and `message` beside the usual context.",
+        "properties": {"400": {"type": "string"}, "403": {"type": "string"}, "404": {"type": "string"}, "500": {"type": "string"}},
         "additionalProperties": false
     })
 }

@@ -1213,7 +1213,7 @@ mod wrong_types {
             "f64",
             "variant",
             "Raw",
-            "map,",
+            " map,", // serde's "invalid type: map,"; not a view named `sitemap`
             "sequence",
             "unit value",
             "identifier",

@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod sync;
+pub mod write;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

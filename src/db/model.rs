@@ -104,6 +104,8 @@ pub struct Model {
     /// The many_to_many fields, which have no column (so they are not in `fields`): each has
     /// a join table.
     pub many: Vec<Field>,
+    /// Its rows come from files (`source:`, a collection): the web never writes them.
+    pub from_files: bool,
 }
 
 impl Model {
@@ -274,6 +276,7 @@ pub fn compile(raw: &IndexMap<String, RawModel>, source: &Source) -> (Models, Ve
             ordering: Vec::new(),
             columns_sql,
             many,
+            from_files: m.source.is_some(),
         };
         if let Some(keys) = &m.ordering {
             match model.parse_ordering(keys) {

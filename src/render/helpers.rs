@@ -38,6 +38,7 @@ pub const NAMES: &[&str] = &[
     "date",
     "truncate",
     "pluralize",
+    "csrf_input",
     "if",
     "unless",
     "each",
@@ -74,6 +75,27 @@ pub fn register(h: &mut Handlebars<'static>, router: Arc<Router>, statics: &Stat
     h.register_helper("date", Box::new(Pure(date)));
     h.register_helper("truncate", Box::new(Pure(truncate)));
     h.register_helper("pluralize", Box::new(Pure(pluralize)));
+    h.register_helper("csrf_input", Box::new(csrf_input));
+}
+
+/// `{{csrf_input}}`: the hidden field that carries the page's CSRF token (Django's
+/// `{% csrf_token %}`), from `csrf_token` in the page's context. The token is letters and
+/// digits only, so the field is written as it is; outside a page with a token it is empty.
+fn csrf_input(
+    _: &Helper,
+    _: &Handlebars,
+    ctx: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    if let Some(token) = ctx.data().get("csrf_token").and_then(Value::as_str) {
+        if token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            out.write(&format!(
+                "<input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"{token}\">"
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 /// A value as template text: strings as they are, null as nothing, the rest as JSON.

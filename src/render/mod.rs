@@ -90,6 +90,8 @@ pub struct Uses {
     pub request: bool,
     pub params: bool,
     pub query: bool,
+    /// `csrf_token` or `csrf_input` (the CSRF token, made only for a page that shows it).
+    pub csrf: bool,
 }
 
 impl Uses {
@@ -98,6 +100,8 @@ impl Uses {
         request: true,
         params: true,
         query: true,
+        // A CSRF token is made (and its cookie set) only for a page that names it.
+        csrf: false,
     };
 }
 
@@ -195,14 +199,16 @@ impl Renderer {
     /// walking `this`) gets them all.
     pub fn uses(&self, template: &str) -> Uses {
         const WHOLE: &[&str] = &["@root", "lookup", "this", "../"];
+        let csrf = self.mentions(template, "csrf_");
         if WHOLE.iter().any(|w| self.mentions(template, w)) {
-            return Uses::ALL;
+            return Uses { csrf, ..Uses::ALL };
         }
         Uses {
             site: self.mentions(template, "site"),
             request: self.mentions(template, "request"),
             params: self.mentions(template, "params"),
             query: self.mentions(template, "query"),
+            csrf,
         }
     }
 
@@ -451,13 +457,17 @@ mod tests {
                 "greet",
                 "{{#> layouts/base}}{{> nav}}{{params.name}}{{/layouts/base}}",
             ),
-            ("search", "{{query.q}} {{request.query.page}}"),
+            (
+                "search",
+                "{{query.q}} {{request.query.page}} <form>{{csrf_input}}</form>",
+            ),
         ]);
         let only_site = Uses {
             site: true,
             request: false,
             params: false,
             query: false,
+            csrf: false,
         };
         assert_eq!(r.uses("home"), only_site);
         assert_eq!(
@@ -475,6 +485,7 @@ mod tests {
                 request: true,
                 params: false,
                 query: true,
+                csrf: true,
             }
         );
     }
@@ -488,10 +499,16 @@ mod tests {
             ("dynamic", "{{> (which)}}"),
             ("printed", "{{#with page}}{{this}}{{/with}}"),
         ]);
-        for name in ["root", "lookup", "parent", "dynamic", "printed"] {
+        for name in ["root", "lookup", "parent", "printed"] {
             assert_eq!(r.uses(name), Uses::ALL, "{name}");
         }
-        // An inline body (not a file) is not looked into.
-        assert_eq!(r.uses("__inline/x"), Uses::ALL);
+        // A CSRF token only for a template that may show it: a partial whose name is computed
+        // (or an inline body, not looked into) may.
+        let with_csrf = Uses {
+            csrf: true,
+            ..Uses::ALL
+        };
+        assert_eq!(r.uses("dynamic"), with_csrf);
+        assert_eq!(r.uses("__inline/x"), with_csrf);
     }
 }

@@ -22,6 +22,7 @@ pub struct ErrorPage {
 #[derive(Debug, Default, Clone)]
 pub struct ErrorPages {
     pub bad_request: Option<ErrorPage>,
+    pub forbidden: Option<ErrorPage>,
     pub not_found: Option<ErrorPage>,
     pub server_error: Option<ErrorPage>,
 }
@@ -128,6 +129,9 @@ impl Ctx<'_> {
             request.insert("quoted_path".into(), Value::String(req.quoted_path()));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
+        }
+        if uses.csrf {
+            ctx.insert("csrf_token".into(), Value::String(super::csrf::token(req)));
         }
         if uses.params {
             ctx.insert(
@@ -251,6 +255,7 @@ mod tests {
             request: false,
             params: false,
             query: false,
+            csrf: false,
         };
         for (name, _) in PAGES {
             let render = |uses| {

@@ -295,10 +295,7 @@ impl Cors {
         if self.origins.is_none() {
             return;
         }
-        match r.headers.iter_mut().find(|(name, _)| *name == "Vary") {
-            Some((_, v)) => v.push_str(", Origin"),
-            None => r.headers.push(("Vary", "Origin".into())),
-        }
+        r.vary("Origin");
     }
 }
 

@@ -22,6 +22,8 @@ pub enum ViewError {
     NotFound,
     /// 400, with a reason the visitor may read (it is escaped on the page).
     BadRequest(String),
+    /// 403, with the reason (a failed CSRF check: Django's words), shown escaped.
+    Forbidden(String),
     /// 405, with the methods the route takes for the `Allow` header.
     MethodNotAllowed { allow: String },
     /// 503: the work could not be done now (the database stayed locked); try again later.
@@ -41,6 +43,7 @@ impl ViewError {
         match self {
             ViewError::NotFound => 404,
             ViewError::BadRequest(_) => 400,
+            ViewError::Forbidden(_) => 403,
             ViewError::MethodNotAllowed { .. } => 405,
             ViewError::Unavailable { .. } => 503,
             ViewError::Internal(_) | ViewError::Render { .. } => 500,
@@ -96,6 +99,13 @@ pub(super) fn respond_at(
             400,
             &message,
         ),
+        ViewError::Forbidden(reason) => error_page(
+            ctx,
+            req,
+            ctx.settings.pages.forbidden.as_ref(),
+            403,
+            &reason,
+        ),
         ViewError::MethodNotAllowed { allow } => {
             let mut r = Response::html(405, String::new());
             r.headers.push(("Allow", allow));
@@ -129,6 +139,9 @@ fn log(req: &Request, error: &ViewError) {
         ViewError::BadRequest(message) => {
             tracing::warn!("Bad Request: {path} ({})", escaped(message));
         }
+        ViewError::Forbidden(reason) => {
+            tracing::warn!("Forbidden ({}): {path}", escaped(reason));
+        }
         ViewError::MethodNotAllowed { .. } => {
             tracing::warn!("Method Not Allowed ({}): {path}", escaped(&req.method));
         }
@@ -148,6 +161,7 @@ fn json_error(error: &ViewError, method: &str) -> Response {
     let detail = match error {
         ViewError::NotFound => "Not found.".to_string(),
         ViewError::BadRequest(message) => message.clone(),
+        ViewError::Forbidden(reason) => reason.clone(),
         ViewError::MethodNotAllowed { .. } => format!("Method \"{method}\" not allowed."),
         ViewError::Unavailable { .. } => BUSY.to_string(),
         ViewError::Internal(_) | ViewError::Render { .. } => "A server error occurred.".to_string(),
@@ -207,6 +221,7 @@ pub fn unavailable(retry_after: u32, answer: Answer) -> Response {
 fn fallback_page(status: u16, message: &str) -> Response {
     let title = match status {
         400 => "Bad Request (400)",
+        403 => "Forbidden (403)",
         404 => "Not Found",
         503 => "Service Unavailable (503)",
         _ => "Server Error (500)",
@@ -214,6 +229,10 @@ fn fallback_page(status: u16, message: &str) -> Response {
     let detail = match status {
         404 => "<p>The requested resource was not found on this server.</p>".to_string(),
         400 => format!("<p>{}</p>", html_escape(message)),
+        403 => format!(
+            "<p>The request was refused: {}</p><p>A form must be sent from a page of this site, with the cookies it set (reload the form and send it again).</p>",
+            html_escape(message)
+        ),
         503 => format!("<p>{BUSY}</p>"),
         _ => String::new(),
     };

@@ -34,6 +34,7 @@ use serde_json::{Map, Value};
 
 mod context;
 pub mod cors;
+pub mod csrf;
 pub mod csv;
 mod debug;
 mod detail;
@@ -42,6 +43,7 @@ pub mod export;
 mod facets;
 mod feed;
 mod fields;
+pub mod form;
 mod links;
 mod list;
 pub mod paginate;
@@ -60,7 +62,7 @@ pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
 pub use list::ListView;
 pub use redirect::{RedirectTarget, RedirectView};
-pub use request::{decode_path, escape_uri_path, Request, Response};
+pub use request::{decode_path, escape_uri_path, parse_cookies, set_cookie, Request, Response};
 pub use response::ResponseView;
 pub use sitemap::SitemapView;
 pub use template::TemplateView;
@@ -85,6 +87,7 @@ pub enum View {
     Detail(Box<DetailView>),
     Feed(Box<FeedView>),
     Sitemap(SitemapView),
+    Create(Box<form::CreateView>),
 }
 
 /// What a route answers with, and what it accepts.
@@ -186,6 +189,7 @@ impl Endpoint {
             ),
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
+            View::Create(v) => format!("new {} (form)", v.model.name),
         }
     }
 
@@ -196,7 +200,11 @@ impl Endpoint {
             View::Detail(v) => v.out.json,
             View::Template(v) => v.escape == crate::render::Escape::Json,
             View::Response(v) => v.escape == crate::render::Escape::Json,
-            View::Redirect(_) | View::NotFound | View::Feed(_) | View::Sitemap(_) => false,
+            View::Redirect(_)
+            | View::NotFound
+            | View::Feed(_)
+            | View::Sitemap(_)
+            | View::Create(_) => false,
         };
         if json {
             Answer::Json
@@ -209,8 +217,14 @@ impl Endpoint {
     pub fn reads_database(&self) -> bool {
         matches!(
             self.view,
-            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_)
+            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Create(_)
         )
+    }
+
+    /// Whether answering this route may write to the database: it must run once, on a
+    /// database thread, never in a brief try that may be cut short and run again.
+    pub fn writes(&self) -> bool {
+        matches!(self.view, View::Create(_))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -223,6 +237,7 @@ impl Endpoint {
             View::Detail(_) => "detail",
             View::Feed(_) => "feed",
             View::Sitemap(_) => "sitemap",
+            View::Create(_) => "create",
         }
     }
 }
@@ -310,6 +325,7 @@ fn around(
         }
     }
     let mut r = run()?.unwrap_or_else(fail);
+    csrf::set_cookie_if_used(req, &mut r);
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }
@@ -319,7 +335,8 @@ fn around(
 /// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,
 /// when its database work used `budget` of this thread's CPU time or met a lock, or when the
 /// route's requests did so twice within the last second ([`Heavy`]); the caller then answers it where it may
-/// take its time. Every view only reads, so a request cut short can be answered again.
+/// take its time. Only reading views are tried (GET and HEAD on a route that does not
+/// [`Endpoint::writes`]), so a request cut short can be answered again.
 pub fn handle_briefly(
     ctx: &Ctx,
     endpoints: &[Endpoint],
@@ -327,6 +344,12 @@ pub fn handle_briefly(
     m: Option<&Match>,
     budget: Duration,
 ) -> Option<Response> {
+    // A request that may write is never tried twice: a write cut short here could be
+    // committed and then made again on a database thread.
+    let writes = m.is_some_and(|m| endpoints[m.index].writes());
+    if writes || !matches!(req.method.as_str(), "GET" | "HEAD") {
+        return None;
+    }
     let heavy = m.map(|m| &endpoints[m.index].heavy);
     if heavy.is_some_and(Heavy::recently) {
         return None;
@@ -362,6 +385,8 @@ fn dispatch(
             allow: endpoint.allow.join(", "),
         });
     }
+    // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).
+    csrf::check(req, req.csrf_header.as_deref()).map_err(ViewError::Forbidden)?;
     let query = endpoint
         .query
         .extract(&req.pairs)
@@ -382,6 +407,8 @@ fn dispatch(
         View::Detail(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
+        View::Create(v) => v.handle(ctx, call),
     }
 }
 
@@ -489,6 +516,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         ViewKind::Feed => FeedView::compile(r, env, &mut errors)
             .map_or(View::NotFound, |v| View::Feed(Box::new(v))),
         ViewKind::Sitemap => View::Sitemap(SitemapView::compile(r, env, &mut errors)),
+        ViewKind::Create => form::CreateView::compile(r, env, &mut errors)
+            .map_or(View::NotFound, |v| View::Create(Box::new(v))),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
@@ -629,6 +658,8 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
                 Method::PATCH,
                 Method::DELETE,
             ]
+        } else if raw.view == ViewKind::Create {
+            vec![Method::GET, Method::POST]
         } else {
             vec![Method::GET]
         }

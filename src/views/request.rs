@@ -23,6 +23,24 @@ pub struct Request {
     /// `Origin` and a preflight's `Access-Control-Request-*` headers, when the request has an
     /// `Origin` (the server sets it; see `cors`).
     pub cors: Option<super::cors::Ask>,
+    /// The body's fields, decoded, in order, repeated keys kept: read only for a method that
+    /// may carry one (not GET, HEAD, OPTIONS) sent as `application/x-www-form-urlencoded`,
+    /// within `site.limits.body_bytes` (the server answers 413 beyond).
+    pub form: Vec<(String, String)>,
+    /// The request's cookies (`Cookie` header), in order; a malformed pair is skipped, as
+    /// Django's `parse_cookie` skips it.
+    pub cookies: Vec<(String, String)>,
+    /// The `Origin` and `Referer` headers and the host the request was answered for (the Host
+    /// header, or a trusted proxy's forwarded host): what the CSRF check compares.
+    pub origin: Option<String>,
+    pub referer: Option<String>,
+    pub host: String,
+    /// The `X-CSRFToken` header: a script's way to send the CSRF token.
+    pub csrf_header: Option<String>,
+    /// The CSRF secret this request uses: the `csrftoken` cookie's when it holds a well-formed
+    /// one, else one made the first time a page asks for a token (and then set as the cookie on
+    /// the response). See `csrf`.
+    pub csrf: std::cell::OnceCell<String>,
 }
 
 impl Request {
@@ -57,8 +75,48 @@ impl Request {
             pairs,
             secure: false,
             cors: None,
+            form: Vec::new(),
+            cookies: Vec::new(),
+            origin: None,
+            referer: None,
+            host: String::new(),
+            csrf_header: None,
+            csrf: std::cell::OnceCell::new(),
         };
         (request, undecodable)
+    }
+
+    /// This request with a form body (`a=1&b=2`, as `application/x-www-form-urlencoded`).
+    pub fn with_form(mut self, body: &str) -> Request {
+        self.form = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        self
+    }
+
+    /// This request with the cookies of a `Cookie` header (`a=1; b=2`).
+    pub fn with_cookies(mut self, header: &str) -> Request {
+        self.cookies = parse_cookies(header);
+        self
+    }
+
+    /// The value of a cookie (the first of that name, as browsers send the most specific first).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The last value of a form field.
+    pub fn form_last(&self, name: &str) -> Option<&str> {
+        last_of(&self.form, name)
+    }
+
+    /// Whether the method is one HTTP calls safe (RFC 9110, 9.2.1): it never writes, and needs
+    /// no CSRF token.
+    pub fn is_safe(&self) -> bool {
+        matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
     }
 
     /// `http` or `https` (Django's `request.scheme`).
@@ -103,11 +161,7 @@ impl Request {
 
     /// The last value of a query parameter (Django's `QueryDict.get`).
     pub fn last(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        last_of(&self.pairs, name)
     }
 
     /// This request's URL with `drop` removed and `set` (a key and its value) put last, other
@@ -133,6 +187,59 @@ impl Request {
             qs => format!("{path}?{qs}"),
         }
     }
+}
+
+/// The last value of `name` among decoded pairs.
+fn last_of<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A `Cookie` header's pairs, as Django's `parse_cookie`: split on `;`, each trimmed, a pair
+/// without `=` taken as a value with an empty name; surrounding double quotes taken off.
+pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
+    header
+        .split(';')
+        .filter_map(|chunk| {
+            let (name, value) = chunk.split_once('=').unwrap_or(("", chunk));
+            let (name, value) = (name.trim(), value.trim());
+            if name.is_empty() && value.is_empty() {
+                return None;
+            }
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// A `Set-Cookie` header's value: the cookie for the whole site (`Path=/`), `SameSite=Lax`,
+/// `Secure` on a secure request, `HttpOnly` when scripts need not read it; `max_age` in
+/// seconds (`Some(0)` deletes it, `None` lasts the browser's session). The name and value are
+/// Trellis's own (tokens and ids of letters and digits), never a request's.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<u64>,
+    http_only: bool,
+    secure: bool,
+) -> String {
+    let mut s = format!("{name}={value}; Path=/; SameSite=Lax");
+    if let Some(age) = max_age {
+        s.push_str(&format!("; Max-Age={age}"));
+    }
+    if http_only {
+        s.push_str("; HttpOnly");
+    }
+    if secure {
+        s.push_str("; Secure");
+    }
+    s
 }
 
 /// A response ready to be sent.
@@ -166,6 +273,17 @@ impl Response {
             headers: vec![("Location", location)],
             body: String::new(),
             stream: None,
+        }
+    }
+
+    /// Add `header` to the response's `Vary` (one header, names joined).
+    pub fn vary(&mut self, header: &str) {
+        match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(header);
+            }
+            None => self.headers.push(("Vary", header.into())),
         }
     }
 
@@ -321,6 +439,36 @@ mod tests {
             let r = Request::from_parts("GET", "/p/", qs).0;
             assert_eq!(r.full_path(), full, "{qs}");
         }
+    }
+
+    #[test]
+    fn cookies_are_parsed_as_django_does() {
+        let got = parse_cookies("a=1; b = \"two\" ;c=x=y;; novalue; =e");
+        let want = [
+            ("a", "1"),
+            ("b", "two"),
+            ("c", "x=y"),
+            ("", "novalue"),
+            ("", "e"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        let r = Request::get("/").with_cookies("csrftoken=abc; csrftoken=def");
+        assert_eq!(r.cookie("csrftoken"), Some("abc"));
+        assert_eq!(r.cookie("sessionid"), None);
+    }
+
+    #[test]
+    fn a_form_body_is_decoded_with_repeated_keys_kept() {
+        let r = Request::new("POST", "/").with_form("t=a+b&tag=1&tag=2&x=%C3%A9");
+        assert_eq!(r.form_last("t"), Some("a b"));
+        assert_eq!(r.form_last("tag"), Some("2"));
+        assert_eq!(r.form_last("x"), Some("é"));
+        assert!(!r.is_safe());
+        assert!(Request::get("/").is_safe());
     }
 
     #[test]

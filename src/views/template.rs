@@ -71,9 +71,9 @@ impl TemplateView {
         }
     }
 
-    /// Whether the page is the same for every request.
+    /// Whether the page is the same for every request (a CSRF token is not: masked afresh).
     fn is_constant(&self) -> bool {
-        !(self.uses.request || self.uses.params || self.uses.query)
+        !(self.uses.request || self.uses.params || self.uses.query || self.uses.csrf)
     }
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {

@@ -563,7 +563,10 @@ fn options_is_a_200_with_allow_and_no_body() {
 #[test]
 fn a_post_only_route() {
     let s = edge();
+    // Without a CSRF token, refused before the view (see `csrf`).
     let r = s.post("/submit/");
+    assert_eq!(r.status, 403, "{r:?}");
+    let r = s.request_with_token("POST", "/submit/");
     assert_route(&r, "submit");
     assert!(r.body.contains("<p>method: POST</p>"), "{}", r.body);
 
@@ -573,7 +576,7 @@ fn a_post_only_route() {
         assert_eq!(r.header("allow"), Some("POST, OPTIONS"), "{method}");
     }
 
-    let r = s.post("/either/");
+    let r = s.request_with_token("POST", "/either/");
     assert_route(&r, "either");
     assert!(r.body.contains("<p>method: POST</p>"), "{}", r.body);
     let r = s.get("/either/");
@@ -590,11 +593,15 @@ fn a_post_only_route() {
 #[test]
 fn a_post_with_a_body_is_answered() {
     let s = edge_server();
+    let secret = crate::common::CSRF_SECRET;
     let r = s.request_with_body(
         "POST",
         "/submit/",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        "name=ann&note=hello+there",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &format!("csrftoken={secret}")),
+        ],
+        &format!("name=ann&note=hello+there&csrfmiddlewaretoken={secret}"),
     );
     assert_route(&r, "submit");
     assert!(r.body.contains("<p>method: POST</p>"), "{}", r.body);
@@ -742,7 +749,7 @@ fn a_redirect_to_a_name_passes_the_captures_through() {
 fn a_redirect_answers_every_method_as_djangos_redirect_view() {
     let s = edge();
     for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"] {
-        let r = s.request(method, "/moved/");
+        let r = s.request_with_token(method, "/moved/");
         assert_eq!(r.status, 301, "{method}: {r:?}");
         assert_eq!(r.header("location"), Some("/about/"), "{method}");
     }

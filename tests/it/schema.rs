@@ -131,7 +131,7 @@ fn the_schema_refuses_what_the_loader_refuses() {
         // yes is a string in YAML 1.2, not a boolean
         "site: { append_slash: yes }",
         // an error page for a status Trellis does not render
-        "errors: { 403: x.hbs }",
+        "errors: { 401: x.hbs }",
     ];
     for text in bad {
         let json = to_json(serde_yaml::from_str(text).unwrap());

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-pub use local::{logged, remove_databases, Local};
+pub use local::{logged, remove_databases, Local, CSRF_SECRET};
 
 /// How long the harness waits for the server's address or for a log line before it gives up
 /// and fails the test. It is a guard against a hang, not a timing assertion: a healthy server

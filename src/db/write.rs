@@ -1,0 +1,342 @@
+//! Rows written through the web (issue 11, step 4: the `create` view, not yet wired to a
+//! route). Posted text is read by each field's type into the value a fixture would give, then
+//! checked by [`model::validate`] — the one set of rules fixtures pass — and a row is inserted
+//! in one `BEGIN IMMEDIATE … COMMIT` transaction. A refusal the form can show (a missing
+//! foreign-key target, a taken unique value) is a message for its field, not a database error.
+
+use super::model::{self, Field, Model, Models, Now};
+use super::query::{to_json, to_sql};
+use super::{ident, DbError, SqlValue};
+use crate::config::raw::FieldType;
+use rusqlite::{Connection, TransactionBehavior};
+use serde_json::{Map, Value};
+
+/// Why a row was not written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// A field's value was refused: the field's name and a message for the form.
+    Field(String, String),
+    /// The database failed (busy past the timeout, interrupted, …).
+    Db(DbError),
+}
+
+impl From<DbError> for WriteError {
+    fn from(e: DbError) -> WriteError {
+        WriteError::Db(e)
+    }
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(e: rusqlite::Error) -> WriteError {
+        WriteError::Db(e.into())
+    }
+}
+
+/// A field's posted values (every value of a repeated key, in order; none when the key was not
+/// sent) as the value stored, or a message for the form. A checkbox not sent is `false`; an
+/// empty value is null when the field may be null and "required" otherwise; a many_to_many
+/// field gives an array of the target keys.
+pub fn read_field(field: &Field, posted: &[&str]) -> Result<Value, String> {
+    if field.ty == FieldType::ManyToMany {
+        let keys = posted.iter().filter(|s| !s.is_empty()).map(|s| key(s));
+        return Ok(Value::Array(keys.collect()));
+    }
+    let raw = posted.last().copied().unwrap_or("");
+    if field.ty == FieldType::Boolean {
+        return match raw {
+            "" | "off" | "false" | "0" => Ok(Value::Bool(false)),
+            "on" | "true" | "1" => Ok(Value::Bool(true)),
+            _ => Err(format!("expected a checkbox, got {raw:?}")),
+        };
+    }
+    if raw.trim().is_empty() {
+        return if field.null {
+            Ok(Value::Null)
+        } else {
+            Err("this field is required".into())
+        };
+    }
+    let value = match field.ty {
+        FieldType::Integer => crate::query::parse_int(raw)
+            .ok_or_else(|| format!("expected a whole number, got {raw:?}"))?,
+        FieldType::Float => crate::query::parse_float(raw)
+            .ok_or_else(|| format!("expected a number, got {raw:?}"))?,
+        FieldType::ForeignKey => key(raw),
+        FieldType::Json => serde_json::from_str(raw).map_err(|e| format!("not valid JSON: {e}"))?,
+        _ => Value::String(raw.to_string()),
+    };
+    model::validate(field, &value)
+}
+
+/// A posted key: an integer when it reads as one, else the text (a slug primary key).
+fn key(raw: &str) -> Value {
+    raw.trim()
+        .parse::<i64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::String(raw.to_string()))
+}
+
+/// Insert a row of `model` from `values` (field name → value read by [`read_field`]) in one
+/// transaction, with its many_to_many sets; returns the new row (column → value) once
+/// committed.
+/// Fields left out take their default, or the time for `auto_now`/`auto_now_add`.
+pub fn insert_row(
+    conn: &mut Connection,
+    models: &Models,
+    model: &Model,
+    values: &[(&str, Value)],
+) -> Result<Map<String, Value>, WriteError> {
+    let now = Now::new();
+    let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    let mut cols = Vec::new();
+    let mut params = Vec::new();
+    for (i, f) in model.fields.iter().enumerate() {
+        let value = match given(&f.name) {
+            Some(v) => v.clone(),
+            None if f.auto_now || f.auto_now_add => now.of(f),
+            None if i == model.pk => continue,
+            None => match &f.default {
+                Some(d) => d.clone(),
+                None => continue,
+            },
+        };
+        cols.push(ident(&f.column));
+        params.push(to_sql(f.ty, &value));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for f in model
+        .fields
+        .iter()
+        .filter(|f| f.ty == FieldType::ForeignKey)
+    {
+        if let Some(v) = given(&f.name) {
+            check_target(&tx, models, f, v)?;
+        }
+    }
+    let table = ident(&model.table);
+    let sql = if cols.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        let marks = vec!["?"; cols.len()].join(", ");
+        format!("INSERT INTO {table} ({}) VALUES ({marks})", cols.join(", "))
+    };
+    if let Err(e) = tx.execute(&sql, rusqlite::params_from_iter(params.iter())) {
+        return Err(unique_field(model, &e).unwrap_or_else(|| DbError::at(&sql, e).into()));
+    }
+    let pk = match given(&model.pk_field().name) {
+        Some(v) => to_sql(model.pk_field().ty, v),
+        None => SqlValue::Integer(tx.last_insert_rowid()),
+    };
+    for f in &model.many {
+        let Some(Value::Array(keys)) = given(&f.name) else {
+            continue;
+        };
+        let target = f.to.as_ref().and_then(|t| models.get(t));
+        let ty = target.map_or(FieldType::Integer, |t| t.pk_field().ty);
+        for k in keys {
+            check_target(&tx, models, f, k)?;
+        }
+        let keys: Vec<SqlValue> = keys.iter().map(|k| to_sql(ty, k)).collect();
+        super::set_many(&tx, model, f, &pk, &keys)?;
+    }
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {} = ?1",
+        model.columns_sql,
+        ident(&model.pk_field().column)
+    );
+    let row = tx
+        .query_row(&sql, [&pk], |r| {
+            let mut row = Map::new();
+            for (i, f) in model.fields.iter().enumerate() {
+                row.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+            }
+            Ok(row)
+        })
+        .map_err(|e| DbError::at(&sql, e))?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// The rows a foreign key or many_to_many field may point at, for a form's select: each
+/// row's key as text and its label (its first string field, else the key), in key order.
+pub fn options(conn: &Connection, target: &Model) -> Result<Vec<(String, String)>, DbError> {
+    let pk = target.pk_field();
+    let label = target
+        .fields
+        .iter()
+        .find(|f| f.ty == FieldType::String)
+        .unwrap_or(pk);
+    let sql = format!(
+        "SELECT {}, {} FROM {} ORDER BY 1 LIMIT 1000",
+        ident(&pk.column),
+        ident(&label.column),
+        ident(&target.table)
+    );
+    let text = |v: SqlValue| match to_json(FieldType::String, v) {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| DbError::at(&sql, e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((text(r.get(0)?), text(r.get(1)?))))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| DbError::at(&sql, e))?;
+    Ok(rows)
+}
+
+/// A foreign key's (or many_to_many's) target row must exist: else a message for the field.
+fn check_target(
+    conn: &Connection,
+    models: &Models,
+    field: &Field,
+    key: &Value,
+) -> Result<(), WriteError> {
+    if key.is_null() {
+        return Ok(());
+    }
+    let Some(target) = field.to.as_ref().and_then(|t| models.get(t)) else {
+        return Err(DbError::Invalid(format!("`{}` names no model", field.name)).into());
+    };
+    let pk = target.pk_field();
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE {} = ?1",
+        ident(&target.table),
+        ident(&pk.column)
+    );
+    let found = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.exists([to_sql(pk.ty, key)]))
+        .map_err(|e| DbError::at(&sql, e))?;
+    if found {
+        Ok(())
+    } else {
+        let shown = key.as_str().map_or_else(|| key.to_string(), str::to_string);
+        Err(WriteError::Field(
+            field.name.clone(),
+            format!("no {} with key {shown:?}", target.name),
+        ))
+    }
+}
+
+/// SQLite's "UNIQUE constraint failed: post.slug" as a message for the field `slug`.
+fn unique_field(model: &Model, e: &rusqlite::Error) -> Option<WriteError> {
+    let text = e.to_string();
+    let cols = text.strip_prefix("UNIQUE constraint failed: ")?;
+    let column = cols.split(", ").next()?.rsplit('.').next()?;
+    let f = model.fields.iter().find(|f| f.column == column)?;
+    Some(WriteError::Field(
+        f.name.clone(),
+        format!("a {} with this {} already exists", model.name, f.name),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::fixtures::testing::Db;
+
+    fn read(db: &Db, name: &str, posted: &[&str]) -> Result<Value, String> {
+        let post = db.models.get("Post").unwrap();
+        let f = post.field(name).or_else(|| post.many_field(name)).unwrap();
+        read_field(f, posted)
+    }
+
+    #[test]
+    fn posted_text_is_read_by_type_and_checked_by_the_fixture_rules() {
+        let db = Db::new();
+        assert_eq!(read(&db, "title", &["Hello"]), Ok(Value::from("Hello")));
+        assert_eq!(
+            read(&db, "title", &[""]),
+            Err("this field is required".into())
+        );
+        assert_eq!(
+            read(&db, "title", &[]),
+            Err("this field is required".into())
+        );
+        assert_eq!(read(&db, "body", &[""]), Ok(Value::Null));
+        assert!(read(&db, "title", &[&"x".repeat(41)])
+            .unwrap_err()
+            .contains("at most 40 characters"));
+        assert!(read(&db, "slug", &["a b"]).unwrap_err().contains("a slug"));
+        assert!(read(&db, "status", &["gone"]).is_err());
+        assert_eq!(read(&db, "published", &[]), Ok(Value::Bool(false)));
+        assert_eq!(read(&db, "published", &["on"]), Ok(Value::Bool(true)));
+        assert!(read(&db, "published", &["maybe"]).is_err());
+        assert_eq!(read(&db, "rating", &["2.5"]), Ok(Value::from(2.5)));
+        assert!(read(&db, "rating", &["NaN"]).is_err());
+        assert_eq!(read(&db, "author", &["3"]), Ok(Value::from(3)));
+        assert_eq!(
+            read(&db, "tags", &["rust", "", "web"]),
+            Ok(Value::from(vec!["rust", "web"]))
+        );
+        // What a browser's datetime-local input sends (no seconds) is a datetime.
+        assert!(read(&db, "created_at", &["2026-01-02T03:04"]).is_ok());
+        assert!(read(&db, "created_at", &["tomorrow"]).is_err());
+        // The last of repeated values counts, as Django's QueryDict.get.
+        assert_eq!(read(&db, "title", &["a", "b"]), Ok(Value::from("b")));
+    }
+
+    #[test]
+    fn a_row_is_inserted_with_its_set_and_refusals_name_the_field() {
+        let mut db = Db::new();
+        db.conn
+            .execute_batch(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'A', 'a');
+                 INSERT INTO tag (code, label) VALUES ('rust', 'Rust'), ('web', 'Web');",
+            )
+            .unwrap();
+        let models = db.models.clone();
+        let post = models.get("Post").unwrap();
+        let row = |slug: &str, author: i64, tags: Vec<&str>| {
+            vec![
+                ("title", Value::from("T")),
+                ("slug", Value::from(slug)),
+                ("author", Value::from(author)),
+                ("tags", Value::from(tags)),
+            ]
+        };
+        let new = insert_row(
+            &mut db.conn,
+            &models,
+            post,
+            &row("t", 1, vec!["web", "rust"]),
+        )
+        .unwrap();
+        assert_eq!(
+            (&new["id"], &new["slug"]),
+            (&Value::from(1), &Value::from("t"))
+        );
+        assert_eq!(
+            db.text("SELECT title || ' ' || status || ' ' || published || ' ' || (created_at != '') FROM post"),
+            "T draft 1 1"
+        );
+        assert_eq!(
+            db.text("SELECT group_concat(tag_id, ' ') FROM (SELECT tag_id FROM post_tags ORDER BY tag_id)"),
+            "rust web"
+        );
+        // A taken slug, an author or a tag that does not exist: a message for the field, and
+        // nothing written.
+        let field = |r: Result<Map<String, Value>, WriteError>| match r {
+            Err(WriteError::Field(f, m)) => (f, m),
+            other => panic!("{other:?}"),
+        };
+        let mut insert = |r: Vec<(&str, Value)>| insert_row(&mut db.conn, &models, post, &r);
+        assert_eq!(
+            field(insert(row("t", 1, vec![]))),
+            ("slug".into(), "a Post with this slug already exists".into())
+        );
+        assert_eq!(
+            field(insert(row("u", 9, vec![]))),
+            ("author".into(), "no Author with key \"9\"".into())
+        );
+        assert_eq!(
+            field(insert(row("u", 1, vec!["nope"]))),
+            ("tags".into(), "no Tag with key \"nope\"".into())
+        );
+        assert_eq!(db.count("post"), 1);
+        assert_eq!(db.count("post_tags"), 2);
+    }
+}
