@@ -577,6 +577,7 @@ fn compile_routes(
         }
     }
     views::sitemap::link(flat, &mut endpoints, router, errors);
+    views::form::link(flat, &mut endpoints, router, errors);
     endpoints
 }
 

@@ -447,6 +447,11 @@ pub enum ViewKind {
     /// A form that adds a row of a model (Django's CreateView): GET shows it, POST validates
     /// and inserts, then redirects to `success`.
     Create,
+    /// A form that changes one row, found as `detail` finds it (Django's UpdateView).
+    Update,
+    /// A page that shows what deleting one row removes, and deletes it on POST (Django's
+    /// DeleteView).
+    Delete,
 }
 
 impl ViewKind {
@@ -461,6 +466,8 @@ impl ViewKind {
             ViewKind::Feed => "feed",
             ViewKind::Sitemap => "sitemap",
             ViewKind::Create => "create",
+            ViewKind::Update => "update",
+            ViewKind::Delete => "delete",
         }
     }
 }
@@ -1028,13 +1035,15 @@ pub struct ViewKey {
     pub set: fn(&RawRoute) -> bool,
 }
 
-use ViewKind::{Create, Detail, Feed, List, Redirect, Response, Sitemap, Template};
+use ViewKind::{Create, Delete, Detail, Feed, List, Redirect, Response, Sitemap, Template, Update};
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
 /// The views that read a model's rows with `where:`.
 const ROW_VIEWS: &[ViewKind] = &[List, Detail, Feed];
 /// The views that name a model.
-const MODEL_KEY_VIEWS: &[ViewKind] = &[List, Detail, Feed, Create];
+const MODEL_KEY_VIEWS: &[ViewKind] = &[List, Detail, Feed, Create, Update, Delete];
+/// The form views.
+const FORM_VIEWS: &[ViewKind] = &[Create, Update, Delete];
 
 macro_rules! view_keys {
     (@required) => { &[] };
@@ -1051,11 +1060,11 @@ macro_rules! view_keys {
 
 view_keys! {
     "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
-    "success" success: &[Create], required by &[Create];
+    "success" success: FORM_VIEWS;
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];
-    "fields" fields: &[List, Detail, Create];
+    "fields" fields: &[List, Detail, Create, Update];
     "exclude" exclude: MODEL_VIEWS;
     "paginate_by" paginate_by: &[List];
     "allow_empty" allow_empty: &[List];
@@ -1067,9 +1076,9 @@ view_keys! {
     "filters" filters: &[List];
     "facets" facets: &[List];
     "dates" dates: &[List];
-    "lookup" lookup: &[Detail];
+    "lookup" lookup: &[Detail, Update, Delete];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template, Create], required by &[Template];
+    "template" template: &[List, Detail, Template, Create, Update, Delete], required by &[Template];
     "context" context: &[List, Detail, Template, Response];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
@@ -1097,6 +1106,8 @@ pub const VIEWS: &[ViewKind] = &[
     Feed,
     Sitemap,
     Create,
+    Update,
+    Delete,
 ];
 
 /// Keys every route may have, whatever its view.

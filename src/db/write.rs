@@ -7,8 +7,8 @@
 use super::model::{self, Field, Model, Models, Now};
 use super::query::{to_json, to_sql};
 use super::{ident, DbError, SqlValue};
-use crate::config::raw::FieldType;
-use rusqlite::{Connection, TransactionBehavior};
+use crate::config::raw::{FieldType, OnDelete};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 
 /// Why a row was not written.
@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 pub enum WriteError {
     /// A field's value was refused: the field's name and a message for the form.
     Field(String, String),
+    /// No row has the key the request named.
+    NotFound,
     /// The database failed (busy past the timeout, interrupted, …).
     Db(DbError),
 }
@@ -104,15 +106,7 @@ pub fn insert_row(
         params.push(to_sql(f.ty, &value));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for f in model
-        .fields
-        .iter()
-        .filter(|f| f.ty == FieldType::ForeignKey)
-    {
-        if let Some(v) = given(&f.name) {
-            check_target(&tx, models, f, v)?;
-        }
-    }
+    check_targets(&tx, models, model, values)?;
     let table = ident(&model.table);
     let sql = if cols.is_empty() {
         format!("INSERT INTO {table} DEFAULT VALUES")
@@ -127,56 +121,392 @@ pub fn insert_row(
         Some(v) => to_sql(model.pk_field().ty, v),
         None => SqlValue::Integer(tx.last_insert_rowid()),
     };
+    write_many(&tx, models, model, values, &pk)?;
+    let row = read_row(&tx, model, &pk)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// Change the row of `model` whose column `by.0` holds `by.1` to `values` (as
+/// [`insert_row`] takes them) in one transaction, its many_to_many sets included; `auto_now`
+/// fields take the time. Returns the row as committed, or [`WriteError::NotFound`]. A unique
+/// value is refused only when another row holds it.
+pub fn update_row(
+    conn: &mut Connection,
+    models: &Models,
+    model: &Model,
+    by: (&Field, &SqlValue),
+    values: &[(&str, Value)],
+) -> Result<Map<String, Value>, WriteError> {
+    let now = Now::new();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
+    let mut sets = Vec::new();
+    let mut params = Vec::new();
+    for f in &model.fields {
+        let value = match values.iter().find(|(n, _)| *n == f.name) {
+            Some((_, v)) => v.clone(),
+            None if f.auto_now => now.of(f),
+            None => continue,
+        };
+        sets.push(format!("{} = ?", ident(&f.column)));
+        params.push(to_sql(f.ty, &value));
+    }
+    check_targets(&tx, models, model, values)?;
+    let pk_field = model.pk_field();
+    if !sets.is_empty() {
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = ?",
+            ident(&model.table),
+            sets.join(", "),
+            ident(&pk_field.column)
+        );
+        params.push(pk.clone());
+        if let Err(e) = tx.execute(&sql, rusqlite::params_from_iter(params.iter())) {
+            return Err(unique_field(model, &e).unwrap_or_else(|| DbError::at(&sql, e).into()));
+        }
+    }
+    let pk = match values.iter().find(|(n, _)| *n == pk_field.name) {
+        Some((_, v)) => to_sql(pk_field.ty, v),
+        None => pk,
+    };
+    write_many(&tx, models, model, values, &pk)?;
+    let row = read_row(&tx, model, &pk)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// The primary key of the row of `model` whose column `by.0` holds `by.1`, if there is one.
+fn find_pk(
+    conn: &Connection,
+    model: &Model,
+    (field, value): (&Field, &SqlValue),
+) -> Result<Option<SqlValue>, DbError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1",
+        ident(&model.pk_field().column),
+        ident(&model.table),
+        ident(&field.column)
+    );
+    conn.query_row(&sql, [value], |r| r.get::<_, SqlValue>(0))
+        .optional()
+        .map_err(|e| DbError::at(&sql, e))
+}
+
+/// The row of `model` whose column `by.0` holds `by.1` (column → value), with each
+/// many_to_many field's target keys under the field's name; `None` when there is none.
+pub fn find_row(
+    conn: &Connection,
+    model: &Model,
+    by: (&Field, &SqlValue),
+) -> Result<Option<Map<String, Value>>, DbError> {
+    let Some(pk) = find_pk(conn, model, by)? else {
+        return Ok(None);
+    };
+    let mut row = read_row(conn, model, &pk)?;
     for f in &model.many {
-        let Some(Value::Array(keys)) = given(&f.name) else {
+        let join = super::many::join_table(model, f)?;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = ?1 ORDER BY 1",
+            ident(&join.to),
+            ident(&join.table),
+            ident(&join.from)
+        );
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .map_err(|e| DbError::at(&sql, e))?;
+        let keys = stmt
+            .query_map([&pk], |r| r.get::<_, SqlValue>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| DbError::at(&sql, e))?;
+        let keys = keys.into_iter().map(|k| to_json(FieldType::String, k));
+        row.insert(f.name.clone(), Value::Array(keys.collect()));
+    }
+    Ok(Some(row))
+}
+
+/// Every foreign key and many_to_many value in `values` must name an existing row.
+fn check_targets(
+    conn: &Connection,
+    models: &Models,
+    model: &Model,
+    values: &[(&str, Value)],
+) -> Result<(), WriteError> {
+    for (name, v) in values {
+        if let Some(f) = model.field(name).filter(|f| f.ty == FieldType::ForeignKey) {
+            check_target(conn, models, f, v)?;
+        } else if let (Some(f), Value::Array(keys)) = (model.many_field(name), v) {
+            for k in keys {
+                check_target(conn, models, f, k)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Make each many_to_many set given in `values` the whole set of the row `pk`.
+fn write_many(
+    conn: &Connection,
+    models: &Models,
+    model: &Model,
+    values: &[(&str, Value)],
+    pk: &SqlValue,
+) -> Result<(), WriteError> {
+    for f in &model.many {
+        let Some((_, Value::Array(keys))) = values.iter().find(|(n, _)| *n == f.name) else {
             continue;
         };
         let target = f.to.as_ref().and_then(|t| models.get(t));
         let ty = target.map_or(FieldType::Integer, |t| t.pk_field().ty);
-        for k in keys {
-            check_target(&tx, models, f, k)?;
-        }
         let keys: Vec<SqlValue> = keys.iter().map(|k| to_sql(ty, k)).collect();
-        super::set_many(&tx, model, f, &pk, &keys)?;
+        super::set_many(conn, model, f, pk, &keys)?;
     }
+    Ok(())
+}
+
+/// The row of `model` whose primary key is `pk`, column → value.
+fn read_row(
+    conn: &Connection,
+    model: &Model,
+    pk: &SqlValue,
+) -> Result<Map<String, Value>, DbError> {
     let sql = format!(
-        "SELECT {} FROM {table} WHERE {} = ?1",
+        "SELECT {} FROM {} WHERE {} = ?1",
         model.columns_sql,
+        ident(&model.table),
         ident(&model.pk_field().column)
     );
-    let row = tx
-        .query_row(&sql, [&pk], |r| {
-            let mut row = Map::new();
-            for (i, f) in model.fields.iter().enumerate() {
-                row.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+    conn.query_row(&sql, [pk], |r| {
+        let mut row = Map::new();
+        for (i, f) in model.fields.iter().enumerate() {
+            row.insert(f.column.clone(), to_json(f.ty, r.get(i)?));
+        }
+        Ok(row)
+    })
+    .map_err(|e| DbError::at(&sql, e))
+}
+
+/// What deleting a row does to other rows, as SQLite's foreign keys will do it (the schema
+/// declares `ON DELETE CASCADE`, `RESTRICT` or `SET NULL` for each foreign key, the join tables
+/// cascade, and every connection turns `PRAGMA foreign_keys` on): what goes with it, what is
+/// kept with a key emptied, and what forbids it. Each entry is one model (or join table).
+#[derive(Debug, Default, PartialEq)]
+pub struct CascadePlan {
+    /// The rows deleted, the row itself first, then per model in the order they were found.
+    pub deleted: Vec<PlanEntry>,
+    /// Rows whose foreign key is set to null (`on_delete: set_null`).
+    pub set_null: Vec<PlanEntry>,
+    /// Rows that point at a deleted row through an `on_delete: restrict` key: while there
+    /// are any, the delete is refused.
+    pub blocked: Vec<PlanEntry>,
+}
+
+/// Rows of one model: its name (a join table: `Post.tags`), how many, and the first few
+/// labels (the first string field, else the key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanEntry {
+    pub model: String,
+    pub count: usize,
+    pub labels: Vec<String>,
+}
+
+/// How many labels a plan names per model.
+const PLAN_LABELS: usize = 5;
+
+/// The plan of deleting the row of `model` whose primary key is `pk`: every row the cascade
+/// removes, transitively, counted per model. The admin's delete page reads it too.
+pub fn cascade_plan(
+    conn: &Connection,
+    models: &Models,
+    model: &Model,
+    pk: &SqlValue,
+) -> Result<CascadePlan, DbError> {
+    let mut plan = CascadePlan::default();
+    // Keys already planned for deletion, per model: a cycle of foreign keys ends.
+    let mut seen: Vec<(String, Vec<SqlValue>)> = Vec::new();
+    let mut queue = vec![(model.name.clone(), vec![pk.clone()])];
+    let first = rows_where(conn, model, &model.pk_field().column, &[pk.clone()])?;
+    add(&mut plan.deleted, &model.name, &first);
+    while let Some((name, keys)) = queue.pop() {
+        let Some(parent) = models.get(&name) else {
+            continue;
+        };
+        let fresh: Vec<SqlValue> = match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, done)) => {
+                let new: Vec<SqlValue> = keys.into_iter().filter(|k| !done.contains(k)).collect();
+                done.extend(new.iter().cloned());
+                new
             }
-            Ok(row)
-        })
-        .map_err(|e| DbError::at(&sql, e))?;
+            None => {
+                seen.push((name.clone(), keys.clone()));
+                keys
+            }
+        };
+        if fresh.is_empty() {
+            continue;
+        }
+        for child in models.values() {
+            for f in child
+                .fields
+                .iter()
+                .filter(|f| f.to.as_deref() == Some(&name))
+            {
+                let rows = rows_where(conn, child, &f.column, &fresh)?;
+                if rows.is_empty() {
+                    continue;
+                }
+                match f.on_delete {
+                    OnDelete::Cascade => {
+                        add(&mut plan.deleted, &child.name, &rows);
+                        queue.push((child.name.clone(), rows.into_iter().map(|r| r.0).collect()));
+                    }
+                    OnDelete::SetNull => add(&mut plan.set_null, &child.name, &rows),
+                    OnDelete::Restrict => add(&mut plan.blocked, &child.name, &rows),
+                }
+            }
+            for f in &child.many {
+                let join = super::many::join_table(child, f)?;
+                let mut links = 0;
+                if child.name == name {
+                    links += count_in(conn, &join.table, &join.from, &fresh)?;
+                }
+                if f.to.as_deref() == Some(parent.name.as_str()) {
+                    links += count_in(conn, &join.table, &join.to, &fresh)?;
+                }
+                if links > 0 {
+                    let entry = format!("{}.{}", child.name, f.name);
+                    add_count(&mut plan.deleted, &entry, links, &[]);
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Delete the row of `model` whose column `by.0` holds `by.1`, and what its foreign keys
+/// cascade to, in one transaction: [`WriteError::NotFound`] when there is no such row, a
+/// [`WriteError::Field`] (named after the model) when `on_delete: restrict` rows forbid it.
+pub fn delete_row(
+    conn: &mut Connection,
+    model: &Model,
+    by: (&Field, &SqlValue),
+) -> Result<(), WriteError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = ?1",
+        ident(&model.table),
+        ident(&model.pk_field().column)
+    );
+    match tx.execute(&sql, [&pk]) {
+        Ok(_) => {}
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            return Err(WriteError::Field(
+                model.name.clone(),
+                "other rows point at this one and forbid deleting it (on_delete: restrict)".into(),
+            ));
+        }
+        Err(e) => return Err(DbError::at(&sql, e).into()),
+    }
     tx.commit()?;
-    Ok(row)
+    Ok(())
+}
+
+/// The rows of `model` whose `column` is one of `keys`: each one's key and label, in key order.
+fn rows_where(
+    conn: &Connection,
+    model: &Model,
+    column: &str,
+    keys: &[SqlValue],
+) -> Result<Vec<(SqlValue, String)>, DbError> {
+    let marks = vec!["?"; keys.len()].join(", ");
+    let sql = format!(
+        "SELECT {}, {} FROM {} WHERE {} IN ({marks}) ORDER BY 1",
+        ident(&model.pk_field().column),
+        ident(&label_field(model).column),
+        ident(&model.table),
+        ident(column)
+    );
+    let mut stmt = conn.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
+    stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
+        Ok((r.get::<_, SqlValue>(0)?, text(r.get(1)?)))
+    })
+    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+    .map_err(|e| DbError::at(&sql, e))
+}
+
+/// How many rows of `table` have `column` in `keys`.
+fn count_in(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    keys: &[SqlValue],
+) -> Result<usize, DbError> {
+    let marks = vec!["?"; keys.len()].join(", ");
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {} IN ({marks})",
+        ident(table),
+        ident(column)
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(keys.iter()), |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| usize::try_from(n).unwrap_or(0))
+    .map_err(|e| DbError::at(&sql, e))
+}
+
+fn add(list: &mut Vec<PlanEntry>, model: &str, rows: &[(SqlValue, String)]) {
+    let labels: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
+    add_count(list, model, rows.len(), &labels);
+}
+
+fn add_count(list: &mut Vec<PlanEntry>, model: &str, count: usize, labels: &[String]) {
+    let entry = match list.iter_mut().position(|e| e.model == model) {
+        Some(i) => &mut list[i],
+        None => {
+            list.push(PlanEntry {
+                model: model.to_string(),
+                count: 0,
+                labels: Vec::new(),
+            });
+            list.last_mut().expect("just pushed")
+        }
+    };
+    entry.count += count;
+    let room = PLAN_LABELS.saturating_sub(entry.labels.len());
+    entry.labels.extend(labels.iter().take(room).cloned());
+}
+
+/// The field that names a row of `model` in a select or a plan: its first string field,
+/// else its primary key.
+pub fn label_field(model: &Model) -> &Field {
+    model
+        .fields
+        .iter()
+        .find(|f| f.ty == FieldType::String)
+        .unwrap_or(model.pk_field())
+}
+
+/// A stored value as text, for a label or a select's value.
+fn text(v: SqlValue) -> String {
+    match to_json(FieldType::String, v) {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 /// The rows a foreign key or many_to_many field may point at, for a form's select: each
 /// row's key as text and its label (its first string field, else the key), in key order.
 pub fn options(conn: &Connection, target: &Model) -> Result<Vec<(String, String)>, DbError> {
     let pk = target.pk_field();
-    let label = target
-        .fields
-        .iter()
-        .find(|f| f.ty == FieldType::String)
-        .unwrap_or(pk);
+    let label = label_field(target);
     let sql = format!(
         "SELECT {}, {} FROM {} ORDER BY 1 LIMIT 1000",
         ident(&pk.column),
         ident(&label.column),
         ident(&target.table)
     );
-    let text = |v: SqlValue| match to_json(FieldType::String, v) {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
     let mut stmt = conn
         .prepare_cached(&sql)
         .map_err(|e| DbError::at(&sql, e))?;

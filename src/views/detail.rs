@@ -72,51 +72,8 @@ impl DetailView {
             return Err(errors);
         };
         let model = out.model.clone();
-        let (field, capture) = match raw.lookup.as_deref() {
-            None | Some("pk") => {
-                let pk = model.pk_field().clone();
-                let capture = if captures.iter().any(|c| c == "pk") {
-                    "pk".to_string()
-                } else {
-                    pk.name.clone()
-                };
-                (Some(pk), capture)
-            }
-            Some(name) => match model.field(name) {
-                Some(f) => (Some(f.clone()), f.name.clone()),
-                None if model.many_field(name).is_some() => {
-                    let why = model.not_a_column(name, "find a row by");
-                    errors.push(source.diag(&format!("{at}.lookup"), why.unwrap_or_default()));
-                    (None, String::new())
-                }
-                None => {
-                    errors.push(
-                        source
-                            .diag(
-                                &format!("{at}.lookup"),
-                                format!("model {} has no field `{name}`", model.name),
-                            )
-                            .with_hint(suggestion(name, model.field_names())),
-                    );
-                    (None, String::new())
-                }
-            },
-        };
-        if let Some(f) = &field {
-            if !captures.contains(&capture) {
-                let got = if captures.is_empty() {
-                    "it captures nothing".to_string()
-                } else {
-                    format!("it captures {}", captures.join(", "))
-                };
-                errors.push(source.diag(
-                    &format!("{at}.path"),
-                    format!(
-                        "a detail view by `{}` needs the path to capture `<…:{capture}>`; {got}",
-                        f.name
-                    ),
-                ));
-            }
+        let found = lookup_field(raw, &model, source, at, captures, "detail", &mut errors);
+        if let Some((f, _)) = &found {
             if !f.unique && !f.index {
                 needs
                     .indexes
@@ -127,9 +84,10 @@ impl DetailView {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let (field, capture) = found.expect("no errors means the lookup field exists");
         Ok(DetailView {
             out,
-            field: field.expect("no errors means the lookup field exists"),
+            field,
             capture,
             related,
         })
@@ -142,14 +100,7 @@ impl DetailView {
             .ok_or_else(|| ViewError::Internal("a detail view without a database".into()))?;
         let model = self.out.model.as_ref();
         let raw = call.params.get(&self.capture).ok_or(ViewError::NotFound)?;
-        let value = match (self.field.ty, raw) {
-            // Read as Django's IntegerField reads it, with `int()`; not a number, no row (where
-            // Django's `get_object` fails with a 500).
-            (FieldType::Integer, Value::String(s)) => {
-                SqlValue::Integer(python_int(s).map_err(|_| ViewError::NotFound)?)
-            }
-            (ty, v) => to_sql(ty, v),
-        };
+        let value = lookup_value(&self.field, raw).ok_or(ViewError::NotFound)?;
         let mut q = Query::new(model);
         q.conds = self.out.conds(call.params);
         q.conds.push(Cond::Cmp {
@@ -193,6 +144,75 @@ impl DetailView {
         }
         extra.insert("object".into(), Value::Object(object));
         self.out.render(ctx, call, extra)
+    }
+}
+
+/// The field a view finds its row by (`lookup:`, else the primary key) and the path capture
+/// holding its value (`pk` or the field's name), or `None` with the mistakes reported. `view`
+/// names the view in the message.
+pub fn lookup_field(
+    raw: &RawRoute,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    captures: &[String],
+    view: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(Field, String)> {
+    let (field, capture) = match raw.lookup.as_deref() {
+        None | Some("pk") => {
+            let pk = model.pk_field().clone();
+            let capture = if captures.iter().any(|c| c == "pk") {
+                "pk".to_string()
+            } else {
+                pk.name.clone()
+            };
+            (pk, capture)
+        }
+        Some(name) => match model.field(name) {
+            Some(f) => (f.clone(), f.name.clone()),
+            None if model.many_field(name).is_some() => {
+                let why = model.not_a_column(name, "find a row by");
+                errors.push(source.diag(&format!("{at}.lookup"), why.unwrap_or_default()));
+                return None;
+            }
+            None => {
+                errors.push(
+                    source
+                        .diag(
+                            &format!("{at}.lookup"),
+                            format!("model {} has no field `{name}`", model.name),
+                        )
+                        .with_hint(suggestion(name, model.field_names())),
+                );
+                return None;
+            }
+        },
+    };
+    if !captures.contains(&capture) {
+        let got = if captures.is_empty() {
+            "it captures nothing".to_string()
+        } else {
+            format!("it captures {}", captures.join(", "))
+        };
+        errors.push(source.diag(
+            &format!("{at}.path"),
+            format!(
+                "a {view} view by `{}` needs the path to capture `<…:{capture}>`; {got}",
+                field.name
+            ),
+        ));
+        return None;
+    }
+    Some((field, capture))
+}
+
+/// The value of the capture a row is found by, as its column stores it; `None` when it can
+/// name no row (an integer key that is not a number: Django's `get_object` fails with a 500).
+pub fn lookup_value(field: &Field, raw: &Value) -> Option<SqlValue> {
+    match (field.ty, raw) {
+        (FieldType::Integer, Value::String(s)) => python_int(s).ok().map(SqlValue::Integer),
+        (ty, v) => Some(to_sql(ty, v)),
     }
 }
 

@@ -1,46 +1,87 @@
-//! The form of a `create` view (issue 11, step 4; not yet reachable from a route): what a
-//! template sees of each field — its label, widget, the value to show (as posted, on a
-//! re-render), its choices and its message. The default form template and the per-field
-//! partials (`forms/<model>/<field>.hbs`) will render this list.
+//! The form views — `create`, `update` and `delete` (Django's CreateView, UpdateView and
+//! DeleteView). `create` and `update` show one form: what a template sees of each field (its
+//! label, widget, the value to show — the row's, or as posted on a re-render — its choices and
+//! its message), rendered by the built-in page or the route's `template:`, one field by a
+//! site's partial `forms/<Model>/<field>.hbs`. `delete` shows what the cascade removes
+//! (`db::write::cascade_plan`) and deletes on POST. Every write is one transaction in
+//! `db::write`; the 303 is made after its COMMIT.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::context::Ctx;
+use super::detail::{lookup_field, lookup_value};
 use super::error::ViewError;
 use super::links::RowLink;
 use super::request::Response;
-use super::{Call, CompileEnv, RouteDef};
+use super::{Call, CompileEnv, Endpoint, RouteDef, View};
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::FieldType;
+use crate::config::raw::{FieldType, ViewKind};
 use crate::config::Diagnostic;
-use crate::db::write::{insert_row, options, read_field, WriteError};
-use crate::db::{Field, Model};
+use crate::db::query::to_sql;
+use crate::db::write::{
+    cascade_plan, delete_row, find_row, insert_row, label_field, options, read_field, update_row,
+    CascadePlan, PlanEntry, WriteError,
+};
+use crate::db::{Database, Field, Model, SqlValue};
 use crate::render::{Escape, Uses};
+use crate::routing::Router;
 
-/// The name the built-in form is registered under.
+/// The names the built-in pages are registered under.
 const BUILTIN: &str = "__trellis_form";
+const BUILTIN_DELETE: &str = "__trellis_delete";
 
-/// A compiled `view: create` (Django's CreateView).
+/// Which of Django's editing views a form route is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl FormKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormKind::Create => "create",
+            FormKind::Update => "update",
+            FormKind::Delete => "delete",
+        }
+    }
+}
+
+/// A compiled `view: create`, `update` or `delete`.
 #[derive(Debug)]
-pub struct CreateView {
+pub struct FormView {
+    pub kind: FormKind,
     pub model: Arc<Model>,
     /// The fields the form shows and writes, in order (columns and many_to_many).
     fields: Vec<Field>,
-    /// The route's template; `None`: the built-in form.
+    /// update and delete: the field the row is found by and the capture holding its value.
+    lookup: Option<(Field, String)>,
+    /// The route's template; `None`: the built-in page.
     template: Option<String>,
+    /// Where a saved (or deleted) row sends the browser; `None` until [`link`] finds the
+    /// model's detail (or list) route for a route without `success:`.
     success: Option<RowLink>,
+    /// Per field, the site's partial that draws it (`forms/<Model>/<field>.hbs`).
+    partials: HashMap<String, String>,
     uses: Uses,
 }
 
-impl CreateView {
+impl FormView {
     pub fn compile(
         r: &RouteDef,
         env: &mut CompileEnv,
         errors: &mut Vec<Diagnostic>,
-    ) -> Option<CreateView> {
+    ) -> Option<FormView> {
         let raw = &r.raw;
+        let kind = match raw.view {
+            ViewKind::Update => FormKind::Update,
+            ViewKind::Delete => FormKind::Delete,
+            _ => FormKind::Create,
+        };
         let model = super::fields::model_for(env.models, raw, &r.source, &r.at)
             .map_err(|d| errors.push(d))
             .ok()?
@@ -51,59 +92,48 @@ impl CreateView {
                     .diag(
                         &r.key("model"),
                         format!(
-                            "the rows of {} come from files (its `source:`): a create view cannot add them",
-                            model.name
+                            "the rows of {} come from files (its `source:`): a {} view cannot change them",
+                            model.name,
+                            raw.view.as_str()
                         ),
                     )
-                    .with_hint(Some("add a file to the collection instead".into())),
+                    .with_hint(Some("edit the collection's files instead".into())),
             );
         }
-        let fields = match &raw.fields {
-            Some(names) => names
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| {
-                    let f = model.field(n).or_else(|| model.many_field(n));
-                    if f.is_none() {
-                        errors.push(
-                            r.source
-                                .diag(
-                                    &format!("{}[{i}]", r.key("fields")),
-                                    format!("{} has no field `{n}`", model.name),
-                                )
-                                .with_hint(suggestion(n, model.field_names())),
-                        );
-                    }
-                    f.cloned()
-                })
-                .collect(),
-            None => model
-                .fields
-                .iter()
-                .enumerate()
-                .filter(|(i, f)| *i != model.pk && !f.auto_now && !f.auto_now_add)
-                .map(|(_, f)| f.clone())
-                .chain(model.many.iter().cloned())
-                .collect(),
+        let lookup = match kind {
+            FormKind::Create => None,
+            _ => {
+                let captures = r.pattern.param_names();
+                let view = raw.view.as_str();
+                Some(lookup_field(
+                    raw, &model, &r.source, &r.at, &captures, view, errors,
+                )?)
+            }
         };
-        let name = raw.success.clone().unwrap_or_default();
-        let success = match env.router.routes_named(&name) {
-            [_, ..] => RowLink::to_name(env.router, &name, &model).map_err(|why| {
-                r.source
-                    .diag(&r.key("success"), format!("cannot go to `{name}`: {why}"))
-            }),
-            [] => Err(r
-                .source
-                .diag(&r.key("success"), format!("no route is named `{name}`"))
-                .with_hint(env.router.suggest(&name))),
-        };
-        let success = success.map_err(|d| errors.push(d)).ok();
+        let fields = compile_fields(r, &model, errors);
+        let success = raw.success.as_ref().and_then(|name| {
+            let link = match env.router.routes_named(name) {
+                [_, ..] => RowLink::to_name(env.router, name, &model).map_err(|why| {
+                    r.source
+                        .diag(&r.key("success"), format!("cannot go to `{name}`: {why}"))
+                }),
+                [] => Err(r
+                    .source
+                    .diag(&r.key("success"), format!("no route is named `{name}`"))
+                    .with_hint(env.router.suggest(name))),
+            };
+            link.map_err(|d| errors.push(d)).ok()
+        });
         let mut uses = Uses {
             site: true,
             request: false,
             params: false,
             query: false,
             csrf: true,
+        };
+        let (builtin, page) = match kind {
+            FormKind::Delete => (BUILTIN_DELETE, DELETE_TEMPLATE),
+            _ => (BUILTIN, DEFAULT_TEMPLATE),
         };
         match &raw.template {
             Some(t) => {
@@ -114,33 +144,77 @@ impl CreateView {
             }
             None => {
                 if let Some(renderer) = env.renderer.as_deref_mut() {
-                    if let Err((why, _)) = renderer.register_inline(
-                        BUILTIN,
-                        DEFAULT_TEMPLATE,
-                        Escape::Html,
-                        env.router,
-                    ) {
+                    if let Err((why, _)) =
+                        renderer.register_inline(builtin, page, Escape::Html, env.router)
+                    {
                         errors.push(r.source.diag(&r.at, format!("the built-in form: {why}")));
                     }
                 }
             }
         }
-        Some(CreateView {
+        let partials = match env.renderer.as_deref() {
+            Some(renderer) => fields
+                .iter()
+                .map(|f| (f.name.clone(), format!("forms/{}/{}", model.name, f.name)))
+                .filter(|(_, t)| renderer.has(t))
+                .collect(),
+            None => HashMap::new(),
+        };
+        Some(FormView {
+            kind,
             model,
             fields,
+            lookup,
             template: raw.template.clone(),
             success,
+            partials,
             uses,
         })
     }
 
-    /// GET shows the form; POST checks every field and inserts the row (303 to `success`), or
-    /// shows the form again with the values as sent and a message per field (400).
+    /// GET shows the form (or the delete confirmation); POST saves the row and answers 303 to
+    /// `success`, or shows the form again with the values as sent and a message per field
+    /// (400). A lookup that names no row is a 404.
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
-        let req = call.req;
-        if req.method == "GET" || req.method == "HEAD" {
-            return self.render(ctx, &call, &[], &[], 200);
+        let db = ctx
+            .db
+            .ok_or_else(|| call.internal("the site has no database"))?;
+        let by = match &self.lookup {
+            Some((field, capture)) => {
+                let raw = call.params.get(capture).ok_or(ViewError::NotFound)?;
+                Some((field, lookup_value(field, raw).ok_or(ViewError::NotFound)?))
+            }
+            None => None,
+        };
+        let row = match &by {
+            Some((f, v)) => Some(
+                db.with(|c| find_row(&c.conn, &self.model, (f, v)))
+                    .map_err(|e| call.db(e))?
+                    .ok_or(ViewError::NotFound)?,
+            ),
+            None => None,
+        };
+        let get = matches!(call.req.method.as_str(), "GET" | "HEAD");
+        match (self.kind, row) {
+            (FormKind::Delete, Some(row)) => self.delete(ctx, &call, db, row, get),
+            (_, row) if get => {
+                let shown = row.as_ref().map(|r| self.as_posted(r)).unwrap_or_default();
+                self.render(ctx, &call, row, &shown, &[], 200)
+            }
+            (_, row) => self.save(ctx, &call, db, by.as_ref().map(|(f, v)| (*f, v)), row),
         }
+    }
+
+    /// POST of create and update: every field read and checked, then one transaction.
+    fn save(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        db: &Database,
+        by: Option<(&Field, &SqlValue)>,
+        row: Option<Map<String, Value>>,
+    ) -> Result<Response, ViewError> {
+        let req = call.req;
         let mut values = Vec::new();
         let mut messages = Vec::new();
         for f in &self.fields {
@@ -156,33 +230,108 @@ impl CreateView {
             }
         }
         if messages.is_empty() {
-            let db = ctx
-                .db
-                .ok_or_else(|| call.internal("the site has no database"))?;
             let written = db
-                .with(|c| Ok(insert_row(&mut c.conn, &db.models, &self.model, &values)))
+                .with(|c| {
+                    Ok(match by {
+                        None => insert_row(&mut c.conn, &db.models, &self.model, &values),
+                        Some(by) => update_row(&mut c.conn, &db.models, &self.model, by, &values),
+                    })
+                })
                 .map_err(|e| call.db(e))?;
             match written {
                 // Only now, after COMMIT: a redirect received means a row saved.
-                Ok(row) => {
-                    let link = self
-                        .success
-                        .as_ref()
-                        .ok_or_else(|| call.internal("no success route"))?;
-                    let location = link.path(ctx.router, &row).map_err(|e| call.internal(e))?;
-                    return Ok(Response::redirect(303, location));
-                }
+                Ok(row) => return self.redirect(ctx, call, &row),
                 Err(WriteError::Field(name, m)) => messages.push((name, m)),
+                Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
             }
         }
-        self.render(ctx, &call, &req.form, &messages, 400)
+        self.render(ctx, call, row, &req.form, &messages, 400)
+    }
+
+    /// The 303 to `success`, filled from `row`.
+    fn redirect(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        row: &Map<String, Value>,
+    ) -> Result<Response, ViewError> {
+        let link = self
+            .success
+            .as_ref()
+            .ok_or_else(|| call.internal("no success route"))?;
+        let location = link.path(ctx.router, row).map_err(|e| call.internal(e))?;
+        Ok(Response::redirect(303, location))
+    }
+
+    /// delete: GET shows what goes with the row; POST deletes it all (303), or answers 409
+    /// with the same page when `on_delete: restrict` rows forbid it.
+    fn delete(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        db: &Database,
+        row: Map<String, Value>,
+        get: bool,
+    ) -> Result<Response, ViewError> {
+        let pk_field = self.model.pk_field();
+        let pk = to_sql(
+            pk_field.ty,
+            row.get(&pk_field.column).unwrap_or(&Value::Null),
+        );
+        let mut status = 200;
+        if !get {
+            let by = (pk_field, &pk);
+            match db
+                .with(|c| Ok(delete_row(&mut c.conn, &self.model, by)))
+                .map_err(|e| call.db(e))?
+            {
+                Ok(()) => return self.redirect(ctx, call, &row),
+                Err(WriteError::NotFound) => return Err(ViewError::NotFound),
+                Err(WriteError::Db(e)) => return Err(call.db(e)),
+                Err(WriteError::Field(..)) => status = 409,
+            }
+        }
+        let plan = db
+            .with(|c| cascade_plan(&c.conn, &db.models, &self.model, &pk))
+            .map_err(|e| call.db(e))?;
+        let name = object_label(&self.model, &row);
+        let form = json!({
+            "title": format!("Delete {} “{name}”?", label(&self.model.name)),
+            "blocked": !plan.blocked.is_empty(),
+            "plan": plan_context(&plan),
+        });
+        self.page(ctx, call, Some(row), form, status)
+    }
+
+    /// A row's values as a form would post them, to show it in its form.
+    fn as_posted(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for f in &self.fields {
+            let value = row.get(&f.column).or_else(|| row.get(&f.name));
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            match value {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+                Some(Value::Bool(true)) => out.push((f.name.clone(), "on".into())),
+                Some(Value::Array(keys)) => {
+                    out.extend(keys.iter().map(|k| (f.name.clone(), text(k))));
+                }
+                Some(v) => out.push((f.name.clone(), text(v))),
+            }
+        }
+        // A form shown with a row is a form "as posted": nothing falls back to a default.
+        out.push((String::new(), String::new()));
+        out
     }
 
     fn render(
         &self,
         ctx: &Ctx,
         call: &Call,
+        object: Option<Map<String, Value>>,
         posted: &[(String, String)],
         messages: &[(String, String)],
         status: u16,
@@ -214,27 +363,194 @@ impl CreateView {
                     .collect();
                 field["options"] = list.into();
             }
+            if let Some(partial) = self.partials.get(&f.name) {
+                let html = ctx.renderer.render(partial, field.clone()).map_err(|e| {
+                    ViewError::render(format_args!("rendering {partial} for {}", call.origin), e)
+                })?;
+                field["html"] = html.into();
+            }
             fields.push(field);
         }
+        let name = label(&self.model.name);
+        let title = match &object {
+            Some(row) => format!("Edit {name} “{}”", object_label(&self.model, row)),
+            None => format!("New {name}"),
+        };
+        let form = json!({"title": title, "fields": fields});
+        self.page(ctx, call, object, form, status)
+    }
+
+    /// The page: the route's template, else the built-in one, with `form`, `model` and (update,
+    /// delete) `object`.
+    fn page(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        object: Option<Map<String, Value>>,
+        form: Value,
+        status: u16,
+    ) -> Result<Response, ViewError> {
         let mut extra = Map::new();
-        extra.insert(
-            "form".into(),
-            json!({"title": format!("New {}", label(&self.model.name)), "fields": fields}),
-        );
+        extra.insert("form".into(), form);
         extra.insert("model".into(), self.model.name.clone().into());
+        if let Some(row) = object {
+            extra.insert("object".into(), Value::Object(row));
+        }
         let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);
+        let builtin = if self.kind == FormKind::Delete {
+            BUILTIN_DELETE
+        } else {
+            BUILTIN
+        };
         let body = match &self.template {
             Some(t) => ctx.renderer.render(t, context),
-            None => ctx.renderer.render_inline(BUILTIN, Escape::Html, context),
+            None => ctx.renderer.render_inline(builtin, Escape::Html, context),
         }
         .map_err(|e| ViewError::render(format_args!("rendering the form of {}", call.origin), e))?;
         Ok(Response::html(status, body))
     }
 }
 
-/// The built-in form page of a `create` view, for a route without `template:`: one labelled
-/// input per field (`form.fields`, each as [`field_context`] makes it), its message under it,
-/// and the CSRF field. Rendered by Handlebars with HTML escaping, like a site's templates; it
+/// `fields:` as listed, else every column but the primary key and the `auto_now*` ones, then
+/// the many_to_many fields.
+fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> Vec<Field> {
+    match &r.raw.fields {
+        Some(names) => names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let f = model.field(n).or_else(|| model.many_field(n));
+                if f.is_none() {
+                    errors.push(
+                        r.source
+                            .diag(
+                                &format!("{}[{i}]", r.key("fields")),
+                                format!("{} has no field `{n}`", model.name),
+                            )
+                            .with_hint(suggestion(n, model.field_names())),
+                    );
+                }
+                f.cloned()
+            })
+            .collect(),
+        None => model
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| *i != model.pk && !f.auto_now && !f.auto_now_add)
+            .map(|(_, f)| f.clone())
+            .chain(model.many.iter().cloned())
+            .collect(),
+    }
+}
+
+/// A row's name on a page: its first string field, else its key.
+fn object_label(model: &Model, row: &Map<String, Value>) -> String {
+    match row.get(&label_field(model).column) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// A cascade plan as the delete page reads it: `deleted`, `set_null` and `blocked`, each a list
+/// of `{model, count, labels, more}` (`more`: rows beyond the labels shown).
+fn plan_context(plan: &CascadePlan) -> Value {
+    let list = |entries: &[PlanEntry]| -> Value {
+        entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "model": e.model,
+                    "count": e.count,
+                    "labels": e.labels,
+                    "more": e.count > e.labels.len() && !e.labels.is_empty(),
+                })
+            })
+            .collect()
+    };
+    json!({
+        "deleted": list(&plan.deleted),
+        "set_null": list(&plan.set_null),
+        "blocked": list(&plan.blocked),
+    })
+}
+
+/// For each form route without `success:`, once every route is compiled: the model's detail
+/// route whose captures the row fills (create, update) or its list route without captures
+/// (delete); a placed error with a hint when there is none. `defs` and `endpoints` as
+/// `sitemap::link` takes them.
+pub fn link(
+    defs: &[RouteDef],
+    endpoints: &mut [Endpoint],
+    router: &Router,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut found: Vec<(String, Option<RowLink>)> = Vec::new();
+    for def in defs {
+        let Some(e) = endpoints.iter().find(|e| e.origin == def.origin) else {
+            continue;
+        };
+        let View::Form(form) = &e.view else { continue };
+        if form.success.is_some() || def.raw.success.is_some() {
+            continue;
+        }
+        let model = &form.model;
+        let target = defs.iter().enumerate().find_map(|(index, other)| {
+            let o = endpoints.iter().find(|e| e.origin == other.origin)?;
+            let fits = match (&o.view, form.kind) {
+                (View::Detail(v), FormKind::Create | FormKind::Update) => {
+                    v.out.model.name == model.name && !v.out.json
+                }
+                (View::List(v), FormKind::Delete) => {
+                    v.out.model.name == model.name
+                        && !v.out.json
+                        && router.pattern(index).param_names().is_empty()
+                }
+                _ => false,
+            };
+            (fits && o.allows("GET") && !other.page_route)
+                .then(|| RowLink::to_route(router, index, model).ok())
+                .flatten()
+        });
+        if target.is_none() {
+            let (wanted, hint) = match form.kind {
+                FormKind::Delete => (
+                    "list route without captures",
+                    "name the route to go to after deleting: `success: post-list`",
+                ),
+                _ => (
+                    "detail route",
+                    "add a detail route of the model, or name a route: `success: post-detail`",
+                ),
+            };
+            errors.push(
+                def.source
+                    .diag(
+                        &def.at,
+                        format!(
+                            "`success` is not set and the site has no {wanted} of {} to go to",
+                            model.name
+                        ),
+                    )
+                    .with_hint(Some(hint.into())),
+            );
+        }
+        found.push((def.origin.clone(), target));
+    }
+    for (origin, target) in found {
+        if let Some(e) = endpoints.iter_mut().find(|e| e.origin == origin) {
+            if let View::Form(form) = &mut e.view {
+                form.success = target;
+            }
+        }
+    }
+}
+
+/// The built-in form page of a `create` or `update` view, for a route without `template:`: one
+/// labelled input per field (`form.fields`, each as [`field_context`] makes it; a field with a
+/// site's partial shows what the partial wrote, `html`), its message under it, and the CSRF
+/// field. Rendered by Handlebars with HTML escaping, like a site's templates; it
 /// mentions `csrf_`, so the page gets a token and its cookie.
 pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -246,7 +562,8 @@ pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
 {{csrf_input}}
 {{#each form.fields}}
 <p>
-{{#if (eq widget "checkbox")}}<label><input type="checkbox" name="{{name}}"{{#if checked}} checked{{/if}}> {{label}}</label>
+{{#if html}}{{{html}}}
+{{else if (eq widget "checkbox")}}<label><input type="checkbox" name="{{name}}"{{#if checked}} checked{{/if}}> {{label}}</label>
 {{else}}<label for="id_{{name}}">{{label}}</label>
 {{#if (eq widget "textarea")}}<textarea id="id_{{name}}" name="{{name}}"{{#if required}} required{{/if}}>{{value}}</textarea>
 {{else if (eq widget "select")}}<select id="id_{{name}}" name="{{name}}">{{#unless required}}<option value="">---------</option>{{/unless}}{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
@@ -257,6 +574,31 @@ pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
 {{/each}}
 <button type="submit">Save</button>
 </form>
+</body>
+</html>
+"#;
+
+/// The built-in confirmation page of a `delete` view: what the cascade removes (`form.plan`,
+/// as `plan_context` makes it), and the button; or, when rows forbid the delete, which.
+pub const DELETE_TEMPLATE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{form.title}}</title></head>
+<body>
+<h1>{{form.title}}</h1>
+{{#if form.blocked}}
+<p>It cannot be deleted: these rows point at it and forbid it (<code>on_delete: restrict</code>).</p>
+<ul class="blocked">{{#each form.plan.blocked}}<li>{{model}}: {{count}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}})</li>{{/each}}</ul>
+{{else}}
+<p>Deleting it deletes these rows too:</p>
+<ul class="deleted">{{#each form.plan.deleted}}<li>{{model}}: {{count}}{{#if labels}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}}){{/if}}</li>{{/each}}</ul>
+{{#if form.plan.set_null}}<p>These rows are kept, their link to it emptied:</p>
+<ul class="set-null">{{#each form.plan.set_null}}<li>{{model}}: {{count}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}})</li>{{/each}}</ul>{{/if}}
+<form method="post">
+{{csrf_input}}
+<button type="submit">Delete</button>
+</form>
+{{/if}}
 </body>
 </html>
 "#;

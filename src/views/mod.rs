@@ -87,7 +87,7 @@ pub enum View {
     Detail(Box<DetailView>),
     Feed(Box<FeedView>),
     Sitemap(SitemapView),
-    Create(Box<form::CreateView>),
+    Form(Box<form::FormView>),
 }
 
 /// What a route answers with, and what it accepts.
@@ -189,7 +189,7 @@ impl Endpoint {
             ),
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
-            View::Create(v) => format!("new {} (form)", v.model.name),
+            View::Form(v) => format!("{} {} (form)", v.kind.as_str(), v.model.name),
         }
     }
 
@@ -204,7 +204,7 @@ impl Endpoint {
             | View::NotFound
             | View::Feed(_)
             | View::Sitemap(_)
-            | View::Create(_) => false,
+            | View::Form(_) => false,
         };
         if json {
             Answer::Json
@@ -217,14 +217,14 @@ impl Endpoint {
     pub fn reads_database(&self) -> bool {
         matches!(
             self.view,
-            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Create(_)
+            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Form(_)
         )
     }
 
     /// Whether answering this route may write to the database: it must run once, on a
     /// database thread, never in a brief try that may be cut short and run again.
     pub fn writes(&self) -> bool {
-        matches!(self.view, View::Create(_))
+        matches!(self.view, View::Form(_))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -237,7 +237,7 @@ impl Endpoint {
             View::Detail(_) => "detail",
             View::Feed(_) => "feed",
             View::Sitemap(_) => "sitemap",
-            View::Create(_) => "create",
+            View::Form(ref v) => v.kind.as_str(),
         }
     }
 }
@@ -408,7 +408,7 @@ fn dispatch(
         View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
-        View::Create(v) => v.handle(ctx, call),
+        View::Form(v) => v.handle(ctx, call),
     }
 }
 
@@ -516,8 +516,10 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         ViewKind::Feed => FeedView::compile(r, env, &mut errors)
             .map_or(View::NotFound, |v| View::Feed(Box::new(v))),
         ViewKind::Sitemap => View::Sitemap(SitemapView::compile(r, env, &mut errors)),
-        ViewKind::Create => form::CreateView::compile(r, env, &mut errors)
-            .map_or(View::NotFound, |v| View::Create(Box::new(v))),
+        ViewKind::Create | ViewKind::Update | ViewKind::Delete => {
+            form::FormView::compile(r, env, &mut errors)
+                .map_or(View::NotFound, |v| View::Form(Box::new(v)))
+        }
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
@@ -658,7 +660,10 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
                 Method::PATCH,
                 Method::DELETE,
             ]
-        } else if raw.view == ViewKind::Create {
+        } else if matches!(
+            raw.view,
+            ViewKind::Create | ViewKind::Update | ViewKind::Delete
+        ) {
             vec![Method::GET, Method::POST]
         } else {
             vec![Method::GET]

@@ -155,14 +155,17 @@ fn a_post_without_the_token_is_refused_and_writes_nothing() {
 }
 
 #[test]
-fn a_create_view_of_a_collection_model_or_without_success_does_not_load() {
+fn a_create_view_of_a_collection_model_or_with_nowhere_to_go_does_not_load() {
     check_prints(
         "models:\n  Post:\n    source: content/posts/\n    fields:\n      slug: { type: slug, unique: true }\nroutes:\n  - { path: new/, view: create, model: Post, success: home }\n  - { path: '', name: home, view: template, template: home.hbs }\n",
-        &["a create view cannot add them"],
+        &["a create view cannot change them"],
     );
     check_prints(
         "models:\n  Post:\n    fields:\n      slug: { type: slug }\nroutes:\n  - { path: new/, view: create, model: Post }\n",
-        &["view `create` needs `success`"],
+        &[
+            "routes[0]: `success` is not set and the site has no detail route of Post to go to",
+            "help: add a detail route of the model, or name a route: `success: post-detail`",
+        ],
     );
 }
 

@@ -24,6 +24,7 @@ mod compression;
 mod config_errors;
 mod context;
 mod cors;
+mod crud;
 mod csrf;
 mod csv_export;
 mod debug_page;
