@@ -33,6 +33,7 @@ mod django;
 mod docs_examples;
 mod facets;
 mod feeds;
+mod form_rules;
 mod forms;
 mod greetings;
 mod json;
