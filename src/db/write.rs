@@ -8,6 +8,8 @@ use super::model::{self, Field, Model, Models, Now};
 use super::query::{to_json, to_sql};
 use super::{ident, DbError, SqlValue};
 use crate::config::raw::{FieldType, OnDelete};
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 
@@ -322,29 +324,17 @@ pub fn cascade_plan(
     pk: &SqlValue,
 ) -> Result<CascadePlan, DbError> {
     let mut plan = CascadePlan::default();
-    // Keys already planned for deletion, per model: a cycle of foreign keys ends.
-    let mut seen: Vec<(String, Vec<SqlValue>)> = Vec::new();
-    let mut queue = vec![(model.name.clone(), vec![pk.clone()])];
+    // The keys planned for deletion, per model: a row is listed once, and a cycle of foreign
+    // keys ends.
+    let mut seen: HashMap<String, Vec<SqlValue>> = HashMap::new();
+    seen.insert(model.name.clone(), vec![pk.clone()]);
     let first = rows_where(conn, model, &model.pk_field().column, &[pk.clone()])?;
     add(&mut plan.deleted, &model.name, &first);
-    while let Some((name, keys)) = queue.pop() {
+    let mut queue = vec![(model.name.clone(), vec![pk.clone()])];
+    while let Some((name, fresh)) = queue.pop() {
         let Some(parent) = models.get(&name) else {
             continue;
         };
-        let fresh: Vec<SqlValue> = match seen.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, done)) => {
-                let new: Vec<SqlValue> = keys.into_iter().filter(|k| !done.contains(k)).collect();
-                done.extend(new.iter().cloned());
-                new
-            }
-            None => {
-                seen.push((name.clone(), keys.clone()));
-                keys
-            }
-        };
-        if fresh.is_empty() {
-            continue;
-        }
         for child in models.values() {
             for f in child
                 .fields
@@ -357,6 +347,15 @@ pub fn cascade_plan(
                 }
                 match f.on_delete {
                     OnDelete::Cascade => {
+                        let done = seen.entry(child.name.clone()).or_default();
+                        let rows: Vec<_> = rows
+                            .into_iter()
+                            .filter(|(k, _)| !done.contains(k))
+                            .collect();
+                        if rows.is_empty() {
+                            continue;
+                        }
+                        done.extend(rows.iter().map(|(k, _)| k.clone()));
                         add(&mut plan.deleted, &child.name, &rows);
                         queue.push((child.name.clone(), rows.into_iter().map(|r| r.0).collect()));
                     }

@@ -70,7 +70,7 @@ fn blog_dir() -> SiteDir {
         ("templates/post.hbs", "<h1>{{object.title}}</h1>"),
         (
             "templates/list.hbs",
-            "{{#each object_list}}<li>{{title}}</li>{{/each}}",
+            "{{#each objects}}<li>{{title}}</li>{{/each}}",
         ),
     ])
 }
@@ -302,4 +302,145 @@ fn a_form_without_success_and_no_route_to_go_to_does_not_load() {
         "site: { database: db.sqlite3 }\nmodels:\n  Post:\n    fields:\n      slug: { type: slug }\nroutes:\n  - { path: 'edit/', view: update, model: Post, success: x }\n  - { path: 'x/', name: x, view: template, template: x.hbs }\n",
         &["a update view by `id` needs the path to capture `<…:id>`; it captures nothing"],
     );
+}
+
+/// Over the wire, as a browser does it: the edit page sets the cookie and shows the token, the
+/// form comes back with both, and the 303 is sent once the change is in the file.
+#[test]
+fn over_http_an_update_round_trip_changes_the_row() {
+    use crate::csrf::{csrf_cookie, token_in, FORM};
+    let server = crate::common::Server::start(&blog_dir().path);
+    let page = server.get("/posts/second/edit/");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("value=\"Second\""), "{}", page.body);
+    let (secret, _) = csrf_cookie(&page);
+    let token = token_in(&page.body);
+    let r = server.request_with_body(
+        "POST",
+        "/posts/second/edit/",
+        &[
+            ("Cookie", &format!("csrftoken={secret}")),
+            ("Content-Type", FORM),
+        ],
+        &format!("csrfmiddlewaretoken={token}&title=Wired&slug=second&author=2&tags=1"),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(r.header("location"), Some("/posts/second/"));
+    let site = server.site.as_ref().expect("a site folder");
+    assert_eq!(posts(site)[1], "Wired|second|0|2|1");
+    assert!(server.get("/posts/second/").body.contains("<h1>Wired</h1>"));
+}
+
+/// Over the wire: the confirmation page, then its form posted back; the rows are gone from the
+/// served file and the list page no longer shows them.
+#[test]
+fn over_http_a_delete_round_trip_removes_the_cascade() {
+    use crate::csrf::{csrf_cookie, token_in, FORM};
+    let server = crate::common::Server::start(&blog_dir().path);
+    let page = server.get("/posts/hello/delete/");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains("<li>Comment: 2 (c1, c2)</li>"),
+        "{}",
+        page.body
+    );
+    let (secret, _) = csrf_cookie(&page);
+    let token = token_in(&page.body);
+    let r = server.request_with_body(
+        "POST",
+        "/posts/hello/delete/",
+        &[
+            ("Cookie", &format!("csrftoken={secret}")),
+            ("Content-Type", FORM),
+        ],
+        &format!("csrfmiddlewaretoken={token}"),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(r.header("location"), Some("/posts/"));
+    let site = server.site.as_ref().expect("a site folder");
+    let all = everything(site);
+    assert_eq!(all[1], "post: 2second 3bobs 4pinned");
+    assert_eq!(all[2], "comment: 3c32 4c43");
+    assert_eq!(all[5], "post_tags: 2-2 3-1");
+    let list = server.get("/posts/");
+    assert!(!list.body.contains("Hello"), "{}", list.body);
+    assert!(list.body.contains("<li>Second</li>"), "{}", list.body);
+}
+
+/// A site's partial `forms/<Model>/<field>.hbs` draws that one field of the built-in form
+/// (with the field's context: name, value, error…); the other fields keep the built-in widgets.
+#[test]
+fn a_partial_replaces_one_fields_widget() {
+    let dir = blog_dir();
+    std::fs::create_dir_all(dir.path.join("templates/forms/Post")).unwrap();
+    std::fs::write(
+        dir.path.join("templates/forms/Post/title.hbs"),
+        "<input class=\"big\" name=\"{{name}}\" value=\"{{value}}\">{{#if error}}<em>{{error}}</em>{{/if}}",
+    )
+    .unwrap();
+    let local = Local::load(&dir.path);
+    let r = local.get("/posts/hello/edit/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<p>\n<input class=\"big\" name=\"title\" value=\"Hello\">"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("id=\"id_title\""), "{}", r.body);
+    assert!(r.body.contains("id=\"id_slug\""), "{}", r.body);
+    let r = local.post_form("/posts/hello/edit/", "title=%3Ci%3E&slug=a+b&author=1");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body
+            .contains("<input class=\"big\" name=\"title\" value=\"&lt;i&gt;\">"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<i>"), "{}", r.body);
+}
+
+/// A foreign key to its own model: the cascade follows the tree down (and stops on a cycle),
+/// and the page's count is what SQLite then deletes.
+#[test]
+fn a_tree_and_a_cycle_of_foreign_keys_are_planned_as_sqlite_deletes_them() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [data.yaml] }
+models:
+  Category:
+    fields:
+      name: { type: string }
+      parent: { type: foreign_key, to: Category, null: true }
+routes:
+  - { path: '', name: home, view: list, model: Category, template: list.hbs }
+  - { path: '<int:pk>/delete/', view: delete, model: Category }
+",
+        ),
+        (
+            "data.yaml",
+            "- { model: Category, pk: 1, fields: { name: root } }
+- { model: Category, pk: 2, fields: { name: child, parent: 1 } }
+- { model: Category, pk: 3, fields: { name: grandchild, parent: 2 } }
+- { model: Category, pk: 4, fields: { name: other } }
+- { model: Category, pk: 5, fields: { name: ping, parent: 6 } }
+- { model: Category, pk: 6, fields: { name: pong, parent: 5 } }
+",
+        ),
+        ("templates/list.hbs", "{{#each objects}}{{name}} {{/each}}"),
+    ]);
+    let local = Local::load(&dir.path);
+    let names = || column(&dir.path, "SELECT name FROM category ORDER BY id");
+    let page = local.get("/1/delete/").body;
+    assert!(
+        page.contains("<li>Category: 3 (root, child, grandchild)</li>"),
+        "{page}"
+    );
+    assert_eq!(local.post_form("/1/delete/", "").status, 303);
+    assert_eq!(names(), ["other", "ping", "pong"]);
+    let page = local.get("/5/delete/").body;
+    assert!(page.contains("<li>Category: 2 (ping, pong)</li>"), "{page}");
+    assert_eq!(local.post_form("/5/delete/", "").status, 303);
+    assert_eq!(names(), ["other"]);
 }
