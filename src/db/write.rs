@@ -328,7 +328,12 @@ pub fn cascade_plan(
     // keys ends.
     let mut seen: HashMap<String, Vec<SqlValue>> = HashMap::new();
     seen.insert(model.name.clone(), vec![pk.clone()]);
-    let first = rows_where(conn, model, &model.pk_field().column, &[pk.clone()])?;
+    let first = rows_where(
+        conn,
+        model,
+        &model.pk_field().column,
+        std::slice::from_ref(pk),
+    )?;
     add(&mut plan.deleted, &model.name, &first);
     let mut queue = vec![(model.name.clone(), vec![pk.clone()])];
     while let Some((name, fresh)) = queue.pop() {

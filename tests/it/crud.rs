@@ -444,3 +444,21 @@ routes:
     assert_eq!(local.post_form("/5/delete/", "").status, 303);
     assert_eq!(names(), ["other"]);
 }
+
+/// As for create: the server's brief try on its worker declines an update or a delete (a try
+/// cut short and answered again could write twice); the answer proper writes once.
+#[test]
+fn an_update_or_delete_is_never_tried_briefly() {
+    let (dir, local) = blog();
+    let before = everything(&dir.path);
+    let body = "title=Once&slug=hello&author=1";
+    assert!(local
+        .post_form_briefly("/posts/hello/edit/", body)
+        .is_none());
+    assert!(local
+        .post_form_briefly("/posts/hello/delete/", "")
+        .is_none());
+    assert_eq!(everything(&dir.path), before);
+    assert_eq!(local.post_form("/posts/hello/edit/", body).status, 303);
+    assert_eq!(posts(&dir.path)[0], "Once|hello|0|1|");
+}
