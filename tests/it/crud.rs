@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::common::{check_prints, write_files, Local, SiteDir};
+use crate::common::{check_prints, write_files, Local, Resp, Server, SiteDir};
 
 const SITE: &str = "site: { database: db.sqlite3, fixtures: [data.yaml] }
 models:
@@ -62,6 +62,30 @@ const DATA: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
 - { model: Note, pk: 2, fields: { text: n2, post: 3 } }
 - { model: Pin, pk: 1, fields: { label: p1, post: 4 } }
 ";
+
+/// As a browser does it over the wire: GET the form page at `path` (which sets the CSRF cookie
+/// and shows the token), then POST `fields` back with both. Returns the page and the answer.
+pub(crate) fn submit(server: &Server, path: &str, fields: &str) -> (Resp, Resp) {
+    use crate::csrf::{csrf_cookie, token_in, FORM};
+    let page = server.get(path);
+    assert_eq!(page.status, 200, "{page:?}");
+    let (secret, _) = csrf_cookie(&page);
+    let token = token_in(&page.body);
+    let body = match fields {
+        "" => format!("csrfmiddlewaretoken={token}"),
+        _ => format!("csrfmiddlewaretoken={token}&{fields}"),
+    };
+    let r = server.request_with_body(
+        "POST",
+        path,
+        &[
+            ("Cookie", &format!("csrftoken={secret}")),
+            ("Content-Type", FORM),
+        ],
+        &body,
+    );
+    (page, r)
+}
 
 fn blog_dir() -> SiteDir {
     write_files(&[
@@ -308,22 +332,13 @@ fn a_form_without_success_and_no_route_to_go_to_does_not_load() {
 /// form comes back with both, and the 303 is sent once the change is in the file.
 #[test]
 fn over_http_an_update_round_trip_changes_the_row() {
-    use crate::csrf::{csrf_cookie, token_in, FORM};
-    let server = crate::common::Server::start(&blog_dir().path);
-    let page = server.get("/posts/second/edit/");
-    assert_eq!(page.status, 200, "{page:?}");
-    assert!(page.body.contains("value=\"Second\""), "{}", page.body);
-    let (secret, _) = csrf_cookie(&page);
-    let token = token_in(&page.body);
-    let r = server.request_with_body(
-        "POST",
+    let server = Server::start(&blog_dir().path);
+    let (page, r) = submit(
+        &server,
         "/posts/second/edit/",
-        &[
-            ("Cookie", &format!("csrftoken={secret}")),
-            ("Content-Type", FORM),
-        ],
-        &format!("csrfmiddlewaretoken={token}&title=Wired&slug=second&author=2&tags=1"),
+        "title=Wired&slug=second&author=2&tags=1",
     );
+    assert!(page.body.contains("value=\"Second\""), "{}", page.body);
     assert_eq!(r.status, 303, "{r:?}");
     assert_eq!(r.header("location"), Some("/posts/second/"));
     let site = server.site.as_ref().expect("a site folder");
@@ -335,25 +350,12 @@ fn over_http_an_update_round_trip_changes_the_row() {
 /// served file and the list page no longer shows them.
 #[test]
 fn over_http_a_delete_round_trip_removes_the_cascade() {
-    use crate::csrf::{csrf_cookie, token_in, FORM};
-    let server = crate::common::Server::start(&blog_dir().path);
-    let page = server.get("/posts/hello/delete/");
-    assert_eq!(page.status, 200, "{page:?}");
+    let server = Server::start(&blog_dir().path);
+    let (page, r) = submit(&server, "/posts/hello/delete/", "");
     assert!(
         page.body.contains("<li>Comment: 2 (c1, c2)</li>"),
         "{}",
         page.body
-    );
-    let (secret, _) = csrf_cookie(&page);
-    let token = token_in(&page.body);
-    let r = server.request_with_body(
-        "POST",
-        "/posts/hello/delete/",
-        &[
-            ("Cookie", &format!("csrftoken={secret}")),
-            ("Content-Type", FORM),
-        ],
-        &format!("csrfmiddlewaretoken={token}"),
     );
     assert_eq!(r.status, 303, "{r:?}");
     assert_eq!(r.header("location"), Some("/posts/"));
