@@ -416,27 +416,36 @@ pub fn delete_row(
     Ok(())
 }
 
-/// The rows of `model` whose `column` is one of `keys`: each one's key and label, in key order.
+/// How many keys one `IN (…)` binds: far below SQLite's limit on a statement's parameters.
+const IN_CHUNK: usize = 500;
+
+/// The rows of `model` whose `column` is one of `keys`: each one's key and label.
 fn rows_where(
     conn: &Connection,
     model: &Model,
     column: &str,
     keys: &[SqlValue],
 ) -> Result<Vec<(SqlValue, String)>, DbError> {
-    let marks = vec!["?"; keys.len()].join(", ");
-    let sql = format!(
-        "SELECT {}, {} FROM {} WHERE {} IN ({marks}) ORDER BY 1",
-        ident(&model.pk_field().column),
-        ident(&label_field(model).column),
-        ident(&model.table),
-        ident(column)
-    );
-    let mut stmt = conn.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
-    stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
-        Ok((r.get::<_, SqlValue>(0)?, text(r.get(1)?)))
-    })
-    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-    .map_err(|e| DbError::at(&sql, e))
+    let mut out = Vec::new();
+    for chunk in keys.chunks(IN_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT {}, {} FROM {} WHERE {} IN ({marks}) ORDER BY 1",
+            ident(&model.pk_field().column),
+            ident(&label_field(model).column),
+            ident(&model.table),
+            ident(column)
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| DbError::at(&sql, e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                Ok((r.get::<_, SqlValue>(0)?, text(r.get(1)?)))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| DbError::at(&sql, e))?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// How many rows of `table` have `column` in `keys`.
@@ -446,17 +455,22 @@ fn count_in(
     column: &str,
     keys: &[SqlValue],
 ) -> Result<usize, DbError> {
-    let marks = vec!["?"; keys.len()].join(", ");
-    let sql = format!(
-        "SELECT count(*) FROM {} WHERE {} IN ({marks})",
-        ident(table),
-        ident(column)
-    );
-    conn.query_row(&sql, rusqlite::params_from_iter(keys.iter()), |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| usize::try_from(n).unwrap_or(0))
-    .map_err(|e| DbError::at(&sql, e))
+    let mut total = 0;
+    for chunk in keys.chunks(IN_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE {} IN ({marks})",
+            ident(table),
+            ident(column)
+        );
+        let n = conn
+            .query_row(&sql, rusqlite::params_from_iter(chunk.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| DbError::at(&sql, e))?;
+        total += usize::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
 }
 
 fn add(list: &mut Vec<PlanEntry>, model: &str, rows: &[(SqlValue, String)]) {
@@ -672,5 +686,43 @@ mod tests {
         );
         assert_eq!(db.count("post"), 1);
         assert_eq!(db.count("post_tags"), 2);
+    }
+
+    /// More rows than one `IN (…)` binds: the plan counts them all, and the delete then
+    /// removes exactly those (the foreign keys are on, as every connection sets them).
+    #[test]
+    fn a_large_cascade_is_planned_whole_and_is_what_sqlite_deletes() {
+        let mut db = Db::new();
+        db.conn
+            .execute_batch(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'A', 'a'), (2, 'B', 'b');
+                 INSERT INTO tag (code, label) VALUES ('rust', 'Rust');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1201)
+                 INSERT INTO post (id, title, slug, status, published, created_at, author_id)
+                 SELECT i, 'p' || i, 's' || i, 'draft', 1, '', CASE WHEN i = 1201 THEN 2 ELSE 1 END
+                 FROM n;
+                 INSERT INTO post_tags (post_id, tag_id) SELECT id, 'rust' FROM post;",
+            )
+            .unwrap();
+        let models = db.models.clone();
+        let author = models.get("Author").unwrap();
+        let plan = cascade_plan(&db.conn, &models, author, &SqlValue::Integer(1)).unwrap();
+        let counts: Vec<(&str, usize)> = plan
+            .deleted
+            .iter()
+            .map(|e| (e.model.as_str(), e.count))
+            .collect();
+        assert_eq!(counts, [("Author", 1), ("Post", 1200), ("Post.tags", 1200)]);
+        assert_eq!(plan.deleted[1].labels, ["p1", "p2", "p3", "p4", "p5"]);
+        assert!(plan.blocked.is_empty() && plan.set_null.is_empty());
+        let id = author.pk_field();
+        delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1))).unwrap();
+        assert_eq!(db.count("author"), 1);
+        assert_eq!(db.count("post"), 1);
+        assert_eq!(db.count("post_tags"), 1);
+        assert!(matches!(
+            delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1))),
+            Err(WriteError::NotFound)
+        ));
     }
 }
