@@ -31,6 +31,7 @@ mod deploy;
 mod django;
 mod docs_examples;
 mod facets;
+mod fault;
 mod feeds;
 mod forms;
 mod greetings;
