@@ -249,11 +249,14 @@ fn route(path: &str) -> Option<Route<'_>> {
     int_segment(api).map(Route::ApiDetail)
 }
 
-pub async fn handle(req: HttpRequest, site: web::Data<Site>) -> HttpResponse {
+pub async fn handle(req: HttpRequest, body: web::Bytes, site: web::Data<Site>) -> HttpResponse {
     let path = match decode_path(req.path()) {
         Ok(p) => p,
         Err(why) => return bad_request(why),
     };
+    if path == "/blog/posts/new/" {
+        return crate::write::create(&req, &body, &site.db);
+    }
     if let Some(rest) = path.strip_prefix("/static/") {
         return site
             .files
