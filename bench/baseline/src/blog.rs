@@ -614,7 +614,11 @@ struct PostJson<S> {
 /// writes it: the fraction cut to milliseconds, none when it has no microseconds, then `Z`.
 fn django_datetime(stored: &str) -> String {
     let (base, fraction) = stored.split_once('.').unwrap_or((stored, ""));
-    let micros: String = fraction.chars().chain(std::iter::repeat('0')).take(6).collect();
+    let micros: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect();
     if micros == "000000" {
         format!("{base}Z")
     } else {

@@ -115,7 +115,8 @@ fn csrf(req: &HttpRequest, form: &[(String, String)]) -> Result<(), &'static str
         }
     }
     let secret = cookie(req, "csrftoken").ok_or("CSRF cookie not set.")?;
-    let secret = secret_of(secret).ok_or("CSRF cookie has incorrect length or invalid characters.")?;
+    let secret =
+        secret_of(secret).ok_or("CSRF cookie has incorrect length or invalid characters.")?;
     let given = last(form, "csrfmiddlewaretoken").ok_or("CSRF token missing.")?;
     let given = secret_of(given).ok_or("CSRF token from POST has incorrect length.")?;
     if !same(&given, &secret) {
@@ -187,14 +188,19 @@ enum Saved {
     Refused(String),
 }
 
-fn insert(conn: &mut Connection, post: (String, String, String, bool, i64)) -> rusqlite::Result<Saved> {
+fn insert(
+    conn: &mut Connection,
+    post: (String, String, String, bool, i64),
+) -> rusqlite::Result<Saved> {
     let (title, slug, body, published, author) = post;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let exists = tx
         .prepare_cached("SELECT 1 FROM author WHERE id = ?1")?
         .exists([author])?;
     if !exists {
-        return Ok(Saved::Refused(format!("author: no Author with key {author}")));
+        return Ok(Saved::Refused(format!(
+            "author: no Author with key {author}"
+        )));
     }
     let inserted = tx
         .prepare_cached(
@@ -245,10 +251,8 @@ pub fn create(req: &HttpRequest, body: &[u8], db: &Path) -> HttpResponse {
         Ok(Saved::Refused(why)) => refused(&why),
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
             let mut res = respond(StatusCode::SERVICE_UNAVAILABLE, HTML, "busy\n");
-            res.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from_static("1"),
-            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             res
         }
         Err(e) => {
