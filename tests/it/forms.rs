@@ -24,7 +24,7 @@ routes:
   - { path: posts/<slug:slug>/, name: post-detail, view: detail, model: Post, lookup: slug, template: post.hbs }
 ";
 
-fn blog_dir() -> SiteDir {
+pub(crate) fn blog_dir() -> SiteDir {
     write_files(&[
         ("site.yaml", SITE),
         (

@@ -32,6 +32,7 @@ mod deploy;
 mod django;
 mod docs_examples;
 mod facets;
+mod fault;
 mod feeds;
 mod form_rules;
 mod forms;

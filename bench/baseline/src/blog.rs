@@ -249,11 +249,14 @@ fn route(path: &str) -> Option<Route<'_>> {
     int_segment(api).map(Route::ApiDetail)
 }
 
-pub async fn handle(req: HttpRequest, site: web::Data<Site>) -> HttpResponse {
+pub async fn handle(req: HttpRequest, body: web::Bytes, site: web::Data<Site>) -> HttpResponse {
     let path = match decode_path(req.path()) {
         Ok(p) => p,
         Err(why) => return bad_request(why),
     };
+    if path == "/blog/posts/new/" {
+        return crate::write::create(&req, &body, &site.db);
+    }
     if let Some(rest) = path.strip_prefix("/static/") {
         return site
             .files
@@ -611,7 +614,11 @@ struct PostJson<S> {
 /// writes it: the fraction cut to milliseconds, none when it has no microseconds, then `Z`.
 fn django_datetime(stored: &str) -> String {
     let (base, fraction) = stored.split_once('.').unwrap_or((stored, ""));
-    let micros: String = fraction.chars().chain(std::iter::repeat('0')).take(6).collect();
+    let micros: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect();
     if micros == "000000" {
         format!("{base}Z")
     } else {

@@ -8,6 +8,7 @@ mod feed;
 mod greetings;
 mod markdown;
 mod util;
+mod write;
 
 use std::collections::HashMap;
 use std::io::Write as _;

@@ -769,14 +769,34 @@ impl Server {
     /// `get`, but a refused connection, a broken response or a read error is returned, not a
     /// panic (for threads that count failures).
     pub fn try_get(&self, target: &str) -> Result<Resp, String> {
+        self.try_request("GET", target, &[], "")
+    }
+
+    /// `request_with_body`, but a refused connection, a broken response or a read error is
+    /// returned, not a panic (for clients of a server that is killed under them).
+    pub fn try_request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<Resp, String> {
         let mut stream = TcpStream::connect(self.addr).map_err(|e| format!("connect: {e}"))?;
         stream
             .set_read_timeout(Some(PATIENCE))
             .map_err(|e| format!("set a read timeout: {e}"))?;
-        let head = format!(
-            "GET {target} HTTP/1.1\r\nConnection: close\r\nHost: {}\r\n\r\n",
+        let mut head = format!(
+            "{method} {target} HTTP/1.1\r\nConnection: close\r\nHost: {}\r\n",
             self.addr
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method != "GET" {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
         stream
             .write_all(head.as_bytes())
             .map_err(|e| format!("send: {e}"))?;
