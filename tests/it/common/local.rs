@@ -119,7 +119,9 @@ impl Local {
             .with_form(&format!("csrfmiddlewaretoken={secret}&{body}"));
         let route = self.site.resolve(&req);
         let budget = std::time::Duration::from_secs(10);
-        let answer = self.site.handle_briefly(&req, route.as_ref(), budget, false);
+        let answer = self
+            .site
+            .handle_briefly(&req, route.as_ref(), budget, false);
         answer.map(Into::into)
     }
 }
