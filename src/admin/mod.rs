@@ -312,6 +312,13 @@ fn list_raw(model: &Model, cols: &[Field], models: &Models, per_page: u32) -> Va
         cols.iter().map(|f| column(f, models)).collect(),
     );
     admin.insert("search".into(), (!search.is_empty()).into());
+    let booleans: Map<std::string::String, Value> = model
+        .fields
+        .iter()
+        .filter(|f| f.ty == Boolean)
+        .map(|f| (f.name.clone(), true.into()))
+        .collect();
+    admin.insert("booleans".into(), booleans.into());
     let mut raw = json!({
         "view": "list",
         "model": model.name,

@@ -34,10 +34,10 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e3e6eb;vertical-align:top}
 th{background:#f0f2f5;white-space:nowrap}
 aside{flex:0 1 14rem;background:#fff;border:1px solid #d5dae1;border-radius:4px;padding:.5rem .75rem}
-aside h2{font-size:1rem;margin:.5rem 0 .25rem}aside ul{list-style:none;margin:0;padding:0}
+aside h2,aside h3{font-size:1rem;margin:.5rem 0 .25rem}aside ul{list-style:none;margin:0;padding:0}
 aside li{padding:.1rem 0}[aria-current]{font-weight:700;color:#1d2330;text-decoration:none}
-form.search{display:flex;gap:.5rem;margin-bottom:1rem}
-input[type=search]{flex:1;max-width:24rem;padding:.4rem;font:inherit}
+form.search{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;margin-bottom:1rem}
+input[type=search]{flex:1 1 10rem;min-width:0;max-width:24rem;padding:.4rem;font:inherit}
 button{font:inherit;padding:.4rem .9rem}
 .pages{margin:1rem 0;display:flex;gap:1rem;flex-wrap:wrap}
 dl{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.4rem 1rem;background:#fff;padding:1rem;border:1px solid #d5dae1;border-radius:4px}
@@ -73,10 +73,10 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <main id="content">
 <h1>{{admin.label}}</h1>
 {{#if admin.read_only}}<p class="note">These rows come from files: they are shown here read-only; edit the files to change them.</p>{{/if}}
-{{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}"> <button type="submit">Search</button></form>{{/if}}
+{{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}">{{#each facets}}{{#if chosen}}<input type="hidden" name="{{param}}" value="{{lookup @root.request.query param}}">{{/if}}{{/each}}{{#if ordering.current}}<input type="hidden" name="ordering" value="{{ordering.current}}">{{/if}} <button type="submit">Search</button></form>{{/if}}
 <div class="wrap">
 <div class="rows">
-<p>{{page.count}} {{admin.label}}{{#if search}} matching “{{search}}”{{/if}}</p>
+<p>{{page.count}} row{{pluralize page.count}}{{#if search}} matching “{{search}}”{{/if}}</p>
 <div class="scroll"><table>
 <thead><tr>{{#each admin.columns as |col|}}<th scope="col">{{#with (lookup @root.ordering.fields col.name)}}<a href="{{toggle_url}}">{{col.label}}</a>{{#if dir}} <small>({{dir}})</small>{{/if}}{{/with}}</th>{{/each}}</tr></thead>
 <tbody>
@@ -87,9 +87,9 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{#if is_paginated}}<nav class="pages" aria-label="Pages">{{#if page.has_previous}}<a href="{{page.previous_url}}" rel="prev">Previous</a>{{/if}}<span>Page {{page.number}} of {{page.num_pages}}</span>{{#if page.has_next}}<a href="{{page.next_url}}" rel="next">Next</a>{{/if}}</nav>{{/if}}
 </div>
 {{#if facets}}<aside aria-label="Filter"><h2>Filter</h2>
-{{#each facets}}<h2>By {{field}}</h2><ul>
+{{#each facets}}<h3>By {{field}}</h3><ul>
 <li>{{#if chosen}}<a href="{{all_url}}">All</a>{{else}}<span aria-current="true">All</span>{{/if}}</li>
-{{#each values}}<li>{{#if toggle_url}}<a href="{{toggle_url}}"{{#if selected}} aria-current="true"{{/if}}>{{label}}</a>{{else}}(none){{/if}} ({{count}})</li>
+{{#each values}}<li>{{#if toggle_url}}<a href="{{toggle_url}}"{{#if selected}} aria-current="true"{{/if}}>{{#if (lookup @root.admin.booleans ../field)}}{{#if value}}Yes{{else}}No{{/if}}{{else}}{{label}}{{/if}}</a>{{else}}(none){{/if}} ({{count}})</li>
 {{/each}}</ul>
 {{/each}}</aside>{{/if}}
 </div>

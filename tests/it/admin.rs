@@ -162,9 +162,9 @@ fn filters_by_boolean_choice_and_foreign_key_with_counts() {
     let (_dir, local) = blog();
     let r = local.get("/manage/post/");
     for part in [
-        "<h2>By published</h2>",
-        "<h2>By status</h2>",
-        "<h2>By author</h2>",
+        "<h3>By published</h3>",
+        "<h3>By status</h3>",
+        "<h3>By author</h3>",
         "<span aria-current=\"true\">All</span>",
     ] {
         assert!(r.body.contains(part), "{part}\n{}", r.body);
