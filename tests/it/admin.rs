@@ -294,3 +294,47 @@ fn over_http_the_admin_answers_its_pages() {
     assert_eq!(titles(&r.body), ["Cherries", "Apples"]);
     assert_eq!(server.get("/manage").status, 301);
 }
+
+#[test]
+fn an_included_route_named_in_the_admin_namespace_is_refused() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "admin: admin/\nmodels:\n  Post: { fields: { title: { type: string } } }\nroutes:\n  - { include: more.yaml, prefix: more/, namespace: admin }\n",
+        ),
+        ("more.yaml", "- { path: '', name: index, view: template, template: x.hbs }\n"),
+        ("templates/x.hbs", "x"),
+    ]);
+    let out = crate::common::trellis(["check".as_ref(), dir.path.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("more.yaml:1:3: [0]: the route name `admin:index` is the admin's"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\n",
+        ),
+        ("rows.yaml", "- { model: Page, pk: \"docs/intro\", fields: { title: Intro } }\n"),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/admin/page/");
+    assert!(
+        r.body
+            .contains("<a href=\"/admin/page/docs/intro/change/\">Intro</a>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/admin/page/docs/intro/change/");
+    assert!(
+        r.body.contains("<dt>Title</dt><dd>Intro</dd>"),
+        "{}",
+        r.body
+    );
+}
