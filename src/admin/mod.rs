@@ -421,15 +421,17 @@ impl IndexView {
             .clone()
             .map(|c| c.into_iter().collect())
             .unwrap_or_default();
-        let listed = context["admin"]["models"]
-            .as_array()
+        let listed = context
+            .get("admin")
+            .and_then(|a| a.get("models"))
+            .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         let models = listed
             .into_iter()
             .filter_map(|m| {
                 let m = m.as_object()?.clone();
-                let model = models.get(m["model"].as_str()?)?.clone();
+                let model = models.get(m.get("model")?.as_str()?)?.clone();
                 Some((model, m))
             })
             .collect();
@@ -456,7 +458,11 @@ impl IndexView {
             list.push(Value::Object(entry));
         }
         let mut extra = self.context.clone();
-        let mut admin = extra["admin"].as_object().cloned().unwrap_or_default();
+        let mut admin = extra
+            .get("admin")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         admin.insert("models".into(), list.into());
         extra.insert("admin".into(), admin.into());
         let uses = ctx.renderer.uses(templates::INDEX);

@@ -105,6 +105,12 @@ fn hostile_row_values_are_escaped_everywhere() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!r.body.contains("<script>alert"));
+    // An ordering the list does not take is ignored, never echoed.
+    let r = local.get("/manage/post/?ordering=%3Cscript%3E&published=%3Cscript%3E");
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = local.get("/manage/post/?ordering=%3Cscript%3Ex");
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("<script>x"), "{}", r.body);
     // A search term is shown back escaped.
     let r = local.get("/manage/post/?q=%22%3E%3Cimg%20src%3Dx%3E");
     assert_eq!(r.status, 200);
@@ -337,4 +343,30 @@ fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\n",
+        ),
+        ("rows.yaml", "- { model: Note, pk: 1, fields: { a: x, b: 2, c: true, d: 2024-01-02, e: 1.5, f: hidden } }\n"),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/admin/");
+    assert!(
+        r.body.contains("/admin/note/") && !r.body.contains("/admin/tag/"),
+        "{}",
+        r.body
+    );
+    assert_eq!(local.get("/admin/tag/").status, 404);
+    let r = local.get("/admin/note/");
+    assert!(
+        r.body.contains("<a href=\"/admin/note/1/change/\">x</a></th><td>2</td><td>Yes</td><td>2024-01-02</td><td>1.5</td></tr>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("hidden"));
 }
