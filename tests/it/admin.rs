@@ -370,3 +370,20 @@ fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields
     );
     assert!(!r.body.contains("hidden"));
 }
+
+#[test]
+fn a_site_template_links_to_the_admin_by_route_name() {
+    let dir = write_files(&[
+        ("site.yaml", SITE),
+        ("rows.yaml", ROWS),
+        (
+            "templates/home.hbs",
+            "<a href=\"{{url \"admin:index\"}}\">admin</a> <a href=\"{{url \"admin:post-change\" pk=3}}\">3</a>",
+        ),
+    ]);
+    let local = Local::load(&dir.path);
+    assert_eq!(
+        local.get("/").body,
+        "<a href=\"/manage/\">admin</a> <a href=\"/manage/post/3/change/\">3</a>"
+    );
+}
