@@ -30,7 +30,7 @@ const ROWS: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
 - { model: Post, pk: 4, fields: { title: \"<script>alert(1)</script>\", status: draft, published: false, author: 1 } }
 ";
 
-fn blog_dir() -> SiteDir {
+pub(crate) fn blog_dir() -> SiteDir {
     write_files(&[
         ("site.yaml", SITE),
         ("rows.yaml", ROWS),
