@@ -164,6 +164,16 @@ fn chosen_models(
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
     let Some(names) = &full.models else {
+        if models.is_empty() {
+            errors.push(
+                source
+                    .diag(
+                        "admin",
+                        "the admin has no model to manage: the site declares none",
+                    )
+                    .with_hint(Some("declare the site's tables under `models:`".into())),
+            );
+        }
         return models.keys().cloned().collect();
     };
     let mut chosen: Vec<String> = Vec::new();

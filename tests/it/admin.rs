@@ -257,8 +257,8 @@ fn a_site_override_of_a_built_in_admin_template_wins() {
 #[test]
 fn a_site_route_under_the_admin_path_or_name_is_refused() {
     check_prints(
-        "admin: admin/\nroutes:\n  - { path: admin/stats/, view: template, template: x.hbs }\n",
-        &["site.yaml:3:13: routes[0].path: `admin/stats/` is under `admin/`, where `admin:` mounts the admin"],
+        "admin: admin/\nmodels:\n  Post: { fields: { title: { type: string } } }\nroutes:\n  - { path: admin/stats/, view: template, template: x.hbs }\n",
+        &["site.yaml:5:13: routes[0].path: `admin/stats/` is under `admin/`, where `admin:` mounts the admin"],
     );
 }
 
@@ -278,6 +278,10 @@ fn bad_admin_values_are_placed_with_a_hint() {
     check_prints(
         "admin: { path: admin, list_display: { Post: [titel] } }\nmodels:\n  Post: { fields: { title: { type: string } } }\n",
         &["admin.path: the admin's path ends with `/`", "admin.list_display.Post[0]: Post has no field `titel`", "did you mean `title`?"],
+    );
+    check_prints(
+        "admin: admin/\n",
+        &["site.yaml:1:8: admin: the admin has no model to manage: the site declares none"],
     );
     check_prints(
         "admin: { pth: admin/ }\n",
