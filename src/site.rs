@@ -231,6 +231,13 @@ impl Site {
             &mut errors,
         );
 
+        // `admin:` mounts its routes before the site's, which must not take its names or paths.
+        if let Some(admin) = &raw.admin {
+            let mounted = crate::admin::routes(admin, &models, &source, &convs, &mut errors);
+            crate::admin::clashes(&mounted, &flat, &mut errors);
+            flat.splice(0..0, mounted);
+        }
+
         let router = match router_of(&flat, &file) {
             Ok(r) => r,
             Err(e) => {
@@ -251,9 +258,14 @@ impl Site {
             &static_url,
             settings.static_fingerprint,
         );
-        let (renderer, mut template_errors) =
+        let (mut renderer, mut template_errors) =
             Renderer::load(&templates_dir, router.clone(), &statics.urls);
         errors.append(&mut template_errors);
+        if raw.admin.is_some() {
+            if let Err(why) = crate::admin::templates::register(&mut renderer, &router) {
+                errors.push(source.diag("admin", why));
+            }
+        }
         let mut renderer = Some(renderer);
 
         let base_url = base_url(settings.base_url.as_deref(), &source, &mut errors);

@@ -703,7 +703,21 @@ fn decode_site(source: Arc<Source>, value: Value) -> Result<Loaded<RawSite>, Dia
                 Ok(v) => site.errors = v,
                 Err(d) => errors.push(d),
             },
-            "site" | "converters" | "models" | "routes" | "errors" => {}
+            // A path, or the long form decoded key by key (each bad key placed and named).
+            "admin" if !node.is_null() => match node {
+                Value::String(path) => site.admin = Some(super::raw::RawAdmin::Path(path.clone())),
+                Value::Mapping(_) => {
+                    let (v, mut e, _) = decode_each(&source, node, "admin");
+                    site.admin = v.map(super::raw::RawAdmin::Full);
+                    errors.append(&mut e);
+                }
+                _ => errors.push(
+                    source
+                        .diag("admin", "expected the path the admin is mounted at, or a mapping with `path:` and `models:`")
+                        .with_hint(Some("admin: admin/".into())),
+                ),
+            },
+            "site" | "converters" | "models" | "routes" | "errors" | "admin" => {}
             other => {
                 let hint = did_you_mean(other, SITE_KEYS.iter().copied())
                     .map(|m| format!("did you mean `{m}`? "))

@@ -262,6 +262,34 @@ impl Renderer {
             .map_err(|e| RenderError::from(&e))
     }
 
+    /// Register a built-in template under a file's name (`admin/list`), HTML-escaped like the
+    /// site's templates, unless the site has a template of that name: its own file wins.
+    pub fn add_builtin(
+        &mut self,
+        name: &str,
+        text: &str,
+        router: &Router,
+    ) -> Result<(), (String, Option<(usize, usize)>)> {
+        if self.has(name) {
+            return Ok(());
+        }
+        let t = Template::compile_with_name(text, name.to_string())
+            .map_err(|e| (reason(&e), e.pos()))?;
+        if let Some(d) = self.check(&t, Path::new(name), text, router).first() {
+            return Err((d.message.clone(), d.line.zip(d.col)));
+        }
+        self.sources
+            .insert(name.to_string(), (text.to_string(), check::partials(&t)));
+        self.names.push(name.to_string());
+        self.names.sort();
+        for reg in &mut self.registries {
+            let mut t = t.clone();
+            fold::fold(&mut t, router, &self.static_url, reg.get_escape_fn());
+            reg.register_template(name, t);
+        }
+        Ok(())
+    }
+
     /// Register an inline template (a route's `body`) with the given escaping.
     pub fn register_inline(
         &mut self,

@@ -10,7 +10,7 @@
 //! (`db::query::Query::facet_sql`) over the list's conditions, all bound.
 //!
 //! The template sees `facets`, and JSON has `facets`: a list of `{field, param, values: [{value,
-//! label, count, selected, toggle_url}], more}` (`toggle_url` adds the filter, or removes it from a selected value); `more` says values beyond the first
+//! label, count, selected, toggle_url}], more, chosen, all_url}` (`toggle_url` adds the filter, or removes it from a selected value; `all_url` is the list without this filter, `chosen` whether the request filters by it); `more` says values beyond the first
 //! [`FACET_VALUES`] were left out; a row with no value (NULL) is counted, with no link.
 
 use serde_json::{Map, Value};
@@ -156,10 +156,10 @@ fn facet_of(models: &Models, model: &Model, name: &str) -> Result<(Facet, FieldT
     Ok((facet, target.map_or(field.ty, |t| t.pk_field().ty)))
 }
 
-/// The column that names a row of `target`: `name`, else `title`, else its first string
-/// field, else its key.
-fn label_of(target: &Model) -> FacetLabel {
-    let column = ["name", "title"]
+/// The field that names a row of `target`: `name`, else `title`, else its first string
+/// field, else its key (the admin shows a foreign key by it too).
+pub fn label_field(target: &Model) -> &crate::db::Field {
+    ["name", "title"]
         .iter()
         .find_map(|n| target.field(n))
         .or_else(|| {
@@ -168,7 +168,12 @@ fn label_of(target: &Model) -> FacetLabel {
                 .iter()
                 .find(|f| matches!(f.ty, FieldType::String | FieldType::Slug))
         })
-        .unwrap_or(target.pk_field());
+        .unwrap_or(target.pk_field())
+}
+
+/// The column that names a row of `target`, as a facet reads it.
+fn label_of(target: &Model) -> FacetLabel {
+    let column = label_field(target);
     FacetLabel {
         table: target.table.clone(),
         pk: target.pk_field().column.clone(),
@@ -231,6 +236,8 @@ pub fn count(
             "param": f.param,
             "values": values,
             "more": more,
+            "chosen": chosen.is_some(),
+            "all_url": req.url_with(None, &[&f.param, "page", "after"]),
         }));
     }
     Ok(Value::Array(out))

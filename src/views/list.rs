@@ -234,6 +234,9 @@ impl ListView {
         );
         extra.insert("page".into(), Value::Object(page));
         extra.insert("search".into(), term.into());
+        if !self.ordering_fields.is_empty() {
+            extra.insert("ordering".into(), self.ordering_links(req));
+        }
         self.out.render(ctx, call, extra)
     }
 
@@ -348,6 +351,45 @@ impl ListView {
             return None;
         }
         self.out.model.parse_ordering(&keys).ok()
+    }
+
+    /// `ordering` in a template's context: for each of `ordering_fields`, the direction the
+    /// page is sorted by it (`asc`, `desc` or `""`) and the URLs that sort by it each way and
+    /// the other way from now (`toggle_url`), the other query parameters kept, back to page 1.
+    fn ordering_links(&self, req: &Request) -> Value {
+        let current = self
+            .requested_ordering(req)
+            .and_then(|_| req.last("ordering"))
+            .unwrap_or_default()
+            .to_string();
+        let first = current.split(',').next().unwrap_or_default().trim();
+        let mut fields = Map::new();
+        for name in &self.ordering_fields {
+            let dir = if first == name {
+                "asc"
+            } else if first.strip_prefix('-') == Some(name) {
+                "desc"
+            } else {
+                ""
+            };
+            let url = |key: &str| req.url_with(Some(("ordering", key)), &["page", "after"]);
+            let desc = format!("-{name}");
+            let toggle = if dir == "asc" {
+                desc.as_str()
+            } else {
+                name.as_str()
+            };
+            fields.insert(
+                name.clone(),
+                serde_json::json!({
+                    "dir": dir,
+                    "asc_url": url(name),
+                    "desc_url": url(&desc),
+                    "toggle_url": url(toggle),
+                }),
+            );
+        }
+        serde_json::json!({"current": current, "fields": fields})
     }
 
     /// One page of rows and its place: numbered as Django's `Paginator`, or keyset pages

@@ -57,6 +57,7 @@ mod template;
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
 pub use detail::DetailView;
 pub use error::{html_escape, respond, respond_as, unavailable, Answer, ViewError};
+pub use facets::label_field;
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
@@ -88,6 +89,8 @@ pub enum View {
     Feed(Box<FeedView>),
     Sitemap(SitemapView),
     Form(Box<form::FormView>),
+    /// The admin's index (`admin:`, see `crate::admin`).
+    AdminIndex(Box<crate::admin::IndexView>),
 }
 
 /// What a route answers with, and what it accepts.
@@ -190,6 +193,7 @@ impl Endpoint {
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
             View::Form(v) => format!("{} {} (form)", v.kind.as_str(), v.model.name),
+            View::AdminIndex(_) => "the admin's models -> admin/index".into(),
         }
     }
 
@@ -204,7 +208,8 @@ impl Endpoint {
             | View::NotFound
             | View::Feed(_)
             | View::Sitemap(_)
-            | View::Form(_) => false,
+            | View::Form(_)
+            | View::AdminIndex(_) => false,
         };
         if json {
             Answer::Json
@@ -217,7 +222,12 @@ impl Endpoint {
     pub fn reads_database(&self) -> bool {
         matches!(
             self.view,
-            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Form(_)
+            View::List(_)
+                | View::Detail(_)
+                | View::Feed(_)
+                | View::Sitemap(_)
+                | View::Form(_)
+                | View::AdminIndex(_)
         )
     }
 
@@ -238,6 +248,7 @@ impl Endpoint {
             View::Feed(_) => "feed",
             View::Sitemap(_) => "sitemap",
             View::Form(ref v) => v.kind.as_str(),
+            View::AdminIndex(_) => "admin_index",
         }
     }
 }
@@ -407,6 +418,7 @@ fn dispatch(
         View::Detail(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        View::AdminIndex(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
         View::Form(v) => v.handle(ctx, call),
     }
@@ -520,6 +532,12 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             form::FormView::compile(r, env, &mut errors)
                 .map_or(View::NotFound, |v| View::Form(Box::new(v)))
         }
+        ViewKind::AdminIndex => View::AdminIndex(Box::new(crate::admin::IndexView::compile(
+            r,
+            env.models,
+            env.renderer.as_deref_mut(),
+            &mut errors,
+        ))),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);

@@ -425,3 +425,55 @@ fn the_error_box_leaves_the_navigation_free_and_can_be_dismissed() {
         "{html}"
     );
 }
+
+/// The admin's list on a phone-width screen, used with the keyboard: the page itself never
+/// scrolls sideways (the table does, in its box), the first Tab reaches a visible skip link
+/// with a focus outline, Enter follows it, and a column header is a real link that Enter
+/// follows to order the list.
+#[test]
+fn the_admin_list_fits_a_phone_and_works_with_the_keyboard() {
+    let Some(bin) = chromium("the_admin_list_fits_a_phone_and_works_with_the_keyboard") else {
+        return;
+    };
+    let site = crate::admin::blog_dir();
+    let s = Server::start(&site.path);
+    let mut browser = Browser::open(&bin, &format!("http://{}/manage/post/?page=2", s.addr));
+    browser.html_when(|h| h.contains("Bananas"));
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    assert!(
+        browser.until("window.innerWidth === 360"),
+        "the phone's width did not apply"
+    );
+    let overflow = browser.eval(
+        "[document.documentElement.scrollWidth, window.innerWidth, \
+         document.querySelector('.scroll').scrollWidth > document.querySelector('.scroll').clientWidth]",
+    );
+    assert!(
+        overflow[0].as_f64() <= overflow[1].as_f64(),
+        "the page is wider than the screen: {overflow}"
+    );
+
+    browser.press("Tab", 9);
+    let focused = browser.eval(
+        "(function(){var e=document.activeElement, r=e.getBoundingClientRect();\
+         return [e.className, r.left>=0 && r.top>=0, getComputedStyle(e).outlineStyle]})()",
+    );
+    assert_eq!(focused, json!(["skip", true, "solid"]), "the first Tab");
+    browser.press("Enter", 13);
+    assert!(
+        browser.until("location.hash === '#content'"),
+        "the skip link"
+    );
+
+    browser.eval("document.querySelector('thead a').focus()");
+    browser.press("Enter", 13);
+    assert!(
+        browser.until("location.search === '?ordering=title'"),
+        "Enter on the Title header"
+    );
+    let html = browser.html_when(|h| h.contains("(asc)"));
+    assert!(html.contains("Title</a> <small>(asc)</small>"), "{html}");
+}

@@ -12,6 +12,7 @@
 
 mod common;
 
+mod admin;
 mod archives;
 mod attacks;
 mod backup;

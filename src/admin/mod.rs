@@ -1,0 +1,486 @@
+//! `admin:` — the generated admin (Django's admin site), read side: one line in `site.yaml`
+//! mounts, at a path of the site's choosing, an index of the managed models with their row
+//! counts and, per model, a list of its rows (search, ordering by column, filters with counts,
+//! pagination) and a page per row.
+//!
+//! The admin is routes, not a second web stack: [`routes`] expands `admin:` into
+//! `views::RouteDef`s placed before the site's own routes — the index (`admin:index`, the one
+//! view kind of its own, [`IndexView`]), then per model a `view: list` (`admin:<model>-list`)
+//! and a `view: detail` (`admin:<model>-change`, where the edit form will be) — each rendering
+//! a built-in template (`templates.rs`) that a site overrides with a file of the same name.
+//! Search, ordering, filters and pages are the list view's own machinery.
+
+pub mod templates;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use crate::config::diagnostic::suggestion;
+use crate::config::raw::{FieldType, RawAdmin, RawAdminFull, RawRoute, ViewKind};
+use crate::config::yaml::Source;
+use crate::config::Diagnostic;
+use crate::db::query::Query;
+use crate::db::{Field, Model, Models};
+use crate::routing::{Converter, Part, Pattern};
+use crate::views::form::label;
+use crate::views::{label_field, Call, Ctx, Response, RouteDef, ViewError};
+
+/// Rows per page of a model's list, unless `admin.paginate_by` says otherwise (Django's
+/// `list_per_page` is 100; 50 keeps a phone's page short).
+const PER_PAGE: u32 = 50;
+
+/// The columns of a list when `list_display` does not name them.
+const DEFAULT_COLUMNS: usize = 5;
+
+/// The namespace of the admin's route names.
+pub const NAMESPACE: &str = "admin";
+
+/// `Post` → `post`: a model's part of the admin's paths and route names, as Django's
+/// `model_name`.
+pub fn slug(model: &str) -> String {
+    model.to_lowercase()
+}
+
+/// The admin's routes, in the order they are tried: the index, then per model its list and
+/// its row page. Mistakes in `admin:` are placed at its keys; none leaves no route.
+pub fn routes(
+    raw: &RawAdmin,
+    models: &Models,
+    source: &Arc<Source>,
+    convs: &HashMap<String, Arc<Converter>>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RouteDef> {
+    let before = errors.len();
+    let (full, path_at) = match raw {
+        RawAdmin::Path(p) => (
+            RawAdminFull {
+                path: Some(p.clone()),
+                ..RawAdminFull::default()
+            },
+            "admin",
+        ),
+        RawAdmin::Full(f) => (f.clone(), "admin.path"),
+    };
+    let path = full.path.clone().unwrap_or_else(|| "admin/".into());
+    check_path(&path, source, path_at, convs, errors);
+    let chosen = chosen_models(&full, models, source, errors);
+    let columns = list_columns(&full, &chosen, models, source, errors);
+    if full.paginate_by == Some(0) {
+        errors.push(source.diag("admin.paginate_by", "paginate_by must be at least 1"));
+    }
+    if errors.len() > before {
+        return Vec::new();
+    }
+    let per_page = full.paginate_by.unwrap_or(PER_PAGE);
+    let mut specs = vec![(
+        path.clone(),
+        "index".to_string(),
+        ViewKind::AdminIndex,
+        index_raw(&chosen, models),
+    )];
+    for (model, cols) in chosen.iter().zip(columns) {
+        let model = &models[model.as_str()];
+        let s = slug(&model.name);
+        specs.push((
+            format!("{path}{s}/"),
+            format!("{s}-list"),
+            ViewKind::List,
+            list_raw(model, &cols, models, per_page),
+        ));
+        let conv = if model.pk_field().ty == FieldType::Integer {
+            "int"
+        } else {
+            "path"
+        };
+        specs.push((
+            format!("{path}{s}/<{conv}:pk>/change/"),
+            format!("{s}-change"),
+            ViewKind::Detail,
+            change_raw(model, models),
+        ));
+    }
+    let origin = source.diag("admin", "").headline();
+    let origin = origin.trim_end_matches(": ").to_string();
+    specs
+        .into_iter()
+        .filter_map(|(path, name, view, raw)| {
+            let pattern = Pattern::parse_path(&path, convs).ok()?;
+            let mut raw: RawRoute = serde_json::from_value(raw)
+                .map_err(|e| errors.push(source.diag("admin", format!("the admin's {name}: {e}"))))
+                .ok()?;
+            raw.view = view;
+            Some(RouteDef {
+                raw,
+                source: source.clone(),
+                at: "admin".into(),
+                pattern,
+                name: Some(format!("{NAMESPACE}:{name}")),
+                origin: format!("{origin} ({NAMESPACE}:{name})"),
+                page_route: false,
+            })
+        })
+        .collect()
+}
+
+/// The mount path: written without the leading slash, ending with `/`, with no captures.
+fn check_path(
+    path: &str,
+    source: &Source,
+    at: &str,
+    convs: &HashMap<String, Arc<Converter>>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let hint = Some("admin: admin/".to_string());
+    let why = if path.is_empty() {
+        Some("the admin needs a path of its own: it cannot be mounted at the site's root")
+    } else if path.starts_with('/') {
+        Some("the admin's path is written without the leading slash")
+    } else if !path.ends_with('/') {
+        Some("the admin's path ends with `/`")
+    } else {
+        match Pattern::parse_path(path, convs) {
+            Err(e) => {
+                errors.push(source.diag(at, e.message));
+                return;
+            }
+            Ok(p) if !p.param_names().is_empty() => {
+                Some("the admin's path cannot capture anything: write it as plain text")
+            }
+            Ok(_) => None,
+        }
+    };
+    if let Some(why) = why {
+        errors.push(source.diag(at, why).with_hint(hint));
+    }
+}
+
+/// `models:`, each checked (default: every model, in the order declared).
+fn chosen_models(
+    full: &RawAdminFull,
+    models: &Models,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(names) = &full.models else {
+        if models.is_empty() {
+            errors.push(
+                source
+                    .diag(
+                        "admin",
+                        "the admin has no model to manage: the site declares none",
+                    )
+                    .with_hint(Some("declare the site's tables under `models:`".into())),
+            );
+        }
+        return models.keys().cloned().collect();
+    };
+    let mut chosen: Vec<String> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let at = format!("admin.models[{i}]");
+        if !models.contains_key(name) {
+            errors.push(
+                source
+                    .diag(&at, format!("no model `{name}`"))
+                    .with_hint(suggestion(name, models.keys().map(String::as_str))),
+            );
+        } else if chosen.contains(name) {
+            errors.push(source.diag(&at, format!("`{name}` is listed twice")));
+        } else {
+            chosen.push(name.clone());
+        }
+    }
+    chosen
+}
+
+/// The columns of each chosen model's list: `list_display`, checked, or its first fields
+/// after the key (a many_to_many field has no column to show).
+fn list_columns(
+    full: &RawAdminFull,
+    chosen: &[String],
+    models: &Models,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Vec<Field>> {
+    for name in full.list_display.keys() {
+        if !chosen.contains(name) {
+            errors.push(
+                source
+                    .diag(
+                        &format!("admin.list_display.{name}"),
+                        format!("`{name}` is not a model the admin manages"),
+                    )
+                    .with_hint(suggestion(name, chosen.iter().map(String::as_str))),
+            );
+        }
+    }
+    chosen
+        .iter()
+        .map(|name| {
+            let model = &models[name.as_str()];
+            match full.list_display.get(name) {
+                Some(cols) => cols
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| {
+                        let f = model.field(c);
+                        if f.is_none() {
+                            let why = match model.many_field(c) {
+                                Some(_) => format!("`{c}` is a many_to_many field: a list shows one value per column"),
+                                None => format!("{name} has no field `{c}`"),
+                            };
+                            errors.push(
+                                source
+                                    .diag(&format!("admin.list_display.{name}[{i}]"), why)
+                                    .with_hint(suggestion(
+                                        c,
+                                        model.fields.iter().map(|f| f.name.as_str()),
+                                    )),
+                            );
+                        }
+                        f.cloned()
+                    })
+                    .collect(),
+                None => {
+                    let rest = model.fields.iter().enumerate().filter(|(i, _)| *i != model.pk);
+                    let cols: Vec<Field> =
+                        rest.take(DEFAULT_COLUMNS).map(|(_, f)| f.clone()).collect();
+                    if cols.is_empty() {
+                        vec![model.pk_field().clone()]
+                    } else {
+                        cols
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// A field as the admin's templates show it: its label, and how its value is written.
+fn column(f: &Field, models: &Models) -> Value {
+    let fk_label =
+        f.to.as_ref()
+            .and_then(|t| models.get(t))
+            .map(|t| label_field(t).name.clone());
+    json!({
+        "name": f.name,
+        "label": label(&f.name),
+        "boolean": f.ty == FieldType::Boolean,
+        "fk": fk_label.is_some(),
+        "fk_label": fk_label,
+    })
+}
+
+/// What every admin page's context holds under `admin`.
+fn common(model: &Model) -> Map<String, Value> {
+    let s = slug(&model.name);
+    let mut m = Map::new();
+    m.insert("model".into(), model.name.clone().into());
+    m.insert("label".into(), label(&model.name).into());
+    m.insert("list_route".into(), format!("{NAMESPACE}:{s}-list").into());
+    m.insert(
+        "change_route".into(),
+        format!("{NAMESPACE}:{s}-change").into(),
+    );
+    m.insert("index_route".into(), format!("{NAMESPACE}:index").into());
+    m.insert("read_only".into(), model.from_files.into());
+    m
+}
+
+fn index_raw(chosen: &[String], models: &Models) -> Value {
+    let list: Vec<Value> = chosen
+        .iter()
+        .map(|n| Value::Object(common(&models[n.as_str()])))
+        .collect();
+    json!({
+        "view": "template",
+        "context": {"admin": {"index_route": format!("{NAMESPACE}:index"), "models": list}},
+        "export": false,
+    })
+}
+
+/// A model's list: a `view: list` route whose search covers its text fields, whose filters
+/// (with counts: facets) are its boolean, choice and foreign-key fields, ordered by any column.
+fn list_raw(model: &Model, cols: &[Field], models: &Models, per_page: u32) -> Value {
+    use FieldType::*;
+    let search: Vec<&str> = model
+        .fields
+        .iter()
+        .filter(|f| matches!(f.ty, String | Text | Slug | Email | Url | Uuid))
+        .map(|f| f.name.as_str())
+        .collect();
+    let facets: Vec<&str> = model
+        .fields
+        .iter()
+        .filter(|f| f.ty == Boolean || f.ty == ForeignKey || f.choices.is_some())
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut admin = common(model);
+    admin.insert(
+        "columns".into(),
+        cols.iter().map(|f| column(f, models)).collect(),
+    );
+    admin.insert("search".into(), (!search.is_empty()).into());
+    let booleans: Map<std::string::String, Value> = model
+        .fields
+        .iter()
+        .filter(|f| f.ty == Boolean)
+        .map(|f| (f.name.clone(), true.into()))
+        .collect();
+    admin.insert("booleans".into(), booleans.into());
+    let mut raw = json!({
+        "view": "list",
+        "model": model.name,
+        "template": templates::LIST,
+        "paginate_by": per_page,
+        "ordering_fields": cols.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        "context": {"admin": admin},
+        "sitemap": false,
+        "export": false,
+    });
+    if !search.is_empty() {
+        raw["search"] = json!({"fields": search});
+    }
+    if !facets.is_empty() {
+        raw["facets"] = json!(facets);
+    }
+    raw
+}
+
+/// A row's page: every field, read-only until the edit form replaces it.
+fn change_raw(model: &Model, models: &Models) -> Value {
+    let mut admin = common(model);
+    admin.insert(
+        "fields".into(),
+        model.fields.iter().map(|f| column(f, models)).collect(),
+    );
+    json!({
+        "view": "detail",
+        "model": model.name,
+        "template": templates::CHANGE,
+        "context": {"admin": admin},
+        "sitemap": false,
+        "export": false,
+    })
+}
+
+/// A pattern's path when it is plain text (no captures, no regex).
+fn literal(p: &Pattern) -> Option<String> {
+    p.parts
+        .iter()
+        .map(|part| match part {
+            Part::Literal(l) => Some(l.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The routes of the site that the admin's clash with: a route named in the `admin`
+/// namespace, or a plain path under the admin's (which is the admin's to answer, as Django's
+/// `admin.site.urls` owns its prefix). Each is placed at the site's route.
+pub fn clashes(admin: &[RouteDef], site: &[RouteDef], errors: &mut Vec<Diagnostic>) {
+    let Some(mount) = admin.first().and_then(|a| literal(&a.pattern)) else {
+        return;
+    };
+    for r in site {
+        let taken = r
+            .name
+            .as_deref()
+            .filter(|n| admin.iter().any(|a| a.name.as_deref() == Some(*n)));
+        if let Some(name) = taken {
+            errors.push(
+                r.source
+                    .diag(&r.at, format!("the route name `{name}` is the admin's"))
+                    .with_hint(Some(
+                        "include these routes under another namespace than `admin`".into(),
+                    )),
+            );
+        } else if let Some(path) = literal(&r.pattern).filter(|p| p.starts_with(&mount)) {
+            errors.push(
+                r.source
+                    .diag(
+                        &r.key("path"),
+                        format!("`{path}` is under `{mount}`, where `admin:` mounts the admin"),
+                    )
+                    .with_hint(Some(
+                        "move this route, or mount the admin at another path".into(),
+                    )),
+            );
+        }
+    }
+}
+
+/// `admin:index`: the managed models, each with its row count and a link to its list.
+#[derive(Debug)]
+pub struct IndexView {
+    models: Vec<(Arc<Model>, Map<String, Value>)>,
+    context: Map<String, Value>,
+}
+
+impl IndexView {
+    pub fn compile(
+        r: &RouteDef,
+        models: &Models,
+        renderer: Option<&mut crate::render::Renderer>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> IndexView {
+        let context: Map<String, Value> = r
+            .raw
+            .context
+            .clone()
+            .map(|c| c.into_iter().collect())
+            .unwrap_or_default();
+        let listed = context
+            .get("admin")
+            .and_then(|a| a.get("models"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let models = listed
+            .into_iter()
+            .filter_map(|m| {
+                let m = m.as_object()?.clone();
+                let model = models.get(m.get("model")?.as_str()?)?.clone();
+                Some((model, m))
+            })
+            .collect();
+        if let Some(renderer) = renderer {
+            if !renderer.has(templates::INDEX) {
+                errors.push(
+                    r.source
+                        .diag(&r.at, "the admin's index template is missing"),
+                );
+            }
+        }
+        IndexView { models, context }
+    }
+
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let db = ctx
+            .db
+            .ok_or_else(|| call.internal("the admin without a database"))?;
+        let mut list = Vec::new();
+        for (model, entry) in &self.models {
+            let count = db.count(&Query::new(model)).map_err(|e| call.db(e))?;
+            let mut entry = entry.clone();
+            entry.insert("count".into(), count.into());
+            list.push(Value::Object(entry));
+        }
+        let mut extra = self.context.clone();
+        let mut admin = extra
+            .get("admin")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        admin.insert("models".into(), list.into());
+        extra.insert("admin".into(), admin.into());
+        let uses = ctx.renderer.uses(templates::INDEX);
+        let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);
+        let body = ctx
+            .renderer
+            .render(templates::INDEX, context)
+            .map_err(|e| ViewError::render(format_args!("rendering {}", call.origin), e))?;
+        Ok(Response::html(200, body))
+    }
+}

@@ -1,0 +1,393 @@
+//! `admin:` (issue 11, the admin's read side): the index with row counts, each model's list
+//! (search, ordering both ways, filters by boolean, choice and foreign key, pages, hostile
+//! values escaped), a collection model shown read-only, and bad `admin:` values refused by
+//! `trellis check` at their place. In process, and once over real HTTP.
+
+use crate::common::{check_prints, write_files, Local, Server, SiteDir};
+
+const SITE: &str = "site: { name: Blog, database: db.sqlite3, fixtures: [rows.yaml] }
+admin: { path: manage/, paginate_by: 2, list_display: { Post: [title, status, published, author] } }
+models:
+  Author:
+    fields:
+      name: { type: string, max_length: 40 }
+  Post:
+    fields:
+      title: { type: string, max_length: 80 }
+      status: { type: string, max_length: 10, choices: [draft, live] }
+      published: { type: boolean, default: false }
+      author: { type: foreign_key, to: Author }
+    ordering: [title]
+routes:
+  - { path: '', view: template, template: home.hbs }
+";
+
+const ROWS: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
+- { model: Author, pk: 2, fields: { name: \"<b>Bob</b>\" } }
+- { model: Post, pk: 1, fields: { title: Apples, status: live, published: true, author: 1 } }
+- { model: Post, pk: 2, fields: { title: Bananas, status: draft, published: false, author: 2 } }
+- { model: Post, pk: 3, fields: { title: Cherries, status: live, published: true, author: 2 } }
+- { model: Post, pk: 4, fields: { title: \"<script>alert(1)</script>\", status: draft, published: false, author: 1 } }
+";
+
+pub(crate) fn blog_dir() -> SiteDir {
+    write_files(&[
+        ("site.yaml", SITE),
+        ("rows.yaml", ROWS),
+        ("templates/home.hbs", "home"),
+    ])
+}
+
+fn blog() -> (SiteDir, Local) {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    (dir, local)
+}
+
+/// The titles in the list's table, in order (each row's first cell links to its page).
+fn titles(body: &str) -> Vec<String> {
+    body.split("<th scope=\"row\"><a href=\"/manage/post/")
+        .skip(1)
+        .map(|s| {
+            let s = &s[s.find('>').unwrap() + 1..];
+            s[..s.find("</a>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_index_lists_each_model_with_its_row_count_and_a_link_to_its_list() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<a href=\"/manage/author/\">Author</a></th><td>2</td>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<a href=\"/manage/post/\">Post</a></th><td>4</td>"),
+        "{}",
+        r.body
+    );
+    // No external asset: the CSS is inline, and a skip link leads to the content.
+    assert!(!r.body.contains("<link") && !r.body.contains("src=\"http"));
+    assert!(r.body.contains("<a class=\"skip\" href=\"#content\">"));
+}
+
+#[test]
+fn a_list_pages_its_rows_in_the_default_ordering() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        titles(&r.body),
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "Apples"]
+    );
+    assert!(r.body.contains("Page 1 of 2"), "{}", r.body);
+    let r = local.get("/manage/post/?page=2");
+    assert_eq!(titles(&r.body), ["Bananas", "Cherries"]);
+    assert_eq!(local.get("/manage/post/?page=3").status, 404);
+}
+
+#[test]
+fn hostile_row_values_are_escaped_everywhere() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/?page=1");
+    assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    let r = local.get("/manage/post/?page=2");
+    // A foreign key shown by its target's name, escaped (in the cell and the filter).
+    assert!(r.body.contains("&lt;b&gt;Bob&lt;/b&gt;"), "{}", r.body);
+    assert!(!r.body.contains("<b>Bob</b>"));
+    let r = local.get("/manage/post/4/change/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!r.body.contains("<script>alert"));
+    // An ordering the list does not take is ignored, never echoed.
+    let r = local.get("/manage/post/?ordering=%3Cscript%3E&published=%3Cscript%3E");
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = local.get("/manage/post/?ordering=%3Cscript%3Ex");
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("<script>x"), "{}", r.body);
+    // A search term is shown back escaped.
+    let r = local.get("/manage/post/?q=%22%3E%3Cimg%20src%3Dx%3E");
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("<img src=x>"), "{}", r.body);
+}
+
+#[test]
+fn search_finds_rows_by_their_text_fields() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/?q=err");
+    assert_eq!(titles(&r.body), ["Cherries"], "{}", r.body);
+    assert!(r.body.contains("value=\"err\""));
+}
+
+#[test]
+fn a_column_header_orders_the_list_one_way_then_the_other() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/?q=a");
+    // The header links keep the search and start again at page 1.
+    assert!(
+        r.body
+            .contains("<a href=\"/manage/post/?q&#x3D;a&amp;ordering&#x3D;title\">Title</a>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/manage/post/?ordering=-title");
+    assert_eq!(titles(&r.body), ["Cherries", "Bananas"]);
+    assert!(
+        r.body.contains(
+            "<a href=\"/manage/post/?ordering&#x3D;title\">Title</a> <small>(desc)</small>"
+        ),
+        "{}",
+        r.body
+    );
+    let r = local.get("/manage/post/?ordering=title");
+    assert_eq!(
+        titles(&r.body),
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "Apples"]
+    );
+    assert!(
+        r.body.contains(
+            "<a href=\"/manage/post/?ordering&#x3D;-title\">Title</a> <small>(asc)</small>"
+        ),
+        "{}",
+        r.body
+    );
+    // By a foreign key, then reversed.
+    let r = local.get("/manage/post/?ordering=-author");
+    assert_eq!(titles(&r.body).len(), 2);
+    assert!(r.body.contains("&lt;b&gt;Bob"), "{}", r.body);
+}
+
+#[test]
+fn filters_by_boolean_choice_and_foreign_key_with_counts() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/");
+    for part in [
+        "<h3>By published</h3>",
+        "<h3>By status</h3>",
+        "<h3>By author</h3>",
+        "<span aria-current=\"true\">All</span>",
+    ] {
+        assert!(r.body.contains(part), "{part}\n{}", r.body);
+    }
+    let r = local.get("/manage/post/?published=true");
+    assert_eq!(titles(&r.body), ["Apples", "Cherries"], "{}", r.body);
+    assert!(
+        r.body.contains("<a href=\"/manage/post/\">All</a>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/manage/post/?status=draft");
+    assert_eq!(
+        titles(&r.body),
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "Bananas"]
+    );
+    let r = local.get("/manage/post/?author=2&published=false");
+    assert_eq!(titles(&r.body), ["Bananas"]);
+    // A filter value that is not one of the field's type is a 400, not a 500.
+    assert_eq!(local.get("/manage/post/?author=x").status, 400);
+}
+
+#[test]
+fn each_row_links_to_its_page_in_the_admin() {
+    let (_dir, local) = blog();
+    let r = local.get("/manage/post/?page=2");
+    assert!(
+        r.body
+            .contains("<a href=\"/manage/post/2/change/\">Bananas</a>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/manage/post/2/change/");
+    assert!(
+        r.body.contains("<dt>Title</dt><dd>Bananas</dd>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<dt>Published</dt><dd>No</dd>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(local.get("/manage/post/99/change/").status, 404);
+}
+
+#[test]
+fn a_collection_model_is_listed_read_only() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\n",
+        ),
+        ("notes/first.md", "---\ntitle: First note\n---\nHello.\n"),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/admin/");
+    assert!(
+        r.body
+            .contains("Note</a> <small>(from files, read-only)</small></th><td>1</td>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/admin/note/");
+    assert!(r.body.contains("read-only"), "{}", r.body);
+    assert!(r.body.contains(">first</a>"), "{}", r.body);
+}
+
+#[test]
+fn a_site_override_of_a_built_in_admin_template_wins() {
+    let dir = write_files(&[
+        ("site.yaml", SITE),
+        ("rows.yaml", ROWS),
+        ("templates/home.hbs", "home"),
+        (
+            "templates/admin/index.hbs",
+            "{{#each admin.models}}[{{model}}={{count}}]{{/each}}",
+        ),
+    ]);
+    let local = Local::load(&dir.path);
+    assert_eq!(local.get("/manage/").body, "[Author=2][Post=4]");
+}
+
+#[test]
+fn a_site_route_under_the_admin_path_or_name_is_refused() {
+    check_prints(
+        "admin: admin/\nmodels:\n  Post: { fields: { title: { type: string } } }\nroutes:\n  - { path: admin/stats/, view: template, template: x.hbs }\n",
+        &["site.yaml:5:13: routes[0].path: `admin/stats/` is under `admin/`, where `admin:` mounts the admin"],
+    );
+}
+
+#[test]
+fn bad_admin_values_are_placed_with_a_hint() {
+    check_prints(
+        "admin: /admin/\n",
+        &[
+            "site.yaml:1:8: admin: the admin's path is written without the leading slash",
+            "help: admin: admin/",
+        ],
+    );
+    check_prints(
+        "admin: { models: [Post, Pots] }\nmodels:\n  Post: { fields: { title: { type: string } } }\n",
+        &["site.yaml:1:25: admin.models[1]: no model `Pots`", "Post"],
+    );
+    check_prints(
+        "admin: { path: admin, list_display: { Post: [titel] } }\nmodels:\n  Post: { fields: { title: { type: string } } }\n",
+        &["admin.path: the admin's path ends with `/`", "admin.list_display.Post[0]: Post has no field `titel`", "did you mean `title`?"],
+    );
+    check_prints(
+        "admin: admin/\n",
+        &["site.yaml:1:8: admin: the admin has no model to manage: the site declares none"],
+    );
+    check_prints(
+        "admin: { pth: admin/ }\n",
+        &[
+            "site.yaml:1:10: admin.pth: unknown key `pth`",
+            "did you mean `path`?",
+        ],
+    );
+}
+
+#[test]
+fn over_http_the_admin_answers_its_pages() {
+    let dir = blog_dir();
+    let server = Server::start(&dir.path);
+    let r = server.get("/manage/post/?published=true&ordering=-title");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html")));
+    assert_eq!(titles(&r.body), ["Cherries", "Apples"]);
+    assert_eq!(server.get("/manage").status, 301);
+}
+
+#[test]
+fn an_included_route_named_in_the_admin_namespace_is_refused() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "admin: admin/\nmodels:\n  Post: { fields: { title: { type: string } } }\nroutes:\n  - { include: more.yaml, prefix: more/, namespace: admin }\n",
+        ),
+        ("more.yaml", "- { path: '', name: index, view: template, template: x.hbs }\n"),
+        ("templates/x.hbs", "x"),
+    ]);
+    let out = crate::common::trellis(["check".as_ref(), dir.path.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("more.yaml:1:3: [0]: the route name `admin:index` is the admin's"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\n",
+        ),
+        ("rows.yaml", "- { model: Page, pk: \"docs/intro\", fields: { title: Intro } }\n"),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/admin/page/");
+    assert!(
+        r.body
+            .contains("<a href=\"/admin/page/docs/intro/change/\">Intro</a>"),
+        "{}",
+        r.body
+    );
+    let r = local.get("/admin/page/docs/intro/change/");
+    assert!(
+        r.body.contains("<dt>Title</dt><dd>Intro</dd>"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\n",
+        ),
+        ("rows.yaml", "- { model: Note, pk: 1, fields: { a: x, b: 2, c: true, d: 2024-01-02, e: 1.5, f: hidden } }\n"),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/admin/");
+    assert!(
+        r.body.contains("/admin/note/") && !r.body.contains("/admin/tag/"),
+        "{}",
+        r.body
+    );
+    assert_eq!(local.get("/admin/tag/").status, 404);
+    let r = local.get("/admin/note/");
+    assert!(
+        r.body.contains("<a href=\"/admin/note/1/change/\">x</a></th><td>2</td><td>Yes</td><td>2024-01-02</td><td>1.5</td></tr>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("hidden"));
+}
+
+#[test]
+fn a_site_template_links_to_the_admin_by_route_name() {
+    let dir = write_files(&[
+        ("site.yaml", SITE),
+        ("rows.yaml", ROWS),
+        (
+            "templates/home.hbs",
+            "<a href=\"{{url \"admin:index\"}}\">admin</a> <a href=\"{{url \"admin:post-change\" pk=3}}\">3</a>",
+        ),
+    ]);
+    let local = Local::load(&dir.path);
+    assert_eq!(
+        local.get("/").body,
+        "<a href=\"/manage/\">admin</a> <a href=\"/manage/post/3/change/\">3</a>"
+    );
+}
