@@ -4,6 +4,7 @@
 //! (path → route) → `query` (typed parameters) → `views` (the generic views) → `render`
 //! (Handlebars). `config` reads the YAML; `site` validates it into an immutable `Site`.
 
+pub mod auth;
 pub mod bundled;
 pub mod cli;
 pub mod config;

@@ -98,6 +98,52 @@ pub struct RawSettings {
     /// its own `cors:`. Unset: none (browsers keep other sites' pages from reading answers).
     #[serde(default)]
     pub cors: Option<RawCors>,
+    /// Sessions and sign-in: where `login_required` routes send visitors, how long a session
+    /// lasts, how failed sign-ins are slowed.
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+/// `site.auth`; every key has a default.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// The name of the sign-in route that `login_required` and `staff_required` routes
+    /// redirect to (default: the route whose view is `login`).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// How long a session lasts after sign-in, in seconds (Django's SESSION_COOKIE_AGE: two
+    /// weeks).
+    #[serde(default = "default_session_age")]
+    pub session_age_s: u32,
+    /// Failed sign-ins allowed per username, and per client address, within
+    /// `failure_window_s`; past them sign-in answers 429 until the window has passed.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The window in which failed sign-ins are counted, in seconds (15 minutes).
+    #[serde(default = "default_failure_window")]
+    pub failure_window_s: u32,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            login: None,
+            session_age_s: default_session_age(),
+            max_failures: default_max_failures(),
+            failure_window_s: default_failure_window(),
+        }
+    }
+}
+
+fn default_session_age() -> u32 {
+    60 * 60 * 24 * 14
+}
+fn default_max_failures() -> u32 {
+    5
+}
+fn default_failure_window() -> u32 {
+    15 * 60
 }
 
 /// `site.proxy`: the headers a reverse proxy adds, believed only when the connection comes
@@ -360,6 +406,7 @@ impl Default for RawSettings {
             cors: None,
             limits: RawLimits::default(),
             proxy: RawProxy::default(),
+            auth: RawAuth::default(),
         }
     }
 }
@@ -447,6 +494,11 @@ pub enum ViewKind {
     /// A form that adds a row of a model (Django's CreateView): GET shows it, POST validates
     /// and inserts, then redirects to `success`.
     Create,
+    /// The sign-in page (Django's LoginView): GET shows the form, POST checks the password and
+    /// redirects to `next` or `success`.
+    Login,
+    /// Sign-out (Django's LogoutView): POST ends the session and redirects to `success`.
+    Logout,
 }
 
 impl ViewKind {
@@ -461,6 +513,8 @@ impl ViewKind {
             ViewKind::Feed => "feed",
             ViewKind::Sitemap => "sitemap",
             ViewKind::Create => "create",
+            ViewKind::Login => "login",
+            ViewKind::Logout => "logout",
         }
     }
 }
@@ -636,6 +690,14 @@ pub struct RawRoute {
     /// names the captures' values to write, one map a page (every view but not_found).
     #[serde(default)]
     pub export: Option<RawExport>,
+    /// Only a signed-in user gets the page; anyone else is redirected to the sign-in route
+    /// with `next=` (Django's `login_required`).
+    #[serde(default)]
+    pub login_required: Option<bool>,
+    /// Only a signed-in staff user gets the page (implies `login_required`); a user who is not
+    /// staff gets 403.
+    #[serde(default)]
+    pub staff_required: Option<bool>,
 }
 
 /// `pages:` of a list route.
@@ -1028,7 +1090,7 @@ pub struct ViewKey {
     pub set: fn(&RawRoute) -> bool,
 }
 
-use ViewKind::{Create, Detail, Feed, List, Redirect, Response, Sitemap, Template};
+use ViewKind::{Create, Detail, Feed, List, Login, Logout, Redirect, Response, Sitemap, Template};
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
 /// The views that read a model's rows with `where:`.
@@ -1051,7 +1113,7 @@ macro_rules! view_keys {
 
 view_keys! {
     "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
-    "success" success: &[Create], required by &[Create];
+    "success" success: &[Create, Login, Logout], required by &[Create];
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];
@@ -1069,7 +1131,7 @@ view_keys! {
     "dates" dates: &[List];
     "lookup" lookup: &[Detail];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template, Create], required by &[Template];
+    "template" template: &[List, Detail, Template, Create, Login], required by &[Template];
     "context" context: &[List, Detail, Template, Response];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
@@ -1097,11 +1159,22 @@ pub const VIEWS: &[ViewKind] = &[
     Feed,
     Sitemap,
     Create,
+    Login,
+    Logout,
 ];
 
 /// Keys every route may have, whatever its view.
-pub const COMMON_ROUTE_KEYS: &[&str] =
-    &["path", "regex", "name", "view", "methods", "query", "cors"];
+pub const COMMON_ROUTE_KEYS: &[&str] = &[
+    "path",
+    "regex",
+    "name",
+    "view",
+    "methods",
+    "query",
+    "cors",
+    "login_required",
+    "staff_required",
+];
 
 fn route_rules(schema: &mut schemars::Schema) {
     let mut rules = vec![serde_json::json!({

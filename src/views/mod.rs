@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+mod auth;
 mod context;
 pub mod cors;
 pub mod csrf;
@@ -88,6 +89,8 @@ pub enum View {
     Feed(Box<FeedView>),
     Sitemap(SitemapView),
     Create(Box<form::CreateView>),
+    Login(Box<auth::LoginView>),
+    Logout(auth::LogoutView),
 }
 
 /// What a route answers with, and what it accepts.
@@ -108,6 +111,8 @@ pub struct Endpoint {
     pub export: Export,
     /// The route `pages: path` added: its pages are written with the list's.
     pub page_route: bool,
+    /// `login_required`, `staff_required`, and whether its template shows `user` or `messages`.
+    pub auth: crate::auth::Needs,
 }
 
 /// A route's `export:`.
@@ -190,6 +195,8 @@ impl Endpoint {
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
             View::Create(v) => format!("new {} (form)", v.model.name),
+            View::Login(_) => "sign-in form".into(),
+            View::Logout(_) => "sign-out".into(),
         }
     }
 
@@ -204,7 +211,9 @@ impl Endpoint {
             | View::NotFound
             | View::Feed(_)
             | View::Sitemap(_)
-            | View::Create(_) => false,
+            | View::Create(_)
+            | View::Login(_)
+            | View::Logout(_) => false,
         };
         if json {
             Answer::Json
@@ -214,17 +223,29 @@ impl Endpoint {
     }
 
     /// Whether answering this route may read the database.
+    /// A route that needs the session reads it from the database (`auth::guard`).
     pub fn reads_database(&self) -> bool {
-        matches!(
-            self.view,
-            View::List(_) | View::Detail(_) | View::Feed(_) | View::Sitemap(_) | View::Create(_)
-        )
+        self.auth.session()
+            || self.writes()
+            || matches!(
+                self.view,
+                View::List(_)
+                    | View::Detail(_)
+                    | View::Feed(_)
+                    | View::Sitemap(_)
+                    | View::Create(_)
+            )
     }
 
     /// Whether answering this route may write to the database: it must run once, on a
     /// database thread, never in a brief try that may be cut short and run again.
+    /// A page that shows `messages` takes them out of the session: a write too.
     pub fn writes(&self) -> bool {
-        matches!(self.view, View::Create(_))
+        self.auth.messages
+            || matches!(
+                self.view,
+                View::Create(_) | View::Login(_) | View::Logout(_)
+            )
     }
 
     pub fn kind(&self) -> &'static str {
@@ -238,6 +259,8 @@ impl Endpoint {
             View::Feed(_) => "feed",
             View::Sitemap(_) => "sitemap",
             View::Create(_) => "create",
+            View::Login(_) => "login",
+            View::Logout(_) => "logout",
         }
     }
 }
@@ -326,6 +349,9 @@ fn around(
     }
     let mut r = run()?.unwrap_or_else(fail);
     csrf::set_cookie_if_used(req, &mut r);
+    if req.session.get().is_some() {
+        r.vary("Cookie");
+    }
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }
@@ -387,6 +413,10 @@ fn dispatch(
     }
     // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).
     csrf::check(req, req.csrf_header.as_deref()).map_err(ViewError::Forbidden)?;
+    // Django's login_required / staff_member_required; the session read once for the page.
+    if let Some(to_login) = crate::auth::guard(ctx, endpoint.auth, req)? {
+        return Ok(to_login);
+    }
     let query = endpoint
         .query
         .extract(&req.pairs)
@@ -409,6 +439,8 @@ fn dispatch(
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
         View::Create(v) => v.handle(ctx, call),
+        View::Login(v) => v.handle(ctx, call),
+        View::Logout(v) => v.handle(ctx, call),
     }
 }
 
@@ -518,6 +550,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         ViewKind::Sitemap => View::Sitemap(SitemapView::compile(r, env, &mut errors)),
         ViewKind::Create => form::CreateView::compile(r, env, &mut errors)
             .map_or(View::NotFound, |v| View::Create(Box::new(v))),
+        ViewKind::Login => View::Login(Box::new(auth::LoginView::compile(r, env, &mut errors))),
+        ViewKind::Logout => View::Logout(auth::LogoutView::compile(r, env, &mut errors)),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
@@ -546,6 +580,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         }
     };
     let export = compile_export(r, &mut errors);
+    let auth = auth::needs(r, env);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -559,6 +594,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         heavy: Heavy::default(),
         export,
         page_route: r.page_route,
+        auth,
     })
 }
 
@@ -658,8 +694,11 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
                 Method::PATCH,
                 Method::DELETE,
             ]
-        } else if raw.view == ViewKind::Create {
+        } else if matches!(raw.view, ViewKind::Create | ViewKind::Login) {
             vec![Method::GET, Method::POST]
+        } else if raw.view == ViewKind::Logout {
+            // Django 5's LogoutView: POST only, so that a link or an image cannot sign out.
+            vec![Method::POST]
         } else {
             vec![Method::GET]
         }

@@ -29,6 +29,8 @@ pub struct TemplateView {
     /// every helper is a pure function of its arguments and the site, so it is rendered once
     /// per loaded site (a reload builds a new site, and with it an empty cache).
     constant: OnceLock<String>,
+    /// The template shows the signed-in `user` or `messages`: never kept.
+    personal: bool,
 }
 
 impl TemplateView {
@@ -53,6 +55,10 @@ impl TemplateView {
             content_type,
             escape,
             constant: OnceLock::new(),
+            personal: env
+                .renderer
+                .as_deref()
+                .is_none_or(|r| r.mentions(&template, "user") || r.mentions(&template, "messages")),
         }
     }
 
@@ -73,7 +79,11 @@ impl TemplateView {
 
     /// Whether the page is the same for every request (a CSRF token is not: masked afresh).
     fn is_constant(&self) -> bool {
-        !(self.uses.request || self.uses.params || self.uses.query || self.uses.csrf)
+        !(self.uses.request
+            || self.uses.params
+            || self.uses.query
+            || self.uses.csrf
+            || self.personal)
     }
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {

@@ -14,6 +14,7 @@ mod common;
 
 mod archives;
 mod attacks;
+mod auth;
 mod backup;
 mod boundaries;
 mod browser;

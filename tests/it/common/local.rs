@@ -75,6 +75,11 @@ impl Local {
         self.site.handle(&Request::new(method, target)).into()
     }
 
+    /// Answer a request built by the test (cookies, form, client address).
+    pub fn send(&self, req: &Request) -> Resp {
+        self.site.handle(req).into()
+    }
+
     pub fn get(&self, target: &str) -> Resp {
         self.request("GET", target)
     }
@@ -119,7 +124,9 @@ impl Local {
             .with_form(&format!("csrfmiddlewaretoken={secret}&{body}"));
         let route = self.site.resolve(&req);
         let budget = std::time::Duration::from_secs(10);
-        let answer = self.site.handle_briefly(&req, route.as_ref(), budget, false);
+        let answer = self
+            .site
+            .handle_briefly(&req, route.as_ref(), budget, false);
         answer.map(Into::into)
     }
 }
