@@ -755,7 +755,13 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         ExitCode::FAILURE
     };
     let (copied, from, to) = if restore {
-        let tables: Vec<&str> = site.tables.iter().map(|t| t.table.as_str()).collect();
+        // The built-in tables of sign-in are every site's: a backup must hold the models'.
+        let tables: Vec<&str> = site
+            .tables
+            .iter()
+            .map(|t| t.table.as_str())
+            .filter(|t| !trellis::db::session::TABLES.contains(t))
+            .collect();
         let copied = trellis::db::backup::restore(&db.path, file, &tables).map_err(fail)?;
         (copied, file, db.path.as_path())
     } else {
