@@ -383,6 +383,48 @@ pub fn compile(
 mod tests {
     use super::*;
 
+    /// `add_message` keeps a message in the request's session, which the next request reads;
+    /// without a session it keeps nothing and says so.
+    #[test]
+    fn add_message_keeps_a_message_in_the_session() {
+        use crate::render::Renderer;
+        use crate::routing::Router;
+        use crate::views::{ErrorPages, Settings};
+        use std::sync::Arc;
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let mut conn = crate::db::connect(&path).unwrap();
+        crate::db::migrate::migrate(&mut conn, &store::table_defs(), false).unwrap();
+        store::add_user(&conn, "ann", &hash_password("pw").unwrap(), false).unwrap();
+        let key = new_key();
+        store::create_session(&conn, &key, 1, now() + 100).unwrap();
+        let db = crate::db::Database::new(path, Default::default());
+        let router = Arc::new(Router::new(Vec::new()).unwrap());
+        let (renderer, _) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
+        let settings = Settings::new("S".into(), true, ErrorPages::default(), None);
+        let ctx = Ctx {
+            router: &router,
+            renderer: &renderer,
+            db: Some(&db),
+            settings: &settings,
+            debug: false,
+        };
+        let cookie = format!("{COOKIE}={key}");
+        let req = Request::get("/").with_cookies(&cookie);
+        assert!(add_message(&ctx, &req, "success", "Saved").unwrap());
+        assert!(add_message(&ctx, &req, "info", "Again").unwrap());
+        let next = Request::get("/").with_cookies(&cookie);
+        let texts: Vec<String> = session(&ctx, &next)
+            .unwrap()
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| format!("{}:{}", m.level, m.text))
+            .collect();
+        assert_eq!(texts, ["success:Saved", "info:Again"]);
+        assert!(!add_message(&ctx, &Request::get("/"), "info", "lost").unwrap());
+    }
+
     #[test]
     fn a_hash_is_argon2id_and_verifies_only_its_password() {
         let h = hash_password("correct horse").unwrap();

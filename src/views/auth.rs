@@ -83,33 +83,8 @@ pub struct LoginView {
 impl LoginView {
     pub fn compile(r: &RouteDef, env: &mut CompileEnv, errors: &mut Vec<Diagnostic>) -> LoginView {
         let success = success_path(r, env, errors);
-        let mut uses = Uses {
-            site: true,
-            request: false,
-            params: false,
-            query: false,
-            csrf: true,
-        };
-        match &r.raw.template {
-            Some(t) => {
-                super::template::check_template(r, env, t, errors);
-                if let Some(renderer) = env.renderer.as_deref() {
-                    uses = renderer.uses(t);
-                }
-            }
-            None => {
-                if let Some(renderer) = env.renderer.as_deref_mut() {
-                    if let Err((why, _)) =
-                        renderer.register_inline(BUILTIN, LOGIN_TEMPLATE, Escape::Html, env.router)
-                    {
-                        errors.push(
-                            r.source
-                                .diag(&r.at, format!("the built-in sign-in form: {why}")),
-                        );
-                    }
-                }
-            }
-        }
+        let builtin = (BUILTIN, LOGIN_TEMPLATE, "the built-in sign-in form");
+        let uses = super::template::own_or_builtin(r, env, builtin, errors);
         LoginView {
             template: r.raw.template.clone(),
             uses,

@@ -98,33 +98,8 @@ impl CreateView {
                 .with_hint(env.router.suggest(&name))),
         };
         let success = success.map_err(|d| errors.push(d)).ok();
-        let mut uses = Uses {
-            site: true,
-            request: false,
-            params: false,
-            query: false,
-            csrf: true,
-        };
-        match &raw.template {
-            Some(t) => {
-                super::template::check_template(r, env, t, errors);
-                if let Some(renderer) = env.renderer.as_deref() {
-                    uses = renderer.uses(t);
-                }
-            }
-            None => {
-                if let Some(renderer) = env.renderer.as_deref_mut() {
-                    if let Err((why, _)) = renderer.register_inline(
-                        BUILTIN,
-                        DEFAULT_TEMPLATE,
-                        Escape::Html,
-                        env.router,
-                    ) {
-                        errors.push(r.source.diag(&r.at, format!("the built-in form: {why}")));
-                    }
-                }
-            }
-        }
+        let builtin = (BUILTIN, DEFAULT_TEMPLATE, "the built-in form");
+        let uses = super::template::own_or_builtin(r, env, builtin, errors);
         Some(CreateView {
             model,
             fields,

@@ -109,6 +109,42 @@ impl TemplateView {
     }
 }
 
+/// The page of a form view (`create`, `login`): the route's own `template` (checked; the
+/// parts of the context it reads), or the built-in one, registered as the inline template
+/// `name` (escaped as HTML; it shows `site` and the CSRF token). `what` names it in a message.
+pub fn own_or_builtin(
+    r: &RouteDef,
+    env: &mut CompileEnv,
+    (name, text, what): (&str, &str, &str),
+    errors: &mut Vec<Diagnostic>,
+) -> Uses {
+    let builtin = Uses {
+        site: true,
+        request: false,
+        params: false,
+        query: false,
+        csrf: true,
+    };
+    match &r.raw.template {
+        Some(t) => {
+            check_template(r, env, t, errors);
+            env.renderer
+                .as_deref()
+                .map_or(builtin, |renderer| renderer.uses(t))
+        }
+        None => {
+            if let Some(renderer) = env.renderer.as_deref_mut() {
+                if let Err((why, _)) =
+                    renderer.register_inline(name, text, Escape::Html, env.router)
+                {
+                    errors.push(r.source.diag(&r.at, format!("{what}: {why}")));
+                }
+            }
+            builtin
+        }
+    }
+}
+
 /// A route's `template` must name a template file that loaded.
 pub fn check_template(
     r: &RouteDef,

@@ -56,6 +56,17 @@ fn add_user(dir: &Path, name: &str, password: &str, staff: bool, active: bool) {
         .unwrap();
 }
 
+/// The stored password (hash) of a user.
+fn password_of(dir: &Path, name: &str) -> String {
+    db(dir)
+        .query_row(
+            "SELECT password FROM trellis_user WHERE username = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 fn sessions(dir: &Path) -> Vec<String> {
     let conn = db(dir);
     let mut stmt = conn
@@ -485,25 +496,13 @@ fn trellis_user_adds_changes_lists_and_removes_users() {
     );
     assert!(!out.contains("bob"));
 
-    let hash: String = db(&dir.path)
-        .query_row(
-            "SELECT password FROM trellis_user WHERE username = 'ann'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hash = password_of(&dir.path, "ann");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(trellis::auth::verify_password(&hash, "s3cret-horse"));
 
     let (ok, _, err) = user(&dir.path, &["passwd", "ann"], "n3w-horse\n");
     assert!(ok, "{err}");
-    let hash: String = db(&dir.path)
-        .query_row(
-            "SELECT password FROM trellis_user WHERE username = 'ann'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hash = password_of(&dir.path, "ann");
     assert!(trellis::auth::verify_password(&hash, "n3w-horse"));
     let (ok, _, err) = user(&dir.path, &["passwd", "nobody"], "x\n");
     assert!(!ok && err.contains("no user `nobody`"), "{err}");
@@ -594,4 +593,44 @@ fn over_http_the_session_cookie_is_httponly_lax_and_secure_behind_https() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(cookie_line(&r, "sessionid").contains("; Secure"));
     assert!(!server.log().contains("wire-pass-123"));
+}
+
+/// Signing in writes (a session, a failure count): it is never tried briefly on the worker,
+/// where a try cut short would run again.
+#[test]
+fn sign_in_is_never_tried_briefly() {
+    let (dir, local) = site();
+    assert!(local
+        .post_form_briefly("/login/", "username=ann&password=correct+horse")
+        .is_none());
+    assert!(sessions(&dir.path).is_empty());
+}
+
+/// `X-Forwarded-For` is believed only with `site.proxy.forwarded_for`: without it, a client
+/// cannot dodge the per-address count by sending a new address each time.
+#[test]
+fn over_http_a_forwarded_address_is_not_believed_unless_configured() {
+    let dir = write_files(&[(
+        "site.yaml",
+        "site: { database: db.sqlite3 }\nroutes:\n  - { path: login/, name: login, view: login }\n",
+    )]);
+    let server = Server::start_site(&dir);
+    let origin = format!("http://127.0.0.1:{}", server.addr.port());
+    let cookie = format!("csrftoken={CSRF_SECRET}");
+    let attempt = |user: &str, forwarded: &str| {
+        let headers = [
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", origin.as_str()),
+            ("X-Forwarded-For", forwarded),
+        ];
+        let body = format!("csrfmiddlewaretoken={CSRF_SECRET}&username={user}&password=x");
+        server
+            .request_with_body("POST", "/login/", &headers, &body)
+            .status
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(&format!("u{i}"), &format!("203.0.113.{i}")), 400);
+    }
+    assert_eq!(attempt("u9", "203.0.113.99"), 429);
 }
