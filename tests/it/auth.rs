@@ -92,13 +92,7 @@ fn get(local: &Local, target: &str, cookies: &str) -> Resp {
 }
 
 fn sign_in(local: &Local, user: &str, password: &str) -> Resp {
-    post(
-        local,
-        "/login/",
-        &format!("username={user}&password={}", password.replace(' ', "+")),
-        "",
-        "10.0.0.1",
-    )
+    attempt(local, user, password, "10.0.0.1")
 }
 
 /// The `sessionid` value a response sets.
@@ -183,7 +177,7 @@ fn wrong_password_unknown_user_and_inactive_user_get_the_same_400() {
     }
     assert!(sessions(&dir.path).is_empty());
     // The username is kept in the form, escaped.
-    let r = sign_in(&local, "%3Cscript%3E", "x");
+    let r = sign_in(&local, "<script>", "x");
     assert!(r.body.contains("value=\"&lt;script&gt;\""), "{}", r.body);
 }
 
@@ -226,55 +220,44 @@ fn sign_in_rotates_the_session_id_and_the_csrf_secret() {
     assert!(!csrf.contains(CSRF_SECRET), "{csrf}");
 }
 
+/// The status of a sign-in as `user` with `password` from `client`.
+fn attempt(local: &Local, user: &str, password: &str, client: &str) -> Resp {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("username", user)
+        .append_pair("password", password)
+        .finish();
+    post(local, "/login/", &body, "", client)
+}
+
+/// Move every counted failure back by the window (15 minutes), as time passing would.
+fn pass_the_window(dir: &Path) {
+    db(dir)
+        .execute("UPDATE trellis_login_failure SET at = at - 900", [])
+        .unwrap();
+}
+
 #[test]
 fn failed_sign_ins_are_slowed_per_username_until_the_window_passes() {
     let (dir, local) = site();
     for i in 0..5 {
-        let r = post(
-            &local,
-            "/login/",
-            "username=ann&password=no",
-            "",
-            &format!("10.0.1.{i}"),
+        assert_eq!(
+            attempt(&local, "ann", "no", &format!("10.0.1.{i}")).status,
+            400
         );
-        assert_eq!(r.status, 400);
     }
     // Even the right password, from a new address, is refused now.
-    let r = post(
-        &local,
-        "/login/",
-        "username=ann&password=correct+horse",
-        "",
-        "10.0.2.1",
-    );
+    let r = attempt(&local, "ann", "correct horse", "10.0.2.1");
     assert_eq!(r.status, 429, "{}", r.body);
     let wait: i64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&wait), "{wait}");
     // Another user is not slowed by ann's failures.
     assert_eq!(
-        post(
-            &local,
-            "/login/",
-            "username=root&password=staff+pass",
-            "",
-            "10.0.2.2"
-        )
-        .status,
+        attempt(&local, "root", "staff pass", "10.0.2.2").status,
         303
     );
-    // Fifteen minutes later (the failures moved back in the file), ann may sign in.
-    db(&dir.path)
-        .execute("UPDATE trellis_login_failure SET at = at - 900", [])
-        .unwrap();
+    pass_the_window(&dir.path);
     assert_eq!(
-        post(
-            &local,
-            "/login/",
-            "username=ann&password=correct+horse",
-            "",
-            "10.0.2.1"
-        )
-        .status,
+        attempt(&local, "ann", "correct horse", "10.0.2.1").status,
         303
     );
 }
@@ -283,47 +266,21 @@ fn failed_sign_ins_are_slowed_per_username_until_the_window_passes() {
 fn failed_sign_ins_are_slowed_per_client_address() {
     let (dir, local) = site();
     for i in 0..5 {
-        let r = post(
-            &local,
-            "/login/",
-            &format!("username=guess{i}&password=no"),
-            "",
-            "10.9.9.9",
+        assert_eq!(
+            attempt(&local, &format!("guess{i}"), "no", "10.9.9.9").status,
+            400
         );
-        assert_eq!(r.status, 400);
     }
-    let r = post(
-        &local,
-        "/login/",
-        "username=ann&password=correct+horse",
-        "",
-        "10.9.9.9",
-    );
+    let r = attempt(&local, "ann", "correct horse", "10.9.9.9");
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
     assert_eq!(
-        post(
-            &local,
-            "/login/",
-            "username=ann&password=correct+horse",
-            "",
-            "10.8.8.8"
-        )
-        .status,
+        attempt(&local, "ann", "correct horse", "10.8.8.8").status,
         303
     );
-    db(&dir.path)
-        .execute("UPDATE trellis_login_failure SET at = at - 900", [])
-        .unwrap();
+    pass_the_window(&dir.path);
     assert_eq!(
-        post(
-            &local,
-            "/login/",
-            "username=ann&password=correct+horse",
-            "",
-            "10.9.9.9"
-        )
-        .status,
+        attempt(&local, "ann", "correct horse", "10.9.9.9").status,
         303
     );
 }
