@@ -339,6 +339,15 @@ pub fn compile(
             .find(|r| r.raw.view == ViewKind::Login)
             .and_then(|r| r.name.clone()),
     };
+    let login_route = login
+        .as_deref()
+        .and_then(|n| routes.iter().find(|r| r.name.as_deref() == Some(n)));
+    if let Some(r) = login_route.filter(|r| !r.pattern.param_names().is_empty()) {
+        errors.push(r.source.diag(
+            &r.at,
+            "the sign-in route cannot have captures: `login_required` sends visitors to it without arguments",
+        ));
+    }
     let unnamed_login = raw.login.is_none()
         && routes
             .iter()

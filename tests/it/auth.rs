@@ -406,6 +406,13 @@ routes: []
 ",
         &["the table `trellis_user` is Trellis's own"],
     );
+    check_prints(
+        "site: { database: db.sqlite3 }
+routes:
+  - { path: 'login/<int:n>/', name: login, view: login }
+",
+        &["the sign-in route cannot have captures"],
+    );
 }
 
 fn user(dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
