@@ -30,11 +30,10 @@ pub const INVALID: &str =
 /// (then the session is read for it).
 pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
     let shows = |word: &str| {
-        r.raw.template.as_deref().is_some_and(|t| {
-            env.renderer
-                .as_deref()
-                .is_none_or(|renderer| renderer.mentions(t, word))
-        })
+        r.raw
+            .template
+            .as_deref()
+            .is_some_and(|t| names(env.renderer.as_deref(), t, word))
     };
     let staff = r.raw.staff_required == Some(true);
     Needs {
@@ -43,6 +42,18 @@ pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
         user: shows("user"),
         messages: shows("messages"),
     }
+}
+
+/// Whether a template (or a partial it calls) may read the context entry `word` (`user`,
+/// `messages`): the word followed by what ends a Handlebars name (`.`, `}`, `)`, a space…),
+/// so that `params.username` is not `user`. Only ever a safe "yes" (prose counts too); with
+/// no renderer, yes.
+pub fn names(renderer: Option<&crate::render::Renderer>, template: &str, word: &str) -> bool {
+    renderer.is_none_or(|r| {
+        [".", "}", ")", " ", "~", "\n", "]"]
+            .iter()
+            .any(|end| r.mentions(template, &format!("{word}{end}")))
+    })
 }
 
 /// `success`: a route name without arguments, reversed once; `/` when absent.

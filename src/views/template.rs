@@ -55,10 +55,8 @@ impl TemplateView {
             content_type,
             escape,
             constant: OnceLock::new(),
-            personal: env
-                .renderer
-                .as_deref()
-                .is_none_or(|r| r.mentions(&template, "user") || r.mentions(&template, "messages")),
+            personal: super::auth::names(env.renderer.as_deref(), &template, "user")
+                || super::auth::names(env.renderer.as_deref(), &template, "messages"),
         }
     }
 

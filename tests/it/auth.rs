@@ -598,3 +598,25 @@ fn over_http_a_forwarded_address_is_not_believed_unless_configured() {
     }
     assert_eq!(attempt("u9", "203.0.113.99"), 429);
 }
+
+/// Only a template that names `user` or `messages` reads the session: `params.username` is
+/// not `user`, so such a page neither reads the session nor varies by cookie.
+#[test]
+fn a_page_reads_the_session_only_when_its_template_names_user() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }\nroutes:\n  - { path: 'u/<str:username>/', view: template, template: u.hbs }\n  - { path: '', view: template, template: home.hbs }\n",
+        ),
+        ("templates/u.hbs", "Profile of {{params.username}}"),
+        ("templates/home.hbs", HOME),
+    ]);
+    let local = Local::load(&dir.path);
+    let cookie = format!("sessionid={}", "a".repeat(32));
+    let r = get(&local, "/u/ann/", &cookie);
+    assert_eq!(r.body, "Profile of ann");
+    assert_eq!(r.header("vary"), None);
+    let r = get(&local, "/", &cookie);
+    assert_eq!(r.body, "Anonymous");
+    assert!(r.header("vary").is_some_and(|v| v.contains("Cookie")));
+}
