@@ -5,6 +5,7 @@
 //! (Handlebars). `config` reads the YAML; `site` validates it into an immutable `Site`.
 
 pub mod admin;
+pub mod auth;
 pub mod bundled;
 pub mod cli;
 pub mod config;

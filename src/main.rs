@@ -1,5 +1,5 @@
 //! The command line: `serve`, `new`, `check`, `migrate`, `load`, `dump`, `backup`, `restore`,
-//! `routes`, `build`, `schema`. What the commands share (which site, which address) is
+//! `routes`, `build`, `schema`, `user`. What the commands share (which site, which address) is
 //! `trellis::cli`; everything else lives in the library.
 
 use std::io::Write;
@@ -121,6 +121,11 @@ enum Command {
         /// The backup to restore.
         file: PathBuf,
     },
+    /// Add, change, remove and list the users who may sign in (kept in the site's database).
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Print the resolved URL table: pattern, name, view, target.
     #[command(override_usage = "trellis routes [SITE]")]
     Routes {
@@ -154,6 +159,116 @@ enum Command {
         #[arg(requires = "write")]
         site: Option<PathBuf>,
     },
+}
+
+/// `trellis user …`. SITE may be left out in the site's folder.
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is asked without echo (or read from standard input's first
+    /// line when it is not a terminal).
+    #[command(
+        allow_missing_positional = true,
+        override_usage = "trellis user add [SITE] USERNAME [--staff]"
+    )]
+    Add {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        username: String,
+        /// The user is staff (may use routes with `staff_required`, such as the admin).
+        #[arg(long)]
+        staff: bool,
+    },
+    /// Change a user's password (and end their sessions).
+    #[command(
+        allow_missing_positional = true,
+        override_usage = "trellis user passwd [SITE] USERNAME"
+    )]
+    Passwd {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        username: String,
+    },
+    /// Remove a user and their sessions.
+    #[command(
+        allow_missing_positional = true,
+        override_usage = "trellis user remove [SITE] USERNAME"
+    )]
+    Remove {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        username: String,
+    },
+    /// Make a user staff, or (with --revoke) no longer staff.
+    #[command(
+        allow_missing_positional = true,
+        override_usage = "trellis user staff [SITE] USERNAME [--revoke]"
+    )]
+    Staff {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+        username: String,
+        /// Take the staff flag away instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// List the users.
+    #[command(override_usage = "trellis user list [SITE]")]
+    List {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+    },
+}
+
+/// `trellis user …`: load the site, migrate its database (the users' table with it), act.
+fn user_command(command: UserCommand) -> Result<(), ExitCode> {
+    use trellis::auth::users::{read_password, run, Action};
+    let (site, usage, action) = match command {
+        UserCommand::Add {
+            site,
+            username,
+            staff,
+        } => (
+            site,
+            "user add SITE USERNAME",
+            Action::Add { username, staff },
+        ),
+        UserCommand::Passwd { site, username } => (
+            site,
+            "user passwd SITE USERNAME",
+            Action::Passwd { username },
+        ),
+        UserCommand::Remove { site, username } => (
+            site,
+            "user remove SITE USERNAME",
+            Action::Remove { username },
+        ),
+        UserCommand::Staff {
+            site,
+            username,
+            revoke,
+        } => (
+            site,
+            "user staff SITE USERNAME",
+            Action::Staff {
+                username,
+                staff: !revoke,
+            },
+        ),
+        UserCommand::List { site } => (site, "user list SITE", Action::List),
+    };
+    let dir = site_dir(site, usage)?;
+    let site = load_unrendered(&dir.path, "user")?;
+    migrate(&site, false, Say::Lines)?;
+    match run(&site, &action, read_password) {
+        Ok(said) => {
+            println!("{said}");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The site a command other than `serve` works on: SITE or the current folder (see
@@ -273,6 +388,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             deploy,
             deny_warnings,
         } => check_command(site, deploy, deny_warnings),
+        Command::User { action } => user_command(action),
         Command::Routes { site } => {
             let dir = site_dir(site, "routes SITE")?;
             print!("{}", routes_table(&load_unrendered(&dir.path, "routes")?));
@@ -639,7 +755,13 @@ fn copy_command(site: &Path, file: &Path, restore: bool) -> Result<(), ExitCode>
         ExitCode::FAILURE
     };
     let (copied, from, to) = if restore {
-        let tables: Vec<&str> = site.tables.iter().map(|t| t.table.as_str()).collect();
+        // The built-in tables of sign-in are every site's: a backup must hold the models'.
+        let tables: Vec<&str> = site
+            .tables
+            .iter()
+            .map(|t| t.table.as_str())
+            .filter(|t| !trellis::db::session::TABLES.contains(t))
+            .collect();
         let copied = trellis::db::backup::restore(&db.path, file, &tables).map_err(fail)?;
         (copied, file, db.path.as_path())
     } else {

@@ -477,6 +477,11 @@ async fn catch_all(
     );
     let forwarded = req.extensions().get::<Forwarded>().cloned();
     request.secure = forwarded.as_ref().is_some_and(|f| f.secure);
+    request.client = forwarded
+        .as_ref()
+        .and_then(|f| f.client)
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .map(|ip| ip.to_string());
     let forwarded_host = forwarded.and_then(|f| f.host);
     let host = match check_host(&req, &site, &request, forwarded_host) {
         Ok(host) => host,

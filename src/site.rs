@@ -290,7 +290,21 @@ impl Site {
         }
 
         let db = open_database(&settings, &models, &root, &source, &mut errors);
-        let tables = table_defs(&models, &needs);
+        let mut tables = table_defs(&models, &needs);
+        if db.is_some() {
+            // Users, sessions, failed sign-ins: every site with a database has them, so that
+            // `trellis user add` works before a sign-in route is added, and removing one loses
+            // nothing.
+            tables.extend(crate::db::session::table_defs());
+        }
+        let auth = crate::auth::compile(
+            &settings.auth,
+            &flat,
+            &models,
+            db.is_some(),
+            &source,
+            &mut errors,
+        );
         let fixtures = fixture_files(&settings.fixtures, &root, &source, &mut errors);
         let collections = crate::content::compile(
             &raw.models,
@@ -329,7 +343,8 @@ impl Site {
             inputs: inputs_of(&root, &settings, &collections, &fixtures),
             settings: Settings::new(name, settings.append_slash, pages, base_url)
                 .with_limits(settings.limits)
-                .with_cors(cors),
+                .with_cors(cors)
+                .with_auth(auth),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,

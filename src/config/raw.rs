@@ -130,6 +130,52 @@ pub struct RawSettings {
     /// its own `cors:`. Unset: none (browsers keep other sites' pages from reading answers).
     #[serde(default)]
     pub cors: Option<RawCors>,
+    /// Sessions and sign-in: where `login_required` routes send visitors, how long a session
+    /// lasts, how failed sign-ins are slowed.
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+/// `site.auth`; every key has a default.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// The name of the sign-in route that `login_required` and `staff_required` routes
+    /// redirect to (default: the route whose view is `login`).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// How long a session lasts after sign-in, in seconds (Django's SESSION_COOKIE_AGE: two
+    /// weeks).
+    #[serde(default = "default_session_age")]
+    pub session_age_s: u32,
+    /// Failed sign-ins allowed per username, and per client address, within
+    /// `failure_window_s`; past them sign-in answers 429 until the window has passed.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The window in which failed sign-ins are counted, in seconds (15 minutes).
+    #[serde(default = "default_failure_window")]
+    pub failure_window_s: u32,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            login: None,
+            session_age_s: default_session_age(),
+            max_failures: default_max_failures(),
+            failure_window_s: default_failure_window(),
+        }
+    }
+}
+
+fn default_session_age() -> u32 {
+    60 * 60 * 24 * 14
+}
+fn default_max_failures() -> u32 {
+    5
+}
+fn default_failure_window() -> u32 {
+    15 * 60
 }
 
 /// `site.proxy`: the headers a reverse proxy adds, believed only when the connection comes
@@ -392,6 +438,7 @@ impl Default for RawSettings {
             cors: None,
             limits: RawLimits::default(),
             proxy: RawProxy::default(),
+            auth: RawAuth::default(),
         }
     }
 }
@@ -488,6 +535,11 @@ pub enum ViewKind {
     #[serde(skip)]
     #[schemars(skip)]
     AdminIndex,
+    /// The sign-in page (Django's LoginView): GET shows the form, POST checks the password and
+    /// redirects to `next` or `success`.
+    Login,
+    /// Sign-out (Django's LogoutView): POST ends the session and redirects to `success`.
+    Logout,
 }
 
 impl ViewKind {
@@ -505,6 +557,8 @@ impl ViewKind {
             ViewKind::Update => "update",
             ViewKind::Delete => "delete",
             ViewKind::AdminIndex => "admin_index",
+            ViewKind::Login => "login",
+            ViewKind::Logout => "logout",
         }
     }
 }
@@ -680,6 +734,14 @@ pub struct RawRoute {
     /// names the captures' values to write, one map a page (every view but not_found).
     #[serde(default)]
     pub export: Option<RawExport>,
+    /// Only a signed-in user gets the page; anyone else is redirected to the sign-in route
+    /// with `next=` (Django's `login_required`).
+    #[serde(default)]
+    pub login_required: Option<bool>,
+    /// Only a signed-in staff user gets the page (implies `login_required`); a user who is not
+    /// staff gets 403.
+    #[serde(default)]
+    pub staff_required: Option<bool>,
 }
 
 /// `pages:` of a list route.
@@ -1073,7 +1135,8 @@ pub struct ViewKey {
 }
 
 use ViewKind::{
-    AdminIndex, Create, Delete, Detail, Feed, List, Redirect, Response, Sitemap, Template, Update,
+    AdminIndex, Create, Delete, Detail, Feed, List, Login, Logout, Redirect, Response, Sitemap,
+    Template, Update,
 };
 
 const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
@@ -1081,8 +1144,8 @@ const MODEL_VIEWS: &[ViewKind] = &[List, Detail];
 const ROW_VIEWS: &[ViewKind] = &[List, Detail, Feed];
 /// The views that name a model.
 const MODEL_KEY_VIEWS: &[ViewKind] = &[List, Detail, Feed, Create, Update, Delete];
-/// The form views.
-const FORM_VIEWS: &[ViewKind] = &[Create, Update, Delete];
+/// The views that answer a form and then go to `success`.
+const FORM_VIEWS: &[ViewKind] = &[Create, Update, Delete, Login, Logout];
 
 macro_rules! view_keys {
     (@required) => { &[] };
@@ -1117,7 +1180,7 @@ view_keys! {
     "dates" dates: &[List];
     "lookup" lookup: &[Detail, Update, Delete];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template, Create, Update, Delete], required by &[Template];
+    "template" template: &[List, Detail, Template, Create, Update, Delete, Login], required by &[Template];
     "context" context: &[List, Detail, Template, Response, AdminIndex];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
@@ -1147,11 +1210,22 @@ pub const VIEWS: &[ViewKind] = &[
     Create,
     Update,
     Delete,
+    Login,
+    Logout,
 ];
 
 /// Keys every route may have, whatever its view.
-pub const COMMON_ROUTE_KEYS: &[&str] =
-    &["path", "regex", "name", "view", "methods", "query", "cors"];
+pub const COMMON_ROUTE_KEYS: &[&str] = &[
+    "path",
+    "regex",
+    "name",
+    "view",
+    "methods",
+    "query",
+    "cors",
+    "login_required",
+    "staff_required",
+];
 
 fn route_rules(schema: &mut schemars::Schema) {
     let mut rules = vec![serde_json::json!({

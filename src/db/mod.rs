@@ -16,6 +16,7 @@ pub mod many;
 pub mod migrate;
 pub mod model;
 pub mod query;
+pub mod session;
 pub mod sync;
 pub mod write;
 

@@ -37,6 +37,8 @@ pub struct Settings {
     pub limits: RawLimits,
     /// `site.cors`, compiled: the CORS policy of every route without its own.
     pub cors: Option<super::cors::Cors>,
+    /// `site.auth`, compiled: the sign-in route, session age, failure limits.
+    pub auth: crate::auth::Auth,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -59,6 +61,7 @@ impl Settings {
             pages,
             limits: RawLimits::default(),
             cors: None,
+            auth: crate::auth::Auth::default(),
             site: Value::Object(site),
         }
     }
@@ -66,6 +69,11 @@ impl Settings {
     /// These settings with the site's `limits`.
     pub fn with_limits(self, limits: RawLimits) -> Settings {
         Settings { limits, ..self }
+    }
+
+    /// These settings with the site's `auth`.
+    pub fn with_auth(self, auth: crate::auth::Auth) -> Settings {
+        Settings { auth, ..self }
     }
 
     /// These settings with the site's CORS policy.
@@ -129,6 +137,11 @@ impl Ctx<'_> {
             request.insert("quoted_path".into(), Value::String(req.quoted_path()));
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
+        }
+        // The session was read for this route (it needs the user or messages): both are shown.
+        if let Some((user, messages)) = crate::auth::context(req) {
+            ctx.insert("user".into(), user);
+            ctx.insert("messages".into(), messages);
         }
         if uses.csrf {
             ctx.insert("csrf_token".into(), Value::String(super::csrf::token(req)));

@@ -96,6 +96,11 @@ fn plan_route(ctx: &Ctx, e: &Endpoint, index: usize, p: &mut RoutePlan) -> Resul
             methods.join(", ")
         )));
     }
+    if e.auth.login || matches!(e.view, View::Login(_)) {
+        return Err(Why::Skip(
+            "needs sign-in, which a static host cannot do".into(),
+        ));
+    }
     if matches!(e.view, View::NotFound) {
         return Err(Why::Skip(
             "a not_found route (the 404 page is written as 404.html)".into(),

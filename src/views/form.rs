@@ -124,34 +124,11 @@ impl FormView {
             };
             link.map_err(|d| errors.push(d)).ok()
         });
-        let mut uses = Uses {
-            site: true,
-            request: false,
-            params: false,
-            query: false,
-            csrf: true,
+        let builtin = match kind {
+            FormKind::Delete => (BUILTIN_DELETE, DELETE_TEMPLATE, "the built-in delete page"),
+            _ => (BUILTIN, DEFAULT_TEMPLATE, "the built-in form"),
         };
-        let (builtin, page) = match kind {
-            FormKind::Delete => (BUILTIN_DELETE, DELETE_TEMPLATE),
-            _ => (BUILTIN, DEFAULT_TEMPLATE),
-        };
-        match &raw.template {
-            Some(t) => {
-                super::template::check_template(r, env, t, errors);
-                if let Some(renderer) = env.renderer.as_deref() {
-                    uses = renderer.uses(t);
-                }
-            }
-            None => {
-                if let Some(renderer) = env.renderer.as_deref_mut() {
-                    if let Err((why, _)) =
-                        renderer.register_inline(builtin, page, Escape::Html, env.router)
-                    {
-                        errors.push(r.source.diag(&r.at, format!("the built-in form: {why}")));
-                    }
-                }
-            }
-        }
+        let uses = super::template::own_or_builtin(r, env, builtin, errors);
         let partials = match env.renderer.as_deref() {
             Some(renderer) => fields
                 .iter()

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+mod auth;
 mod context;
 pub mod cors;
 pub mod csrf;
@@ -91,6 +92,8 @@ pub enum View {
     Form(Box<form::FormView>),
     /// The admin's index (`admin:`, see `crate::admin`).
     AdminIndex(Box<crate::admin::IndexView>),
+    Login(Box<auth::LoginView>),
+    Logout(auth::LogoutView),
 }
 
 /// What a route answers with, and what it accepts.
@@ -111,6 +114,8 @@ pub struct Endpoint {
     pub export: Export,
     /// The route `pages: path` added: its pages are written with the list's.
     pub page_route: bool,
+    /// `login_required`, `staff_required`, and whether its template shows `user` or `messages`.
+    pub auth: crate::auth::Needs,
 }
 
 /// A route's `export:`.
@@ -194,6 +199,8 @@ impl Endpoint {
             View::Sitemap(_) => "pages and detail rows".into(),
             View::Form(v) => format!("{} {} (form)", v.kind.as_str(), v.model.name),
             View::AdminIndex(_) => "the admin's models -> admin/index".into(),
+            View::Login(_) => "sign-in form".into(),
+            View::Logout(_) => "sign-out".into(),
         }
     }
 
@@ -209,7 +216,9 @@ impl Endpoint {
             | View::Feed(_)
             | View::Sitemap(_)
             | View::Form(_)
-            | View::AdminIndex(_) => false,
+            | View::AdminIndex(_)
+            | View::Login(_)
+            | View::Logout(_) => false,
         };
         if json {
             Answer::Json
@@ -219,22 +228,26 @@ impl Endpoint {
     }
 
     /// Whether answering this route may read the database.
+    /// A route that needs the session reads it from the database (`auth::guard`).
     pub fn reads_database(&self) -> bool {
-        matches!(
-            self.view,
-            View::List(_)
-                | View::Detail(_)
-                | View::Feed(_)
-                | View::Sitemap(_)
-                | View::Form(_)
-                | View::AdminIndex(_)
-        )
+        self.auth.session()
+            || self.writes()
+            || matches!(
+                self.view,
+                View::List(_)
+                    | View::Detail(_)
+                    | View::Feed(_)
+                    | View::Sitemap(_)
+                    | View::Form(_)
+                    | View::AdminIndex(_)
+            )
     }
 
     /// Whether answering this route may write to the database: it must run once, on a
     /// database thread, never in a brief try that may be cut short and run again.
+    /// A page that shows `messages` takes them out of the session: a write too.
     pub fn writes(&self) -> bool {
-        matches!(self.view, View::Form(_))
+        self.auth.messages || matches!(self.view, View::Form(_) | View::Login(_) | View::Logout(_))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -249,6 +262,8 @@ impl Endpoint {
             View::Sitemap(_) => "sitemap",
             View::Form(ref v) => v.kind.as_str(),
             View::AdminIndex(_) => "admin_index",
+            View::Login(_) => "login",
+            View::Logout(_) => "logout",
         }
     }
 }
@@ -337,6 +352,9 @@ fn around(
     }
     let mut r = run()?.unwrap_or_else(fail);
     csrf::set_cookie_if_used(req, &mut r);
+    if req.session.get().is_some() {
+        r.vary("Cookie");
+    }
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }
@@ -398,6 +416,10 @@ fn dispatch(
     }
     // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).
     csrf::check(req, req.csrf_header.as_deref()).map_err(ViewError::Forbidden)?;
+    // Django's login_required / staff_member_required; the session read once for the page.
+    if let Some(to_login) = crate::auth::guard(ctx, endpoint.auth, req)? {
+        return Ok(to_login);
+    }
     let query = endpoint
         .query
         .extract(&req.pairs)
@@ -421,6 +443,8 @@ fn dispatch(
         View::AdminIndex(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
         View::Form(v) => v.handle(ctx, call),
+        View::Login(v) => v.handle(ctx, call),
+        View::Logout(v) => v.handle(ctx, call),
     }
 }
 
@@ -538,6 +562,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             env.renderer.as_deref_mut(),
             &mut errors,
         ))),
+        ViewKind::Login => View::Login(Box::new(auth::LoginView::compile(r, env, &mut errors))),
+        ViewKind::Logout => View::Logout(auth::LogoutView::compile(r, env, &mut errors)),
         ViewKind::List | ViewKind::Detail => {
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
@@ -566,6 +592,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         }
     };
     let export = compile_export(r, &mut errors);
+    let auth = auth::needs(r, env);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -579,6 +606,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         heavy: Heavy::default(),
         export,
         page_route: r.page_route,
+        auth,
     })
 }
 
@@ -680,9 +708,12 @@ fn allowed_methods(raw: &RawRoute) -> Vec<&'static str> {
             ]
         } else if matches!(
             raw.view,
-            ViewKind::Create | ViewKind::Update | ViewKind::Delete
+            ViewKind::Create | ViewKind::Update | ViewKind::Delete | ViewKind::Login
         ) {
             vec![Method::GET, Method::POST]
+        } else if raw.view == ViewKind::Logout {
+            // Django 5's LogoutView: POST only, so that a link or an image cannot sign out.
+            vec![Method::POST]
         } else {
             vec![Method::GET]
         }

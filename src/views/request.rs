@@ -41,6 +41,12 @@ pub struct Request {
     /// one, else one made the first time a page asks for a token (and then set as the cookie on
     /// the response). See `csrf`.
     pub csrf: std::cell::OnceCell<String>,
+    /// The client's address: the peer's, or a trusted proxy's `X-Forwarded-For`
+    /// (`site.proxy.forwarded_for`), never a header from an untrusted client. Sign-in counts
+    /// failures per address with it.
+    pub client: Option<String>,
+    /// The request's session once read (`auth::session`): `Some(None)` when it has none.
+    pub session: std::cell::OnceCell<Option<crate::auth::Session>>,
 }
 
 impl Request {
@@ -82,6 +88,8 @@ impl Request {
             host: String::new(),
             csrf_header: None,
             csrf: std::cell::OnceCell::new(),
+            client: None,
+            session: std::cell::OnceCell::new(),
         };
         (request, undecodable)
     }

@@ -251,7 +251,8 @@ pub fn link(
             Some(RawSitemap::Options(o)) => o.lastmod.as_deref(),
             _ => None,
         };
-        let listed = e.allows("GET") && def.raw.query.is_none();
+        // A page behind sign-in is no page for a search engine.
+        let listed = e.allows("GET") && def.raw.query.is_none() && !e.auth.login;
         match &e.view {
             View::Detail(v) => {
                 let model = &v.out.model;

@@ -29,6 +29,8 @@ pub struct TemplateView {
     /// every helper is a pure function of its arguments and the site, so it is rendered once
     /// per loaded site (a reload builds a new site, and with it an empty cache).
     constant: OnceLock<String>,
+    /// The template shows the signed-in `user` or `messages`: never kept.
+    personal: bool,
 }
 
 impl TemplateView {
@@ -53,6 +55,8 @@ impl TemplateView {
             content_type,
             escape,
             constant: OnceLock::new(),
+            personal: super::auth::names(env.renderer.as_deref(), &template, "user")
+                || super::auth::names(env.renderer.as_deref(), &template, "messages"),
         }
     }
 
@@ -73,7 +77,11 @@ impl TemplateView {
 
     /// Whether the page is the same for every request (a CSRF token is not: masked afresh).
     fn is_constant(&self) -> bool {
-        !(self.uses.request || self.uses.params || self.uses.query || self.uses.csrf)
+        !(self.uses.request
+            || self.uses.params
+            || self.uses.query
+            || self.uses.csrf
+            || self.personal)
     }
 
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
@@ -96,6 +104,42 @@ impl TemplateView {
             let _ = self.constant.set(body.clone());
         }
         Ok(self.response(body))
+    }
+}
+
+/// The page of a form view (`create`, `login`): the route's own `template` (checked; the
+/// parts of the context it reads), or the built-in one, registered as the inline template
+/// `name` (escaped as HTML; it shows `site` and the CSRF token). `what` names it in a message.
+pub fn own_or_builtin(
+    r: &RouteDef,
+    env: &mut CompileEnv,
+    (name, text, what): (&str, &str, &str),
+    errors: &mut Vec<Diagnostic>,
+) -> Uses {
+    let builtin = Uses {
+        site: true,
+        request: false,
+        params: false,
+        query: false,
+        csrf: true,
+    };
+    match &r.raw.template {
+        Some(t) => {
+            check_template(r, env, t, errors);
+            env.renderer
+                .as_deref()
+                .map_or(builtin, |renderer| renderer.uses(t))
+        }
+        None => {
+            if let Some(renderer) = env.renderer.as_deref_mut() {
+                if let Err((why, _)) =
+                    renderer.register_inline(name, text, Escape::Html, env.router)
+                {
+                    errors.push(r.source.diag(&r.at, format!("{what}: {why}")));
+                }
+            }
+            builtin
+        }
     }
 }
 

@@ -107,6 +107,10 @@ fn real(dir: &Path) -> String {
         .to_string()
 }
 
+/// What the first migration of any site with a database also makes: the users', sessions' and
+/// failed sign-ins' tables.
+const BUILT_IN_TABLES: &str = "migrate: create table trellis_user\nmigrate: create table trellis_session\nmigrate: create table trellis_login_failure\n";
+
 #[test]
 fn commands_run_inside_a_site_folder_act_on_it() {
     let site = notes_site(&[]);
@@ -115,7 +119,10 @@ fn commands_run_inside_a_site_folder_act_on_it() {
     let out = trellis_in(site.path(), &["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("ok: {here} (1 route, 1 template)\n"));
-    assert_eq!(stderr(&out), "migrate: create table note\n");
+    assert_eq!(
+        stderr(&out),
+        format!("migrate: create table note\n{BUILT_IN_TABLES}")
+    );
     assert!(
         site.path().join("notes.sqlite3").is_file(),
         "check made the database here"
@@ -415,7 +422,7 @@ fn commands_that_render_nothing_work_with_broken_templates() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
-        template_warnings("migrate") + "migrate: create table note\n"
+        template_warnings("migrate") + "migrate: create table note\n" + BUILT_IN_TABLES
     );
     assert!(
         stdout(&out).ends_with("is up to date\n"),

@@ -15,6 +15,7 @@ mod common;
 mod admin;
 mod archives;
 mod attacks;
+mod auth;
 mod backup;
 mod boundaries;
 mod browser;

@@ -75,6 +75,11 @@ impl Local {
         self.site.handle(&Request::new(method, target)).into()
     }
 
+    /// Answer a request built by the test (cookies, form, client address).
+    pub fn send(&self, req: &Request) -> Resp {
+        self.site.handle(req).into()
+    }
+
     pub fn get(&self, target: &str) -> Resp {
         self.request("GET", target)
     }

@@ -1,0 +1,284 @@
+//! `view: login` and `view: logout` (Django's LoginView and LogoutView), and what a route
+//! asks of sign-in ([`needs`]). The sessions, users and checks themselves are `crate::auth`'s;
+//! the SQL is `db::session`'s.
+//!
+//! Sign-in (POST): failed attempts are counted per username and per client address in
+//! `trellis_login_failure` (in the database, not in memory: every worker and database thread,
+//! and a restarted server, see the same counts); past `site.auth.max_failures` within
+//! `failure_window_s` the answer is 429 with `Retry-After`, before any password is checked.
+//! A right password starts a new session (a new key: an old cookie, perhaps planted, is never
+//! promoted), deletes the old one, and gives a new CSRF secret, as Django's `login()` does.
+
+use serde_json::{json, Map};
+
+use super::context::Ctx;
+use super::error::ViewError;
+use super::request::{set_cookie, Response};
+use super::{Call, CompileEnv, RouteDef};
+use crate::auth::{self, Needs, COOKIE};
+use crate::config::Diagnostic;
+use crate::db::session as store;
+use crate::render::{Escape, Uses};
+use crate::routing::Args;
+
+const BUILTIN: &str = "__trellis_login";
+/// Django's AuthenticationForm message: it does not say which of the two was wrong.
+pub const INVALID: &str =
+    "Please enter a correct username and password. Note that both fields may be case-sensitive.";
+
+/// What a route asks of sign-in: its keys, and whether its template shows `user` or `messages`
+/// (then the session is read for it).
+pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
+    let shows = |word: &str| {
+        r.raw
+            .template
+            .as_deref()
+            .is_some_and(|t| names(env.renderer.as_deref(), t, word))
+    };
+    let staff = r.raw.staff_required == Some(true);
+    Needs {
+        login: staff || r.raw.login_required == Some(true),
+        staff,
+        user: shows("user"),
+        messages: shows("messages"),
+    }
+}
+
+/// Whether a template (or a partial it calls) may read the context entry `word` (`user`,
+/// `messages`): the word followed by what ends a Handlebars name (`.`, `}`, `)`, a space…),
+/// so that `params.username` is not `user`. Only ever a safe "yes" (prose counts too); with
+/// no renderer, yes.
+pub fn names(renderer: Option<&crate::render::Renderer>, template: &str, word: &str) -> bool {
+    renderer.is_none_or(|r| {
+        [".", "}", ")", " ", "~", "\n", "]"]
+            .iter()
+            .any(|end| r.mentions(template, &format!("{word}{end}")))
+    })
+}
+
+/// `success`: a route name without arguments, reversed once; `/` when absent.
+fn success_path(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) -> String {
+    let Some(name) = &r.raw.success else {
+        return "/".into();
+    };
+    match env.router.reverse(name, Args::Positional(&[])) {
+        Ok(path) => path,
+        Err(e) => {
+            errors.push(
+                r.source
+                    .diag(&r.key("success"), format!("cannot go to `{name}`: {e}"))
+                    .with_hint(env.router.suggest(name)),
+            );
+            "/".into()
+        }
+    }
+}
+
+/// Where to go after signing in or out: a safe `next` (form, then query), else `success`.
+fn next_or(req: &super::Request, success: &str) -> String {
+    req.form_last("next")
+        .or_else(|| req.last("next"))
+        .filter(|n| auth::safe_next(n))
+        .unwrap_or(success)
+        .to_string()
+}
+
+/// A compiled `view: login`.
+#[derive(Debug)]
+pub struct LoginView {
+    template: Option<String>,
+    uses: Uses,
+    success: String,
+}
+
+impl LoginView {
+    pub fn compile(r: &RouteDef, env: &mut CompileEnv, errors: &mut Vec<Diagnostic>) -> LoginView {
+        let success = success_path(r, env, errors);
+        let builtin = (BUILTIN, LOGIN_TEMPLATE, "the built-in sign-in form");
+        let uses = super::template::own_or_builtin(r, env, builtin, errors);
+        LoginView {
+            template: r.raw.template.clone(),
+            uses,
+            success,
+        }
+    }
+
+    /// GET shows the form; POST signs in (303) or shows it again with [`INVALID`] (400), or
+    /// refuses while too many attempts failed (429).
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let req = call.req;
+        if req.is_safe() {
+            return self.render(ctx, &call, "", None, 200);
+        }
+        let db = ctx
+            .db
+            .ok_or_else(|| call.internal("sign-in needs a database"))?;
+        let settings = &ctx.settings.auth;
+        let username = req.form_last("username").unwrap_or_default();
+        let password = req.form_last("password").unwrap_or_default();
+        let now = auth::now();
+        let since = now - settings.window;
+        let counted: Vec<(&str, &str)> = [
+            ("user", username),
+            ("address", req.client.as_deref().unwrap_or_default()),
+        ]
+        .into_iter()
+        .filter(|(_, key)| !key.is_empty())
+        .collect();
+        for (kind, key) in &counted {
+            let (count, oldest) = db
+                .with(|c| store::failures(&c.conn, kind, key, since))
+                .map_err(|e| call.db(e))?;
+            if count >= settings.max_failures {
+                let wait = (oldest + settings.window - now).max(1);
+                tracing::warn!(
+                    "sign-in refused: too many failures for this {kind} ({}): {}",
+                    count,
+                    call.origin
+                );
+                let mut r = Response::html(429, THROTTLED.into());
+                r.headers.push(("Retry-After", wait.to_string()));
+                return Ok(r);
+            }
+        }
+        let found = db
+            .with(|c| store::user_with_hash(&c.conn, username))
+            .map_err(|e| call.db(e))?;
+        let user = match found {
+            Some((user, hash)) => {
+                (auth::verify_password(&hash, password) && user.is_active).then_some(user)
+            }
+            None => {
+                auth::verify_password(auth::dummy_hash(), password);
+                None
+            }
+        };
+        let Some(user) = user else {
+            db.with(|c| {
+                for (kind, key) in &counted {
+                    store::add_failure(&c.conn, kind, key, now, since)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| call.db(e))?;
+            return self.render(ctx, &call, username, Some(INVALID), 400);
+        };
+        let key = auth::new_key();
+        let old = req.cookie(COOKIE).map(str::to_string);
+        db.with(|c| {
+            if let Some(old) = &old {
+                store::delete_session(&c.conn, old, now)?;
+            }
+            store::clear_failures(&c.conn, "user", username)?;
+            store::create_session(&c.conn, &key, user.id, now + settings.session_age)
+        })
+        .map_err(|e| call.db(e))?;
+        let mut r = Response::redirect(303, next_or(req, &self.success));
+        let age = u64::try_from(settings.session_age).unwrap_or(0);
+        r.headers.push((
+            "Set-Cookie",
+            set_cookie(COOKIE, &key, Some(age), true, req.secure),
+        ));
+        // A new CSRF secret at sign-in, as Django's rotate_token.
+        let csrf = super::csrf::random_string(32);
+        r.headers.push((
+            "Set-Cookie",
+            set_cookie(
+                super::csrf::COOKIE,
+                &csrf,
+                Some(60 * 60 * 24 * 365),
+                false,
+                req.secure,
+            ),
+        ));
+        Ok(r)
+    }
+
+    fn render(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        username: &str,
+        error: Option<&str>,
+        status: u16,
+    ) -> Result<Response, ViewError> {
+        let next = call
+            .req
+            .form_last("next")
+            .or_else(|| call.req.last("next"))
+            .filter(|n| auth::safe_next(n))
+            .unwrap_or_default();
+        let mut extra = Map::new();
+        extra.insert(
+            "form".into(),
+            json!({"username": username, "error": error, "next": next}),
+        );
+        let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);
+        let body = match &self.template {
+            Some(t) => ctx.renderer.render(t, context),
+            None => ctx.renderer.render_inline(BUILTIN, Escape::Html, context),
+        }
+        .map_err(|e| {
+            ViewError::render(
+                format_args!("rendering the sign-in form of {}", call.origin),
+                e,
+            )
+        })?;
+        Ok(Response::html(status, body))
+    }
+}
+
+/// A compiled `view: logout`.
+#[derive(Debug)]
+pub struct LogoutView {
+    success: String,
+}
+
+impl LogoutView {
+    pub fn compile(r: &RouteDef, env: &mut CompileEnv, errors: &mut Vec<Diagnostic>) -> LogoutView {
+        LogoutView {
+            success: success_path(r, env, errors),
+        }
+    }
+
+    /// Delete the session's row (and any expired ones), clear the cookie, redirect (303).
+    pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
+        let req = call.req;
+        if let Some(db) = ctx.db {
+            let key = req.cookie(COOKIE).unwrap_or_default();
+            db.with(|c| store::delete_session(&c.conn, key, auth::now()))
+                .map_err(|e| call.db(e))?;
+        }
+        let mut r = Response::redirect(303, next_or(req, &self.success));
+        r.headers.push((
+            "Set-Cookie",
+            set_cookie(COOKIE, "", Some(0), true, req.secure),
+        ));
+        Ok(r)
+    }
+}
+
+/// The body of a 429.
+const THROTTLED: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts</title></head>\n<body><h1>Too many attempts</h1><p>Too many failed sign-ins. Try again later.</p></body></html>\n";
+
+/// The built-in sign-in page, for a `login` route without `template:` (escaped like a site's
+/// templates; it mentions `csrf_`, so the page gets a token and its cookie).
+pub const LOGIN_TEMPLATE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in</title></head>
+<body>
+<h1>Sign in</h1>
+{{#if form.error}}<p class="error">{{form.error}}</p>{{/if}}
+<form method="post">
+{{csrf_input}}
+<p><label for="id_username">Username</label>
+<input id="id_username" name="username" value="{{form.username}}" autocomplete="username" required autofocus></p>
+<p><label for="id_password">Password</label>
+<input id="id_password" type="password" name="password" autocomplete="current-password" required></p>
+{{#if form.next}}<input type="hidden" name="next" value="{{form.next}}">{{/if}}
+<p><button type="submit">Sign in</button></p>
+</form>
+</body>
+</html>
+"#;
