@@ -296,6 +296,7 @@ impl Site {
             // `trellis user add` works before a sign-in route is added, and removing one loses
             // nothing.
             tables.extend(crate::db::session::table_defs());
+            tables.extend(crate::db::history::table_defs());
         }
         let auth = crate::auth::compile(
             &settings.auth,

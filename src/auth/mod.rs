@@ -316,7 +316,7 @@ pub fn compile(
                     .diag(
                         &format!("models.{}", m.name),
                         format!(
-                            "the table `{}` is Trellis's own (users and sessions)",
+                            "the table `{}` is Trellis's own (users, sessions, the history log)",
                             m.table
                         ),
                     )

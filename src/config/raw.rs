@@ -742,6 +742,11 @@ pub struct RawRoute {
     /// staff gets 403.
     #[serde(default)]
     pub staff_required: Option<bool>,
+    /// Each write also adds a row to the history log (`trellis_log`: when, who, which row,
+    /// what changed), in the same transaction; the admin shows it (view: create, update,
+    /// delete).
+    #[serde(default)]
+    pub history: Option<bool>,
 }
 
 /// `pages:` of a list route.
@@ -1179,6 +1184,7 @@ view_keys! {
     "facets" facets: &[List];
     "dates" dates: &[List];
     "lookup" lookup: &[Detail, Update, Delete];
+    "history" history: &[Create, Update, Delete];
     "related" related: &[Detail];
     "template" template: &[List, Detail, Template, Create, Update, Delete, Login], required by &[Template];
     "context" context: &[List, Detail, Template, Response, AdminIndex];

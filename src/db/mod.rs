@@ -12,6 +12,7 @@
 
 pub mod backup;
 pub mod fixtures;
+pub mod history;
 pub mod many;
 pub mod migrate;
 pub mod model;

@@ -15,8 +15,14 @@ use super::DbError;
 pub const USER_TABLE: &str = "trellis_user";
 pub const SESSION_TABLE: &str = "trellis_session";
 pub const FAILURE_TABLE: &str = "trellis_login_failure";
-/// The built-in tables; a model's table may not take one of these names.
-pub const TABLES: [&str; 3] = [USER_TABLE, SESSION_TABLE, FAILURE_TABLE];
+/// The built-in tables (with the history log's, `db::history`); a model's table may not take
+/// one of these names.
+pub const TABLES: [&str; 4] = [
+    USER_TABLE,
+    SESSION_TABLE,
+    FAILURE_TABLE,
+    super::history::TABLE,
+];
 
 const NOW_ISO: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
 

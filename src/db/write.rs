@@ -4,6 +4,7 @@
 //! in one `BEGIN IMMEDIATE … COMMIT` transaction. A refusal the form can show (a missing
 //! foreign-key target, a taken unique value) is a message for its field, not a database error.
 
+use super::history::{self, Action, Actor};
 use super::model::{self, Field, Model, Models, Now};
 use super::query::{to_json, to_sql};
 use super::{ident, DbError, SqlValue};
@@ -83,12 +84,14 @@ fn key(raw: &str) -> Value {
 /// Insert a row of `model` from `values` (field name → value read by [`read_field`]) in one
 /// transaction, with its many_to_many sets; returns the new row (column → value) once
 /// committed.
-/// Fields left out take their default, or the time for `auto_now`/`auto_now_add`.
+/// Fields left out take their default, or the time for `auto_now`/`auto_now_add`. With `log`,
+/// the history log gets its "Added." row in the same transaction.
 pub fn insert_row(
     conn: &mut Connection,
     models: &Models,
     model: &Model,
     values: &[(&str, Value)],
+    log: Option<&Actor>,
 ) -> Result<Map<String, Value>, WriteError> {
     let now = Now::new();
     let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
@@ -125,6 +128,10 @@ pub fn insert_row(
     };
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
+    if let Some(actor) = log {
+        let message = history::message(Action::Added, &[]);
+        history::log(&tx, actor, model, &row, Action::Added, &message)?;
+    }
     tx.commit()?;
     Ok(row)
 }
@@ -132,17 +139,24 @@ pub fn insert_row(
 /// Change the row of `model` whose column `by.0` holds `by.1` to `values` (as
 /// [`insert_row`] takes them) in one transaction, its many_to_many sets included; `auto_now`
 /// fields take the time. Returns the row as committed, or [`WriteError::NotFound`]. A unique
-/// value is refused only when another row holds it.
+/// value is refused only when another row holds it. With `log`, the history log gets a row
+/// naming the fields of `values` whose stored value changed (read before and after, in the
+/// same transaction).
 pub fn update_row(
     conn: &mut Connection,
     models: &Models,
     model: &Model,
     by: (&Field, &SqlValue),
     values: &[(&str, Value)],
+    log: Option<&Actor>,
 ) -> Result<Map<String, Value>, WriteError> {
     let now = Now::new();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
+    let before = match log {
+        Some(_) => find_row(&tx, model, (model.pk_field(), &pk))?,
+        None => None,
+    };
     let mut sets = Vec::new();
     let mut params = Vec::new();
     for f in &model.fields {
@@ -174,8 +188,32 @@ pub fn update_row(
     };
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
+    if let (Some(actor), Some(before)) = (log, before) {
+        let after = find_row(&tx, model, (model.pk_field(), &pk))?.unwrap_or_default();
+        let changed = changed_fields(model, values, &before, &after);
+        let message = history::message(Action::Changed, &changed);
+        history::log(&tx, actor, model, &row, Action::Changed, &message)?;
+    }
     tx.commit()?;
     Ok(row)
+}
+
+/// The names of the fields in `values` whose stored value differs between `before` and
+/// `after` (a many_to_many field: its set of keys), in the order of `values`.
+fn changed_fields<'v>(
+    model: &Model,
+    values: &'v [(&str, Value)],
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<&'v str> {
+    values
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| {
+            let key = model.field(name).map_or(*name, |f| f.column.as_str());
+            before.get(key) != after.get(key)
+        })
+        .collect()
 }
 
 /// The primary key of the row of `model` whose column `by.0` holds `by.1`, if there is one.
@@ -390,13 +428,21 @@ pub fn cascade_plan(
 /// Delete the row of `model` whose column `by.0` holds `by.1`, and what its foreign keys
 /// cascade to, in one transaction: [`WriteError::NotFound`] when there is no such row, a
 /// [`WriteError::Field`] (named after the model) when `on_delete: restrict` rows forbid it.
+/// With `log`, the history log's "Deleted." row is written first, in the same transaction: a
+/// refused delete rolls it back with the rest.
 pub fn delete_row(
     conn: &mut Connection,
     model: &Model,
     by: (&Field, &SqlValue),
+    log: Option<&Actor>,
 ) -> Result<(), WriteError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
+    if let Some(actor) = log {
+        let row = read_row(&tx, model, &pk)?;
+        let message = history::message(Action::Deleted, &[]);
+        history::log(&tx, actor, model, &row, Action::Deleted, &message)?;
+    }
     let sql = format!(
         "DELETE FROM {} WHERE {} = ?1",
         ident(&model.table),
@@ -651,6 +697,7 @@ mod tests {
             &models,
             post,
             &row("t", 1, vec!["web", "rust"]),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -671,7 +718,7 @@ mod tests {
             Err(WriteError::Field(f, m)) => (f, m),
             other => panic!("{other:?}"),
         };
-        let mut insert = |r: Vec<(&str, Value)>| insert_row(&mut db.conn, &models, post, &r);
+        let mut insert = |r: Vec<(&str, Value)>| insert_row(&mut db.conn, &models, post, &r, None);
         assert_eq!(
             field(insert(row("t", 1, vec![]))),
             ("slug".into(), "a Post with this slug already exists".into())
@@ -716,13 +763,105 @@ mod tests {
         assert_eq!(plan.deleted[1].labels, ["p1", "p2", "p3", "p4", "p5"]);
         assert!(plan.blocked.is_empty() && plan.set_null.is_empty());
         let id = author.pk_field();
-        delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1))).unwrap();
+        delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1)), None).unwrap();
         assert_eq!(db.count("author"), 1);
         assert_eq!(db.count("post"), 1);
         assert_eq!(db.count("post_tags"), 1);
         assert!(matches!(
-            delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1))),
+            delete_row(&mut db.conn, author, (id, &SqlValue::Integer(1)), None),
             Err(WriteError::NotFound)
         ));
+    }
+
+    /// Each write with a log adds exactly one row in its transaction; a refused or
+    /// rolled-back write leaves none.
+    #[test]
+    fn logged_writes_add_one_row_each_and_refusals_none() {
+        let mut db = Db::new();
+        db.conn
+            .execute_batch(
+                "INSERT INTO author (id, name, slug) VALUES (1, 'A', 'a');
+                 INSERT INTO tag (code, label) VALUES ('rust', 'Rust'), ('web', 'Web');",
+            )
+            .unwrap();
+        let models = db.models.clone();
+        let post = models.get("Post").unwrap();
+        let actor = Actor {
+            user: Some((7, "ada".into())),
+        };
+        let log = Some(&actor);
+        let values = |title: &str, slug: &str, tags: Vec<&str>| {
+            vec![
+                ("title", Value::from(title)),
+                ("slug", Value::from(slug)),
+                ("author", Value::from(1)),
+                ("tags", Value::from(tags)),
+            ]
+        };
+        insert_row(
+            &mut db.conn,
+            &models,
+            post,
+            &values("T", "t", vec!["rust"]),
+            log,
+        )
+        .unwrap();
+        insert_row(&mut db.conn, &models, post, &values("U", "u", vec![]), None).unwrap();
+        let entries = |db: &Db| history::for_object(&db.conn, "Post", "1").unwrap();
+        let added = &entries(&db)[0];
+        assert_eq!(
+            (
+                added.user_id,
+                added.username.as_deref(),
+                added.action.as_str()
+            ),
+            (Some(7), Some("ada"), "added")
+        );
+        assert_eq!(
+            (added.object_repr.as_str(), added.change_message.as_str()),
+            ("T", "Added.")
+        );
+        assert!(added.action_time.ends_with('Z'), "{}", added.action_time);
+        let id = post.pk_field();
+        let one = SqlValue::Integer(1);
+        let update = |db: &mut Db, v: &[(&str, Value)]| {
+            update_row(&mut db.conn, &models, post, (id, &one), v, log)
+        };
+        update(&mut db, &values("T2", "t", vec!["rust"])).unwrap();
+        update(&mut db, &values("T2", "t", vec!["rust", "web"])).unwrap();
+        update(&mut db, &values("T3", "t2", vec![])).unwrap();
+        update(&mut db, &values("T3", "t2", vec![])).unwrap();
+        // A taken slug is refused before anything is logged.
+        assert!(update(&mut db, &values("T4", "u", vec![])).is_err());
+        let messages: Vec<String> = entries(&db).into_iter().map(|e| e.change_message).collect();
+        assert_eq!(
+            messages,
+            [
+                "No fields changed.",
+                "Changed title, slug and tags.",
+                "Changed tags.",
+                "Changed title.",
+                "Added."
+            ]
+        );
+        assert_eq!(entries(&db)[1].object_repr, "T3");
+        // A delete that fails after its log row was written rolls that row back too.
+        db.conn
+            .execute_batch(
+                "CREATE TRIGGER keep BEFORE DELETE ON post BEGIN SELECT RAISE(ABORT, 'kept'); END;",
+            )
+            .unwrap();
+        let refused = delete_row(&mut db.conn, post, (id, &one), log);
+        assert!(matches!(refused, Err(WriteError::Field(..))), "{refused:?}");
+        assert_eq!((db.count("post"), db.count(history::TABLE)), (2, 5));
+        db.conn.execute_batch("DROP TRIGGER keep").unwrap();
+        delete_row(&mut db.conn, post, (id, &one), log).unwrap();
+        let deleted = &entries(&db)[0];
+        assert_eq!(
+            (deleted.action.as_str(), deleted.change_message.as_str()),
+            ("deleted", "Deleted.")
+        );
+        assert_eq!(deleted.object_repr, "T3");
+        assert_eq!((db.count("post"), db.count(history::TABLE)), (1, 6));
     }
 }

@@ -20,10 +20,11 @@ use super::{Call, CompileEnv, Endpoint, RouteDef, View};
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, ViewKind};
 use crate::config::Diagnostic;
+use crate::db::history::Actor;
 use crate::db::query::to_sql;
 use crate::db::write::{
-    cascade_plan, delete_row, find_row, insert_row, label_field, options, read_field, update_row,
-    CascadePlan, PlanEntry, WriteError,
+    cascade_plan, delete_row, find_row, insert_row, options, read_field, update_row, CascadePlan,
+    PlanEntry, WriteError,
 };
 use crate::db::{Database, Field, Model, SqlValue};
 use crate::render::{Escape, Uses};
@@ -68,6 +69,8 @@ pub struct FormView {
     /// Per field, the site's partial that draws it (`forms/<Model>/<field>.hbs`).
     partials: HashMap<String, String>,
     uses: Uses,
+    /// `history: true`: each write is logged in `trellis_log`, in its transaction.
+    history: bool,
 }
 
 impl FormView {
@@ -146,6 +149,7 @@ impl FormView {
             success,
             partials,
             uses,
+            history: raw.history == Some(true),
         })
     }
 
@@ -207,11 +211,14 @@ impl FormView {
             }
         }
         if messages.is_empty() {
+            let actor = self.actor(ctx, call);
+            let log = actor.as_ref();
             let written = db
                 .with(|c| {
+                    let (conn, models) = (&mut c.conn, &db.models);
                     Ok(match by {
-                        None => insert_row(&mut c.conn, &db.models, &self.model, &values),
-                        Some(by) => update_row(&mut c.conn, &db.models, &self.model, by, &values),
+                        None => insert_row(conn, models, &self.model, &values, log),
+                        Some(by) => update_row(conn, models, &self.model, by, &values, log),
                     })
                 })
                 .map_err(|e| call.db(e))?;
@@ -224,6 +231,14 @@ impl FormView {
             }
         }
         self.render(ctx, call, row, &req.form, &messages, 400)
+    }
+
+    /// Who writes, for the history log: `None` when the route keeps none. Read before the
+    /// write's transaction (the session is its own read).
+    fn actor(&self, ctx: &Ctx, call: &Call) -> Option<Actor> {
+        self.history.then(|| Actor {
+            user: crate::auth::current_user(ctx, call.req).map(|u| (u.id, u.username)),
+        })
     }
 
     /// The 303 to `success`, filled from `row`.
@@ -259,8 +274,9 @@ impl FormView {
         let mut status = 200;
         if !get {
             let by = (pk_field, &pk);
+            let actor = self.actor(ctx, call);
             match db
-                .with(|c| Ok(delete_row(&mut c.conn, &self.model, by)))
+                .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
                 .map_err(|e| call.db(e))?
             {
                 Ok(()) => return self.redirect(ctx, call, &row),
@@ -423,11 +439,7 @@ fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> 
 
 /// A row's name on a page: its first string field, else its key.
 fn object_label(model: &Model, row: &Map<String, Value>) -> String {
-    match row.get(&label_field(model).column) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => String::new(),
-    }
+    crate::db::history::object_repr(model, row)
 }
 
 /// A cascade plan as the delete page reads it: `deleted`, `set_null` and `blocked`, each a list
