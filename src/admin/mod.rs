@@ -10,6 +10,7 @@
 //! a built-in template (`templates.rs`) that a site overrides with a file of the same name.
 //! Search, ordering, filters and pages are the list view's own machinery.
 
+pub mod history;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -100,6 +101,8 @@ pub fn routes(
             ViewKind::Detail,
             change_raw(model, models),
         ));
+        let (h_path, h_name, h_raw) = history::route(&path, model, conv, common(model));
+        specs.push((h_path, h_name, ViewKind::AdminHistory, h_raw));
     }
     let origin = source.diag("admin", "").headline();
     let origin = origin.trim_end_matches(": ").to_string();
@@ -284,6 +287,10 @@ fn common(model: &Model) -> Map<String, Value> {
         format!("{NAMESPACE}:{s}-change").into(),
     );
     m.insert("index_route".into(), format!("{NAMESPACE}:index").into());
+    m.insert(
+        "history_route".into(),
+        format!("{NAMESPACE}:{s}-history").into(),
+    );
     m.insert("read_only".into(), model.from_files.into());
     m
 }
@@ -474,6 +481,9 @@ impl IndexView {
             .cloned()
             .unwrap_or_default();
         admin.insert("models".into(), list.into());
+        let managed: Vec<Arc<Model>> = self.models.iter().map(|(m, _)| m.clone()).collect();
+        let recent = history::recent(db, ctx.router, &managed).map_err(|e| call.db(e))?;
+        admin.insert("recent".into(), recent);
         extra.insert("admin".into(), admin.into());
         let uses = ctx.renderer.uses(templates::INDEX);
         let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);

@@ -9,6 +9,7 @@ use crate::routing::Router;
 pub const INDEX: &str = "admin/index";
 pub const LIST: &str = "admin/list";
 pub const CHANGE: &str = "admin/change";
+pub const HISTORY: &str = "admin/history";
 
 const HEAD: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -66,6 +67,13 @@ TOP<main id="content">
 {{#each admin.models}}<tr><th scope="row"><a href="{{url list_route}}">{{label}}</a>{{#if read_only}} <small>(from files, read-only)</small>{{/if}}</th><td>{{count}}</td></tr>
 {{/each}}</tbody>
 </table></div>
+RECENT"##;
+
+/// The index's "Recent actions" (the history log's last entries), a block of its own.
+const RECENT: &str = r##"<section class="recent" aria-labelledby="recent"><h2 id="recent">Recent actions</h2>
+{{#if admin.recent}}<ul>
+{{#each admin.recent}}<li><span class="action">{{action}}</span> {{#if href}}<a href="{{href}}">{{object_repr}}</a>{{else}}{{object_repr}}{{/if}} <small>({{model}}{{#if username}}, by {{username}}{{/if}}, <time datetime="{{action_time}}">{{action_time}}</time>)</small></li>
+{{/each}}</ul>{{else}}<p>None available.</p>{{/if}}</section>
 "##;
 
 const LIST_BODY: &str = r##"<title>{{admin.label}} · Administration · {{site.name}}</title>
@@ -103,18 +111,36 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <dl>
 {{#each admin.fields as |col|}}{{#with @root.object as |row|}}<dt>{{col.label}}</dt><dd>VALUE</dd>{{/with}}
 {{/each}}</dl>
+<p><a href="{{url admin.history_route pk=object.pk}}">History</a></p>
+"##;
+
+const HISTORY_BODY: &str = r##"<title>History: {{admin.object_repr}} · Administration · {{site.name}}</title>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › {{#if admin.exists}}<a href="{{url admin.change_route pk=admin.object_id}}">{{admin.object_repr}}</a>{{else}}{{admin.object_repr}}{{/if}} › History</nav>
+<main id="content">
+<h1>Change history: {{admin.object_repr}}</h1>
+<div class="scroll"><table class="history">
+<thead><tr><th scope="col">Date/time</th><th scope="col">User</th><th scope="col">Action</th></tr></thead>
+<tbody>
+{{#each entries}}<tr><th scope="row"><time datetime="{{action_time}}">{{action_time}}</time></th><td>{{#if username}}{{username}}{{else}}(anonymous){{/if}}</td><td>{{change_message}}</td></tr>
+{{else}}<tr><td colspan="3">This object doesn’t have a change history.</td></tr>
+{{/each}}</tbody>
+</table></div>
 "##;
 
 /// Each built-in template's name and text.
-pub fn all() -> [(&'static str, String); 3] {
+pub fn all() -> [(&'static str, String); 4] {
     let page = |body: &str| {
-        let body = body.replace("TOP", TOP).replace("VALUE", VALUE);
+        let body = body
+            .replace("TOP", TOP)
+            .replace("VALUE", VALUE)
+            .replace("RECENT", RECENT);
         [HEAD, &body, FOOT].concat()
     };
     [
         (INDEX, page(INDEX_BODY)),
         (LIST, page(LIST_BODY)),
         (CHANGE, page(CHANGE_BODY)),
+        (HISTORY, page(HISTORY_BODY)),
     ]
 }
 

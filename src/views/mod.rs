@@ -56,7 +56,7 @@ pub mod sitemap;
 mod template;
 
 pub use context::{Ctx, ErrorPage, ErrorPages, Settings};
-pub use detail::DetailView;
+pub use detail::{lookup_value, DetailView};
 pub use error::{html_escape, respond, respond_as, unavailable, Answer, ViewError};
 pub use facets::label_field;
 pub use feed::FeedView;
@@ -92,6 +92,8 @@ pub enum View {
     Form(Box<form::FormView>),
     /// The admin's index (`admin:`, see `crate::admin`).
     AdminIndex(Box<crate::admin::IndexView>),
+    /// The admin's history of one row (`crate::admin::history`).
+    AdminHistory(Box<crate::admin::history::HistoryView>),
     Login(Box<auth::LoginView>),
     Logout(auth::LogoutView),
 }
@@ -199,6 +201,7 @@ impl Endpoint {
             View::Sitemap(_) => "pages and detail rows".into(),
             View::Form(v) => format!("{} {} (form)", v.kind.as_str(), v.model.name),
             View::AdminIndex(_) => "the admin's models -> admin/index".into(),
+            View::AdminHistory(_) => "a row's history -> admin/history".into(),
             View::Login(_) => "sign-in form".into(),
             View::Logout(_) => "sign-out".into(),
         }
@@ -217,6 +220,7 @@ impl Endpoint {
             | View::Sitemap(_)
             | View::Form(_)
             | View::AdminIndex(_)
+            | View::AdminHistory(_)
             | View::Login(_)
             | View::Logout(_) => false,
         };
@@ -240,6 +244,7 @@ impl Endpoint {
                     | View::Sitemap(_)
                     | View::Form(_)
                     | View::AdminIndex(_)
+                    | View::AdminHistory(_)
             )
     }
 
@@ -262,6 +267,7 @@ impl Endpoint {
             View::Sitemap(_) => "sitemap",
             View::Form(ref v) => v.kind.as_str(),
             View::AdminIndex(_) => "admin_index",
+            View::AdminHistory(_) => "admin_history",
             View::Login(_) => "login",
             View::Logout(_) => "logout",
         }
@@ -441,6 +447,7 @@ fn dispatch(
         View::Feed(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::Sitemap(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         View::AdminIndex(v) => in_snapshot(ctx, || v.handle(ctx, call)),
+        View::AdminHistory(v) => in_snapshot(ctx, || v.handle(ctx, call)),
         // Not in a read snapshot: the insert takes its own write transaction (BEGIN IMMEDIATE).
         View::Form(v) => v.handle(ctx, call),
         View::Login(v) => v.handle(ctx, call),
@@ -562,6 +569,13 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             env.renderer.as_deref_mut(),
             &mut errors,
         ))),
+        ViewKind::AdminHistory => crate::admin::history::HistoryView::compile(
+            r,
+            env.models,
+            env.renderer.as_deref_mut(),
+            &mut errors,
+        )
+        .map_or(View::NotFound, |v| View::AdminHistory(Box::new(v))),
         ViewKind::Login => View::Login(Box::new(auth::LoginView::compile(r, env, &mut errors))),
         ViewKind::Logout => View::Logout(auth::LogoutView::compile(r, env, &mut errors)),
         ViewKind::List | ViewKind::Detail => {

@@ -20,6 +20,7 @@ models:
     ordering: [title]
 routes:
   - { path: '', view: template, template: home.hbs }
+  - { path: login/, name: login, view: login }
 ";
 
 const ROWS: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
@@ -222,7 +223,7 @@ fn a_collection_model_is_listed_read_only() {
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\n",
+            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\nroutes:\n  - { path: login/, name: login, view: login }\n",
         ),
         ("notes/first.md", "---\ntitle: First note\n---\nHello.\n"),
     ]);
@@ -329,7 +330,7 @@ fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\n",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\nroutes:\n  - { path: login/, name: login, view: login }\n",
         ),
         ("rows.yaml", "- { model: Page, pk: \"docs/intro\", fields: { title: Intro } }\n"),
     ]);
@@ -354,7 +355,7 @@ fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\n",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\nroutes:\n  - { path: login/, name: login, view: login }\n",
         ),
         ("rows.yaml", "- { model: Note, pk: 1, fields: { a: x, b: 2, c: true, d: 2024-01-02, e: 1.5, f: hidden } }\n"),
     ]);

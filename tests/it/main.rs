@@ -39,6 +39,7 @@ mod feeds;
 mod form_rules;
 mod forms;
 mod greetings;
+mod history;
 mod json;
 mod limits;
 mod many_to_many;
