@@ -54,12 +54,7 @@ impl HistoryView {
         renderer: Option<&mut crate::render::Renderer>,
         errors: &mut Vec<Diagnostic>,
     ) -> Option<HistoryView> {
-        let context: Map<String, Value> = r
-            .raw
-            .context
-            .clone()
-            .map(|c| c.into_iter().collect())
-            .unwrap_or_default();
+        let context = super::route_context(r);
         let name = context
             .get("admin")
             .and_then(|a| a.get("model"))
@@ -106,24 +101,13 @@ impl HistoryView {
             (None, Some(e)) => e.object_repr.clone(),
             (None, None) => String::new(),
         };
-        let mut extra = self.context.clone();
-        let mut admin = extra
-            .get("admin")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut admin = Map::new();
         admin.insert("object_id".into(), key.into());
         admin.insert("object_repr".into(), repr.into());
         admin.insert("exists".into(), row.is_some().into());
-        extra.insert("admin".into(), admin.into());
+        let mut extra = self.context.clone();
         extra.insert("entries".into(), json!(entries));
-        let uses = ctx.renderer.uses(templates::HISTORY);
-        let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);
-        let body = ctx
-            .renderer
-            .render(templates::HISTORY, context)
-            .map_err(|e| ViewError::render(format_args!("rendering {}", call.origin), e))?;
-        Ok(Response::html(200, body))
+        super::render_page(ctx, &call, templates::HISTORY, extra, admin)
     }
 }
 

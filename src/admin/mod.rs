@@ -432,12 +432,7 @@ impl IndexView {
         renderer: Option<&mut crate::render::Renderer>,
         errors: &mut Vec<Diagnostic>,
     ) -> IndexView {
-        let context: Map<String, Value> = r
-            .raw
-            .context
-            .clone()
-            .map(|c| c.into_iter().collect())
-            .unwrap_or_default();
+        let context = route_context(r);
         let listed = context
             .get("admin")
             .and_then(|a| a.get("models"))
@@ -474,23 +469,45 @@ impl IndexView {
             entry.insert("count".into(), count.into());
             list.push(Value::Object(entry));
         }
-        let mut extra = self.context.clone();
-        let mut admin = extra
-            .get("admin")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut admin = Map::new();
         admin.insert("models".into(), list.into());
         let managed: Vec<Arc<Model>> = self.models.iter().map(|(m, _)| m.clone()).collect();
         let recent = history::recent(db, ctx.router, &managed).map_err(|e| call.db(e))?;
         admin.insert("recent".into(), recent);
-        extra.insert("admin".into(), admin.into());
-        let uses = ctx.renderer.uses(templates::INDEX);
-        let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);
-        let body = ctx
-            .renderer
-            .render(templates::INDEX, context)
-            .map_err(|e| ViewError::render(format_args!("rendering {}", call.origin), e))?;
-        Ok(Response::html(200, body))
+        render_page(ctx, &call, templates::INDEX, self.context.clone(), admin)
     }
+}
+
+/// A generated route's `context:`, where its `admin` entry was put.
+fn route_context(r: &RouteDef) -> Map<String, Value> {
+    r.raw
+        .context
+        .clone()
+        .map(|c| c.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// One of the admin's own pages: `template` with the route's `context` (`extra`), its `admin`
+/// entry completed by `more`.
+fn render_page(
+    ctx: &Ctx,
+    call: &Call,
+    template: &str,
+    mut extra: Map<String, Value>,
+    more: Map<String, Value>,
+) -> Result<Response, ViewError> {
+    let mut admin = extra
+        .get("admin")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    admin.extend(more);
+    extra.insert("admin".into(), admin.into());
+    let uses = ctx.renderer.uses(template);
+    let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);
+    let body = ctx
+        .renderer
+        .render(template, context)
+        .map_err(|e| ViewError::render(format_args!("rendering {}", call.origin), e))?;
+    Ok(Response::html(200, body))
 }

@@ -673,15 +673,21 @@ mod tests {
         assert_eq!(read(&db, "title", &["a", "b"]), Ok(Value::from("b")));
     }
 
-    #[test]
-    fn a_row_is_inserted_with_its_set_and_refusals_name_the_field() {
-        let mut db = Db::new();
+    /// The test database with author 1 and the tags `rust` and `web`.
+    fn with_author_and_tags() -> Db {
+        let db = Db::new();
         db.conn
             .execute_batch(
                 "INSERT INTO author (id, name, slug) VALUES (1, 'A', 'a');
                  INSERT INTO tag (code, label) VALUES ('rust', 'Rust'), ('web', 'Web');",
             )
             .unwrap();
+        db
+    }
+
+    #[test]
+    fn a_row_is_inserted_with_its_set_and_refusals_name_the_field() {
+        let mut db = with_author_and_tags();
         let models = db.models.clone();
         let post = models.get("Post").unwrap();
         let row = |slug: &str, author: i64, tags: Vec<&str>| {
@@ -777,13 +783,7 @@ mod tests {
     /// rolled-back write leaves none.
     #[test]
     fn logged_writes_add_one_row_each_and_refusals_none() {
-        let mut db = Db::new();
-        db.conn
-            .execute_batch(
-                "INSERT INTO author (id, name, slug) VALUES (1, 'A', 'a');
-                 INSERT INTO tag (code, label) VALUES ('rust', 'Rust'), ('web', 'Web');",
-            )
-            .unwrap();
+        let mut db = with_author_and_tags();
         let models = db.models.clone();
         let post = models.get("Post").unwrap();
         let actor = Actor {

@@ -156,29 +156,15 @@ fn each_write_of_a_signed_in_user_logs_one_row_with_who_what_and_which_fields() 
         [format!("{id}|root|Post|3|Third|added|Added.")]
     );
 
-    let r = post(
-        &local,
-        &root,
-        "/posts/3/edit/",
-        "title=Thirds&slug=third&body=new",
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    let r = post(
-        &local,
-        &root,
-        "/posts/3/edit/",
-        "title=Thirds&slug=3rd&body=new",
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    let r = post(
-        &local,
-        &root,
-        "/posts/3/edit/",
-        "title=Thirds&slug=3rd&body=new",
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    let r = post(&local, &root, "/posts/3/delete/", "");
-    assert_eq!(r.status, 303, "{}", r.body);
+    for (path, body) in [
+        ("/posts/3/edit/", "title=Thirds&slug=third&body=new"),
+        ("/posts/3/edit/", "title=Thirds&slug=3rd&body=new"),
+        ("/posts/3/edit/", "title=Thirds&slug=3rd&body=new"),
+        ("/posts/3/delete/", ""),
+    ] {
+        let r = post(&local, &root, path, body);
+        assert_eq!(r.status, 303, "{path}: {}", r.body);
+    }
     assert_eq!(
         log(&dir.path)[1..],
         [
