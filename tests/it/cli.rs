@@ -109,7 +109,7 @@ fn real(dir: &Path) -> String {
 
 /// What the first migration of any site with a database also makes: the users', sessions' and
 /// failed sign-ins' tables.
-const BUILT_IN_TABLES: &str = "migrate: create table trellis_user\nmigrate: create table trellis_session\nmigrate: create table trellis_login_failure\n";
+const BUILT_IN_TABLES: &str = "migrate: create table trellis_user\nmigrate: create table trellis_session\nmigrate: create table trellis_login_failure\nmigrate: create table trellis_log\n";
 
 #[test]
 fn commands_run_inside_a_site_folder_act_on_it() {
