@@ -334,10 +334,21 @@ pub fn compile(
             }
             Some(name.clone())
         }
-        None => routes
-            .iter()
-            .find(|r| r.raw.view == ViewKind::Login)
-            .and_then(|r| r.name.clone()),
+        // The site's own `view: login` route, else the admin's sign-in page (when `admin:` is
+        // mounted): the admin uses the site's sign-in when it has one, and a site without one
+        // sends its `login_required` visitors to the admin's.
+        None => {
+            let admin_login = format!("{}:login", crate::admin::NAMESPACE);
+            let logins = || {
+                routes
+                    .iter()
+                    .filter(|r| r.raw.view == ViewKind::Login)
+                    .filter_map(|r| r.name.clone())
+            };
+            logins()
+                .find(|n| *n != admin_login)
+                .or_else(|| logins().find(|n| *n == admin_login))
+        }
     };
     let login_route = login
         .as_deref()

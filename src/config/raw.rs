@@ -742,6 +742,19 @@ pub struct RawRoute {
     /// staff gets 403.
     #[serde(default)]
     pub staff_required: Option<bool>,
+    /// Set by the admin on the form routes it generates, never read from YAML: what its forms
+    /// do beyond a plain form view (a message after each change, "Save and add another").
+    #[serde(skip)]
+    pub admin_form: Option<AdminForm>,
+}
+
+/// What the admin asks of a form route it generates (`admin::routes`).
+#[derive(Debug, Clone, Default)]
+pub struct AdminForm {
+    /// The model's add route (`admin:post-add`): "Save and add another" goes there.
+    pub add: String,
+    /// The model's change route (`admin:post-change`): "Save and continue editing" goes there.
+    pub change: String,
 }
 
 /// `pages:` of a list route.
@@ -1180,8 +1193,8 @@ view_keys! {
     "dates" dates: &[List];
     "lookup" lookup: &[Detail, Update, Delete];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template, Create, Update, Delete, Login], required by &[Template];
-    "context" context: &[List, Detail, Template, Response, AdminIndex];
+    "template" template: &[List, Detail, Template, Create, Update, Delete, Login, AdminIndex], required by &[Template];
+    "context" context: &[List, Detail, Template, Response, Create, Update, Delete, Login, AdminIndex];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
     "url" url: &[Redirect];
