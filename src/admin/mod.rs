@@ -142,11 +142,7 @@ pub fn routes(
                 format!("{path}{s}/<{conv}:pk>/delete/"),
                 format!("{s}-delete"),
                 ViewKind::Delete,
-                form(
-                    "delete",
-                    templates::DELETE,
-                    format!("{NAMESPACE}:{s}-list"),
-                ),
+                form("delete", templates::DELETE, format!("{NAMESPACE}:{s}-list")),
             ),
         ]);
     }

@@ -168,7 +168,11 @@ impl FormView {
             success,
             partials,
             uses,
-            context: raw.context.clone().map(|c| c.into_iter().collect()).unwrap_or_default(),
+            context: raw
+                .context
+                .clone()
+                .map(|c| c.into_iter().collect())
+                .unwrap_or_default(),
             admin,
         })
     }

@@ -257,7 +257,8 @@ fn each_row_links_to_its_page_in_the_admin() {
     // The row's page is its edit form, filled from the row.
     let r = local.get("/manage/post/2/change/");
     assert!(
-        r.body.contains(r#"<input type="text" id="id_title" name="title" value="Bananas""#),
+        r.body
+            .contains(r#"<input type="text" id="id_title" name="title" value="Bananas""#),
         "{}",
         r.body
     );
@@ -400,9 +401,14 @@ fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
         r.body
     );
     let r = local.get("/admin/page/docs/intro/change/");
-    assert!(r.body.contains(r#"name="title" value="Intro""#), "{}", r.body);
     assert!(
-        r.body.contains(r#"<a class="delete" href="/admin/page/docs/intro/delete/">"#),
+        r.body.contains(r#"name="title" value="Intro""#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(r#"<a class="delete" href="/admin/page/docs/intro/delete/">"#),
         "{}",
         r.body
     );
@@ -469,8 +475,16 @@ fn an_anonymous_visitor_is_sent_to_the_admins_sign_in_which_says_how_to_make_a_u
     let local = Local::load(&dir.path);
     let r = local.get("/manage/post/?q=a");
     assert_eq!(r.status, 302, "{}", r.body);
-    assert_eq!(location(&r), "/manage/login/?next=%2Fmanage%2Fpost%2F%3Fq%3Da");
-    for path in ["/manage/", "/manage/post/add/", "/manage/post/1/change/", "/manage/post/1/delete/"] {
+    assert_eq!(
+        location(&r),
+        "/manage/login/?next=%2Fmanage%2Fpost%2F%3Fq%3Da"
+    );
+    for path in [
+        "/manage/",
+        "/manage/post/add/",
+        "/manage/post/1/change/",
+        "/manage/post/1/delete/",
+    ] {
         let r = local.get(path);
         assert_eq!(r.status, 302, "{path}");
         assert!(location(&r).starts_with("/manage/login/?next="), "{path}");
@@ -481,7 +495,11 @@ fn an_anonymous_visitor_is_sent_to_the_admins_sign_in_which_says_how_to_make_a_u
     let folder = std::fs::canonicalize(&dir.path).unwrap();
     let command = format!("trellis user add --staff {} USERNAME", folder.display());
     assert!(r.body.contains(&command), "{}", r.body);
-    assert!(r.body.contains(r#"name="next" value="/manage/post/""#), "{}", r.body);
+    assert!(
+        r.body.contains(r#"name="next" value="/manage/post/""#),
+        "{}",
+        r.body
+    );
     // Once a user exists, it does not.
     session_for(&dir.path, "ann", false);
     let r = local.get("/manage/login/");
@@ -506,10 +524,19 @@ fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_4
         cookie: session_for(&dir.path, "ann", false),
         local,
     };
-    for path in ["/manage/", "/manage/post/", "/manage/post/add/", "/manage/post/1/change/"] {
+    for path in [
+        "/manage/",
+        "/manage/post/",
+        "/manage/post/add/",
+        "/manage/post/1/change/",
+    ] {
         let r = ann.get(path);
         assert_eq!(r.status, 403, "{path}: {}", r.body);
-        assert!(r.body.contains("This page is for staff users only."), "{}", r.body);
+        assert!(
+            r.body.contains("This page is for staff users only."),
+            "{}",
+            r.body
+        );
     }
     let r = ann.post("/manage/post/1/delete/", "");
     assert_eq!(r.status, 403);
@@ -549,7 +576,8 @@ fn staff_add_a_row_and_see_the_message_once() {
     );
     let r = admin.get("/manage/post/");
     assert!(
-        r.body.contains("<li class=\"success\">The post “Dates” was added successfully.</li>"),
+        r.body
+            .contains("<li class=\"success\">The post “Dates” was added successfully.</li>"),
         "{}",
         r.body
     );
@@ -557,15 +585,22 @@ fn staff_add_a_row_and_see_the_message_once() {
     assert!(!r.body.contains("was added"), "shown once: {}", r.body);
 
     // "Save and add another" comes back to an empty form, "continue" to the row's.
-    let r = admin.post("/manage/post/add/", "title=Figs&status=draft&author=1&_addanother=");
+    let r = admin.post(
+        "/manage/post/add/",
+        "title=Figs&status=draft&author=1&_addanother=",
+    );
     assert_eq!(location(&r), "/manage/post/add/");
     let r = admin.get("/manage/post/add/");
     assert!(
-        r.body.contains("The post “Figs” was added successfully. You may add another post below."),
+        r.body
+            .contains("The post “Figs” was added successfully. You may add another post below."),
         "{}",
         r.body
     );
-    let r = admin.post("/manage/post/add/", "title=Grapes&status=draft&author=1&_continue=");
+    let r = admin.post(
+        "/manage/post/add/",
+        "title=Grapes&status=draft&author=1&_continue=",
+    );
     assert_eq!(location(&r), "/manage/post/7/change/");
 }
 
@@ -587,11 +622,14 @@ fn staff_edit_a_row_and_a_refused_value_is_kept_with_its_message() {
     );
     let r = admin.get("/manage/post/2/change/");
     assert!(
-        r.body.contains("The post “Blueberries” was changed successfully."),
+        r.body
+            .contains("The post “Blueberries” was changed successfully."),
         "{}",
         r.body
     );
-    assert!(r.body.contains(r#"<a class="delete" href="/manage/post/2/delete/">Delete</a>"#));
+    assert!(r
+        .body
+        .contains(r#"<a class="delete" href="/manage/post/2/delete/">Delete</a>"#));
 
     let long = "x".repeat(81);
     let r = admin.post(
@@ -599,15 +637,39 @@ fn staff_edit_a_row_and_a_refused_value_is_kept_with_its_message() {
         &format!("title=%3Cscript%3E{long}&status=nope&author=1"),
     );
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("Please correct the errors below."), "{}", r.body);
+    assert!(
+        r.body.contains("Please correct the errors below."),
+        "{}",
+        r.body
+    );
     // The value as sent, escaped; the message under the field, linked from the top.
-    assert!(r.body.contains(&format!("value=\"&lt;script&gt;{long}\"")), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("value=\"&lt;script&gt;{long}\"")),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("<script>x"));
-    assert!(r.body.contains(r#"aria-invalid="true" aria-describedby="err_title""#), "{}", r.body);
-    assert!(r.body.contains(r##"<a href="#id_title">Title: "##), "{}", r.body);
-    assert!(r.body.contains(r#"<p class="error" id="err_status">"#), "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"aria-invalid="true" aria-describedby="err_title""#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r##"<a href="#id_title">Title: "##),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"<p class="error" id="err_status">"#),
+        "{}",
+        r.body
+    );
     assert_eq!(
-        count(&dir.path, "SELECT COUNT(*) FROM post WHERE title = 'Blueberries'"),
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM post WHERE title = 'Blueberries'"
+        ),
         1,
         "nothing written"
     );
@@ -618,20 +680,42 @@ fn delete_lists_the_cascade_then_removes_those_rows_and_no_others() {
     let (dir, admin) = blog();
     let r = admin.get("/manage/author/2/delete/");
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("Delete Author “&lt;b&gt;Bob&lt;/b&gt;”?"), "{}", r.body);
-    assert!(r.body.contains("<li>Post: 2 (Bananas, Cherries)</li>"), "{}", r.body);
-    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4, "a GET deletes nothing");
+    assert!(
+        r.body.contains("Delete Author “&lt;b&gt;Bob&lt;/b&gt;”?"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<li>Post: 2 (Bananas, Cherries)</li>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post"),
+        4,
+        "a GET deletes nothing"
+    );
 
     let r = admin.post("/manage/author/2/delete/", "");
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(location(&r), "/manage/author/");
-    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM author WHERE id = 2"), 0);
-    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 2"), 0);
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM author WHERE id = 2"),
+        0
+    );
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 2"),
+        0
+    );
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM author"), 1);
-    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 1"), 2);
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 1"),
+        2
+    );
     let r = admin.get("/manage/author/");
     assert!(
-        r.body.contains("The author “&lt;b&gt;Bob&lt;/b&gt;” was deleted successfully."),
+        r.body
+            .contains("The author “&lt;b&gt;Bob&lt;/b&gt;” was deleted successfully."),
         "{}",
         r.body
     );
@@ -665,6 +749,8 @@ fn a_collection_model_has_no_write_routes() {
     assert_eq!(admin.get("/admin/note/1/delete/").status, 404);
     assert_eq!(admin.post("/admin/note/1/change/", "title=x").status, 405);
     let r = admin.get("/admin/note/1/change/");
-    assert!(r.body.contains("read-only") && !r.body.contains("<form method=\"post\" class=\"edit\""));
+    assert!(
+        r.body.contains("read-only") && !r.body.contains("<form method=\"post\" class=\"edit\"")
+    );
     assert!(!admin.get("/admin/note/").body.contains("Add Note"));
 }

@@ -587,21 +587,34 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
         .write_all(b"a long staff password\n")
         .unwrap();
     let out = add.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let base = format!("http://{}", s.addr);
     let mut b = Browser::open(&bin, &format!("{base}/admin/"));
-    assert!(b.until("location.pathname === '/admin/login/'"), "sent to sign in");
+    assert!(
+        b.until("location.pathname === '/admin/login/'"),
+        "sent to sign in"
+    );
     b.type_into("#id_username", "root");
     b.type_into("#id_password", "a long staff password");
     b.click_on("form.edit button[type=submit]");
     assert!(b.until("location.pathname === '/admin/'"), "signed in");
     let html = b.html_when(|h| h.contains("Signed in as"));
-    assert!(html.contains("Signed in as <strong>root</strong>"), "{html}");
+    assert!(
+        html.contains("Signed in as <strong>root</strong>"),
+        "{html}"
+    );
 
     // Add.
     b.click_on("a[href='/admin/post/add/']");
-    assert!(b.until("location.pathname === '/admin/post/add/'"), "the add form");
+    assert!(
+        b.until("location.pathname === '/admin/post/add/'"),
+        "the add form"
+    );
     // Every input has its label; a refused form puts the focus on the list of its errors,
     // whose links lead to the fields.
     let unlabelled = b.eval(
@@ -620,15 +633,25 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     b.type_into("#id_body", "First <b>words</b>");
     b.click_on("#id_published");
     b.click_on("button[name=_continue]");
-    assert!(b.until("location.pathname === '/admin/post/1/change/'"), "saved");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/change/'"),
+        "saved"
+    );
     let html = b.html_when(|h| h.contains("was added"));
     assert!(
-        html.contains("The post “Hello from Chromium” was added successfully. You may edit it again below."),
+        html.contains(
+            "The post “Hello from Chromium” was added successfully. You may edit it again below."
+        ),
         "{html}"
     );
     assert_eq!(
         posts(&dir),
-        [("Hello from Chromium".into(), "First <b>words</b>".into(), true, 1)]
+        [(
+            "Hello from Chromium".into(),
+            "First <b>words</b>".into(),
+            true,
+            1
+        )]
     );
     let shot = b.screenshot("admin-edit-form.png");
     eprintln!("screenshot: {}", shot.display());
@@ -653,7 +676,10 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     b.html_when(|h| h.contains("Hello from Chromium</a>"));
     b.screenshot("admin-list.png");
     b.click_on("th[scope=row] a");
-    assert!(b.until("location.pathname === '/admin/post/1/change/'"), "the edit form");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/change/'"),
+        "the edit form"
+    );
     b.type_into("#id_title", "Hello, edited");
     b.click_on("button[name=_save]");
     let html = b.html_when(|h| h.contains("was changed"));
@@ -669,7 +695,10 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     // Delete, through the confirmation page.
     b.navigate(&format!("{base}/admin/post/1/change/"));
     b.click_on("a.delete");
-    assert!(b.until("location.pathname === '/admin/post/1/delete/'"), "confirmation");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/delete/'"),
+        "confirmation"
+    );
     let html = b.html_when(|h| h.contains("Delete Post"));
     assert!(html.contains("Delete Post “Hello, edited”?"), "{html}");
     assert_eq!(posts(&dir).len(), 1, "the confirmation deletes nothing");
@@ -684,7 +713,10 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
 
     // Sign out: the session's row is gone, the admin asks to sign in again.
     b.click_on("header form button");
-    assert!(b.until("location.pathname === '/admin/login/'"), "signed out");
+    assert!(
+        b.until("location.pathname === '/admin/login/'"),
+        "signed out"
+    );
     let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
     let sessions: i64 = conn
         .query_row("SELECT COUNT(*) FROM trellis_session", [], |r| r.get(0))
