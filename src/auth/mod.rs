@@ -23,6 +23,9 @@ use crate::db::session as store;
 use crate::db::DbError;
 use crate::views::{Ctx, Request, ViewError};
 
+/// Why a signed-in user who is not staff gets a 403 on a `staff_required` page.
+pub const STAFF_ONLY: &str = "This page is for staff users only.";
+
 /// The session cookie's name (Django's SESSION_COOKIE_NAME).
 pub const COOKIE: &str = "sessionid";
 const KEY_LENGTH: usize = 32;
@@ -228,9 +231,7 @@ pub fn guard(
                 format!("{login}?next={next}"),
             )))
         }
-        Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(
-            "This page is for staff users only.".into(),
-        )),
+        Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(STAFF_ONLY.into())),
         Some(_) => Ok(None),
     }
 }

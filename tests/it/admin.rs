@@ -533,10 +533,12 @@ fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_4
         let r = ann.get(path);
         assert_eq!(r.status, 403, "{path}: {}", r.body);
         assert!(
-            r.body.contains("This page is for staff users only."),
+            r.body.contains("<p>This page is for staff users only.</p><p>You are signed in as a user who is not staff."),
             "{}",
             r.body
         );
+        // Not a form's failure: no advice to reload a form.
+        assert!(!r.body.contains("reload the form"), "{}", r.body);
     }
     let r = ann.post("/manage/post/1/delete/", "");
     assert_eq!(r.status, 403);
