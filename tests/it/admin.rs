@@ -756,3 +756,41 @@ fn a_collection_model_has_no_write_routes() {
     );
     assert!(!admin.get("/admin/note/").body.contains("Add Note"));
 }
+
+#[test]
+fn a_many_to_many_field_is_a_multiple_choice_and_both_choices_are_saved() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      body: { type: text, format: markdown }\n      day: { type: date }\n      tags: { type: many_to_many, to: Tag }\n",
+        ),
+        (
+            "rows.yaml",
+            "- { model: Tag, pk: 1, fields: { name: red } }\n- { model: Tag, pk: 2, fields: { name: blue } }\n- { model: Tag, pk: 3, fields: { name: green } }\n",
+        ),
+    ]);
+    let admin = staff(&dir.path);
+    let r = admin.get("/admin/note/add/");
+    for want in [
+        r#"<textarea id="id_body" name="body" required></textarea>"#,
+        r#"<input type="date" id="id_day" name="day" value="" required>"#,
+        r#"<select id="id_tags" name="tags" multiple size="6"><option value="1">red</option><option value="2">blue</option>"#,
+    ] {
+        assert!(r.body.contains(want), "{want}\n{}", r.body);
+    }
+    let r = admin.post("/admin/note/add/", "body=*hi*&day=2024-05-06&tags=1&tags=3");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM note_tags WHERE note_id = 1 AND tag_id IN (1, 3)"
+        ),
+        2
+    );
+    let r = admin.get("/admin/note/1/change/");
+    assert!(
+        r.body.contains(r#"<option value="1" selected>red</option><option value="2">blue</option><option value="3" selected>green</option>"#),
+        "{}",
+        r.body
+    );
+}
