@@ -550,6 +550,52 @@ fn posts(dir: &std::path::Path) -> Vec<(String, String, bool, i64)> {
         .collect()
 }
 
+/// The header's "Sign out": back to the sign-in page, no session left in the database, and the
+/// admin's pages ask to sign in again.
+fn signs_out(b: &mut Browser, base: &str, dir: &std::path::Path) {
+    b.click_on("header form button");
+    assert!(
+        b.until("location.pathname === '/admin/login/'"),
+        "signed out"
+    );
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
+    let sessions: i64 = conn
+        .query_row("SELECT COUNT(*) FROM trellis_session", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 0);
+    let url = format!("{base}/admin/post/");
+    b.call("Page.navigate", json!({ "url": url }));
+    assert!(
+        b.until("location.pathname === '/admin/login/' && location.search === '?next=%2Fadmin%2Fpost%2F'"),
+        "no longer signed in"
+    );
+}
+
+/// `trellis user add --staff DIR NAME`, the real binary, the password on standard input.
+fn trellis_user_add_staff(dir: &std::path::Path, name: &str, password: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut add = common::command(tmp.path())
+        .args(["user", "add", "--staff"])
+        .arg(dir)
+        .arg(name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The admin as a person uses it, in a real Chromium against a real `trellis serve`: a staff
 /// user made with `trellis user add --staff` (password on standard input), signed in on the
 /// admin's page; a post added, seen on the public list, edited, deleted through the
@@ -571,27 +617,7 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     ]);
     let s = Server::start(&site.path);
     let dir = s.site_path().to_path_buf();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut add = common::command(tmp.path())
-        .args(["user", "add", "--staff"])
-        .arg(&dir)
-        .arg("root")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long staff password\n")
-        .unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    trellis_user_add_staff(&dir, "root", "a long staff password");
 
     let base = format!("http://{}", s.addr);
     let mut b = Browser::open(&bin, &format!("{base}/admin/"));
@@ -712,20 +738,5 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     assert!(posts(&dir).is_empty());
 
     // Sign out: the session's row is gone, the admin asks to sign in again.
-    b.click_on("header form button");
-    assert!(
-        b.until("location.pathname === '/admin/login/'"),
-        "signed out"
-    );
-    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
-    let sessions: i64 = conn
-        .query_row("SELECT COUNT(*) FROM trellis_session", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(sessions, 0);
-    let url = format!("{base}/admin/post/");
-    b.call("Page.navigate", json!({ "url": url }));
-    assert!(
-        b.until("location.pathname === '/admin/login/' && location.search === '?next=%2Fadmin%2Fpost%2F'"),
-        "no longer signed in"
-    );
+    signs_out(&mut b, &base, &dir);
 }
