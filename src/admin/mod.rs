@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use crate::config::diagnostic::suggestion;
-use crate::config::raw::{FieldType, RawAdmin, RawAdminFull, RawRoute, ViewKind};
+use crate::config::raw::{AdminForm, FieldType, RawAdmin, RawAdminFull, RawRoute, ViewKind};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::Query;
@@ -75,12 +75,26 @@ pub fn routes(
         return Vec::new();
     }
     let per_page = full.paginate_by.unwrap_or(PER_PAGE);
-    let mut specs = vec![(
-        path.clone(),
-        "index".to_string(),
-        ViewKind::AdminIndex,
-        index_raw(&chosen, models),
-    )];
+    let mut specs = vec![
+        (
+            path.clone(),
+            "index".to_string(),
+            ViewKind::AdminIndex,
+            index_raw(&chosen, models),
+        ),
+        (
+            format!("{path}login/"),
+            "login".to_string(),
+            ViewKind::Login,
+            login_raw(source),
+        ),
+        (
+            format!("{path}logout/"),
+            "logout".to_string(),
+            ViewKind::Logout,
+            json!({"view": "logout", "success": format!("{NAMESPACE}:login")}),
+        ),
+    ];
     for (model, cols) in chosen.iter().zip(columns) {
         let model = &models[model.as_str()];
         let s = slug(&model.name);
@@ -95,25 +109,68 @@ pub fn routes(
         } else {
             "path"
         };
-        specs.push((
-            format!("{path}{s}/<{conv}:pk>/change/"),
-            format!("{s}-change"),
-            ViewKind::Detail,
-            change_raw(model, models),
-        ));
+        let change = format!("{path}{s}/<{conv}:pk>/change/");
         let (h_path, h_name, h_raw) = history::route(&path, model, conv, common(model));
         specs.push((h_path, h_name, ViewKind::AdminHistory, h_raw));
+        if model.from_files {
+            // Rows that come from files are shown, never written.
+            let raw = change_raw(model, models);
+            specs.push((change, format!("{s}-change"), ViewKind::Detail, raw));
+            continue;
+        }
+        let form = |view: &str, template: &str, success: String| {
+            json!({
+                "view": view,
+                "model": model.name,
+                "template": template,
+                "success": success,
+                "context": {"admin": common(model)},
+                "history": true,
+            })
+        };
+        let change_route = format!("{NAMESPACE}:{s}-change");
+        specs.extend([
+            (
+                format!("{path}{s}/add/"),
+                format!("{s}-add"),
+                ViewKind::Create,
+                form("create", templates::FORM, change_route.clone()),
+            ),
+            (
+                change,
+                format!("{s}-change"),
+                ViewKind::Update,
+                form("update", templates::FORM, change_route),
+            ),
+            (
+                format!("{path}{s}/<{conv}:pk>/delete/"),
+                format!("{s}-delete"),
+                ViewKind::Delete,
+                form("delete", templates::DELETE, format!("{NAMESPACE}:{s}-list")),
+            ),
+        ]);
     }
     let origin = source.diag("admin", "").headline();
     let origin = origin.trim_end_matches(": ").to_string();
     specs
         .into_iter()
-        .filter_map(|(path, name, view, raw)| {
+        .filter_map(|(path, name, view, mut raw)| {
             let pattern = Pattern::parse_path(&path, convs).ok()?;
+            // Only signed-in staff reach the admin; its sign-in and sign-out are for anyone.
+            if !matches!(view, ViewKind::Login | ViewKind::Logout) {
+                raw["staff_required"] = true.into();
+            }
             let mut raw: RawRoute = serde_json::from_value(raw)
                 .map_err(|e| errors.push(source.diag("admin", format!("the admin's {name}: {e}"))))
                 .ok()?;
             raw.view = view;
+            if matches!(view, ViewKind::Create | ViewKind::Update | ViewKind::Delete) {
+                let s = name.rsplit_once('-').map_or(name.as_str(), |(s, _)| s);
+                raw.admin_form = Some(AdminForm {
+                    add: format!("{NAMESPACE}:{s}-add"),
+                    change: format!("{NAMESPACE}:{s}-change"),
+                });
+            }
             Some(RouteDef {
                 raw,
                 source: source.clone(),
@@ -291,7 +348,15 @@ fn common(model: &Model) -> Map<String, Value> {
         "history_route".into(),
         format!("{NAMESPACE}:{s}-history").into(),
     );
+    m.insert("logout_route".into(), format!("{NAMESPACE}:logout").into());
     m.insert("read_only".into(), model.from_files.into());
+    if !model.from_files {
+        m.insert("add_route".into(), format!("{NAMESPACE}:{s}-add").into());
+        m.insert(
+            "delete_route".into(),
+            format!("{NAMESPACE}:{s}-delete").into(),
+        );
+    }
     m
 }
 
@@ -302,8 +367,29 @@ fn index_raw(chosen: &[String], models: &Models) -> Value {
         .collect();
     json!({
         "view": "template",
-        "context": {"admin": {"index_route": format!("{NAMESPACE}:index"), "models": list}},
+        "template": templates::INDEX,
+        "context": {"admin": {
+            "index_route": format!("{NAMESPACE}:index"),
+            "logout_route": format!("{NAMESPACE}:logout"),
+            "models": list,
+        }},
         "export": false,
+    })
+}
+
+/// The admin's own sign-in page (Django's admin has its own too): the site's folder in its
+/// context, for the command that makes the first user.
+fn login_raw(source: &Source) -> Value {
+    let folder = source.file.parent().unwrap_or(std::path::Path::new("."));
+    let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    json!({
+        "view": "login",
+        "template": templates::LOGIN,
+        "success": format!("{NAMESPACE}:index"),
+        "context": {"admin": {
+            "index_route": format!("{NAMESPACE}:index"),
+            "site_dir": folder.display().to_string(),
+        }},
     })
 }
 

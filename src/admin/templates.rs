@@ -10,6 +10,9 @@ pub const INDEX: &str = "admin/index";
 pub const LIST: &str = "admin/list";
 pub const CHANGE: &str = "admin/change";
 pub const HISTORY: &str = "admin/history";
+pub const FORM: &str = "admin/form";
+pub const DELETE: &str = "admin/delete";
+pub const LOGIN: &str = "admin/login";
 
 const HEAD: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -21,9 +24,19 @@ const HEAD: &str = r#"<!DOCTYPE html>
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;background:#f6f7f9}
 a{color:#1a56a8}
-a:focus,button:focus,input:focus{outline:3px solid #f5a623;outline-offset:2px}
+a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
-header{background:#243447;color:#fff;padding:.75rem 1rem}header a{color:#fff}
+header{background:#243447;color:#fff;padding:.75rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;justify-content:space-between;align-items:center}header a{color:#fff}
+header form{margin:0;display:flex;gap:.5rem;align-items:center}
+.messages{list-style:none;margin:1rem 1rem 0;padding:0}.messages li{background:#e6f4ea;border:1px solid #8cc59b;padding:.5rem .75rem;border-radius:4px;max-width:70rem}
+form.edit{background:#fff;padding:1rem;border:1px solid #d5dae1;border-radius:4px;max-width:48rem}
+.field{margin:0 0 1rem}.field>label{display:block;font-weight:600;margin-bottom:.2rem}
+input,textarea,select{font:inherit;padding:.4rem;max-width:100%}
+.field input:not([type=checkbox]),.field textarea,.field select{width:100%}textarea{min-height:8rem}
+.error{color:#a3121a;font-weight:600;margin:.2rem 0}.invalid input,.invalid textarea,.invalid select{border:2px solid #a3121a}
+.errors{border:2px solid #a3121a;background:#fff;padding:.5rem .75rem;border-radius:4px;margin-bottom:1rem}
+.submit{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.delete,.danger{color:#a3121a}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:.5rem;border:1px solid #d5dae1}
 nav.crumbs{padding:.5rem 1rem;background:#e8ebf0;font-size:.9rem}
 main{padding:1rem;max-width:72rem}
 h1{font-size:1.4rem;margin:.25rem 0 1rem}
@@ -50,7 +63,8 @@ dt{font-weight:600}dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 const TOP: &str = r##"</head>
 <body>
 <a class="skip" href="#content">Skip to content</a>
-<header><a href="{{url admin.index_route}}">{{site.name}} administration</a></header>
+<header><a href="{{url admin.index_route}}">{{site.name}} administration</a>{{#if user.is_authenticated}}<form method="post" action="{{url admin.logout_route}}">{{csrf_input}}<span>Signed in as <strong>{{user.username}}</strong></span> <button type="submit">Sign out</button></form>{{/if}}</header>
+{{#if messages}}<ul class="messages" role="status">{{#each messages}}<li class="{{level}}">{{text}}</li>{{/each}}</ul>{{/if}}
 "##;
 
 const FOOT: &str = "</main>\n</body>\n</html>\n";
@@ -62,9 +76,9 @@ const INDEX_BODY: &str = r##"<title>Administration · {{site.name}}</title>
 TOP<main id="content">
 <h1>Site administration</h1>
 <div class="scroll"><table>
-<thead><tr><th scope="col">Model</th><th scope="col">Rows</th></tr></thead>
+<thead><tr><th scope="col">Model</th><th scope="col">Rows</th><th scope="col"><span class="skip">Actions</span></th></tr></thead>
 <tbody>
-{{#each admin.models}}<tr><th scope="row"><a href="{{url list_route}}">{{label}}</a>{{#if read_only}} <small>(from files, read-only)</small>{{/if}}</th><td>{{count}}</td></tr>
+{{#each admin.models}}<tr><th scope="row"><a href="{{url list_route}}">{{label}}</a>{{#if read_only}} <small>(from files, read-only)</small>{{/if}}</th><td>{{count}}</td><td>{{#if add_route}}<a href="{{url add_route}}">Add<span class="skip"> {{label}}</span></a>{{/if}}</td></tr>
 {{/each}}</tbody>
 </table></div>
 RECENT"##;
@@ -80,6 +94,7 @@ const LIST_BODY: &str = r##"<title>{{admin.label}} · Administration · {{site.n
 TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › {{admin.label}}</nav>
 <main id="content">
 <h1>{{admin.label}}</h1>
+{{#if admin.add_route}}<p><a class="add" href="{{url admin.add_route}}">Add {{admin.label}}</a></p>{{/if}}
 {{#if admin.read_only}}<p class="note">These rows come from files: they are shown here read-only; edit the files to change them.</p>{{/if}}
 {{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}">{{#each facets}}{{#if chosen}}<input type="hidden" name="{{param}}" value="{{lookup @root.request.query param}}">{{/if}}{{/each}}{{#if ordering.current}}<input type="hidden" name="ordering" value="{{ordering.current}}">{{/if}} <button type="submit">Search</button></form>{{/if}}
 <div class="wrap">
@@ -127,13 +142,89 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 </table></div>
 "##;
 
+/// What a form's input carries besides its type: its id (for its label), name, and, when its
+/// value was refused, a pointer to the message.
+const ATTRS: &str = r#"id="id_{{name}}" name="{{name}}"{{#if error}} aria-invalid="true" aria-describedby="err_{{name}}"{{/if}}"#;
+
+/// Add and edit (`view: create` / `update`): one labelled input per field of `views::form`'s
+/// field context, the widget its type calls for, its message under it; the messages linked
+/// from a box at the top, which is focused (`autofocus` on its first link).
+const FORM_BODY: &str = r##"<title>{{form.title}} · Administration · {{site.name}}</title>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › {{#if object}}{{object.pk}}{{else}}Add{{/if}}</nav>
+<main id="content">
+<h1>{{form.title}}</h1>
+{{#if form.has_errors}}<div class="errors" role="alert" tabindex="-1" autofocus><p>Please correct the errors below.</p><ul>{{#each form.fields}}{{#if error}}<li><a href="#id_{{name}}">{{label}}: {{error}}</a></li>{{/if}}{{/each}}</ul></div>{{/if}}
+<form method="post" class="edit" novalidate>
+{{csrf_input}}
+{{#each form.fields}}<div class="field{{#if error}} invalid{{/if}}">
+{{#if html}}{{{html}}}
+{{else if (eq widget "checkbox")}}<label><input type="checkbox" ATTRS{{#if checked}} checked{{/if}}> {{label}}</label>
+{{else}}<label for="id_{{name}}">{{label}}</label>
+{{#if (eq widget "textarea")}}<textarea ATTRS{{#if required}} required{{/if}}>{{value}}</textarea>
+{{else if (eq widget "select")}}<select ATTRS>{{#unless required}}<option value="">---------</option>{{/unless}}{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else if (eq widget "select_multiple")}}<select ATTRS multiple size="6">{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else}}<input type="{{widget}}" ATTRS value="{{value}}"{{#if max_length}} maxlength="{{max_length}}"{{/if}}{{#if required}} required{{/if}}>
+{{/if}}{{/if}}{{#if error}}<p class="error" id="err_{{name}}">{{error}}</p>{{/if}}
+</div>
+{{/each}}<div class="submit"><button type="submit" name="_save">Save</button>
+<button type="submit" name="_addanother">Save and add another</button>
+<button type="submit" name="_continue">Save and continue editing</button>
+{{#if object}}<a href="{{url admin.history_route pk=object.pk}}">History</a>
+<a class="delete" href="{{url admin.delete_route pk=object.pk}}">Delete</a>{{/if}}</div>
+</form>
+"##;
+
+/// Delete's confirmation (`view: delete`): what the cascade removes, what it empties, or what
+/// forbids it (`db::write::cascade_plan`, as `views::form` puts it in `form.plan`).
+const DELETE_BODY: &str = r##"<title>{{form.title}} · Administration · {{site.name}}</title>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › <a href="{{url admin.change_route pk=object.pk}}">{{object.pk}}</a> › Delete</nav>
+<main id="content">
+<h1>{{form.title}}</h1>
+{{#if form.blocked}}<p class="note">It cannot be deleted: these rows point at it and forbid it (<code>on_delete: restrict</code>).</p>
+<ul class="blocked">{{#each form.plan.blocked}}<li>PLAN</li>{{/each}}</ul>
+<p><a href="{{url admin.change_route pk=object.pk}}">Back</a></p>
+{{else}}{{#if form.plan.deleted}}<p>Deleting it also deletes these rows:</p>
+<ul class="deleted">{{#each form.plan.deleted}}<li>PLAN</li>{{/each}}</ul>{{else}}<p>No other row is deleted with it.</p>{{/if}}
+{{#if form.plan.set_null}}<p>These rows are kept, their link to it emptied:</p>
+<ul class="set-null">{{#each form.plan.set_null}}<li>PLAN</li>{{/each}}</ul>{{/if}}
+<form method="post" class="submit">
+{{csrf_input}}
+<button type="submit" class="danger">Yes, delete it</button>
+<a href="{{url admin.change_route pk=object.pk}}">No, take me back</a>
+</form>
+{{/if}}
+"##;
+
+/// One entry of a cascade plan: the model, how many rows, the first few by name.
+const PLAN: &str = r#"{{model}}: {{count}}{{#if labels}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}}){{/if}}"#;
+
+/// The admin's sign-in page (`view: login`); with no user at all, the command that makes one.
+const LOGIN_BODY: &str = r##"<title>Sign in · Administration · {{site.name}}</title>
+TOP<main id="content">
+<h1>Sign in</h1>
+{{#if form.no_users}}<div class="note"><p>This site has no user yet. Make a staff user on the server, in a terminal (the password is asked for), then sign in here:</p>
+<pre><code>trellis user add --staff {{admin.site_dir}} USERNAME</code></pre></div>{{/if}}
+{{#if form.error}}<p class="error" role="alert">{{form.error}}</p>{{/if}}
+<form method="post" class="edit">
+{{csrf_input}}
+<div class="field"><label for="id_username">Username</label>
+<input id="id_username" name="username" value="{{form.username}}" autocomplete="username" required autofocus></div>
+<div class="field"><label for="id_password">Password</label>
+<input id="id_password" type="password" name="password" autocomplete="current-password" required></div>
+{{#if form.next}}<input type="hidden" name="next" value="{{form.next}}">{{/if}}
+<button type="submit">Sign in</button>
+</form>
+"##;
+
 /// Each built-in template's name and text.
-pub fn all() -> [(&'static str, String); 4] {
+pub fn all() -> [(&'static str, String); 7] {
     let page = |body: &str| {
         let body = body
             .replace("TOP", TOP)
             .replace("VALUE", VALUE)
-            .replace("RECENT", RECENT);
+            .replace("RECENT", RECENT)
+            .replace("ATTRS", ATTRS)
+            .replace("PLAN", PLAN);
         [HEAD, &body, FOOT].concat()
     };
     [
@@ -141,6 +232,9 @@ pub fn all() -> [(&'static str, String); 4] {
         (LIST, page(LIST_BODY)),
         (CHANGE, page(CHANGE_BODY)),
         (HISTORY, page(HISTORY_BODY)),
+        (FORM, page(FORM_BODY)),
+        (DELETE, page(DELETE_BODY)),
+        (LOGIN, page(LOGIN_BODY)),
     ]
 }
 

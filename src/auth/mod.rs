@@ -23,6 +23,9 @@ use crate::db::session as store;
 use crate::db::DbError;
 use crate::views::{Ctx, Request, ViewError};
 
+/// Why a signed-in user who is not staff gets a 403 on a `staff_required` page.
+pub const STAFF_ONLY: &str = "This page is for staff users only.";
+
 /// The session cookie's name (Django's SESSION_COOKIE_NAME).
 pub const COOKIE: &str = "sessionid";
 const KEY_LENGTH: usize = 32;
@@ -228,9 +231,7 @@ pub fn guard(
                 format!("{login}?next={next}"),
             )))
         }
-        Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(
-            "This page is for staff users only.".into(),
-        )),
+        Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(STAFF_ONLY.into())),
         Some(_) => Ok(None),
     }
 }
@@ -334,10 +335,21 @@ pub fn compile(
             }
             Some(name.clone())
         }
-        None => routes
-            .iter()
-            .find(|r| r.raw.view == ViewKind::Login)
-            .and_then(|r| r.name.clone()),
+        // The site's own `view: login` route, else the admin's sign-in page (when `admin:` is
+        // mounted): the admin uses the site's sign-in when it has one, and a site without one
+        // sends its `login_required` visitors to the admin's.
+        None => {
+            let admin_login = format!("{}:login", crate::admin::NAMESPACE);
+            let logins = || {
+                routes
+                    .iter()
+                    .filter(|r| r.raw.view == ViewKind::Login)
+                    .filter_map(|r| r.name.clone())
+            };
+            logins()
+                .find(|n| *n != admin_login)
+                .or_else(|| logins().find(|n| *n == admin_login))
+        }
     };
     let login_route = login
         .as_deref()

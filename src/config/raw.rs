@@ -752,6 +752,19 @@ pub struct RawRoute {
     /// delete).
     #[serde(default)]
     pub history: Option<bool>,
+    /// Set by the admin on the form routes it generates, never read from YAML: what its forms
+    /// do beyond a plain form view (a message after each change, "Save and add another").
+    #[serde(skip)]
+    pub admin_form: Option<AdminForm>,
+}
+
+/// What the admin asks of a form route it generates (`admin::routes`).
+#[derive(Debug, Clone, Default)]
+pub struct AdminForm {
+    /// The model's add route (`admin:post-add`): "Save and add another" goes there.
+    pub add: String,
+    /// The model's change route (`admin:post-change`): "Save and continue editing" goes there.
+    pub change: String,
 }
 
 /// `pages:` of a list route.
@@ -1191,8 +1204,8 @@ view_keys! {
     "lookup" lookup: &[Detail, Update, Delete];
     "history" history: &[Create, Update, Delete];
     "related" related: &[Detail];
-    "template" template: &[List, Detail, Template, Create, Update, Delete, Login], required by &[Template];
-    "context" context: &[List, Detail, Template, Response, AdminIndex, AdminHistory];
+    "template" template: &[List, Detail, Template, Create, Update, Delete, Login, AdminIndex], required by &[Template];
+    "context" context: &[List, Detail, Template, Response, Create, Update, Delete, Login, AdminIndex, AdminHistory];
     "status" status: &[List, Detail, Template, Response];
     "to" to: &[Redirect];
     "url" url: &[Redirect];

@@ -190,6 +190,12 @@ pub fn list_users(c: &Connection) -> Result<Vec<UserRow>, DbError> {
     })
 }
 
+/// Whether the site has any user at all (the admin's sign-in page says how to make one).
+pub fn has_users(c: &Connection) -> Result<bool, DbError> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {USER_TABLE})");
+    run(&sql, |sql| c.query_row(sql, [], |r| r.get(0)))
+}
+
 /// A user and their password hash, by username.
 pub fn user_with_hash(
     c: &Connection,

@@ -89,6 +89,8 @@ pub struct LoginView {
     template: Option<String>,
     uses: Uses,
     success: String,
+    /// The route's `context:`, merged into the page's.
+    context: Map<String, serde_json::Value>,
 }
 
 impl LoginView {
@@ -100,6 +102,12 @@ impl LoginView {
             template: r.raw.template.clone(),
             uses,
             success,
+            context: r
+                .raw
+                .context
+                .clone()
+                .map(|c| c.into_iter().collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -208,10 +216,17 @@ impl LoginView {
             .or_else(|| call.req.last("next"))
             .filter(|n| auth::safe_next(n))
             .unwrap_or_default();
-        let mut extra = Map::new();
+        // With no user at all, a page can say how to make the first one (the admin's does).
+        let no_users = match ctx.db {
+            Some(db) => !db
+                .with(|c| store::has_users(&c.conn))
+                .map_err(|e| call.db(e))?,
+            None => true,
+        };
+        let mut extra = self.context.clone();
         extra.insert(
             "form".into(),
-            json!({"username": username, "error": error, "next": next}),
+            json!({"username": username, "error": error, "next": next, "no_users": no_users}),
         );
         let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);
         let body = match &self.template {

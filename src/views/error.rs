@@ -229,6 +229,11 @@ fn fallback_page(status: u16, message: &str) -> Response {
     let detail = match status {
         404 => "<p>The requested resource was not found on this server.</p>".to_string(),
         400 => format!("<p>{}</p>", html_escape(message)),
+        // Not a form's failure: a signed-in user who is not staff (`staff_required`).
+        403 if message == crate::auth::STAFF_ONLY => format!(
+            "<p>{}</p><p>You are signed in as a user who is not staff. Sign in as a staff user, or ask one to make you staff (<code>trellis user staff SITE USERNAME</code>).</p>",
+            html_escape(message)
+        ),
         403 => format!(
             "<p>The request was refused: {}</p><p>A form must be sent from a page of this site, with the cookies it set (reload the form and send it again).</p>",
             html_escape(message)

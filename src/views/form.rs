@@ -71,6 +71,18 @@ pub struct FormView {
     uses: Uses,
     /// `history: true`: each write is logged in `trellis_log`, in its transaction.
     history: bool,
+    /// The route's `context:`, merged into the page's.
+    context: Map<String, Value>,
+    /// The admin's forms: a message after each change, and where "Save and add another" and
+    /// "Save and continue editing" go.
+    admin: Option<AdminLinks>,
+}
+
+/// The admin's add and change routes of a form's model, and its name in messages.
+#[derive(Debug)]
+struct AdminLinks {
+    add: RowLink,
+    change: RowLink,
 }
 
 impl FormView {
@@ -140,6 +152,16 @@ impl FormView {
                 .collect(),
             None => HashMap::new(),
         };
+        let admin = raw.admin_form.as_ref().and_then(|a| {
+            let link = |name: &str| RowLink::to_name(env.router, name, &model);
+            match (link(&a.add), link(&a.change)) {
+                (Ok(add), Ok(change)) => Some(AdminLinks { add, change }),
+                (Err(why), _) | (_, Err(why)) => {
+                    errors.push(r.source.diag(&r.at, format!("the admin's form: {why}")));
+                    None
+                }
+            }
+        });
         Some(FormView {
             kind,
             model,
@@ -150,6 +172,12 @@ impl FormView {
             partials,
             uses,
             history: raw.history == Some(true),
+            context: raw
+                .context
+                .clone()
+                .map(|c| c.into_iter().collect())
+                .unwrap_or_default(),
+            admin,
         })
     }
 
@@ -224,7 +252,10 @@ impl FormView {
                 .map_err(|e| call.db(e))?;
             match written {
                 // Only now, after COMMIT: a redirect received means a row saved.
-                Ok(row) => return self.redirect(ctx, call, &row),
+                Ok(written) => {
+                    let verb = if row.is_some() { "changed" } else { "added" };
+                    return self.saved(ctx, call, &written, verb);
+                }
                 Err(WriteError::Field(name, m)) => messages.push((name, m)),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
@@ -241,17 +272,38 @@ impl FormView {
         })
     }
 
-    /// The 303 to `success`, filled from `row`.
-    fn redirect(
+    /// After COMMIT: the 303 to `success`, filled from `row`. In the admin, also a message for
+    /// the next page (Django's "The post “Hello” was added successfully."), and "Save and add
+    /// another" (`_addanother`) or "Save and continue editing" (`_continue`) go back to a form.
+    fn saved(
         &self,
         ctx: &Ctx,
         call: &Call,
         row: &Map<String, Value>,
+        verb: &str,
     ) -> Result<Response, ViewError> {
-        let link = self
+        let mut link = self
             .success
             .as_ref()
             .ok_or_else(|| call.internal("no success route"))?;
+        if let Some(admin) = &self.admin {
+            let name = self.model.name.to_lowercase();
+            let mut text = format!(
+                "The {name} “{}” was {verb} successfully.",
+                object_label(&self.model, row)
+            );
+            if verb != "deleted" && call.req.form_last("_addanother").is_some() {
+                text.push_str(&format!(" You may add another {name} below."));
+                link = &admin.add;
+            } else if verb != "deleted" && call.req.form_last("_continue").is_some() {
+                text.push_str(" You may edit it again below.");
+                link = &admin.change;
+            }
+            // The row is saved: a message that cannot be kept is logged, never a failed answer.
+            if let Err(e) = crate::auth::add_message(ctx, call.req, "success", &text) {
+                tracing::warn!("keeping the message after {}: {e}", call.origin);
+            }
+        }
         let location = link.path(ctx.router, row).map_err(|e| call.internal(e))?;
         Ok(Response::redirect(303, location))
     }
@@ -279,7 +331,7 @@ impl FormView {
                 .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
                 .map_err(|e| call.db(e))?
             {
-                Ok(()) => return self.redirect(ctx, call, &row),
+                Ok(()) => return self.saved(ctx, call, &row, "deleted"),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
                 Err(WriteError::Field(..)) => status = 409,
@@ -369,7 +421,7 @@ impl FormView {
             Some(row) => format!("Edit {name} “{}”", object_label(&self.model, row)),
             None => format!("New {name}"),
         };
-        let form = json!({"title": title, "fields": fields});
+        let form = json!({"title": title, "fields": fields, "has_errors": !messages.is_empty()});
         self.page(ctx, call, object, form, status)
     }
 
@@ -383,10 +435,13 @@ impl FormView {
         form: Value,
         status: u16,
     ) -> Result<Response, ViewError> {
-        let mut extra = Map::new();
+        let mut extra = self.context.clone();
         extra.insert("form".into(), form);
         extra.insert("model".into(), self.model.name.clone().into());
-        if let Some(row) = object {
+        if let Some(mut row) = object {
+            // `object.pk` as a detail page has it, whatever the key's column is called.
+            let pk = row.get(&self.model.pk_field().column).cloned();
+            row.entry("pk").or_insert(pk.unwrap_or(Value::Null));
             extra.insert("object".into(), Value::Object(row));
         }
         let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);

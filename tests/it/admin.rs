@@ -3,7 +3,58 @@
 //! values escaped), a collection model shown read-only, and bad `admin:` values refused by
 //! `trellis check` at their place. In process, and once over real HTTP.
 
-use crate::common::{check_prints, write_files, Local, Server, SiteDir};
+use std::path::Path;
+
+use trellis::views::Request;
+
+use crate::common::{check_prints, write_files, Local, Resp, Server, SiteDir, CSRF_SECRET};
+
+/// A site loaded in process with a signed-in session: every request carries its cookie.
+pub(crate) struct Signed {
+    pub local: Local,
+    pub cookie: String,
+}
+
+impl Signed {
+    pub fn get(&self, target: &str) -> Resp {
+        self.local
+            .send(&Request::get(target).with_cookies(&self.cookie))
+    }
+
+    /// A form POST as the admin's pages send it: the session and a CSRF token that passes.
+    pub fn post(&self, target: &str, body: &str) -> Resp {
+        let req = Request::new("POST", target)
+            .with_cookies(&format!("csrftoken={CSRF_SECRET}; {}", self.cookie))
+            .with_form(&format!("csrfmiddlewaretoken={CSRF_SECRET}&{body}"));
+        self.local.send(&req)
+    }
+}
+
+/// Make user `name` in the site's database (`db.sqlite3` in `dir`) and a session for them;
+/// the `sessionid=…` cookie that signs a request in as them.
+pub(crate) fn session_for(dir: &Path, name: &str, staff: bool) -> String {
+    use trellis::db::session as store;
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
+    let hash = trellis::auth::hash_password("pw").unwrap();
+    store::add_user(&conn, name, &hash, staff).unwrap();
+    let id: i64 = conn
+        .query_row(
+            "SELECT id FROM trellis_user WHERE username = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let key = trellis::auth::new_key();
+    store::create_session(&conn, &key, id, trellis::auth::now() + 3600).unwrap();
+    format!("sessionid={key}")
+}
+
+/// The site in `dir`, loaded in process, with a staff user signed in.
+pub(crate) fn staff(dir: &Path) -> Signed {
+    let local = Local::load(dir);
+    let cookie = session_for(dir, "root", true);
+    Signed { local, cookie }
+}
 
 const SITE: &str = "site: { name: Blog, database: db.sqlite3, fixtures: [rows.yaml] }
 admin: { path: manage/, paginate_by: 2, list_display: { Post: [title, status, published, author] } }
@@ -20,7 +71,6 @@ models:
     ordering: [title]
 routes:
   - { path: '', view: template, template: home.hbs }
-  - { path: login/, name: login, view: login }
 ";
 
 const ROWS: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
@@ -39,9 +89,9 @@ pub(crate) fn blog_dir() -> SiteDir {
     ])
 }
 
-fn blog() -> (SiteDir, Local) {
+fn blog() -> (SiteDir, Signed) {
     let dir = blog_dir();
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     (dir, local)
 }
 
@@ -204,14 +254,17 @@ fn each_row_links_to_its_page_in_the_admin() {
         "{}",
         r.body
     );
+    // The row's page is its edit form, filled from the row.
     let r = local.get("/manage/post/2/change/");
     assert!(
-        r.body.contains("<dt>Title</dt><dd>Bananas</dd>"),
+        r.body
+            .contains(r#"<input type="text" id="id_title" name="title" value="Bananas""#),
         "{}",
         r.body
     );
     assert!(
-        r.body.contains("<dt>Published</dt><dd>No</dd>"),
+        r.body
+            .contains(r#"<input type="checkbox" id="id_published" name="published"> Published"#),
         "{}",
         r.body
     );
@@ -223,11 +276,11 @@ fn a_collection_model_is_listed_read_only() {
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\nroutes:\n  - { path: login/, name: login, view: login }\n",
+            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n      body: { type: text, format: markdown }\n",
         ),
         ("notes/first.md", "---\ntitle: First note\n---\nHello.\n"),
     ]);
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     let r = local.get("/admin/");
     assert!(
         r.body
@@ -251,7 +304,7 @@ fn a_site_override_of_a_built_in_admin_template_wins() {
             "{{#each admin.models}}[{{model}}={{count}}]{{/each}}",
         ),
     ]);
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     assert_eq!(local.get("/manage/").body, "[Author=2][Post=4]");
 }
 
@@ -297,7 +350,12 @@ fn bad_admin_values_are_placed_with_a_hint() {
 fn over_http_the_admin_answers_its_pages() {
     let dir = blog_dir();
     let server = Server::start(&dir.path);
-    let r = server.get("/manage/post/?published=true&ordering=-title");
+    let cookie = session_for(server.site_path(), "root", true);
+    let r = server.request(
+        "GET",
+        "/manage/post/?published=true&ordering=-title",
+        &[("Cookie", &cookie)],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r
         .header("content-type")
@@ -330,11 +388,11 @@ fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\nroutes:\n  - { path: login/, name: login, view: login }\n",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Page:\n    fields:\n      path: { type: string, primary_key: true }\n      title: { type: string }\n",
         ),
         ("rows.yaml", "- { model: Page, pk: \"docs/intro\", fields: { title: Intro } }\n"),
     ]);
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     let r = local.get("/admin/page/");
     assert!(
         r.body
@@ -344,7 +402,13 @@ fn a_row_whose_text_key_holds_a_slash_links_to_its_page() {
     );
     let r = local.get("/admin/page/docs/intro/change/");
     assert!(
-        r.body.contains("<dt>Title</dt><dd>Intro</dd>"),
+        r.body.contains(r#"name="title" value="Intro""#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(r#"<a class="delete" href="/admin/page/docs/intro/delete/">"#),
         "{}",
         r.body
     );
@@ -355,11 +419,11 @@ fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields
     let dir = write_files(&[
         (
             "site.yaml",
-            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\nroutes:\n  - { path: login/, name: login, view: login }\n",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: { models: [Note] }\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      a: { type: string }\n      b: { type: integer }\n      c: { type: boolean }\n      d: { type: date }\n      e: { type: float }\n      f: { type: string }\n",
         ),
         ("rows.yaml", "- { model: Note, pk: 1, fields: { a: x, b: 2, c: true, d: 2024-01-02, e: 1.5, f: hidden } }\n"),
     ]);
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     let r = local.get("/admin/");
     assert!(
         r.body.contains("/admin/note/") && !r.body.contains("/admin/tag/"),
@@ -373,7 +437,7 @@ fn models_chooses_what_the_admin_manages_and_columns_default_to_the_first_fields
         "{}",
         r.body
     );
-    assert!(!r.body.contains("hidden"));
+    assert!(!r.body.contains(">hidden<"), "{}", r.body);
 }
 
 #[test]
@@ -386,9 +450,347 @@ fn a_site_template_links_to_the_admin_by_route_name() {
             "<a href=\"{{url \"admin:index\"}}\">admin</a> <a href=\"{{url \"admin:post-change\" pk=3}}\">3</a>",
         ),
     ]);
-    let local = Local::load(&dir.path);
+    let local = staff(&dir.path);
     assert_eq!(
         local.get("/").body,
         "<a href=\"/manage/\">admin</a> <a href=\"/manage/post/3/change/\">3</a>"
+    );
+}
+
+// --- The writing side: staff only, add, edit, delete, messages -------------------------------
+
+fn count(dir: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn location(r: &Resp) -> &str {
+    r.header("location")
+        .unwrap_or_else(|| panic!("no Location: {} {}", r.status, r.body))
+}
+
+#[test]
+fn an_anonymous_visitor_is_sent_to_the_admins_sign_in_which_says_how_to_make_a_user() {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    let r = local.get("/manage/post/?q=a");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        location(&r),
+        "/manage/login/?next=%2Fmanage%2Fpost%2F%3Fq%3Da"
+    );
+    for path in [
+        "/manage/",
+        "/manage/post/add/",
+        "/manage/post/1/change/",
+        "/manage/post/1/delete/",
+    ] {
+        let r = local.get(path);
+        assert_eq!(r.status, 302, "{path}");
+        assert!(location(&r).starts_with("/manage/login/?next="), "{path}");
+    }
+    // With no user at all, the sign-in page gives the command, with the site's real folder.
+    let r = local.get("/manage/login/?next=%2Fmanage%2Fpost%2F");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let folder = std::fs::canonicalize(&dir.path).unwrap();
+    let command = format!("trellis user add --staff {} USERNAME", folder.display());
+    assert!(r.body.contains(&command), "{}", r.body);
+    assert!(
+        r.body.contains(r#"name="next" value="/manage/post/""#),
+        "{}",
+        r.body
+    );
+    // Once a user exists, it does not.
+    session_for(&dir.path, "ann", false);
+    let r = local.get("/manage/login/");
+    assert!(!r.body.contains("trellis user add"), "{}", r.body);
+}
+
+#[test]
+fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_403() {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    session_for(&dir.path, "root", true);
+    let req = Request::new("POST", "/manage/login/")
+        .with_cookies(&format!("csrftoken={CSRF_SECRET}"))
+        .with_form(&format!(
+            "csrfmiddlewaretoken={CSRF_SECRET}&username=root&password=pw&next=%2Fmanage%2Fpost%2F"
+        ));
+    let r = local.send(&req);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(location(&r), "/manage/post/");
+
+    let ann = Signed {
+        cookie: session_for(&dir.path, "ann", false),
+        local,
+    };
+    for path in [
+        "/manage/",
+        "/manage/post/",
+        "/manage/post/add/",
+        "/manage/post/1/change/",
+    ] {
+        let r = ann.get(path);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(
+            r.body.contains("<p>This page is for staff users only.</p><p>You are signed in as a user who is not staff."),
+            "{}",
+            r.body
+        );
+        // Not a form's failure: no advice to reload a form.
+        assert!(!r.body.contains("reload the form"), "{}", r.body);
+    }
+    let r = ann.post("/manage/post/1/delete/", "");
+    assert_eq!(r.status, 403);
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4);
+}
+
+#[test]
+fn staff_add_a_row_and_see_the_message_once() {
+    let (dir, admin) = blog();
+    let r = admin.get("/manage/post/add/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The widget each field calls for, each labelled, and the three buttons.
+    for want in [
+        r#"<label for="id_title">Title</label>"#,
+        r#"<select id="id_status" name="status">"#,
+        r#"<input type="checkbox" id="id_published" name="published">"#,
+        r#"<option value="2">&lt;b&gt;Bob&lt;/b&gt;</option>"#,
+        r#"name="_addanother">Save and add another</button>"#,
+        r#"name="_continue">Save and continue editing</button>"#,
+        r#"name="csrfmiddlewaretoken""#,
+        "Signed in as <strong>root</strong>",
+    ] {
+        assert!(r.body.contains(want), "{want}\n{}", r.body);
+    }
+    let r = admin.post(
+        "/manage/post/add/",
+        "title=Dates&status=live&published=on&author=2&_save=",
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(location(&r), "/manage/post/5/change/");
+    assert_eq!(
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM post WHERE id = 5 AND title = 'Dates' AND status = 'live' AND published AND author_id = 2"
+        ),
+        1
+    );
+    let r = admin.get("/manage/post/");
+    assert!(
+        r.body
+            .contains("<li class=\"success\">The post “Dates” was added successfully.</li>"),
+        "{}",
+        r.body
+    );
+    let r = admin.get("/manage/post/");
+    assert!(!r.body.contains("was added"), "shown once: {}", r.body);
+
+    // "Save and add another" comes back to an empty form, "continue" to the row's.
+    let r = admin.post(
+        "/manage/post/add/",
+        "title=Figs&status=draft&author=1&_addanother=",
+    );
+    assert_eq!(location(&r), "/manage/post/add/");
+    let r = admin.get("/manage/post/add/");
+    assert!(
+        r.body
+            .contains("The post “Figs” was added successfully. You may add another post below."),
+        "{}",
+        r.body
+    );
+    let r = admin.post(
+        "/manage/post/add/",
+        "title=Grapes&status=draft&author=1&_continue=",
+    );
+    assert_eq!(location(&r), "/manage/post/7/change/");
+}
+
+#[test]
+fn staff_edit_a_row_and_a_refused_value_is_kept_with_its_message() {
+    let (dir, admin) = blog();
+    let r = admin.post(
+        "/manage/post/2/change/",
+        "title=Blueberries&status=live&author=1",
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(location(&r), "/manage/post/2/change/");
+    assert_eq!(
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM post WHERE id = 2 AND title = 'Blueberries' AND status = 'live' AND NOT published AND author_id = 1"
+        ),
+        1
+    );
+    let r = admin.get("/manage/post/2/change/");
+    assert!(
+        r.body
+            .contains("The post “Blueberries” was changed successfully."),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains(r#"<a class="delete" href="/manage/post/2/delete/">Delete</a>"#));
+
+    let long = "x".repeat(81);
+    let r = admin.post(
+        "/manage/post/2/change/",
+        &format!("title=%3Cscript%3E{long}&status=nope&author=1"),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("Please correct the errors below."),
+        "{}",
+        r.body
+    );
+    // The value as sent, escaped; the message under the field, linked from the top.
+    assert!(
+        r.body.contains(&format!("value=\"&lt;script&gt;{long}\"")),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<script>x"));
+    assert!(
+        r.body
+            .contains(r#"aria-invalid="true" aria-describedby="err_title""#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r##"<a href="#id_title">Title: "##),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"<p class="error" id="err_status">"#),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM post WHERE title = 'Blueberries'"
+        ),
+        1,
+        "nothing written"
+    );
+}
+
+#[test]
+fn delete_lists_the_cascade_then_removes_those_rows_and_no_others() {
+    let (dir, admin) = blog();
+    let r = admin.get("/manage/author/2/delete/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("Delete Author “&lt;b&gt;Bob&lt;/b&gt;”?"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<li>Post: 2 (Bananas, Cherries)</li>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post"),
+        4,
+        "a GET deletes nothing"
+    );
+
+    let r = admin.post("/manage/author/2/delete/", "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(location(&r), "/manage/author/");
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM author WHERE id = 2"),
+        0
+    );
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 2"),
+        0
+    );
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM author"), 1);
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE author_id = 1"),
+        2
+    );
+    let r = admin.get("/manage/author/");
+    assert!(
+        r.body
+            .contains("The author “&lt;b&gt;Bob&lt;/b&gt;” was deleted successfully."),
+        "{}",
+        r.body
+    );
+    assert_eq!(admin.get("/manage/author/2/delete/").status, 404);
+}
+
+#[test]
+fn a_post_without_the_csrf_token_is_refused_and_writes_nothing() {
+    let (dir, admin) = blog();
+    let req = Request::new("POST", "/manage/post/add/")
+        .with_cookies(&admin.cookie)
+        .with_form("title=Sneaky&status=live&author=1");
+    let r = admin.local.send(&req);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let req = Request::new("POST", "/manage/post/1/delete/").with_cookies(&admin.cookie);
+    assert_eq!(admin.local.send(&req).status, 403);
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4);
+}
+
+#[test]
+fn a_collection_model_has_no_write_routes() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }\nadmin: admin/\nmodels:\n  Note:\n    source: notes/\n    fields:\n      slug: { type: slug, unique: true }\n      title: { type: string, max_length: 50 }\n",
+        ),
+        ("notes/first.md", "---\ntitle: First note\n---\n"),
+    ]);
+    let admin = staff(&dir.path);
+    assert_eq!(admin.get("/admin/note/add/").status, 404);
+    assert_eq!(admin.get("/admin/note/1/delete/").status, 404);
+    assert_eq!(admin.post("/admin/note/1/change/", "title=x").status, 405);
+    let r = admin.get("/admin/note/1/change/");
+    assert!(
+        r.body.contains("read-only") && !r.body.contains("<form method=\"post\" class=\"edit\"")
+    );
+    assert!(!admin.get("/admin/note/").body.contains("Add Note"));
+}
+
+#[test]
+fn a_many_to_many_field_is_a_multiple_choice_and_both_choices_are_saved() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, fixtures: [rows.yaml] }\nadmin: admin/\nmodels:\n  Tag: { fields: { name: { type: string } } }\n  Note:\n    fields:\n      body: { type: text, format: markdown }\n      day: { type: date }\n      tags: { type: many_to_many, to: Tag }\n",
+        ),
+        (
+            "rows.yaml",
+            "- { model: Tag, pk: 1, fields: { name: red } }\n- { model: Tag, pk: 2, fields: { name: blue } }\n- { model: Tag, pk: 3, fields: { name: green } }\n",
+        ),
+    ]);
+    let admin = staff(&dir.path);
+    let r = admin.get("/admin/note/add/");
+    for want in [
+        r#"<textarea id="id_body" name="body" required></textarea>"#,
+        r#"<input type="date" id="id_day" name="day" value="" required>"#,
+        r#"<select id="id_tags" name="tags" multiple size="6"><option value="1">red</option><option value="2">blue</option>"#,
+    ] {
+        assert!(r.body.contains(want), "{want}\n{}", r.body);
+    }
+    let r = admin.post("/admin/note/add/", "body=*hi*&day=2024-05-06&tags=1&tags=3");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM note_tags WHERE note_id = 1 AND tag_id IN (1, 3)"
+        ),
+        2
+    );
+    let r = admin.get("/admin/note/1/change/");
+    assert!(
+        r.body.contains(r#"<option value="1" selected>red</option><option value="2">blue</option><option value="3" selected>green</option>"#),
+        "{}",
+        r.body
     );
 }

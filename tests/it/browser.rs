@@ -142,15 +142,52 @@ impl Browser {
 
     /// A left click at the middle of the element with this id, as the mouse makes it.
     fn click(&mut self, id: &str) {
+        self.click_on(&format!("[id={id:?}]"));
+    }
+
+    /// A left click at the middle of the first element `selector` finds, scrolled into view.
+    fn click_on(&mut self, selector: &str) {
         let rect = self.eval(&format!(
-            "(function(){{var r=document.getElementById({id:?}).getBoundingClientRect();\
-             return [r.left+r.width/2,r.top+r.height/2]}})()"
+            "(function(){{var e=document.querySelector({selector:?});e.scrollIntoView({{block:'center'}});\
+             var r=e.getBoundingClientRect();return [r.left+r.width/2,r.top+r.height/2]}})()"
         ));
         let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
         for kind in ["mousePressed", "mouseReleased"] {
             let params = json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1});
             self.call("Input.dispatchMouseEvent", params);
         }
+    }
+
+    /// Type `text` into the field `selector` finds, emptied first, as a keyboard does.
+    fn type_into(&mut self, selector: &str, text: &str) {
+        self.eval(&format!(
+            "(function(){{var e=document.querySelector({selector:?});e.focus();e.select()}})()"
+        ));
+        self.press("Backspace", 8);
+        self.call("Input.insertText", json!({ "text": text }));
+    }
+
+    /// Go to `url` and wait until its page has loaded.
+    fn navigate(&mut self, url: &str) {
+        self.call("Page.navigate", json!({ "url": url }));
+        let want = format!("location.href === {url:?} && document.readyState === 'complete'");
+        assert!(self.until(&want), "{url} did not load");
+    }
+
+    /// A PNG of the page, kept where the test run keeps its artifacts
+    /// (`target/tmp/screenshots/NAME`, Cargo's `CARGO_TARGET_TMPDIR`); its path.
+    fn screenshot(&mut self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("a screenshot"))
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, png).unwrap();
+        path
     }
 
     /// The page's HTML once `pred` holds for it (a bounded wait: a guard against a hang).
@@ -437,7 +474,13 @@ fn the_admin_list_fits_a_phone_and_works_with_the_keyboard() {
     };
     let site = crate::admin::blog_dir();
     let s = Server::start(&site.path);
-    let mut browser = Browser::open(&bin, &format!("http://{}/manage/post/?page=2", s.addr));
+    let cookie = crate::admin::session_for(s.site_path(), "root", true);
+    let (name, value) = cookie.split_once('=').unwrap();
+    let base = format!("http://{}", s.addr);
+    let mut browser = Browser::open(&bin, &format!("{base}/manage/login/"));
+    let set = json!({"name": name, "value": value, "url": base});
+    browser.call("Network.setCookie", set);
+    browser.navigate(&format!("{base}/manage/post/?page=2"));
     browser.html_when(|h| h.contains("Bananas"));
     browser.call(
         "Emulation.setDeviceMetricsOverride",
@@ -476,4 +519,224 @@ fn the_admin_list_fits_a_phone_and_works_with_the_keyboard() {
     );
     let html = browser.html_when(|h| h.contains("(asc)"));
     assert!(html.contains("Title</a> <small>(asc)</small>"), "{html}");
+}
+
+const ADMIN_SITE: &str = "site: { name: Blog, database: db.sqlite3, fixtures: [rows.yaml] }
+admin: admin/
+models:
+  Author:
+    fields:
+      name: { type: string, max_length: 40 }
+  Post:
+    fields:
+      title: { type: string, max_length: 80 }
+      body: { type: text }
+      published: { type: boolean, default: false }
+      author: { type: foreign_key, to: Author }
+    ordering: [title]
+routes:
+  - { path: posts/, name: post-list, view: list, model: Post, template: posts.hbs }
+";
+
+/// One row of the SQLite file the server writes: a post's title, body, published, author.
+fn posts(dir: &std::path::Path) -> Vec<(String, String, bool, i64)> {
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT title, body, published, author_id FROM post ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The header's "Sign out": back to the sign-in page, no session left in the database, and the
+/// admin's pages ask to sign in again.
+fn signs_out(b: &mut Browser, base: &str, dir: &std::path::Path) {
+    b.click_on("header form button");
+    assert!(
+        b.until("location.pathname === '/admin/login/'"),
+        "signed out"
+    );
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite3")).unwrap();
+    let sessions: i64 = conn
+        .query_row("SELECT COUNT(*) FROM trellis_session", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 0);
+    let url = format!("{base}/admin/post/");
+    b.call("Page.navigate", json!({ "url": url }));
+    assert!(
+        b.until("location.pathname === '/admin/login/' && location.search === '?next=%2Fadmin%2Fpost%2F'"),
+        "no longer signed in"
+    );
+}
+
+/// `trellis user add --staff DIR NAME`, the real binary, the password on standard input.
+fn trellis_user_add_staff(dir: &std::path::Path, name: &str, password: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut add = common::command(tmp.path())
+        .args(["user", "add", "--staff"])
+        .arg(dir)
+        .arg(name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The admin as a person uses it, in a real Chromium against a real `trellis serve`: a staff
+/// user made with `trellis user add --staff` (password on standard input), signed in on the
+/// admin's page; a post added, seen on the public list, edited, deleted through the
+/// confirmation page; signed out. Each step is checked on the page and in the SQLite file.
+/// Screenshots of the edit form and the list go to `target/tmp/screenshots/`.
+#[test]
+fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
+    let test = "a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out";
+    let Some(bin) = chromium(test) else {
+        return;
+    };
+    let site = common::write_files(&[
+        ("site.yaml", ADMIN_SITE),
+        ("rows.yaml", "- { model: Author, pk: 1, fields: { name: Ann } }\n"),
+        (
+            "templates/posts.hbs",
+            "<!doctype html><title>Posts</title><ul>{{#each objects}}<li>{{title}}</li>{{/each}}</ul>",
+        ),
+    ]);
+    let s = Server::start(&site.path);
+    let dir = s.site_path().to_path_buf();
+    trellis_user_add_staff(&dir, "root", "a long staff password");
+
+    let base = format!("http://{}", s.addr);
+    let mut b = Browser::open(&bin, &format!("{base}/admin/"));
+    assert!(
+        b.until("location.pathname === '/admin/login/'"),
+        "sent to sign in"
+    );
+    b.type_into("#id_username", "root");
+    b.type_into("#id_password", "a long staff password");
+    b.click_on("form.edit button[type=submit]");
+    assert!(b.until("location.pathname === '/admin/'"), "signed in");
+    let html = b.html_when(|h| h.contains("Signed in as"));
+    assert!(
+        html.contains("Signed in as <strong>root</strong>"),
+        "{html}"
+    );
+
+    // Add.
+    b.click_on("a[href='/admin/post/add/']");
+    assert!(
+        b.until("location.pathname === '/admin/post/add/'"),
+        "the add form"
+    );
+    // Every input has its label; a refused form puts the focus on the list of its errors,
+    // whose links lead to the fields.
+    let unlabelled = b.eval(
+        "Array.from(document.querySelectorAll('form.edit input:not([type=hidden]), form.edit select, form.edit textarea')).filter(e => e.labels.length === 0).map(e => e.name)",
+    );
+    assert_eq!(unlabelled, json!([]), "inputs without a label");
+    b.click_on("button[name=_save]");
+    assert!(
+        b.until("document.activeElement && document.activeElement.className === 'errors'"),
+        "the errors are focused"
+    );
+    let html = b.html_when(|h| h.contains("Please correct"));
+    assert!(html.contains(r##"<a href="#id_title">Title: "##), "{html}");
+    assert!(posts(&dir).is_empty());
+    b.type_into("#id_title", "Hello from Chromium");
+    b.type_into("#id_body", "First <b>words</b>");
+    b.click_on("#id_published");
+    b.click_on("button[name=_continue]");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/change/'"),
+        "saved"
+    );
+    let html = b.html_when(|h| h.contains("was added"));
+    assert!(
+        html.contains(
+            "The post “Hello from Chromium” was added successfully. You may edit it again below."
+        ),
+        "{html}"
+    );
+    assert_eq!(
+        posts(&dir),
+        [(
+            "Hello from Chromium".into(),
+            "First <b>words</b>".into(),
+            true,
+            1
+        )]
+    );
+    let shot = b.screenshot("admin-edit-form.png");
+    eprintln!("screenshot: {}", shot.display());
+    // On a phone-width screen the form fits: the page never scrolls sideways.
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    assert!(b.until("window.innerWidth === 360"), "the phone's width");
+    let wide = b.eval("document.documentElement.scrollWidth");
+    assert!(wide.as_f64() <= Some(360.0), "the form is {wide} px wide");
+    b.screenshot("admin-edit-form-phone.png");
+    b.call("Emulation.clearDeviceMetricsOverride", json!({}));
+
+    // On the public list.
+    b.navigate(&format!("{base}/posts/"));
+    let html = b.html_when(|h| h.contains("<li>"));
+    assert!(html.contains("<li>Hello from Chromium</li>"), "{html}");
+
+    // The admin's list, then edit from it.
+    b.navigate(&format!("{base}/admin/post/"));
+    b.html_when(|h| h.contains("Hello from Chromium</a>"));
+    b.screenshot("admin-list.png");
+    b.click_on("th[scope=row] a");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/change/'"),
+        "the edit form"
+    );
+    b.type_into("#id_title", "Hello, edited");
+    b.click_on("button[name=_save]");
+    let html = b.html_when(|h| h.contains("was changed"));
+    assert!(
+        html.contains("The post “Hello, edited” was changed successfully."),
+        "{html}"
+    );
+    assert_eq!(posts(&dir)[0].0, "Hello, edited");
+    b.navigate(&format!("{base}/posts/"));
+    let html = b.html_when(|h| h.contains("<li>"));
+    assert!(html.contains("<li>Hello, edited</li>"), "{html}");
+
+    // Delete, through the confirmation page.
+    b.navigate(&format!("{base}/admin/post/1/change/"));
+    b.click_on("a.delete");
+    assert!(
+        b.until("location.pathname === '/admin/post/1/delete/'"),
+        "confirmation"
+    );
+    let html = b.html_when(|h| h.contains("Delete Post"));
+    assert!(html.contains("Delete Post “Hello, edited”?"), "{html}");
+    assert_eq!(posts(&dir).len(), 1, "the confirmation deletes nothing");
+    b.click_on("button.danger");
+    assert!(b.until("location.pathname === '/admin/post/'"), "deleted");
+    let html = b.html_when(|h| h.contains("was deleted"));
+    assert!(
+        html.contains("The post “Hello, edited” was deleted successfully."),
+        "{html}"
+    );
+    assert!(posts(&dir).is_empty());
+
+    // Sign out: the session's row is gone, the admin asks to sign in again.
+    signs_out(&mut b, &base, &dir);
 }
