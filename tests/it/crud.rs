@@ -259,6 +259,7 @@ fn the_delete_page_lists_what_the_cascade_removes() {
     assert_eq!(r.status, 200, "{}", r.body);
     for part in [
         "<title>Delete Author “Ann”?</title>",
+        "<p>Deleting it deletes these rows:</p>",
         "<li>Author: 1 (Ann)</li>",
         "<li>Post: 2 (Hello, Second)</li>",
         "<li>Comment: 3 (c1, c2, c3)</li>",
