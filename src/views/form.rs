@@ -129,6 +129,7 @@ impl FormView {
             _ => (BUILTIN, DEFAULT_TEMPLATE, "the built-in form"),
         };
         let uses = super::template::own_or_builtin(r, env, builtin, errors);
+        super::template::warn_without_csrf(r, &uses, errors);
         let partials = match env.renderer.as_deref() {
             Some(renderer) => fields
                 .iter()
