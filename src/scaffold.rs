@@ -33,13 +33,15 @@ routes:
     template: notes/list.hbs
   - { path: "notes/<slug:slug>/", name: note-detail, view: detail, model: Note, lookup: slug, template: notes/detail.hbs }
   - { path: "api/notes/", name: note-api, view: list, model: Note, paginate_by: 20, format: json }
-  # Sign-in: uncomment these two, add a user (`trellis user add USERNAME`), then put
-  # `login_required: true` on the routes only signed-in users may open.
-  # - { path: "login/", name: login, view: login }
-  # - { path: "logout/", name: logout, view: logout }
 
 errors:
   404: 404.hbs
+
+# Sign-in: put these two routes at the end of `routes:` (without the `#`), add a user with
+# `trellis user add USERNAME`, and give the routes only signed-in users may open
+# `login_required: true`.
+#   - { path: "login/", name: login, view: login }
+#   - { path: "logout/", name: logout, view: logout }
 
 # An admin of every model, at /admin/ (see `admin:` in the book):
 # admin: admin/

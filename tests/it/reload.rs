@@ -1024,24 +1024,22 @@ fn new_refuses_a_folder_that_is_not_empty() {
 }
 
 /// What `trellis new` writes commented out (the sign-in routes, the admin) loads once
-/// uncommented, as its comments promise.
+/// turned on as its comments say.
 #[test]
 fn new_sites_commented_sign_in_and_admin_lines_load_when_uncommented() {
     let tmp = TempDir::new().unwrap();
     assert!(new_site(tmp.path(), "mysite").status.success());
     let path = tmp.path().join("mysite/site.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let uncommented: String = yaml
+    // As the comments say: the routes moved under `routes:`, the admin line uncommented.
+    let routes: String = yaml
         .lines()
-        .map(|l| {
-            if l.starts_with("  # - {") || l.starts_with("# admin:") {
-                l.replacen("# ", "", 1)
-            } else {
-                l.to_string()
-            }
-        })
-        .map(|l| l + "\n")
+        .filter_map(|l| l.strip_prefix("#   - {"))
+        .map(|l| format!("  - {{{l}\n"))
         .collect();
+    let uncommented = yaml
+        .replace("\nerrors:", &format!("{routes}\nerrors:"))
+        .replace("\n# admin: ", "\nadmin: ");
     assert_ne!(uncommented, yaml, "no commented-out lines to try");
     std::fs::write(&path, &uncommented).unwrap();
     let out = command(tmp.path())
