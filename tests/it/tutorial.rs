@@ -4,10 +4,9 @@
 //! form, the edit page and sign-out against the real server, with the answers the page promises.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
 
-use crate::common::{command, Resp, Server};
+use crate::auth::user;
+use crate::common::{Resp, Server};
 use crate::csrf::{token_in, FORM};
 use crate::docs_examples::site_of_page;
 
@@ -44,13 +43,15 @@ impl Jar {
     fn submit(&mut self, s: &Server, path: &str, fields: &str) -> Resp {
         let page = self.get(s, path);
         assert_eq!(page.status, 200, "{page:?}");
-        let body = format!("csrfmiddlewaretoken={}&{fields}", token_in(&page.body));
-        let headers = [
-            ("Cookie", self.header()),
-            ("Content-Type", FORM.to_string()),
-        ];
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let r = s.request_with_body("POST", path, &headers, &body);
+        let token = token_in(&page.body);
+        self.post(s, path, &format!("csrfmiddlewaretoken={token}&{fields}"))
+    }
+
+    /// A form body posted with the jar's cookies.
+    fn post(&mut self, s: &Server, path: &str, body: &str) -> Resp {
+        let cookies = self.header();
+        let headers = [("Cookie", cookies.as_str()), ("Content-Type", FORM)];
+        let r = s.request_with_body("POST", path, &headers, body);
         self.take(&r);
         r
     }
@@ -64,22 +65,13 @@ fn redirect(r: &Resp) -> (u16, &str) {
 fn the_tutorials_forms_chapter_works_as_it_says() {
     let tmp = site_of_page("tutorial/forms.md");
     // `trellis user add mysite ann`, the password on standard input.
-    let mut child = command(tmp.path())
-        .args(["user", "add", "mysite", "ann"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "added user ann\n");
+    let (ok, out, err) = user(
+        &tmp.path().join("mysite"),
+        &["add", "ann"],
+        "correct horse\n",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "added user ann\n");
 
     let s = Server::start(&tmp.path().join("mysite"));
     let mut jar = Jar::default();
@@ -153,11 +145,11 @@ fn the_tutorials_forms_chapter_works_as_it_says() {
     assert_eq!(r.status, 403);
     assert_eq!(jar.get(&s, "/logout/").status, 405);
     let home = jar.get(&s, "/posts/");
-    let body = format!("csrfmiddlewaretoken={}", token_in(&home.body));
-    let headers = [("Cookie", jar.header()), ("Content-Type", FORM.to_string())];
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let r = s.request_with_body("POST", "/logout/", &headers, &body);
-    jar.take(&r);
+    let r = jar.post(
+        &s,
+        "/logout/",
+        &format!("csrfmiddlewaretoken={}", token_in(&home.body)),
+    );
     assert_eq!(redirect(&r), (303, "/posts/"));
     assert_eq!(
         redirect(&jar.get(&s, "/posts/forms/edit/")),
