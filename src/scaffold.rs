@@ -36,6 +36,15 @@ routes:
 
 errors:
   404: 404.hbs
+
+# Sign-in: put these two routes at the end of `routes:` (without the `#`), add a user with
+# `trellis user add USERNAME`, and give the routes only signed-in users may open
+# `login_required: true`.
+#   - { path: "login/", name: login, view: login }
+#   - { path: "logout/", name: logout, view: logout }
+
+# An admin of every model, at /admin/ (see `admin:` in the book):
+# admin: admin/
 "#;
 
 const BASE: &str = r#"<!doctype html>

@@ -246,7 +246,7 @@ impl Site {
                 return Err(errors);
             }
         };
-        let warnings = route_warnings(&flat, &router);
+        let mut warnings = route_warnings(&flat, &router);
 
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
@@ -329,6 +329,10 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
+        // A compile step may warn (the site still loads): its warnings go with the routes'.
+        let (warned, rest): (Vec<_>, Vec<_>) = errors.into_iter().partition(|d| d.warning);
+        let mut errors = rest;
+        warnings.extend(warned);
         drop_follow_ons(&mut errors, &broken);
         let template_errors = split_template_errors(&mut errors, &templates_dir, templates_fatal);
         if !errors.is_empty() {

@@ -360,6 +360,25 @@ pub fn compile(
             "the sign-in route cannot have captures: `login_required` sends visitors to it without arguments",
         ));
     }
+    // A sign-in route that requires sign-in sends a visitor to itself, with a longer `next=`
+    // each time, until the browser gives up.
+    if let Some(r) = login_route {
+        let key = if r.raw.staff_required == Some(true) {
+            Some("staff_required")
+        } else {
+            (r.raw.login_required == Some(true)).then_some("login_required")
+        };
+        if let Some(key) = key {
+            errors.push(
+                r.source
+                    .diag(
+                        &r.key(key),
+                        "the sign-in route cannot require sign-in: visitors would be sent back to it again and again",
+                    )
+                    .with_hint(Some(format!("take `{key}` off this route"))),
+            );
+        }
+    }
     let unnamed_login = raw.login.is_none()
         && routes
             .iter()

@@ -98,6 +98,7 @@ impl LoginView {
         let success = success_path(r, env, errors);
         let builtin = (BUILTIN, LOGIN_TEMPLATE, "the built-in sign-in form");
         let uses = super::template::own_or_builtin(r, env, builtin, errors);
+        super::template::warn_without_csrf(r, &uses, errors);
         LoginView {
             template: r.raw.template.clone(),
             uses,

@@ -195,16 +195,45 @@ pub fn lookup_field(
         } else {
             format!("it captures {}", captures.join(", "))
         };
-        errors.push(source.diag(
+        let article = if view.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        let wanted = if raw.lookup.is_none() {
+            format!("`<int:pk>` or `<…:{capture}>`")
+        } else {
+            format!("`<…:{capture}>`")
+        };
+        let diag = source.diag(
             &format!("{at}.path"),
             format!(
-                "a {view} view by `{}` needs the path to capture `<…:{capture}>`; {got}",
+                "{article} {view} view by `{}` needs the path to capture {wanted}; {got}",
                 field.name
             ),
-        ));
+        );
+        errors.push(diag.with_hint(Some(lookup_hint(raw, model, captures))));
         return None;
     }
     Some((field, capture))
+}
+
+/// The hint under a path that does not capture what the row is found by: without `lookup:`,
+/// a captured field of the model is most likely what was meant (`<slug:slug>` with no
+/// `lookup: slug`, the newcomer's mistake); else say both ways out.
+fn lookup_hint(raw: &RawRoute, model: &Model, captures: &[String]) -> String {
+    let field = captures.iter().find(|c| model.field(c).is_some());
+    match (raw.lookup.as_deref(), field) {
+        (None, Some(f)) => format!("add `lookup: {f}` to find the row by its `{f}`"),
+        (None, None) => {
+            "capture the primary key (`<int:pk>`), or name the field the row is found by \
+             with `lookup:` and capture it"
+                .to_string()
+        }
+        (Some(l), _) => {
+            format!("capture `<…:{l}>` in the path, or set `lookup:` to a field it captures")
+        }
+    }
 }
 
 /// The value of the capture a row is found by, as its column stores it; `None` when it can

@@ -144,6 +144,7 @@ impl FormView {
             _ => (BUILTIN, DEFAULT_TEMPLATE, "the built-in form"),
         };
         let uses = super::template::own_or_builtin(r, env, builtin, errors);
+        super::template::warn_without_csrf(r, &uses, errors);
         let partials = match env.renderer.as_deref() {
             Some(renderer) => fields
                 .iter()
@@ -634,7 +635,7 @@ pub const DELETE_TEMPLATE: &str = r#"<!DOCTYPE html>
 <p>It cannot be deleted: these rows point at it and forbid it (<code>on_delete: restrict</code>).</p>
 <ul class="blocked">{{#each form.plan.blocked}}<li>{{model}}: {{count}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}})</li>{{/each}}</ul>
 {{else}}
-<p>Deleting it deletes these rows too:</p>
+<p>Deleting it deletes these rows:</p>
 <ul class="deleted">{{#each form.plan.deleted}}<li>{{model}}: {{count}}{{#if labels}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}}){{/if}}</li>{{/each}}</ul>
 {{#if form.plan.set_null}}<p>These rows are kept, their link to it emptied:</p>
 <ul class="set-null">{{#each form.plan.set_null}}<li>{{model}}: {{count}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}})</li>{{/each}}</ul>{{/if}}

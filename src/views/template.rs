@@ -143,6 +143,24 @@ pub fn own_or_builtin(
     }
 }
 
+/// A warning for a form route (`create`, `update`, `delete`, `login`) whose own template shows
+/// no CSRF token: every POST of its form would be refused with 403, which `check` can say now.
+pub fn warn_without_csrf(r: &RouteDef, uses: &Uses, errors: &mut Vec<Diagnostic>) {
+    if r.raw.template.is_some() && !uses.csrf {
+        errors.push(
+            r.source
+                .diag(
+                    &r.key("template"),
+                    "the template shows no CSRF token, so every POST of its form will be refused (403)",
+                )
+                .with_hint(Some(
+                    "put `{{csrf_input}}` inside its `<form method=\"post\">`".into(),
+                ))
+                .as_warning(),
+        );
+    }
+}
+
 /// A route's `template` must name a template file that loaded.
 pub fn check_template(
     r: &RouteDef,

@@ -415,7 +415,7 @@ routes:
     );
 }
 
-fn user(dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+pub(crate) fn user(dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let tmp = tempfile::TempDir::new().unwrap();
     let mut child = command(tmp.path())
         .arg("user")

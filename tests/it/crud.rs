@@ -259,6 +259,7 @@ fn the_delete_page_lists_what_the_cascade_removes() {
     assert_eq!(r.status, 200, "{}", r.body);
     for part in [
         "<title>Delete Author “Ann”?</title>",
+        "<p>Deleting it deletes these rows:</p>",
         "<li>Author: 1 (Ann)</li>",
         "<li>Post: 2 (Hello, Second)</li>",
         "<li>Comment: 3 (c1, c2, c3)</li>",
@@ -324,7 +325,7 @@ fn a_form_without_success_and_no_route_to_go_to_does_not_load() {
     );
     check_prints(
         "site: { database: db.sqlite3 }\nmodels:\n  Post:\n    fields:\n      slug: { type: slug }\nroutes:\n  - { path: 'edit/', view: update, model: Post, success: x }\n  - { path: 'x/', name: x, view: template, template: x.hbs }\n",
-        &["a update view by `id` needs the path to capture `<…:id>`; it captures nothing"],
+        &["an update view by `id` needs the path to capture `<int:pk>` or `<…:id>`; it captures nothing"],
     );
 }
 

@@ -499,6 +499,23 @@ fn markdown_files(dir: &Path, under: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// The site folder (`mysite` in the returned folder) that the page `rel` (under `docs/src`)
+/// ends with, built and checked as `every_example_in_the_book_is_true` does, with the pages it
+/// continues from: for a test that then serves it.
+pub(crate) fn site_of_page(rel: &str) -> TempDir {
+    let mut book = Book {
+        src: Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src"),
+        last: HashMap::new(),
+        problems: Vec::new(),
+    };
+    book.page(rel);
+    assert!(book.problems.is_empty(), "{}", book.problems.join("\n\n"));
+    let example = book.last.remove(rel).flatten();
+    example
+        .unwrap_or_else(|| panic!("{rel} has no example"))
+        .tmp
+}
+
 #[test]
 fn every_example_in_the_book_is_true() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src");

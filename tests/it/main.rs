@@ -8,7 +8,8 @@
 //!   of raw bytes, HEAD, the server's own headers, Host checks, static files, the access log),
 //!   live reload, the CLI, and a real browser.
 //! - Golden `check` output, the JSON Schemas, loading that never panics, the book's examples
-//!   (`docs_examples`), and the modules' boundaries (`boundaries`: which crates each may use).
+//!   (`docs_examples`; `tutorial` serves the site the forms chapter ends with and does what it
+//!   says over HTTP), and the modules' boundaries (`boundaries`: which crates each may use).
 
 mod common;
 
@@ -54,3 +55,4 @@ mod schema;
 mod security;
 mod security_headers;
 mod showcase;
+mod tutorial;

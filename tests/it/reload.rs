@@ -1022,3 +1022,47 @@ fn new_refuses_a_folder_that_is_not_empty() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(tmp.path().join("empty/site.yaml").is_file());
 }
+
+/// What `trellis new` writes commented out (the sign-in routes, the admin) loads once
+/// turned on as its comments say.
+#[test]
+fn new_sites_commented_sign_in_and_admin_lines_load_when_uncommented() {
+    let tmp = TempDir::new().unwrap();
+    assert!(new_site(tmp.path(), "mysite").status.success());
+    let path = tmp.path().join("mysite/site.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    // As the comments say: the routes moved under `routes:`, the admin line uncommented.
+    let routes: String = yaml
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   - {"))
+        .map(|l| format!("  - {{{l}\n"))
+        .collect();
+    let uncommented = yaml
+        .replace("\nerrors:", &format!("{routes}\nerrors:"))
+        .replace("\n# admin: ", "\nadmin: ");
+    assert_ne!(uncommented, yaml, "no commented-out lines to try");
+    std::fs::write(&path, &uncommented).unwrap();
+    let out = command(tmp.path())
+        .args(["check", "mysite"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = command(tmp.path())
+        .args(["routes", "mysite"])
+        .output()
+        .unwrap();
+    let routes = text(&out.stdout);
+    for line in [
+        "/login/ login login",
+        "/logout/ logout logout",
+        "/admin/ admin:index",
+    ] {
+        let found = routes.lines().any(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .starts_with(line)
+        });
+        assert!(found, "no `{line}` in\n{routes}");
+    }
+}
