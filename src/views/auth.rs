@@ -6,6 +6,9 @@
 //! `trellis_login_failure` (in the database, not in memory: every worker and database thread,
 //! and a restarted server, see the same counts); past `site.auth.max_failures` within
 //! `failure_window_s` the answer is 429 with `Retry-After`, before any password is checked.
+//! Each attempt is counted as a failure before its password is checked, in the transaction
+//! that read the count (`db::session::begin_attempt`), and taken back when it was right: so
+//! attempts sent together cannot all pass the same count.
 //! A right password starts a new session (a new key: an old cookie, perhaps planted, is never
 //! promoted), deletes the old one, and gives a new CSRF secret, as Django's `login()` does.
 
@@ -125,22 +128,28 @@ impl LoginView {
         .into_iter()
         .filter(|(_, key)| !key.is_empty())
         .collect();
-        for (kind, key) in &counted {
-            let (count, oldest) = db
-                .with(|c| store::failures(&c.conn, kind, key, since))
-                .map_err(|e| call.db(e))?;
-            if count >= settings.max_failures {
+        let attempt = db
+            .with(|c| {
+                store::begin_attempt(&mut c.conn, &counted, now, since, settings.max_failures)
+            })
+            .map_err(|e| call.db(e))?;
+        let ids = match attempt {
+            store::Attempt::Counted(ids) => ids,
+            store::Attempt::Refused {
+                kind,
+                count,
+                oldest,
+            } => {
                 let wait = (oldest + settings.window - now).max(1);
                 tracing::warn!(
-                    "sign-in refused: too many failures for this {kind} ({}): {}",
-                    count,
+                    "sign-in refused: too many failures for this {kind} ({count}): {}",
                     call.origin
                 );
                 let mut r = Response::html(429, THROTTLED.into());
                 r.headers.push(("Retry-After", wait.to_string()));
                 return Ok(r);
             }
-        }
+        };
         let found = db
             .with(|c| store::user_with_hash(&c.conn, username))
             .map_err(|e| call.db(e))?;
@@ -154,13 +163,7 @@ impl LoginView {
             }
         };
         let Some(user) = user else {
-            db.with(|c| {
-                for (kind, key) in &counted {
-                    store::add_failure(&c.conn, kind, key, now, since)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| call.db(e))?;
+            // Already counted as a failure by `begin_attempt`.
             return self.render(ctx, &call, username, Some(INVALID), 400);
         };
         let key = auth::new_key();
@@ -169,6 +172,7 @@ impl LoginView {
             if let Some(old) = &old {
                 store::delete_session(&c.conn, old, now)?;
             }
+            store::forget_attempt(&c.conn, &ids)?;
             store::clear_failures(&c.conn, "user", username)?;
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })
