@@ -453,9 +453,19 @@ fn plan_context(plan: &CascadePlan) -> Value {
     })
 }
 
+/// Whether a route is one the admin generated (named in its namespace, which a site's own
+/// routes may not use).
+fn is_admin(def: &RouteDef) -> bool {
+    def.name
+        .as_deref()
+        .and_then(|n| n.split_once(':'))
+        .is_some_and(|(ns, _)| ns == crate::admin::NAMESPACE)
+}
+
 /// For each form route without `success:`, once every route is compiled: the model's detail
 /// route whose captures the row fills (create, update) or its list route without captures
-/// (delete); a placed error with a hint when there is none. `defs` and `endpoints` as
+/// (delete), never one of the admin's (a visitor is not sent into it); a placed error with a
+/// hint when there is none. `defs` and `endpoints` as
 /// `sitemap::link` takes them.
 pub fn link(
     defs: &[RouteDef],
@@ -486,7 +496,7 @@ pub fn link(
                 }
                 _ => false,
             };
-            (fits && o.allows("GET") && !other.page_route)
+            (fits && o.allows("GET") && !other.page_route && !is_admin(other))
                 .then(|| RowLink::to_route(router, index, model).ok())
                 .flatten()
         });

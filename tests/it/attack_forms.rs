@@ -7,7 +7,9 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::common::{write_files, Resp, Server, CSRF_SECRET};
+use trellis::views::Request;
+
+use crate::common::{write_files, Local, Resp, Server, SiteDir, CSRF_SECRET};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -76,4 +78,54 @@ routes:
     assert_eq!(sign_in_over_http(&server, "ann", "right").status, 429);
     let sql = "SELECT count(*) FROM trellis_login_failure WHERE kind = 'user' AND key = 'ann'";
     assert_eq!(count(server.site_path(), sql), 3);
+}
+
+/// A form POST in process with a CSRF token that passes.
+fn post_form(local: &Local, target: &str, body: &str) -> Resp {
+    let req = Request::new("POST", target)
+        .with_cookies(&format!("csrftoken={CSRF_SECRET}"))
+        .with_form(&format!("csrfmiddlewaretoken={CSRF_SECRET}&{body}"));
+    local.send(&req)
+}
+
+const BLOG: &str = "site: { database: db.sqlite3 }
+admin: admin/
+models:
+  Post:
+    fields:
+      title: { type: string }
+      slug: { type: slug, unique: true }
+routes:
+  - { path: posts/, name: post-list, view: list, model: Post, template: list.hbs }
+  - { path: posts/<slug:slug>/, name: post-detail, view: detail, model: Post, lookup: slug, template: post.hbs }
+  - { path: new/, view: create, model: Post }
+  - { path: posts/<slug:slug>/edit/, view: update, model: Post, lookup: slug }
+  - { path: posts/<slug:slug>/delete/, view: delete, model: Post, lookup: slug }
+";
+
+fn blog() -> (SiteDir, Local) {
+    let dir = write_files(&[
+        ("site.yaml", BLOG),
+        ("templates/post.hbs", "{{object.title}}"),
+        ("templates/list.hbs", "{{#each objects}}{{title}}{{/each}}"),
+    ]);
+    let local = Local::load(&dir.path);
+    (dir, local)
+}
+
+/// A form without `success:` goes to the site's own detail (or list) page of the model, never
+/// to the admin's: the admin's routes come first and are a detail and a list of every model,
+/// so a visitor who added a post was sent to `/admin/post/1/change/`.
+#[test]
+fn a_form_without_success_never_sends_a_visitor_into_the_admin() {
+    let (_dir, local) = blog();
+    let r = post_form(&local, "/new/", "title=Hello&slug=hello");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/posts/hello/"))
+    );
+    let r = post_form(&local, "/posts/hello/edit/", "title=Hi&slug=hi");
+    assert_eq!((r.status, r.header("location")), (303, Some("/posts/hi/")));
+    let r = post_form(&local, "/posts/hi/delete/", "");
+    assert_eq!((r.status, r.header("location")), (303, Some("/posts/")));
 }
