@@ -77,13 +77,13 @@ fn success_path(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) ->
     }
 }
 
-/// Where to go after signing in or out: a safe `next` (form, then query), else `success`.
+/// Where to go after signing in or out: a safe `next` (form, then query) as a URI, else
+/// `success`.
 fn next_or(req: &super::Request, success: &str) -> String {
     req.form_last("next")
         .or_else(|| req.last("next"))
         .filter(|n| auth::safe_next(n))
-        .unwrap_or(success)
-        .to_string()
+        .map_or_else(|| success.to_string(), super::request::iri_to_uri)
 }
 
 /// A compiled `view: login`.
