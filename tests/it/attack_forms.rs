@@ -184,3 +184,33 @@ fn next_after_sign_in_is_a_local_uri_and_never_leaves_the_site() {
         assert!(r.header("location").unwrap().is_ascii());
     }
 }
+
+/// A client that sends a form's head, then part of its body and nothing more, held its
+/// connection (and a place among `site.limits.connections`) for as long as it liked: the body
+/// was read without a time limit. Now the body must come within `client_timeout_s`, as the
+/// head must: 408, and the connection is closed.
+#[test]
+fn a_form_body_that_never_ends_gets_408() {
+    use std::io::{Read, Write};
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3, limits: { client_timeout_s: 1 } }\nroutes:\n  - { path: login/, name: login, view: login }\n",
+        ),
+    ]);
+    let server = Server::start_site(&dir);
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    // A guard against a hang, not a timing test: the server must answer long before.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /login/ HTTP/1.1\r\nHost: {}\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\nusername=a",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert_eq!(server.get("/login/").status, 200);
+}
