@@ -389,23 +389,28 @@ impl FormView {
 }
 
 /// `fields:` as listed, else every column but the primary key and the `auto_now*` ones, then
-/// the many_to_many fields.
+/// the many_to_many fields. A listed field a form must not write (as Django refuses its
+/// non-editable fields) is an error: see [`not_writable`].
 fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> Vec<Field> {
     match &r.raw.fields {
         Some(names) => names
             .iter()
             .enumerate()
             .filter_map(|(i, n)| {
+                let at = format!("{}[{i}]", r.key("fields"));
                 let f = model.field(n).or_else(|| model.many_field(n));
-                if f.is_none() {
-                    errors.push(
+                match f {
+                    None => errors.push(
                         r.source
-                            .diag(
-                                &format!("{}[{i}]", r.key("fields")),
-                                format!("{} has no field `{n}`", model.name),
-                            )
+                            .diag(&at, format!("{} has no field `{n}`", model.name))
                             .with_hint(suggestion(n, model.field_names())),
-                    );
+                    ),
+                    Some(f) => {
+                        if let Some(why) = not_writable(r, model, f) {
+                            let hint = Some("leave it out of `fields:`".to_string());
+                            errors.push(r.source.diag(&at, why).with_hint(hint));
+                        }
+                    }
                 }
                 f.cloned()
             })
@@ -418,6 +423,37 @@ fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> 
             .map(|(_, f)| f.clone())
             .chain(model.many.iter().cloned())
             .collect(),
+    }
+}
+
+/// Why a form may not write `f`, if it may not: the automatic `id` (Django's AutoField), an
+/// `auto_now`/`auto_now_add` time, and on `update` the primary key (moving a row to another key
+/// breaks the rows and links that refer to it).
+fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
+    let pk = model.pk_field();
+    let name = &f.name;
+    // `id`, an integer key: SQLite's rowid, given to each new row (Django's AutoField).
+    let automatic = pk.name == "id" && pk.ty == FieldType::Integer;
+    if f.name == pk.name && automatic {
+        Some(format!(
+            "`{name}` is the automatic primary key: a form cannot write it"
+        ))
+    } else if f.name == pk.name && r.raw.view == ViewKind::Update {
+        Some(format!(
+            "`{name}` is the primary key of {}: an update cannot change it",
+            model.name
+        ))
+    } else if f.auto_now || f.auto_now_add {
+        let which = if f.auto_now {
+            "auto_now"
+        } else {
+            "auto_now_add"
+        };
+        Some(format!(
+            "`{name}` is `{which}`: it takes the time, a form cannot write it"
+        ))
+    } else {
+        None
     }
 }
 

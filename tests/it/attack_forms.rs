@@ -214,3 +214,45 @@ fn a_form_body_that_never_ends_gets_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert_eq!(server.get("/login/").status, 200);
 }
+
+/// Mass assignment by the site's own `fields:`: a form may not write what Django calls
+/// non-editable — the automatic `id`, an `auto_now`/`auto_now_add` time — nor, on `update`,
+/// the row's primary key (a POST moved the row to another key: a 500 for a row that others
+/// refer to, and a visitor choosing `updated`). Each is refused at load, placed, with a hint.
+#[test]
+fn fields_that_a_form_must_not_write_are_refused_at_load() {
+    use crate::common::check_prints;
+    let site = |route: &str| {
+        format!(
+            "site: {{ database: db.sqlite3 }}
+models:
+  Post:
+    fields:
+      title: {{ type: string }}
+      updated: {{ type: datetime, auto_now: true }}
+      created: {{ type: datetime, auto_now_add: true }}
+  Code:
+    fields:
+      code: {{ type: slug, primary_key: true }}
+      label: {{ type: string }}
+routes:
+  - {{ path: 'x/', name: x, view: redirect, to: 'y' }}
+  - {{ path: 'y/', name: y, view: redirect, to: 'x' }}
+  - {route}
+"
+        )
+    };
+    check_prints(
+        &site("{ path: 'new/', view: create, model: Post, success: x, fields: [id, title, updated, created] }"),
+        &[
+            "routes[2].fields[0]: `id` is the automatic primary key: a form cannot write it",
+            "routes[2].fields[2]: `updated` is `auto_now`: it takes the time, a form cannot write it",
+            "routes[2].fields[3]: `created` is `auto_now_add`: it takes the time, a form cannot write it",
+            "help: leave it out of `fields:`",
+        ],
+    );
+    check_prints(
+        &site("{ path: '<slug:code>/edit/', view: update, model: Code, lookup: code, success: x, fields: [code, label] }"),
+        &["routes[2].fields[0]: `code` is the primary key of Code: an update cannot change it"],
+    );
+}
