@@ -480,3 +480,44 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// `trellis user add` with hostile input, through the real binary: a username with a newline,
+/// a tab, an escape sequence or only spaces is refused and adds nothing; a password piped with
+/// no newline (or a CRLF) is taken as typed, and signs in.
+#[test]
+fn trellis_user_refuses_control_characters_and_takes_a_password_without_newline() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (dir, local) = auth_site();
+    let add = |name: &str, input: &str| {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let mut child = crate::common::command(tmp.path())
+            .args(["user", "add"])
+            .arg(&dir.path)
+            .arg(name)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for name in ["ev\nil", "ev\til", "ev\u{1b}[2Jil", "   ", ""] {
+        let (ok, err) = add(name, "pw\n");
+        assert!(!ok && err.contains("is not a username"), "{name:?}: {err}");
+    }
+    assert_eq!(count(&dir.path, "SELECT count(*) FROM trellis_user"), 1);
+    assert!(add("bob", "no newline").0);
+    assert!(add("cy", "crlf\r\n").0);
+    for (user, password) in [("bob", "no newline"), ("cy", "crlf")] {
+        let body = format!("username={user}&password={}", url_encode(password));
+        assert_eq!(post_form(&local, "/login/", &body).status, 303, "{user}");
+    }
+}
