@@ -284,9 +284,10 @@ impl Response {
         }
     }
 
-    /// Add `header` to the response's `Vary` (one header, names joined).
+    /// Add `header` to the response's `Vary` (one header, names joined, each once).
     pub fn vary(&mut self, header: &str) {
         match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
+            Some((_, v)) if v.split(',').any(|h| h.trim().eq_ignore_ascii_case(header)) => {}
             Some((_, v)) => {
                 v.push_str(", ");
                 v.push_str(header);

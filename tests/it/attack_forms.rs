@@ -521,3 +521,26 @@ fn trellis_user_refuses_control_characters_and_takes_a_password_without_newline(
         assert_eq!(post_form(&local, "/login/", &body).status, 303, "{user}");
     }
 }
+
+/// A form page that needs sign-in reads the session and shows a CSRF token: both vary by the
+/// cookie, and the `Vary` header says so once (it said `Cookie, Cookie`).
+#[test]
+fn a_signed_in_form_page_varies_by_cookie_once() {
+    let dir = write_files(&[
+        ("site.yaml", &format!("{AUTH}  - {{ path: new/, view: create, model: Note, success: home, login_required: true }}\nmodels:\n  Note:\n    fields:\n      text: {{ type: string }}\n")),
+        ("templates/home.hbs", "{{user.username}}"),
+    ]);
+    let local = Local::load(&dir.path);
+    add_user(&dir.path, "ann", "pw");
+    let r = post_form(&local, "/login/", "username=ann&password=pw");
+    let cookie = r
+        .headers
+        .iter()
+        .find_map(|(n, v)| (n == "set-cookie").then(|| v.split(';').next().unwrap()))
+        .filter(|c| c.starts_with("sessionid="))
+        .unwrap()
+        .to_string();
+    let r = local.send(&Request::get("/new/").with_cookies(&cookie));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("vary"), Some("Cookie"), "{:?}", r.headers);
+}
