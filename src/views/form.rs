@@ -207,6 +207,9 @@ impl FormView {
             }
         }
         if messages.is_empty() {
+            messages.extend(self.success_refuses(ctx, row.as_ref(), &values));
+        }
+        if messages.is_empty() {
             let written = db
                 .with(|c| {
                     Ok(match by {
@@ -224,6 +227,43 @@ impl FormView {
             }
         }
         self.render(ctx, call, row, &req.form, &messages, 400)
+    }
+
+    /// Before anything is written: whether the `success` route can take the values posted
+    /// for its captures (a `str` capture takes no `/`); if not, a message for the field, and
+    /// the row is not saved (it would be, and its redirect then fail with a 500). Checked on
+    /// the row as it will be (the posted values over the current row; a new row's automatic
+    /// key is any number); an argument not known before the write is not checked.
+    fn success_refuses(
+        &self,
+        ctx: &Ctx,
+        row: Option<&Map<String, Value>>,
+        values: &[(&str, Value)],
+    ) -> Option<(String, String)> {
+        let link = self.success.as_ref()?;
+        let mut will_be = row.cloned().unwrap_or_default();
+        let mut posted = Vec::new();
+        for (name, v) in values {
+            if let Some(f) = self.model.field(name) {
+                will_be.insert(f.column.clone(), v.clone());
+                posted.push(f);
+            }
+        }
+        let pk = self.model.pk_field();
+        if pk.ty == FieldType::Integer {
+            will_be.entry(pk.column.clone()).or_insert(Value::from(1));
+        }
+        if link.columns().any(|c| !will_be.contains_key(c)) {
+            return None;
+        }
+        let why = link.path(ctx.router, &will_be).err()?;
+        let field = posted
+            .iter()
+            .find(|f| link.columns().any(|c| c == f.column))?;
+        Some((
+            field.name.clone(),
+            format!("this value cannot be part of the address of the page saving leads to ({why})"),
+        ))
     }
 
     /// The 303 to `success`, filled from `row`.

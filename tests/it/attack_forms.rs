@@ -544,3 +544,40 @@ fn a_signed_in_form_page_varies_by_cookie_once() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("vary"), Some("Cookie"), "{:?}", r.headers);
 }
+
+/// A form whose `success` route takes a value of the row its converter refuses (a `str`
+/// capture takes no `/`): the row was saved, then its redirect could not be made, and the
+/// visitor got a 500 for a saved row (and sent it again). Now the value is refused before
+/// anything is written (400, a message under the field), and the row is not saved.
+#[test]
+fn a_value_the_success_route_cannot_take_is_refused_before_saving() {
+    let site = "site: { database: db.sqlite3 }
+models:
+  Note:
+    fields:
+      text: { type: string }
+routes:
+  - { path: new/, view: create, model: Note, success: by-text }
+  - { path: '<int:pk>/edit/', view: update, model: Note, success: by-text }
+  - { path: 'n/<str:text>/', name: by-text, view: detail, model: Note, lookup: text, template: n.hbs }
+";
+    let dir = write_files(&[("site.yaml", site), ("templates/n.hbs", "{{object.text}}")]);
+    let local = Local::load(&dir.path);
+    let r = post_form(&local, "/new/", "text=a%2Fb");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("cannot be part of the address"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"a/b\""), "{}", r.body);
+    assert_eq!(count(&dir.path, "SELECT count(*) FROM note"), 0);
+    let r = post_form(&local, "/new/", "text=ab");
+    assert_eq!((r.status, r.header("location")), (303, Some("/n/ab/")));
+    let r = post_form(&local, "/1/edit/", "text=%2F%2Fevil.com");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        count(&dir.path, "SELECT count(*) FROM note WHERE text = 'ab'"),
+        1
+    );
+}
