@@ -274,6 +274,9 @@ fn notes_server() -> (SiteDir, Server) {
     (dir, server)
 }
 
+/// A request: its target, headers and body.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 /// Ways around CSRF a cross-site page could try, over the wire, each refused (403, or 405 for
 /// a GET sign-out) with nothing written: the token in a `text/plain` or multipart body (a
 /// cross-site form can send those; only a form-encoded body is read), a `null` or foreign
@@ -289,7 +292,7 @@ fn csrf_bypasses_are_refused_and_write_nothing() {
         "--b\r\nContent-Disposition: form-data; name=\"csrfmiddlewaretoken\"\r\n\r\n{CSRF_SECRET}\r\n--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nx\r\n--b--\r\n"
     );
     let here = format!("http://{}", server.addr);
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "/new/",
             vec![("Cookie", &cookie), ("Content-Type", "text/plain")],
