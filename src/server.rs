@@ -499,7 +499,7 @@ async fn catch_all(
     request.host = host;
     request.csrf_header = get(header::HeaderName::from_static("x-csrftoken")).map(str::to_string);
     if !request.is_safe() {
-        match read_form(&req, payload, site.limits.body_bytes).await {
+        match read_form(&req, payload, &site.limits).await {
             Ok(form) => request.form = form,
             Err(refused) => return refused,
         }
@@ -755,11 +755,13 @@ fn status_page(status: StatusCode, text: &str) -> String {
 
 /// The fields of a form body (`application/x-www-form-urlencoded`); any other body is left
 /// unread (nothing in Trellis reads one). A body past `site.limits.body_bytes` (sent chunked,
-/// so that `over_limits` could not see its size) is a 413, a body cut short a 400.
+/// so that `over_limits` could not see its size) is a 413, a body cut short a 400, a body not
+/// all sent within `site.limits.client_timeout_s` a 408 (a client that stops mid-body would
+/// otherwise hold its connection for ever).
 async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: u64,
+    limits: &RawLimits,
 ) -> Result<Vec<(String, String)>, HttpResponse> {
     let is_form = req
         .headers()
@@ -773,8 +775,23 @@ async fn read_form(
     if !is_form {
         return Ok(Vec::new());
     }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match payload.to_bytes_limited(limit).await {
+    let limit = usize::try_from(limits.body_bytes).unwrap_or(usize::MAX);
+    let patience = Duration::from_secs(limits.client_timeout_s.into());
+    let Ok(read) = actix_web::rt::time::timeout(patience, payload.to_bytes_limited(limit)).await
+    else {
+        tracing::warn!(
+            "Request Timeout: the request's body did not come within {}s (site.limits.client_timeout_s)",
+            limits.client_timeout_s
+        );
+        return Err(HttpResponse::RequestTimeout()
+            .force_close()
+            .content_type("text/html; charset=utf-8")
+            .body(status_page(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request's body did not come in time.",
+            )));
+    };
+    match read {
         Ok(Ok(bytes)) => Ok(form_urlencoded::parse(&bytes).into_owned().collect()),
         Ok(Err(e)) => {
             tracing::warn!("Bad Request: the request's body could not be read: {e}");

@@ -7,7 +7,7 @@
 //! plain comparison, and a test can move them by editing the file; `date_joined` and
 //! `last_login` are ISO 8601 UTC text, for people reading the table.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::migrate::{ColumnDef, IndexDef, TableDef};
 use super::DbError;
@@ -284,6 +284,65 @@ pub fn add_failure(
     run(&sql, |sql| c.execute(sql, params![kind, key, now]))?;
     let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE at <= ?1");
     run(&sql, |sql| c.execute(sql, [forget_before])).map(drop)
+}
+
+/// What [`begin_attempt`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Too many failures of `kind` (`user` or `address`) already: how many, and when the
+    /// oldest of them was.
+    Refused {
+        kind: String,
+        count: u32,
+        oldest: i64,
+    },
+    /// The attempt is counted as a failure in advance (these rows); a right password takes
+    /// them back with [`forget_attempt`].
+    Counted(Vec<i64>),
+}
+
+/// Check a sign-in attempt against the failures of each of its `keys` (kind, key) since
+/// `since`, and count it as a failure, in one write transaction (BEGIN IMMEDIATE), before its
+/// password is checked: attempts sent together are counted one after the other, so that no
+/// more than `max` passwords are ever tried within the window (checking then recording after
+/// the hash let every concurrent attempt see the same count).
+pub fn begin_attempt(
+    c: &mut Connection,
+    keys: &[(&str, &str)],
+    now: i64,
+    since: i64,
+    max: u32,
+) -> Result<Attempt, DbError> {
+    let begin = "BEGIN IMMEDIATE";
+    let tx = run(begin, |_| {
+        c.transaction_with_behavior(TransactionBehavior::Immediate)
+    })?;
+    for (kind, key) in keys {
+        let (count, oldest) = failures(&tx, kind, key, since)?;
+        if count >= max {
+            return Ok(Attempt::Refused {
+                kind: kind.to_string(),
+                count,
+                oldest,
+            });
+        }
+    }
+    let mut ids = Vec::new();
+    for (kind, key) in keys {
+        add_failure(&tx, kind, key, now, since)?;
+        ids.push(tx.last_insert_rowid());
+    }
+    run("COMMIT", |_| tx.commit())?;
+    Ok(Attempt::Counted(ids))
+}
+
+/// Take back the failures an attempt was counted as (its password was right).
+pub fn forget_attempt(c: &Connection, ids: &[i64]) -> Result<(), DbError> {
+    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE id = ?1");
+    for id in ids {
+        run(&sql, |sql| c.execute(sql, [id]))?;
+    }
+    Ok(())
 }
 
 /// Forget a username's failures (after it signs in).

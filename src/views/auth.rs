@@ -6,6 +6,9 @@
 //! `trellis_login_failure` (in the database, not in memory: every worker and database thread,
 //! and a restarted server, see the same counts); past `site.auth.max_failures` within
 //! `failure_window_s` the answer is 429 with `Retry-After`, before any password is checked.
+//! Each attempt is counted as a failure before its password is checked, in the transaction
+//! that read the count (`db::session::begin_attempt`), and taken back when it was right: so
+//! attempts sent together cannot all pass the same count.
 //! A right password starts a new session (a new key: an old cookie, perhaps planted, is never
 //! promoted), deletes the old one, and gives a new CSRF secret, as Django's `login()` does.
 
@@ -74,13 +77,13 @@ fn success_path(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) ->
     }
 }
 
-/// Where to go after signing in or out: a safe `next` (form, then query), else `success`.
+/// Where to go after signing in or out: a safe `next` (form, then query) as a URI, else
+/// `success`.
 fn next_or(req: &super::Request, success: &str) -> String {
     req.form_last("next")
         .or_else(|| req.last("next"))
         .filter(|n| auth::safe_next(n))
-        .unwrap_or(success)
-        .to_string()
+        .map_or_else(|| success.to_string(), super::request::iri_to_uri)
 }
 
 /// A compiled `view: login`.
@@ -134,22 +137,28 @@ impl LoginView {
         .into_iter()
         .filter(|(_, key)| !key.is_empty())
         .collect();
-        for (kind, key) in &counted {
-            let (count, oldest) = db
-                .with(|c| store::failures(&c.conn, kind, key, since))
-                .map_err(|e| call.db(e))?;
-            if count >= settings.max_failures {
+        let attempt = db
+            .with(|c| {
+                store::begin_attempt(&mut c.conn, &counted, now, since, settings.max_failures)
+            })
+            .map_err(|e| call.db(e))?;
+        let ids = match attempt {
+            store::Attempt::Counted(ids) => ids,
+            store::Attempt::Refused {
+                kind,
+                count,
+                oldest,
+            } => {
                 let wait = (oldest + settings.window - now).max(1);
                 tracing::warn!(
-                    "sign-in refused: too many failures for this {kind} ({}): {}",
-                    count,
+                    "sign-in refused: too many failures for this {kind} ({count}): {}",
                     call.origin
                 );
                 let mut r = Response::html(429, THROTTLED.into());
                 r.headers.push(("Retry-After", wait.to_string()));
                 return Ok(r);
             }
-        }
+        };
         let found = db
             .with(|c| store::user_with_hash(&c.conn, username))
             .map_err(|e| call.db(e))?;
@@ -163,13 +172,7 @@ impl LoginView {
             }
         };
         let Some(user) = user else {
-            db.with(|c| {
-                for (kind, key) in &counted {
-                    store::add_failure(&c.conn, kind, key, now, since)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| call.db(e))?;
+            // Already counted as a failure by `begin_attempt`.
             return self.render(ctx, &call, username, Some(INVALID), 400);
         };
         let key = auth::new_key();
@@ -178,6 +181,7 @@ impl LoginView {
             if let Some(old) = &old {
                 store::delete_session(&c.conn, old, now)?;
             }
+            store::forget_attempt(&c.conn, &ids)?;
             store::clear_failures(&c.conn, "user", username)?;
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })

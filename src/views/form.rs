@@ -240,6 +240,9 @@ impl FormView {
             }
         }
         if messages.is_empty() {
+            messages.extend(self.success_refuses(ctx, row.as_ref(), &values));
+        }
+        if messages.is_empty() {
             let actor = self.actor(ctx, call);
             let log = actor.as_ref();
             let written = db
@@ -271,6 +274,43 @@ impl FormView {
         self.history.then(|| Actor {
             user: crate::auth::current_user(ctx, call.req).map(|u| (u.id, u.username)),
         })
+    }
+
+    /// Before anything is written: whether the `success` route can take the values posted
+    /// for its captures (a `str` capture takes no `/`); if not, a message for the field, and
+    /// the row is not saved (it would be, and its redirect then fail with a 500). Checked on
+    /// the row as it will be (the posted values over the current row; a new row's automatic
+    /// key is any number); an argument not known before the write is not checked.
+    fn success_refuses(
+        &self,
+        ctx: &Ctx,
+        row: Option<&Map<String, Value>>,
+        values: &[(&str, Value)],
+    ) -> Option<(String, String)> {
+        let link = self.success.as_ref()?;
+        let mut will_be = row.cloned().unwrap_or_default();
+        let mut posted = Vec::new();
+        for (name, v) in values {
+            if let Some(f) = self.model.field(name) {
+                will_be.insert(f.column.clone(), v.clone());
+                posted.push(f);
+            }
+        }
+        let pk = self.model.pk_field();
+        if pk.ty == FieldType::Integer {
+            will_be.entry(pk.column.clone()).or_insert(Value::from(1));
+        }
+        if link.columns().any(|c| !will_be.contains_key(c)) {
+            return None;
+        }
+        let why = link.path(ctx.router, &will_be).err()?;
+        let field = posted
+            .iter()
+            .find(|f| link.columns().any(|c| c == f.column))?;
+        Some((
+            field.name.clone(),
+            format!("this value cannot be part of the address of the page saving leads to ({why})"),
+        ))
     }
 
     /// After COMMIT: the 303 to `success`, filled from `row`. In the admin, also a message for
@@ -461,23 +501,28 @@ impl FormView {
 }
 
 /// `fields:` as listed, else every column but the primary key and the `auto_now*` ones, then
-/// the many_to_many fields.
+/// the many_to_many fields. A listed field a form must not write (as Django refuses its
+/// non-editable fields) is an error: see [`not_writable`].
 fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> Vec<Field> {
     match &r.raw.fields {
         Some(names) => names
             .iter()
             .enumerate()
             .filter_map(|(i, n)| {
+                let at = format!("{}[{i}]", r.key("fields"));
                 let f = model.field(n).or_else(|| model.many_field(n));
-                if f.is_none() {
-                    errors.push(
+                match f {
+                    None => errors.push(
                         r.source
-                            .diag(
-                                &format!("{}[{i}]", r.key("fields")),
-                                format!("{} has no field `{n}`", model.name),
-                            )
+                            .diag(&at, format!("{} has no field `{n}`", model.name))
                             .with_hint(suggestion(n, model.field_names())),
-                    );
+                    ),
+                    Some(f) => {
+                        if let Some(why) = not_writable(r, model, f) {
+                            let hint = Some("leave it out of `fields:`".to_string());
+                            errors.push(r.source.diag(&at, why).with_hint(hint));
+                        }
+                    }
                 }
                 f.cloned()
             })
@@ -490,6 +535,37 @@ fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> 
             .map(|(_, f)| f.clone())
             .chain(model.many.iter().cloned())
             .collect(),
+    }
+}
+
+/// Why a form may not write `f`, if it may not: the automatic `id` (Django's AutoField), an
+/// `auto_now`/`auto_now_add` time, and on `update` the primary key (moving a row to another key
+/// breaks the rows and links that refer to it).
+fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
+    let pk = model.pk_field();
+    let name = &f.name;
+    // `id`, an integer key: SQLite's rowid, given to each new row (Django's AutoField).
+    let automatic = pk.name == "id" && pk.ty == FieldType::Integer;
+    if f.name == pk.name && automatic {
+        Some(format!(
+            "`{name}` is the automatic primary key: a form cannot write it"
+        ))
+    } else if f.name == pk.name && r.raw.view == ViewKind::Update {
+        Some(format!(
+            "`{name}` is the primary key of {}: an update cannot change it",
+            model.name
+        ))
+    } else if f.auto_now || f.auto_now_add {
+        let which = if f.auto_now {
+            "auto_now"
+        } else {
+            "auto_now_add"
+        };
+        Some(format!(
+            "`{name}` is `{which}`: it takes the time, a form cannot write it"
+        ))
+    } else {
+        None
     }
 }
 
@@ -521,9 +597,19 @@ fn plan_context(plan: &CascadePlan) -> Value {
     })
 }
 
+/// Whether a route is one the admin generated (named in its namespace, which a site's own
+/// routes may not use).
+fn is_admin(def: &RouteDef) -> bool {
+    def.name
+        .as_deref()
+        .and_then(|n| n.split_once(':'))
+        .is_some_and(|(ns, _)| ns == crate::admin::NAMESPACE)
+}
+
 /// For each form route without `success:`, once every route is compiled: the model's detail
 /// route whose captures the row fills (create, update) or its list route without captures
-/// (delete); a placed error with a hint when there is none. `defs` and `endpoints` as
+/// (delete), never one of the admin's (a visitor is not sent into it); a placed error with a
+/// hint when there is none. `defs` and `endpoints` as
 /// `sitemap::link` takes them.
 pub fn link(
     defs: &[RouteDef],
@@ -554,7 +640,7 @@ pub fn link(
                 }
                 _ => false,
             };
-            (fits && o.allows("GET") && !other.page_route)
+            (fits && o.allows("GET") && !other.page_route && !is_admin(other))
                 .then(|| RowLink::to_route(router, index, model).ok())
                 .flatten()
         });

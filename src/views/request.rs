@@ -284,9 +284,10 @@ impl Response {
         }
     }
 
-    /// Add `header` to the response's `Vary` (one header, names joined).
+    /// Add `header` to the response's `Vary` (one header, names joined, each once).
     pub fn vary(&mut self, header: &str) {
         match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
+            Some((_, v)) if v.split(',').any(|h| h.trim().eq_ignore_ascii_case(header)) => {}
             Some((_, v)) => {
                 v.push_str(", ");
                 v.push_str(header);
@@ -351,6 +352,12 @@ const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'\'')
     .remove(b'(')
     .remove(b')');
+
+/// A local URL that may hold text that is not ASCII as a URI (Django's `iri_to_uri`): what a
+/// `Location` header can carry.
+pub fn iri_to_uri(iri: &str) -> String {
+    utf8_percent_encode(iri, IRI_TO_URI).to_string()
+}
 
 /// Django's `iri_to_uri`: `quote(iri, safe="/#%[]=:;$&()+,!?*@'~")`.
 const IRI_TO_URI: &AsciiSet = &NON_ALPHANUMERIC
