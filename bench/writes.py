@@ -156,18 +156,21 @@ def checked(server, prefix, r, what):
 
 def round_of(server, r, a, script):
     """One round of the three measurements for one server."""
+    def fresh():
+        # The database as generated, then a 1 s warm-up on the list page, not counted.
+        server.reset()
+        run(wrk_args(2, a.conns, 1, server.url))
+
     prefix = f"r{r}"
-    server.reset()
-    # Warm-up, not counted: a page or two of each kind, then the database as generated again.
-    run(wrk_args(2, a.conns, 1, server.url))
+    fresh()
     w = checked(server, prefix, run(wrk_args(2, a.conns, a.secs, server.url, script, prefix)),
                 "writes")
+    fresh()
     lst = run(wrk_args(2, a.conns, a.secs, server.url))
     compare.log(f"  {'list':8} {server.name:13} {lst['rps']:>9,.0f}/s p50 {lst['p50']:.2f} "
                 f"p99 {lst['p99']:.2f} ms")
     mprefix = f"m{r}"
-    server.reset()
-    run(wrk_args(2, a.conns, 1, server.url))
+    fresh()
     writer = subprocess.Popen(wrk_args(1, max(1, a.conns // 2), a.secs, server.url, script, mprefix),
                               stdout=subprocess.PIPE, text=True)
     reads = run(wrk_args(1, a.conns, a.secs, server.url))
