@@ -13,6 +13,11 @@ unmasked token, so the check runs in full), a unique slug per request. A write c
 303 arrives, which both programs send only after COMMIT; after each run the script counts the
 rows the run wrote in the SQLite file and says so if they are fewer than the 303s.
 
+Every measurement below starts from the same database: the server is stopped, its copy of the
+blog's file (and WAL) replaced by the freshly generated one, and started again. (Before, the rows
+of earlier runs stayed, so each round measured a bigger table than the last, and reads while
+writing were measured on up to ten times the posts of reads alone.)
+
 Per round, contenders interleaved:
   writes   wrk -t2 -cCONNS posting the form (acknowledged writes/s, p50, p99)
   list     wrk -t2 -cCONNS on /blog/ alone (the read page's req/s without writes)
@@ -21,7 +26,8 @@ Per round, contenders interleaved:
 Contenders: `trellis`, `baseline` (WAL, synchronous NORMAL, as Trellis's connections),
 `baseline-full` (the baseline with BASELINE_SYNCHRONOUS=FULL), and `trellis-full` (a Trellis
 binary built with `PRAGMA synchronous = FULL`, named by TRELLIS_FULL=path): the durability
-choice's cost. Stdlib only; builds both programs, installs wrk if missing (apt-get, as root).
+choice's cost. `before` runs an older Trellis build named by TRELLIS_BEFORE=path (before/after
+figures in the same run). Stdlib only; builds both programs, installs wrk if missing (apt-get, as root).
 """
 import argparse
 import os
@@ -69,11 +75,12 @@ def command(name, addr, site):
     env = dict(os.environ)
     if name == "trellis":
         return [compare.TRELLIS, "serve", site, "--addr", addr, "--quiet"], env
-    if name == "trellis-full":
-        full = os.environ.get("TRELLIS_FULL")
-        if not full:
-            sys.exit("trellis-full needs TRELLIS_FULL=path/to/a/trellis built with synchronous = FULL")
-        return [full, "serve", site, "--addr", addr, "--quiet"], env
+    for contender, var in (("trellis-full", "TRELLIS_FULL"), ("before", "TRELLIS_BEFORE")):
+        if name == contender:
+            binary = os.environ.get(var)
+            if not binary:
+                sys.exit(f"{contender} needs {var}=path/to/a/trellis binary")
+            return [binary, "serve", site, "--addr", addr, "--quiet"], env
     env["BASELINE_SYNCHRONOUS"] = "FULL" if name == "baseline-full" else "NORMAL"
     return [compare.BASELINE, "blog", addr, site], env
 
@@ -81,17 +88,33 @@ def command(name, addr, site):
 class Server:
     def __init__(self, name, work, blog):
         self.name = name
+        self.work = work
+        self.pristine = os.path.join(blog, "blog.sqlite3")
         self.site = os.path.join(work, name)
         shutil.copytree(blog, self.site)
         with open(os.path.join(self.site, "blog-routes.yaml"), "a") as f:
             f.write(ROUTE)
+        self.proc = None
+        self.start()
+
+    def start(self):
         addr = f"127.0.0.1:{compare.free_port()}"
-        cmd, env = command(name, addr, self.site)
-        log = open(os.path.join(work, f"{name}.log"), "w")
+        cmd, env = command(self.name, addr, self.site)
+        log = open(os.path.join(self.work, f"{self.name}.log"), "a")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         self.url = f"http://{addr}"
         compare.wait_for(self.url + "/", self.proc)
+
+    def reset(self):
+        """Serve the freshly generated database again: stop, replace the file, start."""
+        self.stop()
+        db = os.path.join(self.site, "blog.sqlite3")
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        shutil.copyfile(self.pristine, db)
+        self.start()
 
     def rows(self, prefix):
         db = sqlite3.connect(os.path.join(self.site, "blog.sqlite3"))
@@ -133,16 +156,21 @@ def checked(server, prefix, r, what):
 
 def round_of(server, r, a, script):
     """One round of the three measurements for one server."""
-    prefix = f"r{r}"
-    if r == 0:  # warm-up, not counted
-        run(wrk_args(2, a.conns, 1, server.url, script, "warm"))
+    def fresh():
+        # The database as generated, then a 1 s warm-up on the list page, not counted.
+        server.reset()
         run(wrk_args(2, a.conns, 1, server.url))
+
+    prefix = f"r{r}"
+    fresh()
     w = checked(server, prefix, run(wrk_args(2, a.conns, a.secs, server.url, script, prefix)),
                 "writes")
+    fresh()
     lst = run(wrk_args(2, a.conns, a.secs, server.url))
     compare.log(f"  {'list':8} {server.name:13} {lst['rps']:>9,.0f}/s p50 {lst['p50']:.2f} "
                 f"p99 {lst['p99']:.2f} ms")
     mprefix = f"m{r}"
+    fresh()
     writer = subprocess.Popen(wrk_args(1, max(1, a.conns // 2), a.secs, server.url, script, mprefix),
                               stdout=subprocess.PIPE, text=True)
     reads = run(wrk_args(1, a.conns, a.secs, server.url))
@@ -169,7 +197,8 @@ def table(results, names):
         if n.startswith("trellis") and base in med:
             ratios = [f"{med[n][k] / med[base][k]:.2f}x" for k, _ in cols]
             lines.append(f"| {n}/{base} | " + " | ".join(ratios) + " | | |")
-    for full, normal in (("trellis-full", "trellis"), ("baseline-full", "baseline")):
+    for full, normal in (("trellis-full", "trellis"), ("baseline-full", "baseline"),
+                         ("trellis", "before")):
         if full in med and normal in med:
             lines.append(f"| {full}/{normal} | " + " | ".join(
                 f"{med[full][k] / med[normal][k]:.2f}x" for k, _ in cols) + " | | |")
