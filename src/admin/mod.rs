@@ -128,25 +128,27 @@ pub fn routes(
                 "history": true,
             })
         };
-        let change_route = format!("{NAMESPACE}:{s}-change");
+        // "Save" goes back to the list, as Django's admin does ("Save and continue editing"
+        // and "Save and add another" are `FormView::saved`'s `admin_form` links).
+        let list_route = format!("{NAMESPACE}:{s}-list");
         specs.extend([
             (
                 format!("{path}{s}/add/"),
                 format!("{s}-add"),
                 ViewKind::Create,
-                form("create", templates::FORM, change_route.clone()),
+                form("create", templates::FORM, list_route.clone()),
             ),
             (
                 change,
                 format!("{s}-change"),
                 ViewKind::Update,
-                form("update", templates::FORM, change_route),
+                form("update", templates::FORM, list_route.clone()),
             ),
             (
                 format!("{path}{s}/<{conv}:pk>/delete/"),
                 format!("{s}-delete"),
                 ViewKind::Delete,
-                form("delete", templates::DELETE, format!("{NAMESPACE}:{s}-list")),
+                form("delete", templates::DELETE, list_route),
             ),
         ]);
     }
