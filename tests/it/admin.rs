@@ -545,6 +545,43 @@ fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_4
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4);
 }
 
+/// Valid POSTs with a good CSRF token to every writing page, from a visitor who is not signed
+/// in (sent to sign in) and from a user who is not staff (403): nothing is written, and no
+/// history either.
+#[test]
+fn only_staff_can_write_through_the_admin() {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    let ann = Signed {
+        cookie: session_for(&dir.path, "ann", false),
+        local,
+    };
+    let before = count(&dir.path, "SELECT COUNT(*) FROM post");
+    let body = "title=Taken&status=live&published=on&author=1&_save=";
+    let writes = [
+        ("/manage/post/add/", body),
+        ("/manage/post/1/change/", body),
+        ("/manage/post/1/delete/", ""),
+    ];
+    for (path, body) in writes {
+        let r = ann.post(path, body);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        let anonymous = Signed {
+            cookie: String::new(),
+            local: Local::load(&dir.path),
+        };
+        let r = anonymous.post(path, body);
+        assert_eq!(r.status, 302, "{path}: {}", r.body);
+        assert!(location(&r).starts_with("/manage/login/?next="), "{path}");
+    }
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), before);
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE title = 'Taken'"),
+        0
+    );
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM trellis_log"), 0);
+}
+
 #[test]
 fn staff_add_a_row_and_see_the_message_once() {
     let (dir, admin) = blog();
