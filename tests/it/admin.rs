@@ -337,6 +337,18 @@ fn bad_admin_values_are_placed_with_a_hint() {
         "admin: admin/\n",
         &["site.yaml:1:8: admin: the admin has no model to manage: the site declares none"],
     );
+    // A model whose list the sign-in page, or another model's list, would hide.
+    check_prints(
+        "admin: admin/\nmodels:\n  Login: { fields: { at: { type: string } } }\n",
+        &[
+            "site.yaml:3:10: models.Login: the admin would put `Login`'s list at `admin/login/`, which is the admin's sign-in page",
+            "help: rename the model",
+        ],
+    );
+    check_prints(
+        "admin: admin/\nmodels:\n  Post: { fields: { t: { type: string } } }\n  POST: { table: post2, fields: { t: { type: string } } }\n",
+        &["site.yaml:4:9: models.POST: the admin would put `POST`'s list at `admin/post/`, which is `Post`'s list"],
+    );
     check_prints(
         "admin: { pth: admin/ }\n",
         &[
