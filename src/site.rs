@@ -216,27 +216,14 @@ impl Site {
         let (models, mut model_errors) = model::compile(&raw.models, &source);
         errors.append(&mut model_errors);
 
-        // Routes, includes expanded in place.
-        let mut flat = Vec::new();
-        let mut seen_files = vec![file.clone()];
-        expand(
+        let flat = site_routes(
             indices.into_iter().zip(raw.routes).collect(),
-            &source,
-            "routes",
-            &Pattern::default(),
-            "",
+            raw.admin.as_ref(),
+            (&file, &source),
+            &models,
             &convs,
-            &mut seen_files,
-            &mut flat,
             &mut errors,
         );
-
-        // `admin:` mounts its routes before the site's, which must not take its names or paths.
-        if let Some(admin) = &raw.admin {
-            let mounted = crate::admin::routes(admin, &models, &source, &convs, &mut errors);
-            crate::admin::clashes(&mounted, &flat, &mut errors);
-            flat.splice(0..0, mounted);
-        }
 
         let router = match router_of(&flat, &file) {
             Ok(r) => r,
@@ -246,27 +233,24 @@ impl Site {
                 return Err(errors);
             }
         };
-        let mut warnings = route_warnings(&flat, &router);
+        let warnings = route_warnings(&flat, &router);
 
         let settings = raw.site;
         let static_url = normalise_prefix(&settings.static_url);
         let templates_dir = root.join(&settings.templates_dir);
-        check_static_dir(&settings, &root, &source, &mut errors);
-        check_allowed_hosts(settings.allowed_hosts.as_deref(), &source, &mut errors);
+        check_settings(&settings, &root, &static_url, &source, &mut errors);
         let statics = crate::statics::StaticFiles::load(
             &root.join(&settings.static_dir),
             &static_url,
             settings.static_fingerprint,
         );
-        let (mut renderer, mut template_errors) =
-            Renderer::load(&templates_dir, router.clone(), &statics.urls);
-        errors.append(&mut template_errors);
-        if raw.admin.is_some() {
-            if let Err(why) = crate::admin::templates::register(&mut renderer, &router) {
-                errors.push(source.diag("admin", why));
-            }
-        }
-        let mut renderer = Some(renderer);
+        let mut renderer = Some(renderer_of(
+            &templates_dir,
+            &router,
+            &statics,
+            raw.admin.is_some().then_some(&*source),
+            &mut errors,
+        ));
 
         let base_url = base_url(settings.base_url.as_deref(), &source, &mut errors);
         let mut needs = SchemaNeeds::default();
@@ -281,23 +265,8 @@ impl Site {
 
         let error_pages = find_error_pages(&raw.errors, &source, renderer.as_ref(), &mut errors);
 
-        check_limits(&settings.limits, &source, &mut errors);
-        if static_url == "/" {
-            errors.push(source.diag(
-                "site.static_url",
-                "static_url cannot be `/`: it would hide every route",
-            ));
-        }
-
         let db = open_database(&settings, &models, &root, &source, &mut errors);
-        let mut tables = table_defs(&models, &needs);
-        if db.is_some() {
-            // Users, sessions, failed sign-ins: every site with a database has them, so that
-            // `trellis user add` works before a sign-in route is added, and removing one loses
-            // nothing.
-            tables.extend(crate::db::session::table_defs());
-            tables.extend(crate::db::history::table_defs());
-        }
+        let tables = all_tables(&models, &needs, db.is_some());
         let auth = crate::auth::compile(
             &settings.auth,
             &flat,
@@ -329,18 +298,8 @@ impl Site {
             errors.push(source.diag("site.fixtures", "fixtures need models and a database"));
         }
 
-        // A compile step may warn (the site still loads): its warnings go with the routes'.
-        let (warned, rest): (Vec<_>, Vec<_>) = errors.into_iter().partition(|d| d.warning);
-        let mut errors = rest;
-        warnings.extend(warned);
-        drop_follow_ons(&mut errors, &broken);
-        let template_errors = split_template_errors(&mut errors, &templates_dir, templates_fatal);
-        if !errors.is_empty() {
-            // Shown with the errors, since the site that would carry them is not made.
-            errors.extend(warnings);
-            diagnostic::sort(&mut errors);
-            return Err(errors);
-        }
+        let (warnings, template_errors) =
+            settle(errors, warnings, &broken, &templates_dir, templates_fatal)?;
         let name = site_name(settings.name.clone(), &root);
         let renderer = renderer.expect("no errors means templates loaded");
         let pages = error_pages_of(&renderer, error_pages);
@@ -614,6 +573,111 @@ fn compile_routes(
 }
 
 /// The site's database, when it has one (models need one).
+/// The routes in the order they are tried: `admin:`'s first, then `routes:` with includes
+/// expanded in place; a site route may not take the admin's names or paths.
+fn site_routes(
+    entries: Vec<(usize, RawRouteEntry)>,
+    admin: Option<&crate::config::raw::RawAdmin>,
+    (file, source): (&Path, &Arc<Source>),
+    models: &Models,
+    convs: &HashMap<String, Arc<Converter>>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RouteDef> {
+    let mut flat = Vec::new();
+    let mut seen_files = vec![file.to_path_buf()];
+    expand(
+        entries,
+        source,
+        "routes",
+        &Pattern::default(),
+        "",
+        convs,
+        &mut seen_files,
+        &mut flat,
+        errors,
+    );
+    if let Some(admin) = admin {
+        let mounted = crate::admin::routes(admin, models, source, convs, errors);
+        crate::admin::clashes(&mounted, &flat, errors);
+        flat.splice(0..0, mounted);
+    }
+    flat
+}
+
+/// `site:`'s checks that need nothing compiled: the static folder, the allowed hosts, the
+/// limits and the static URL.
+fn check_settings(
+    settings: &crate::config::raw::RawSettings,
+    root: &Path,
+    static_url: &str,
+    source: &Source,
+    errors: &mut Vec<Diagnostic>,
+) {
+    check_static_dir(settings, root, source, errors);
+    check_allowed_hosts(settings.allowed_hosts.as_deref(), source, errors);
+    check_limits(&settings.limits, source, errors);
+    if static_url == "/" {
+        errors.push(source.diag(
+            "site.static_url",
+            "static_url cannot be `/`: it would hide every route",
+        ));
+    }
+}
+
+/// The templates folder's templates, and the admin's built-in ones when `admin:` (at
+/// `admin`) mounts it.
+fn renderer_of(
+    templates_dir: &Path,
+    router: &Arc<Router>,
+    statics: &crate::statics::StaticFiles,
+    admin: Option<&Source>,
+    errors: &mut Vec<Diagnostic>,
+) -> Renderer {
+    let (mut renderer, mut template_errors) =
+        Renderer::load(templates_dir, router.clone(), &statics.urls);
+    errors.append(&mut template_errors);
+    if let Some(source) = admin {
+        if let Err(why) = crate::admin::templates::register(&mut renderer, router) {
+            errors.push(source.diag("admin", why));
+        }
+    }
+    renderer
+}
+
+/// The models' tables and, with a database, the built-in ones: users, sessions, failed
+/// sign-ins and the history log. Every site with a database has them, so that `trellis user
+/// add` works before a sign-in route is added, and removing one loses nothing.
+fn all_tables(models: &Models, needs: &SchemaNeeds, has_db: bool) -> Vec<TableDef> {
+    let mut tables = table_defs(models, needs);
+    if has_db {
+        tables.extend(crate::db::session::table_defs());
+        tables.extend(crate::db::history::table_defs());
+    }
+    tables
+}
+
+/// The end of a load: the warnings (a compile step's join the routes') and the templates'
+/// errors when they are not fatal, or every error (follow-ons of an earlier one dropped) with
+/// the warnings, since the site that would carry them is not made.
+fn settle(
+    errors: Vec<Diagnostic>,
+    mut warnings: Vec<Diagnostic>,
+    broken: &[String],
+    templates_dir: &Path,
+    templates_fatal: bool,
+) -> Result<(Vec<Diagnostic>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (warned, mut errors): (Vec<_>, Vec<_>) = errors.into_iter().partition(|d| d.warning);
+    warnings.extend(warned);
+    drop_follow_ons(&mut errors, broken);
+    let template_errors = split_template_errors(&mut errors, templates_dir, templates_fatal);
+    if errors.is_empty() {
+        return Ok((warnings, template_errors));
+    }
+    errors.extend(warnings);
+    diagnostic::sort(&mut errors);
+    Err(errors)
+}
+
 fn open_database(
     settings: &crate::config::raw::RawSettings,
     models: &Models,

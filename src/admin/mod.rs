@@ -67,6 +67,7 @@ pub fn routes(
     let path = full.path.clone().unwrap_or_else(|| "admin/".into());
     check_path(&path, source, path_at, convs, errors);
     let chosen = chosen_models(&full, models, source, errors);
+    slug_clashes(&chosen, &path, source, errors);
     let columns = list_columns(&full, &chosen, models, source, errors);
     if full.paginate_by == Some(0) {
         errors.push(source.diag("admin.paginate_by", "paginate_by must be at least 1"));
@@ -128,25 +129,27 @@ pub fn routes(
                 "history": true,
             })
         };
-        let change_route = format!("{NAMESPACE}:{s}-change");
+        // "Save" goes back to the list, as Django's admin does ("Save and continue editing"
+        // and "Save and add another" are `FormView::saved`'s `admin_form` links).
+        let list_route = format!("{NAMESPACE}:{s}-list");
         specs.extend([
             (
                 format!("{path}{s}/add/"),
                 format!("{s}-add"),
                 ViewKind::Create,
-                form("create", templates::FORM, change_route.clone()),
+                form("create", templates::FORM, list_route.clone()),
             ),
             (
                 change,
                 format!("{s}-change"),
                 ViewKind::Update,
-                form("update", templates::FORM, change_route),
+                form("update", templates::FORM, list_route.clone()),
             ),
             (
                 format!("{path}{s}/<{conv}:pk>/delete/"),
                 format!("{s}-delete"),
                 ViewKind::Delete,
-                form("delete", templates::DELETE, format!("{NAMESPACE}:{s}-list")),
+                form("delete", templates::DELETE, list_route),
             ),
         ]);
     }
@@ -252,6 +255,37 @@ fn chosen_models(
         }
     }
     chosen
+}
+
+/// A model whose admin list another page would hide: `Login` and `Logout` would have theirs at
+/// the sign-in and sign-out pages' paths (which come first), and two names that differ only
+/// in case would share one path.
+fn slug_clashes(chosen: &[String], path: &str, source: &Source, errors: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for name in chosen {
+        let s = slug(name);
+        let taken_by = match s.as_str() {
+            "login" => Some("the admin's sign-in page".to_string()),
+            "logout" => Some("the admin's sign-out page".to_string()),
+            _ => seen
+                .iter()
+                .find(|(other, _)| *other == s)
+                .map(|(_, other)| format!("`{other}`'s list")),
+        };
+        if let Some(taken_by) = taken_by {
+            errors.push(
+                source
+                    .diag(
+                        &format!("models.{name}"),
+                        format!("the admin would put `{name}`'s list at `{path}{s}/`, which is {taken_by}"),
+                    )
+                    .with_hint(Some(
+                        "rename the model, or leave it out of `admin: { models: [...] }`".into(),
+                    )),
+            );
+        }
+        seen.push((s, name));
+    }
 }
 
 /// The columns of each chosen model's list: `list_display`, checked, or its first fields

@@ -383,7 +383,6 @@ pub fn compile(
         && routes
             .iter()
             .any(|r| r.raw.view == ViewKind::Login && r.name.is_none());
-    let mut admin_told = false;
     for r in routes {
         let requires = r.raw.login_required == Some(true) || r.raw.staff_required == Some(true);
         let signs_in = matches!(r.raw.view, ViewKind::Login | ViewKind::Logout);
@@ -405,20 +404,12 @@ pub fn compile(
             } else {
                 "add a route with `view: login` (and a `name:`), or name one in `site.auth.login`"
             };
-            // The admin's generated routes: said once, at `admin:`, in the admin's words.
-            let (at, why) = if r.at == crate::admin::NAMESPACE {
-                if admin_told {
-                    continue;
-                }
-                admin_told = true;
-                (
-                    r.at.clone(),
-                    "the admin's pages are for staff users: there is no sign-in route to send visitors to",
-                )
-            } else {
-                (r.key(key), "no sign-in route to send visitors to")
-            };
-            errors.push(r.source.diag(&at, why).with_hint(Some(hint.into())));
+            // Never the admin's routes: `admin:` always brings `admin:login`, the fallback above.
+            errors.push(
+                r.source
+                    .diag(&r.key(key), "no sign-in route to send visitors to")
+                    .with_hint(Some(hint.into())),
+            );
         }
     }
     Auth {

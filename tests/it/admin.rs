@@ -337,6 +337,18 @@ fn bad_admin_values_are_placed_with_a_hint() {
         "admin: admin/\n",
         &["site.yaml:1:8: admin: the admin has no model to manage: the site declares none"],
     );
+    // A model whose list the sign-in page, or another model's list, would hide.
+    check_prints(
+        "admin: admin/\nmodels:\n  Login: { fields: { at: { type: string } } }\n",
+        &[
+            "site.yaml:3:10: models.Login: the admin would put `Login`'s list at `admin/login/`, which is the admin's sign-in page",
+            "help: rename the model",
+        ],
+    );
+    check_prints(
+        "admin: admin/\nmodels:\n  Post: { fields: { t: { type: string } } }\n  POST: { table: post2, fields: { t: { type: string } } }\n",
+        &["site.yaml:4:9: models.POST: the admin would put `POST`'s list at `admin/post/`, which is `Post`'s list"],
+    );
     check_prints(
         "admin: { pth: admin/ }\n",
         &[
@@ -545,6 +557,43 @@ fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_4
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4);
 }
 
+/// Valid POSTs with a good CSRF token to every writing page, from a visitor who is not signed
+/// in (sent to sign in) and from a user who is not staff (403): nothing is written, and no
+/// history either.
+#[test]
+fn only_staff_can_write_through_the_admin() {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    let ann = Signed {
+        cookie: session_for(&dir.path, "ann", false),
+        local,
+    };
+    let before = count(&dir.path, "SELECT COUNT(*) FROM post");
+    let body = "title=Taken&status=live&published=on&author=1&_save=";
+    let writes = [
+        ("/manage/post/add/", body),
+        ("/manage/post/1/change/", body),
+        ("/manage/post/1/delete/", ""),
+    ];
+    for (path, body) in writes {
+        let r = ann.post(path, body);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        let anonymous = Signed {
+            cookie: String::new(),
+            local: Local::load(&dir.path),
+        };
+        let r = anonymous.post(path, body);
+        assert_eq!(r.status, 302, "{path}: {}", r.body);
+        assert!(location(&r).starts_with("/manage/login/?next="), "{path}");
+    }
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), before);
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM post WHERE title = 'Taken'"),
+        0
+    );
+    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM trellis_log"), 0);
+}
+
 #[test]
 fn staff_add_a_row_and_see_the_message_once() {
     let (dir, admin) = blog();
@@ -568,7 +617,8 @@ fn staff_add_a_row_and_see_the_message_once() {
         "title=Dates&status=live&published=on&author=2&_save=",
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(location(&r), "/manage/post/5/change/");
+    // "Save" goes back to the list, as Django's admin does.
+    assert_eq!(location(&r), "/manage/post/");
     assert_eq!(
         count(
             &dir.path,
@@ -614,7 +664,7 @@ fn staff_edit_a_row_and_a_refused_value_is_kept_with_its_message() {
         "title=Blueberries&status=live&author=1",
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(location(&r), "/manage/post/2/change/");
+    assert_eq!(location(&r), "/manage/post/");
     assert_eq!(
         count(
             &dir.path,
@@ -622,13 +672,14 @@ fn staff_edit_a_row_and_a_refused_value_is_kept_with_its_message() {
         ),
         1
     );
-    let r = admin.get("/manage/post/2/change/");
+    let r = admin.get("/manage/post/");
     assert!(
         r.body
             .contains("The post “Blueberries” was changed successfully."),
         "{}",
         r.body
     );
+    let r = admin.get("/manage/post/2/change/");
     assert!(r
         .body
         .contains(r#"<a class="delete" href="/manage/post/2/delete/">Delete</a>"#));

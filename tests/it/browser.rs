@@ -708,6 +708,10 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     );
     b.type_into("#id_title", "Hello, edited");
     b.click_on("button[name=_save]");
+    assert!(
+        b.until("location.pathname === '/admin/post/'"),
+        "\"Save\" goes back to the list"
+    );
     let html = b.html_when(|h| h.contains("was changed"));
     assert!(
         html.contains("The post “Hello, edited” was changed successfully."),
