@@ -1,4 +1,4 @@
-//! `trellis user add|passwd|remove|list|staff`: the site's users, from the command line
+//! `trellis user add|passwd|remove|list|staff|clearsessions`: the site's users, from the command line
 //! (Django's `createsuperuser` and `changepassword`). The password comes from a prompt without
 //! echo when standard input is a terminal, else from its first line (for scripts and tests).
 
@@ -10,11 +10,23 @@ use crate::Site;
 /// What `trellis user` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Add { username: String, staff: bool },
-    Passwd { username: String },
-    Remove { username: String },
-    Staff { username: String, staff: bool },
+    Add {
+        username: String,
+        staff: bool,
+    },
+    Passwd {
+        username: String,
+    },
+    Remove {
+        username: String,
+    },
+    Staff {
+        username: String,
+        staff: bool,
+    },
     List,
+    /// Delete the expired sessions and old failed sign-ins (Django's `clearsessions`).
+    ClearSessions,
 }
 
 /// A password typed twice at a prompt without echo, or the first line of standard input.
@@ -111,6 +123,11 @@ pub fn run(
                 )),
                 false => Err(no_user(username)),
             }
+        }
+        Action::ClearSessions => {
+            let counts = crate::auth::purge(db, &site.settings.auth).map_err(|e| e.to_string())?;
+            Ok(crate::auth::purged(counts)
+                .unwrap_or_else(|| "no expired sessions or old failed sign-ins".into()))
         }
         Action::List => {
             let users = store::list_users(&conn).map_err(|e| e.to_string())?;

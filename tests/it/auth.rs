@@ -620,3 +620,66 @@ fn a_page_reads_the_session_only_when_its_template_names_user() {
     assert_eq!(r.body, "Anonymous");
     assert!(r.header("vary").is_some_and(|v| v.contains("Cookie")));
 }
+
+/// The rows of `trellis_login_failure`.
+fn failure_count(dir: &Path) -> i64 {
+    db(dir)
+        .query_row("SELECT count(*) FROM trellis_login_failure", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// Two sessions (ann's expired, root's not) and two failed sign-ins past the window.
+fn expired_rows(dir: &Path, local: &Local) -> String {
+    session_cookie(&sign_in(local, "ann", "correct horse"));
+    let root = session_cookie(&sign_in(local, "root", "staff pass"));
+    assert_eq!(attempt(local, "ann", "wrong", "10.0.0.9").status, 400);
+    db(dir)
+        .execute(
+            "UPDATE trellis_session SET expires = strftime('%s', 'now') - 1 WHERE session_key != ?1",
+            [&root],
+        )
+        .unwrap();
+    pass_the_window(dir);
+    assert_eq!(sessions(dir).len(), 2);
+    assert_eq!(failure_count(dir), 2);
+    root
+}
+
+/// Expired sessions stayed in the file forever unless someone signed out (Django has
+/// `clearsessions`).
+#[test]
+fn trellis_user_clearsessions_deletes_expired_sessions_and_old_failures() {
+    let (dir, local) = site();
+    let root = expired_rows(&dir.path, &local);
+    let (ok, out, err) = user(&dir.path, &["clearsessions"], "");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("deleted 1 expired session(s) and 2 old failed sign-in(s)"),
+        "{out}"
+    );
+    assert_eq!(sessions(&dir.path), vec![root.clone()]);
+    assert_eq!(failure_count(&dir.path), 0);
+    // A recent failure is kept: it still counts towards the throttle.
+    assert_eq!(attempt(&local, "ann", "wrong", "10.0.0.9").status, 400);
+    let (ok, out, _) = user(&dir.path, &["clearsessions"], "");
+    assert!(ok && out.contains("no expired sessions"), "{out}");
+    assert_eq!(failure_count(&dir.path), 2);
+    assert_eq!(sessions(&dir.path), vec![root]);
+}
+
+/// `serve` deletes them at start, before it answers (and then hourly, which no test waits for).
+#[test]
+fn serve_deletes_expired_sessions_and_old_failures_at_start() {
+    let (dir, local) = site();
+    let root = expired_rows(&dir.path, &local);
+    let server = Server::start_site(&dir);
+    // The server serves a copy of the folder.
+    let copy = server.site.clone().unwrap();
+    assert_eq!(sessions(&copy), vec![root.clone()]);
+    assert_eq!(failure_count(&copy), 0);
+    server.wait_for_log("deleted 1 expired session(s) and 2 old failed sign-in(s)");
+    let home = server.request("GET", "/", &[("Cookie", &format!("sessionid={root}"))]);
+    assert_eq!(home.body, "Hello root");
+}
