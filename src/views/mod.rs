@@ -416,8 +416,17 @@ fn dispatch(
         return Ok(r);
     }
     if !endpoint.allows(&req.method) {
+        // A newcomer's link to sign out gets a page saying how, not a blank one.
+        let sign_out =
+            (matches!(endpoint.view, View::Logout(_)) && req.method == "GET").then(|| {
+                match &endpoint.name {
+                    Some(name) => format!("{{{{url \"{name}\"}}}}"),
+                    None => req.path.clone(),
+                }
+            });
         return Err(ViewError::MethodNotAllowed {
             allow: endpoint.allow.join(", "),
+            sign_out,
         });
     }
     // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).

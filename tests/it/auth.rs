@@ -149,7 +149,10 @@ fn sign_in_shows_the_user_and_sign_out_deletes_the_session() {
     assert_eq!(get(&local, "/", "").body, "Anonymous");
 
     // Sign-out is POST only (Django 5), and deletes the row.
-    assert_eq!(get(&local, "/logout/", &cookie).status, 405);
+    let link = get(&local, "/logout/", &cookie);
+    assert_eq!(link.status, 405);
+    assert_eq!(link.header("allow").as_deref(), Some("POST, OPTIONS"));
+    assert_eq!(sessions(&dir.path).len(), 1, "a GET signs no one out");
     let out = post(&local, "/logout/", "", &cookie, "10.0.0.1");
     assert_eq!(out.status, 303);
     assert!(cookie_line(&out, "sessionid").contains("Max-Age=0"));
@@ -682,4 +685,32 @@ fn serve_deletes_expired_sessions_and_old_failures_at_start() {
     server.wait_for_log("deleted 1 expired session(s) and 2 old failed sign-in(s)");
     let home = server.request("GET", "/", &[("Cookie", &format!("sessionid={root}"))]);
     assert_eq!(home.body, "Hello root");
+}
+
+/// A newcomer who links to the sign-out route got a 405 with an empty body: a blank page. It is
+/// still a 405 (Django 5), but a page saying that sign-out needs a POST form, and which.
+#[test]
+fn a_link_to_sign_out_gets_a_page_saying_it_needs_a_post_form() {
+    let (_dir, local) = site();
+    let r = get(&local, "/logout/", "");
+    assert_eq!(r.status, 405);
+    assert!(
+        r.body.contains("<title>Method Not Allowed (405)</title>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("Signing out needs a form that sends a POST request"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("&lt;form method=&quot;post&quot; action=&quot;{{url &quot;logout&quot;}}&quot;&gt;{{csrf_input}}&lt;button&gt;Sign out&lt;/button&gt;&lt;/form&gt;"),
+        "{}",
+        r.body
+    );
+    // Another route's 405 keeps Django's empty body.
+    let r = local.request("PUT", "/");
+    assert_eq!((r.status, r.body.as_str()), (405, ""));
 }
