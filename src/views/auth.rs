@@ -97,6 +97,11 @@ pub struct LoginView {
 }
 
 impl LoginView {
+    /// The route's own template (`None`: the built-in form), for `trellis routes`.
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
     pub fn compile(r: &RouteDef, env: &mut CompileEnv, errors: &mut Vec<Diagnostic>) -> LoginView {
         let success = success_path(r, env, errors);
         let builtin = (BUILTIN, LOGIN_TEMPLATE, "the built-in sign-in form");

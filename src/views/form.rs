@@ -86,6 +86,11 @@ struct AdminLinks {
 }
 
 impl FormView {
+    /// The route's own template (`None`: the built-in page), for `trellis routes`.
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
     pub fn compile(
         r: &RouteDef,
         env: &mut CompileEnv,
