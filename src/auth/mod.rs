@@ -118,6 +118,28 @@ pub fn purged(counts: (usize, usize)) -> Option<String> {
     })
 }
 
+/// A username as Django's `AbstractBaseUser.normalize_username` (NFKC, so that fullwidth
+/// `ａnn` is `ann`) with the surrounding whitespace its form fields strip taken off: what
+/// `trellis user add` stores and what sign-in looks up.
+pub fn normalize_username(typed: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    typed.trim().nfkc().collect()
+}
+
+/// A user and their password hash by the name typed at sign-in: its normal form, else the
+/// name exactly as typed (a user added before names were normalised).
+pub fn find_user(
+    c: &crate::db::Conn,
+    typed: &str,
+) -> Result<Option<(store::UserRow, String)>, DbError> {
+    let normal = normalize_username(typed);
+    match store::user_with_hash(&c.conn, &normal)? {
+        Some(found) => Ok(Some(found)),
+        None if normal != typed => store::user_with_hash(&c.conn, typed),
+        None => Ok(None),
+    }
+}
+
 /// A fresh session key.
 pub fn new_key() -> String {
     crate::views::csrf::random_string(KEY_LENGTH)

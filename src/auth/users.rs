@@ -74,9 +74,24 @@ pub fn run(
             Ok(())
         }
     };
+    // The stored name a command means: as typed when a user has it (one added before names
+    // were normalised), else its normal form.
+    let stored = |typed: &String| -> Result<String, String> {
+        match store::user_with_hash(&conn, typed).map_err(|e| e.to_string())? {
+            Some(_) => Ok(typed.clone()),
+            None => Ok(crate::auth::normalize_username(typed)),
+        }
+    };
     match action {
         Action::Add { username, staff } => {
             check_name(username)?;
+            if username.trim() != username {
+                return Err(format!(
+                    "`{username}` starts or ends with a space; a username may not (nothing was changed)"
+                ));
+            }
+            // Stored in NFKC (Django's normalize_username): `ａnn` is `ann`.
+            let username = &crate::auth::normalize_username(username);
             if store::user_with_hash(&conn, username)
                 .map_err(|e| e.to_string())?
                 .is_some()
@@ -95,6 +110,7 @@ pub fn run(
             }
         }
         Action::Passwd { username } => {
+            let username = &stored(username)?;
             if store::user_with_hash(&conn, username)
                 .map_err(|e| e.to_string())?
                 .is_none()
@@ -110,12 +126,14 @@ pub fn run(
             }
         }
         Action::Remove { username } => {
+            let username = &stored(username)?;
             match store::remove_user(&conn, username).map_err(|e| e.to_string())? {
                 true => Ok(format!("removed user {username}")),
                 false => Err(no_user(username)),
             }
         }
         Action::Staff { username, staff } => {
+            let username = &stored(username)?;
             match store::set_staff(&conn, username, *staff).map_err(|e| e.to_string())? {
                 true => Ok(format!(
                     "{username} is {}staff",

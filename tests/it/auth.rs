@@ -714,3 +714,41 @@ fn a_link_to_sign_out_gets_a_page_saying_it_needs_a_post_form() {
     let r = local.request("PUT", "/");
     assert_eq!((r.status, r.body.as_str()), (405, ""));
 }
+
+/// Usernames were stored as typed: `" ann"` and fullwidth `ａnn` made look-alike users of
+/// `ann`. They are normalised as Django does (NFKC, surrounding spaces refused at add and
+/// stripped at sign-in); a user stored before keeps signing in by the name as it was stored.
+#[test]
+fn usernames_are_normalised_nfkc_at_add_and_at_sign_in() {
+    let (dir, local) = site();
+    let (ok, out, err) = user(&dir.path, &["add", "ｂｏｂ"], "bob's pass\n");
+    assert!(ok, "{err}");
+    assert!(out.contains("added user bob"), "{out}");
+    let (ok, _, err) = user(&dir.path, &["add", "bob"], "x\n");
+    assert!(!ok && err.contains("a user `bob` exists already"), "{err}");
+    let (ok, _, err) = user(&dir.path, &["add", " ann"], "x\n");
+    assert!(!ok && err.contains("starts or ends with a space"), "{err}");
+    let (ok, _, err) = user(&dir.path, &["add", "ａｎｎ"], "x\n");
+    assert!(!ok && err.contains("a user `ann` exists already"), "{err}");
+    let names: Vec<String> = {
+        let c = db(&dir.path);
+        let mut stmt = c
+            .prepare("SELECT username FROM trellis_user ORDER BY username")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(names, ["ann", "bob", "gone", "root"]);
+    // Signing in by a look-alike of the name, or with spaces around it, is signing in as it.
+    for typed in ["ｂｏｂ", " bob ", "bob"] {
+        let r = sign_in(&local, typed, "bob's pass");
+        assert_eq!(r.status, 303, "{typed}: {}", r.body);
+        let home = get(&local, "/", &format!("sessionid={}", session_cookie(&r)));
+        assert_eq!(home.body, "Hello bob", "{typed}");
+    }
+    // A user stored before names were normalised signs in, and is found, as stored.
+    add_user(&dir.path, "ｏｌｄ", "old pass", false, true);
+    assert_eq!(sign_in(&local, "ｏｌｄ", "old pass").status, 303);
+    let (ok, out, err) = user(&dir.path, &["staff", "ｏｌｄ"], "");
+    assert!(ok && out.contains("ｏｌｄ is staff"), "{out}{err}");
+}
