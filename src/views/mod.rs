@@ -47,6 +47,7 @@ mod fields;
 pub mod form;
 mod links;
 mod list;
+mod message;
 pub mod paginate;
 mod redirect;
 mod request;

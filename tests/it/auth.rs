@@ -752,3 +752,87 @@ fn usernames_are_normalised_nfkc_at_add_and_at_sign_in() {
     let (ok, out, err) = user(&dir.path, &["staff", "ｏｌｄ"], "");
     assert!(ok && out.contains("ｏｌｄ is staff"), "{out}{err}");
 }
+
+/// A site view never added a message: `success_message:` (Django's SuccessMessageMixin) is
+/// kept for a signed-in user after the row is saved or deleted, its `{field}`s from the row.
+#[test]
+fn success_message_is_shown_to_a_signed_in_user_after_saving_with_the_row_escaped() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+models:
+  Note: { fields: { title: { type: string }, done: { type: boolean } } }
+routes:
+  - { path: '', name: home, view: template, template: home.hbs }
+  - { path: login/, name: login, view: login, success: home }
+  - { path: new/, view: create, model: Note, success: home, success_message: 'Saved “{title}” ({ done }, {{not a field}}).' }
+  - { path: 'edit/<int:pk>/', view: update, model: Note, success: home, success_message: 'Changed {title}.' }
+  - { path: 'delete/<int:pk>/', view: delete, model: Note, success: home, success_message: 'Deleted {title}.' }
+",
+        ),
+        ("templates/home.hbs", HOME),
+    ]);
+    let local = Local::load(&dir.path);
+    add_user(&dir.path, "ann", "correct horse", false, true);
+    let cookie = format!(
+        "sessionid={}",
+        session_cookie(&sign_in(&local, "ann", "correct horse"))
+    );
+    let r = post(
+        &local,
+        "/new/",
+        "title=%3Cb%3EHi%3C%2Fb%3E&done=on",
+        &cookie,
+        "10.0.0.1",
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let home = get(&local, "/", &cookie);
+    assert_eq!(
+        home.body,
+        "Hello ann[success: Saved “&lt;b&gt;Hi&lt;/b&gt;” (true, {not a field}).]"
+    );
+    // Shown once.
+    assert_eq!(get(&local, "/", &cookie).body, "Hello ann");
+    let r = post(&local, "/edit/1/", "title=Two", &cookie, "10.0.0.1");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        get(&local, "/", &cookie).body,
+        "Hello ann[success: Changed Two.]"
+    );
+    let r = post(&local, "/delete/1/", "", &cookie, "10.0.0.1");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        get(&local, "/", &cookie).body,
+        "Hello ann[success: Deleted Two.]"
+    );
+    // A visitor has no session to keep it in: the row is saved, no message (and no session).
+    let r = post(&local, "/new/", "title=Anon", "", "10.0.0.2");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(get(&local, "/", "").body, "Anonymous");
+    assert_eq!(sessions(&dir.path).len(), 1);
+}
+
+#[test]
+fn a_success_message_naming_no_field_is_refused_at_load_where_it_is() {
+    check_prints(
+        "site: { database: db.sqlite3 }
+models:
+  Note: { fields: { title: { type: string } } }
+routes:
+  - { path: new/, view: create, model: Note, success_message: 'Saved {titel} and {x}' }
+  - { path: 'edit/<int:pk>/', view: update, model: Note, success_message: 'Saved {title' }
+  - { path: '', view: template, template: home.hbs, success_message: 'Hi' }
+",
+        &[
+            "site.yaml:5:",
+            "routes[0].success_message: `{titel}`: Note has no field `titel`",
+            "did you mean `title`?",
+            "routes[0].success_message: `{x}`: Note has no field `x`",
+            "site.yaml:6:",
+            "routes[1].success_message: a lone `{` in \"Saved {title\"",
+            "write `{{` or `}}` for a brace",
+            "routes[2].success_message: `success_message` does not apply to view `template`",
+        ],
+    );
+}
