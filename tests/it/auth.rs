@@ -151,7 +151,7 @@ fn sign_in_shows_the_user_and_sign_out_deletes_the_session() {
     // Sign-out is POST only (Django 5), and deletes the row.
     let link = get(&local, "/logout/", &cookie);
     assert_eq!(link.status, 405);
-    assert_eq!(link.header("allow").as_deref(), Some("POST, OPTIONS"));
+    assert_eq!(link.header("allow"), Some("POST, OPTIONS"));
     assert_eq!(sessions(&dir.path).len(), 1, "a GET signs no one out");
     let out = post(&local, "/logout/", "", &cookie, "10.0.0.1");
     assert_eq!(out.status, 303);
@@ -694,22 +694,13 @@ fn a_link_to_sign_out_gets_a_page_saying_it_needs_a_post_form() {
     let (_dir, local) = site();
     let r = get(&local, "/logout/", "");
     assert_eq!(r.status, 405);
-    assert!(
-        r.body.contains("<title>Method Not Allowed (405)</title>"),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body
-            .contains("Signing out needs a form that sends a POST request"),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body.contains("&lt;form method=&quot;post&quot; action=&quot;{{url &quot;logout&quot;}}&quot;&gt;{{csrf_input}}&lt;button&gt;Sign out&lt;/button&gt;&lt;/form&gt;"),
-        "{}",
-        r.body
-    );
+    for part in [
+        "<title>Method Not Allowed (405)</title>",
+        "Signing out needs a form that sends a POST request",
+        "&lt;form method=&quot;post&quot; action=&quot;{{url &quot;logout&quot;}}&quot;&gt;{{csrf_input}}&lt;button&gt;Sign out&lt;/button&gt;&lt;/form&gt;",
+    ] {
+        assert!(r.body.contains(part), "{part}\n---\n{}", r.body);
+    }
     // Another route's 405 keeps Django's empty body.
     let r = local.request("PUT", "/");
     assert_eq!((r.status, r.body.as_str()), (405, ""));
