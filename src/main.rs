@@ -217,6 +217,13 @@ enum UserCommand {
         /// The site's folder (default: the current folder).
         site: Option<PathBuf>,
     },
+    /// Delete the expired sessions and the failed sign-ins older than the throttle's window
+    /// (`serve` also does it at start and hourly).
+    #[command(override_usage = "trellis user clearsessions [SITE]")]
+    Clearsessions {
+        /// The site's folder (default: the current folder).
+        site: Option<PathBuf>,
+    },
 }
 
 /// `trellis user …`: load the site, migrate its database (the users' table with it), act.
@@ -255,6 +262,9 @@ fn user_command(command: UserCommand) -> Result<(), ExitCode> {
             },
         ),
         UserCommand::List { site } => (site, "user list SITE", Action::List),
+        UserCommand::Clearsessions { site } => {
+            (site, "user clearsessions SITE", Action::ClearSessions)
+        }
     };
     let dir = site_dir(site, usage)?;
     let site = load_unrendered(&dir.path, "user")?;

@@ -1081,6 +1081,9 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
     // The debug page shows a 500's detail: never to a server others can reach.
     let debug = opts.debug && local.ip().is_loopback();
     let state = Arc::new(AppState::new(site, opts.live, debug)?);
+    // Expired sessions and old failed sign-ins go now, before the first request, then hourly.
+    purge(&state.current);
+    spawn_purger(state.current.clone())?;
     // Kept alive until the server stops; dropping it stops the watching.
     let watcher = if opts.reload {
         match crate::reload::watch(site_dir, state.current.clone()) {
@@ -1125,6 +1128,36 @@ pub fn serve(site: Site, opts: ServeOptions) -> std::io::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// How often a running server deletes expired sessions and old failed sign-ins.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Delete the current site's expired sessions and old failed sign-ins (`auth::purge`), on the
+/// calling thread; a failure (a locked database) is logged and tried again next time.
+fn purge(current: &Current) {
+    let site = current.site.load();
+    let Some(db) = &site.db else { return };
+    match crate::auth::purge(db, &site.settings.auth) {
+        Ok(counts) => {
+            if let Some(line) = crate::auth::purged(counts) {
+                tracing::info!("{line}");
+            }
+        }
+        Err(e) => tracing::warn!("deleting expired sessions: {e}"),
+    }
+}
+
+/// A thread that runs [`purge`] every [`PURGE_EVERY`], off the threads that answer requests
+/// (a request never waits for it, and never deletes anything to read a page).
+fn spawn_purger(current: Arc<Current>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("trellis-purge".into())
+        .spawn(move || loop {
+            std::thread::sleep(PURGE_EVERY);
+            purge(&current);
+        })
+        .map(drop)
 }
 
 /// The server, as actix-web's `HttpServer` builds it, but with each connection wrapped in

@@ -102,6 +102,44 @@ pub fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Delete the expired sessions and the failed sign-ins older than the throttle's window
+/// (Django's `clearsessions`): `serve` does it at start and then hourly, on a thread of its
+/// own, and `trellis user clearsessions` on demand. How many of each were deleted.
+pub fn purge(db: &crate::db::Database, auth: &Auth) -> Result<(usize, usize), DbError> {
+    let now = now();
+    db.with(|c| store::purge(&c.conn, now, now - auth.window))
+}
+
+/// What [`purge`] did, in a line (`None` when it deleted nothing).
+pub fn purged(counts: (usize, usize)) -> Option<String> {
+    let (sessions, failures) = counts;
+    (sessions + failures > 0).then(|| {
+        format!("deleted {sessions} expired session(s) and {failures} old failed sign-in(s)")
+    })
+}
+
+/// A username as Django's `AbstractBaseUser.normalize_username` (NFKC, so that fullwidth
+/// `ａnn` is `ann`) with the surrounding whitespace its form fields strip taken off: what
+/// `trellis user add` stores and what sign-in looks up.
+pub fn normalize_username(typed: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    typed.trim().nfkc().collect()
+}
+
+/// A user and their password hash by the name typed at sign-in: its normal form, else the
+/// name exactly as typed (a user added before names were normalised).
+pub fn find_user(
+    c: &crate::db::Conn,
+    typed: &str,
+) -> Result<Option<(store::UserRow, String)>, DbError> {
+    let normal = normalize_username(typed);
+    match store::user_with_hash(&c.conn, &normal)? {
+        Some(found) => Ok(Some(found)),
+        None if normal != typed => store::user_with_hash(&c.conn, typed),
+        None => Ok(None),
+    }
+}
+
 /// A fresh session key.
 pub fn new_key() -> String {
     crate::views::csrf::random_string(KEY_LENGTH)

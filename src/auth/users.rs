@@ -1,4 +1,4 @@
-//! `trellis user add|passwd|remove|list|staff`: the site's users, from the command line
+//! `trellis user add|passwd|remove|list|staff|clearsessions`: the site's users, from the command line
 //! (Django's `createsuperuser` and `changepassword`). The password comes from a prompt without
 //! echo when standard input is a terminal, else from its first line (for scripts and tests).
 
@@ -10,11 +10,23 @@ use crate::Site;
 /// What `trellis user` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Add { username: String, staff: bool },
-    Passwd { username: String },
-    Remove { username: String },
-    Staff { username: String, staff: bool },
+    Add {
+        username: String,
+        staff: bool,
+    },
+    Passwd {
+        username: String,
+    },
+    Remove {
+        username: String,
+    },
+    Staff {
+        username: String,
+        staff: bool,
+    },
     List,
+    /// Delete the expired sessions and old failed sign-ins (Django's `clearsessions`).
+    ClearSessions,
 }
 
 /// A password typed twice at a prompt without echo, or the first line of standard input.
@@ -62,9 +74,24 @@ pub fn run(
             Ok(())
         }
     };
+    // The stored name a command means: as typed when a user has it (one added before names
+    // were normalised), else its normal form.
+    let stored = |typed: &String| -> Result<String, String> {
+        match store::user_with_hash(&conn, typed).map_err(|e| e.to_string())? {
+            Some(_) => Ok(typed.clone()),
+            None => Ok(crate::auth::normalize_username(typed)),
+        }
+    };
     match action {
         Action::Add { username, staff } => {
             check_name(username)?;
+            if username.trim() != username {
+                return Err(format!(
+                    "`{username}` starts or ends with a space; a username may not (nothing was changed)"
+                ));
+            }
+            // Stored in NFKC (Django's normalize_username): `ａnn` is `ann`.
+            let username = &crate::auth::normalize_username(username);
             if store::user_with_hash(&conn, username)
                 .map_err(|e| e.to_string())?
                 .is_some()
@@ -83,6 +110,7 @@ pub fn run(
             }
         }
         Action::Passwd { username } => {
+            let username = &stored(username)?;
             if store::user_with_hash(&conn, username)
                 .map_err(|e| e.to_string())?
                 .is_none()
@@ -98,12 +126,14 @@ pub fn run(
             }
         }
         Action::Remove { username } => {
+            let username = &stored(username)?;
             match store::remove_user(&conn, username).map_err(|e| e.to_string())? {
                 true => Ok(format!("removed user {username}")),
                 false => Err(no_user(username)),
             }
         }
         Action::Staff { username, staff } => {
+            let username = &stored(username)?;
             match store::set_staff(&conn, username, *staff).map_err(|e| e.to_string())? {
                 true => Ok(format!(
                     "{username} is {}staff",
@@ -111,6 +141,11 @@ pub fn run(
                 )),
                 false => Err(no_user(username)),
             }
+        }
+        Action::ClearSessions => {
+            let counts = crate::auth::purge(db, &site.settings.auth).map_err(|e| e.to_string())?;
+            Ok(crate::auth::purged(counts)
+                .unwrap_or_else(|| "no expired sessions or old failed sign-ins".into()))
         }
         Action::List => {
             let users = store::list_users(&conn).map_err(|e| e.to_string())?;

@@ -650,6 +650,11 @@ pub struct RawRoute {
     /// new row's fields (`slug`, or `pk` for its primary key), as a feed's `link`.
     #[serde(default)]
     pub success: Option<String>,
+    /// A message kept for a signed-in user's next page once the row is saved or deleted
+    /// (Django's SuccessMessageMixin): `{field}` is that field of the row (view: create,
+    /// update, delete).
+    #[serde(default)]
+    pub success_message: Option<String>,
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
     #[serde(rename = "where", default)]
     pub where_: Option<IndexMap<String, RawScalar>>,
@@ -1186,6 +1191,7 @@ macro_rules! view_keys {
 view_keys! {
     "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
     "success" success: FORM_VIEWS;
+    "success_message" success_message: &[Create, Update, Delete];
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];

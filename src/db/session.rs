@@ -247,6 +247,16 @@ pub fn delete_session(c: &Connection, key: &str, now: i64) -> Result<(), DbError
     run(&sql, |sql| c.execute(sql, params![key, now])).map(drop)
 }
 
+/// Delete every session that expired at or before `now` and every failed sign-in recorded at
+/// or before `failures_before` (Django's `clearsessions`); how many of each.
+pub fn purge(c: &Connection, now: i64, failures_before: i64) -> Result<(usize, usize), DbError> {
+    let sql = format!("DELETE FROM {SESSION_TABLE} WHERE expires <= ?1");
+    let sessions = run(&sql, |sql| c.execute(sql, [now]))?;
+    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE at <= ?1");
+    let failures = run(&sql, |sql| c.execute(sql, [failures_before]))?;
+    Ok((sessions, failures))
+}
+
 /// A session's messages (JSON text), if the session exists.
 pub fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
     let sql = format!("SELECT messages FROM {SESSION_TABLE} WHERE session_key = ?1");

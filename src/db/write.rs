@@ -600,10 +600,13 @@ fn check_target(
         ident(&target.table),
         ident(&pk.column)
     );
-    let found = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| s.exists([to_sql(pk.ty, key)]))
-        .map_err(|e| DbError::at(&sql, e))?;
+    // A key that is not a whole number names no row of an integer key, as in Django's
+    // ModelChoiceField (`int("1.0")` fails); SQLite alone would compare the text `1.0` as 1.
+    let found = (pk.ty != FieldType::Integer || key.is_i64())
+        && conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.exists([to_sql(pk.ty, key)]))
+            .map_err(|e| DbError::at(&sql, e))?;
     if found {
         Ok(())
     } else {

@@ -97,6 +97,11 @@ pub struct LoginView {
 }
 
 impl LoginView {
+    /// The route's own template (`None`: the built-in form), for `trellis routes`.
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
     pub fn compile(r: &RouteDef, env: &mut CompileEnv, errors: &mut Vec<Diagnostic>) -> LoginView {
         let success = success_path(r, env, errors);
         let builtin = (BUILTIN, LOGIN_TEMPLATE, "the built-in sign-in form");
@@ -126,7 +131,10 @@ impl LoginView {
             .db
             .ok_or_else(|| call.internal("sign-in needs a database"))?;
         let settings = &ctx.settings.auth;
-        let username = req.form_last("username").unwrap_or_default();
+        let typed = req.form_last("username").unwrap_or_default();
+        // Counted, and cleared, by its normal form: `ａnn` is `ann` (Django's normalize_username).
+        let normal = auth::normalize_username(typed);
+        let username = normal.as_str();
         let password = req.form_last("password").unwrap_or_default();
         let now = auth::now();
         let since = now - settings.window;
@@ -160,7 +168,7 @@ impl LoginView {
             }
         };
         let found = db
-            .with(|c| store::user_with_hash(&c.conn, username))
+            .with(|c| auth::find_user(c, typed))
             .map_err(|e| call.db(e))?;
         let user = match found {
             Some((user, hash)) => {
@@ -173,7 +181,7 @@ impl LoginView {
         };
         let Some(user) = user else {
             // Already counted as a failure by `begin_attempt`.
-            return self.render(ctx, &call, username, Some(INVALID), 400);
+            return self.render(ctx, &call, typed, Some(INVALID), 400);
         };
         let key = auth::new_key();
         let old = req.cookie(COOKIE).map(str::to_string);

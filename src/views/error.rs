@@ -24,8 +24,13 @@ pub enum ViewError {
     BadRequest(String),
     /// 403, with the reason (a failed CSRF check: Django's words), shown escaped.
     Forbidden(String),
-    /// 405, with the methods the route takes for the `Allow` header.
-    MethodNotAllowed { allow: String },
+    /// 405, with the methods the route takes for the `Allow` header; with `sign_out` (a
+    /// `GET` of a `logout` route: its form's `action`, as template text), a page saying how to sign
+    /// out, where other 405s have an empty body as Django's do.
+    MethodNotAllowed {
+        allow: String,
+        sign_out: Option<String>,
+    },
     /// 503: the work could not be done now (the database stayed locked); try again later.
     Unavailable { retry_after: u32, detail: String },
     /// 500; the detail is for the log only.
@@ -106,8 +111,11 @@ pub(super) fn respond_at(
             403,
             &reason,
         ),
-        ViewError::MethodNotAllowed { allow } => {
-            let mut r = Response::html(405, String::new());
+        ViewError::MethodNotAllowed { allow, sign_out } => {
+            let mut r = match sign_out {
+                Some(route) => fallback_page(405, &route),
+                None => Response::html(405, String::new()),
+            };
             r.headers.push(("Allow", allow));
             r
         }
@@ -168,7 +176,7 @@ fn json_error(error: &ViewError, method: &str) -> Response {
     };
     let mut r = Response::json(error.status(), &serde_json::json!({ "detail": detail }));
     match error {
-        ViewError::MethodNotAllowed { allow } => r.headers.push(("Allow", allow.clone())),
+        ViewError::MethodNotAllowed { allow, .. } => r.headers.push(("Allow", allow.clone())),
         ViewError::Unavailable { retry_after, .. } => {
             r.headers.push(("Retry-After", retry_after.to_string()))
         }
@@ -223,6 +231,7 @@ fn fallback_page(status: u16, message: &str) -> Response {
         400 => "Bad Request (400)",
         403 => "Forbidden (403)",
         404 => "Not Found",
+        405 => "Method Not Allowed (405)",
         503 => "Service Unavailable (503)",
         _ => "Server Error (500)",
     };
@@ -239,6 +248,13 @@ fn fallback_page(status: u16, message: &str) -> Response {
             html_escape(message)
         ),
         503 => format!("<p>{BUSY}</p>"),
+        // Only a logout route's GET has a page (`message` is its form's `action`).
+        405 => format!(
+            "<p>Signing out needs a form that sends a POST request: a link cannot sign anyone out (Django's <code>LogoutView</code> does the same).</p><p>Put a form like this one in a page:</p><pre><code>{}</code></pre>",
+            html_escape(&format!(
+                "<form method=\"post\" action=\"{message}\">{{{{csrf_input}}}}<button>Sign out</button></form>"
+            ))
+        ),
         _ => String::new(),
     };
     Response::html(
@@ -277,6 +293,7 @@ mod tests {
             (
                 ViewError::MethodNotAllowed {
                     allow: "GET".into(),
+                    sign_out: None,
                 },
                 405,
             ),
@@ -352,9 +369,10 @@ mod tests {
             &req,
             ViewError::MethodNotAllowed {
                 allow: "GET, HEAD, OPTIONS".into(),
+                sign_out: None,
             },
         );
-        assert_eq!(r.status, 405);
+        assert_eq!((r.status, r.body.as_str()), (405, ""));
         assert_eq!(header(&r, "allow").as_deref(), Some("GET, HEAD, OPTIONS"));
 
         let r = respond(

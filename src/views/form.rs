@@ -76,6 +76,8 @@ pub struct FormView {
     /// The admin's forms: a message after each change, and where "Save and add another" and
     /// "Save and continue editing" go.
     admin: Option<AdminLinks>,
+    /// `success_message:`, kept for a signed-in user's next page.
+    message: Option<super::message::SuccessMessage>,
 }
 
 /// The admin's add and change routes of a form's model, and its name in messages.
@@ -86,6 +88,11 @@ struct AdminLinks {
 }
 
 impl FormView {
+    /// The route's own template (`None`: the built-in page), for `trellis routes`.
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
     pub fn compile(
         r: &RouteDef,
         env: &mut CompileEnv,
@@ -126,6 +133,7 @@ impl FormView {
             }
         };
         let fields = compile_fields(r, &model, errors);
+        let message = super::message::SuccessMessage::compile(r, &model, errors);
         let success = raw.success.as_ref().and_then(|name| {
             let link = match env.router.routes_named(name) {
                 [_, ..] => RowLink::to_name(env.router, name, &model).map_err(|why| {
@@ -179,6 +187,7 @@ impl FormView {
                 .map(|c| c.into_iter().collect())
                 .unwrap_or_default(),
             admin,
+            message,
         })
     }
 
@@ -340,10 +349,9 @@ impl FormView {
                 text.push_str(" You may edit it again below.");
                 link = &admin.change;
             }
-            // The row is saved: a message that cannot be kept is logged, never a failed answer.
-            if let Err(e) = crate::auth::add_message(ctx, call.req, "success", &text) {
-                tracing::warn!("keeping the message after {}: {e}", call.origin);
-            }
+            keep_message(ctx, call, &text);
+        } else if let Some(message) = &self.message {
+            keep_message(ctx, call, &message.fill(row));
         }
         let location = link.path(ctx.router, row).map_err(|e| call.internal(e))?;
         Ok(Response::redirect(303, location))
@@ -570,6 +578,15 @@ fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
 }
 
 /// A row's name on a page: its first string field, else its key.
+/// Keep a success message for the signed-in user's next page (a visitor has no session to
+/// keep it in). The row is saved: a message that cannot be kept is logged, never a failed
+/// answer.
+fn keep_message(ctx: &Ctx, call: &Call, text: &str) {
+    if let Err(e) = crate::auth::add_message(ctx, call.req, "success", text) {
+        tracing::warn!("keeping the message after {}: {e}", call.origin);
+    }
+}
+
 fn object_label(model: &Model, row: &Map<String, Value>) -> String {
     crate::db::history::object_repr(model, row)
 }

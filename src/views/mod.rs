@@ -47,6 +47,7 @@ mod fields;
 pub mod form;
 mod links;
 mod list;
+mod message;
 pub mod paginate;
 mod redirect;
 mod request;
@@ -178,14 +179,19 @@ impl Endpoint {
         self.allow.contains(&method)
     }
 
-    /// What the routes table shows in its TARGET column.
+    /// What the routes table shows in its TARGET column: what answers (a form or sign-in
+    /// route's own template too), then who may see it.
     pub fn target(&self) -> String {
         let json_or = |template: &Option<String>| {
             template
                 .as_ref()
                 .map_or(" (json)".to_string(), |t| format!(" -> {t}"))
         };
-        match &self.view {
+        let own = |what: &str, template: Option<&str>| match template {
+            Some(t) => format!("{what} -> {}", crate::render::canonical(t)),
+            None => what.to_string(),
+        };
+        let target = match &self.view {
             View::Template(v) => v.template.clone(),
             View::Redirect(v) => v.target(),
             View::Response(v) => format!("{} {}", v.status, v.content_type),
@@ -199,11 +205,22 @@ impl Endpoint {
             ),
             View::Feed(v) => format!("{} ({})", v.model.name, v.format_name()),
             View::Sitemap(_) => "pages and detail rows".into(),
-            View::Form(v) => format!("{} {} (form)", v.kind.as_str(), v.model.name),
+            View::Form(v) => own(
+                &format!("{} {} (form)", v.kind.as_str(), v.model.name),
+                v.template(),
+            ),
             View::AdminIndex(_) => "the admin's models -> admin/index".into(),
             View::AdminHistory(_) => "a row's history -> admin/history".into(),
-            View::Login(_) => "sign-in form".into(),
+            View::Login(v) => own("sign-in form", v.template()),
             View::Logout(_) => "sign-out".into(),
+        };
+        // Who may see it: `staff_required` implies a signed-in user.
+        if self.auth.staff {
+            format!("{target} [staff_required]")
+        } else if self.auth.login {
+            format!("{target} [login_required]")
+        } else {
+            target
         }
     }
 
@@ -416,8 +433,17 @@ fn dispatch(
         return Ok(r);
     }
     if !endpoint.allows(&req.method) {
+        // A newcomer's link to sign out gets a page saying how, not a blank one.
+        let sign_out =
+            (matches!(endpoint.view, View::Logout(_)) && req.method == "GET").then(|| {
+                match &endpoint.name {
+                    Some(name) => format!("{{{{url \"{name}\"}}}}"),
+                    None => req.path.clone(),
+                }
+            });
         return Err(ViewError::MethodNotAllowed {
             allow: endpoint.allow.join(", "),
+            sign_out,
         });
     }
     // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).

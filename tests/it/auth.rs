@@ -149,7 +149,10 @@ fn sign_in_shows_the_user_and_sign_out_deletes_the_session() {
     assert_eq!(get(&local, "/", "").body, "Anonymous");
 
     // Sign-out is POST only (Django 5), and deletes the row.
-    assert_eq!(get(&local, "/logout/", &cookie).status, 405);
+    let link = get(&local, "/logout/", &cookie);
+    assert_eq!(link.status, 405);
+    assert_eq!(link.header("allow"), Some("POST, OPTIONS"));
+    assert_eq!(sessions(&dir.path).len(), 1, "a GET signs no one out");
     let out = post(&local, "/logout/", "", &cookie, "10.0.0.1");
     assert_eq!(out.status, 303);
     assert!(cookie_line(&out, "sessionid").contains("Max-Age=0"));
@@ -619,4 +622,208 @@ fn a_page_reads_the_session_only_when_its_template_names_user() {
     let r = get(&local, "/", &cookie);
     assert_eq!(r.body, "Anonymous");
     assert!(r.header("vary").is_some_and(|v| v.contains("Cookie")));
+}
+
+/// The rows of `trellis_login_failure`.
+fn failure_count(dir: &Path) -> i64 {
+    db(dir)
+        .query_row("SELECT count(*) FROM trellis_login_failure", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// Two sessions (ann's expired, root's not) and two failed sign-ins past the window.
+fn expired_rows(dir: &Path, local: &Local) -> String {
+    session_cookie(&sign_in(local, "ann", "correct horse"));
+    let root = session_cookie(&sign_in(local, "root", "staff pass"));
+    assert_eq!(attempt(local, "ann", "wrong", "10.0.0.9").status, 400);
+    db(dir)
+        .execute(
+            "UPDATE trellis_session SET expires = strftime('%s', 'now') - 1 WHERE session_key != ?1",
+            [&root],
+        )
+        .unwrap();
+    pass_the_window(dir);
+    assert_eq!(sessions(dir).len(), 2);
+    assert_eq!(failure_count(dir), 2);
+    root
+}
+
+/// Expired sessions stayed in the file forever unless someone signed out (Django has
+/// `clearsessions`).
+#[test]
+fn trellis_user_clearsessions_deletes_expired_sessions_and_old_failures() {
+    let (dir, local) = site();
+    let root = expired_rows(&dir.path, &local);
+    let (ok, out, err) = user(&dir.path, &["clearsessions"], "");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("deleted 1 expired session(s) and 2 old failed sign-in(s)"),
+        "{out}"
+    );
+    assert_eq!(sessions(&dir.path), vec![root.clone()]);
+    assert_eq!(failure_count(&dir.path), 0);
+    // A recent failure is kept: it still counts towards the throttle.
+    assert_eq!(attempt(&local, "ann", "wrong", "10.0.0.9").status, 400);
+    let (ok, out, _) = user(&dir.path, &["clearsessions"], "");
+    assert!(ok && out.contains("no expired sessions"), "{out}");
+    assert_eq!(failure_count(&dir.path), 2);
+    assert_eq!(sessions(&dir.path), vec![root]);
+}
+
+/// `serve` deletes them at start, before it answers (and then hourly, which no test waits for).
+#[test]
+fn serve_deletes_expired_sessions_and_old_failures_at_start() {
+    let (dir, local) = site();
+    let root = expired_rows(&dir.path, &local);
+    let server = Server::start_site(&dir);
+    // The server serves a copy of the folder.
+    let copy = server.site.clone().unwrap();
+    assert_eq!(sessions(&copy), vec![root.clone()]);
+    assert_eq!(failure_count(&copy), 0);
+    server.wait_for_log("deleted 1 expired session(s) and 2 old failed sign-in(s)");
+    let home = server.request("GET", "/", &[("Cookie", &format!("sessionid={root}"))]);
+    assert_eq!(home.body, "Hello root");
+}
+
+/// A newcomer who links to the sign-out route got a 405 with an empty body: a blank page. It is
+/// still a 405 (Django 5), but a page saying that sign-out needs a POST form, and which.
+#[test]
+fn a_link_to_sign_out_gets_a_page_saying_it_needs_a_post_form() {
+    let (_dir, local) = site();
+    let r = get(&local, "/logout/", "");
+    assert_eq!(r.status, 405);
+    for part in [
+        "<title>Method Not Allowed (405)</title>",
+        "Signing out needs a form that sends a POST request",
+        "&lt;form method=&quot;post&quot; action=&quot;{{url &quot;logout&quot;}}&quot;&gt;{{csrf_input}}&lt;button&gt;Sign out&lt;/button&gt;&lt;/form&gt;",
+    ] {
+        assert!(r.body.contains(part), "{part}\n---\n{}", r.body);
+    }
+    // Another route's 405 keeps Django's empty body.
+    let r = local.request("PUT", "/");
+    assert_eq!((r.status, r.body.as_str()), (405, ""));
+}
+
+/// Usernames were stored as typed: `" ann"` and fullwidth `ａnn` made look-alike users of
+/// `ann`. They are normalised as Django does (NFKC, surrounding spaces refused at add and
+/// stripped at sign-in); a user stored before keeps signing in by the name as it was stored.
+#[test]
+fn usernames_are_normalised_nfkc_at_add_and_at_sign_in() {
+    let (dir, local) = site();
+    let (ok, out, err) = user(&dir.path, &["add", "ｂｏｂ"], "bob's pass\n");
+    assert!(ok, "{err}");
+    assert!(out.contains("added user bob"), "{out}");
+    let (ok, _, err) = user(&dir.path, &["add", "bob"], "x\n");
+    assert!(!ok && err.contains("a user `bob` exists already"), "{err}");
+    let (ok, _, err) = user(&dir.path, &["add", " ann"], "x\n");
+    assert!(!ok && err.contains("starts or ends with a space"), "{err}");
+    let (ok, _, err) = user(&dir.path, &["add", "ａｎｎ"], "x\n");
+    assert!(!ok && err.contains("a user `ann` exists already"), "{err}");
+    let names: Vec<String> = {
+        let c = db(&dir.path);
+        let mut stmt = c
+            .prepare("SELECT username FROM trellis_user ORDER BY username")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(names, ["ann", "bob", "gone", "root"]);
+    // Signing in by a look-alike of the name, or with spaces around it, is signing in as it.
+    for typed in ["ｂｏｂ", " bob ", "bob"] {
+        let r = sign_in(&local, typed, "bob's pass");
+        assert_eq!(r.status, 303, "{typed}: {}", r.body);
+        let home = get(&local, "/", &format!("sessionid={}", session_cookie(&r)));
+        assert_eq!(home.body, "Hello bob", "{typed}");
+    }
+    // A user stored before names were normalised signs in, and is found, as stored.
+    add_user(&dir.path, "ｏｌｄ", "old pass", false, true);
+    assert_eq!(sign_in(&local, "ｏｌｄ", "old pass").status, 303);
+    let (ok, out, err) = user(&dir.path, &["staff", "ｏｌｄ"], "");
+    assert!(ok && out.contains("ｏｌｄ is staff"), "{out}{err}");
+}
+
+/// A site view never added a message: `success_message:` (Django's SuccessMessageMixin) is
+/// kept for a signed-in user after the row is saved or deleted, its `{field}`s from the row.
+#[test]
+fn success_message_is_shown_to_a_signed_in_user_after_saving_with_the_row_escaped() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+models:
+  Note: { fields: { title: { type: string }, done: { type: boolean } } }
+routes:
+  - { path: '', name: home, view: template, template: home.hbs }
+  - { path: login/, name: login, view: login, success: home }
+  - { path: new/, view: create, model: Note, success: home, success_message: 'Saved “{title}” ({ done }, {{not a field}}).' }
+  - { path: 'edit/<int:pk>/', view: update, model: Note, success: home, success_message: 'Changed {title}.' }
+  - { path: 'delete/<int:pk>/', view: delete, model: Note, success: home, success_message: 'Deleted {title}.' }
+",
+        ),
+        ("templates/home.hbs", HOME),
+    ]);
+    let local = Local::load(&dir.path);
+    add_user(&dir.path, "ann", "correct horse", false, true);
+    let cookie = format!(
+        "sessionid={}",
+        session_cookie(&sign_in(&local, "ann", "correct horse"))
+    );
+    let r = post(
+        &local,
+        "/new/",
+        "title=%3Cb%3EHi%3C%2Fb%3E&done=on",
+        &cookie,
+        "10.0.0.1",
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let home = get(&local, "/", &cookie);
+    assert_eq!(
+        home.body,
+        "Hello ann[success: Saved “&lt;b&gt;Hi&lt;/b&gt;” (true, {not a field}).]"
+    );
+    // Shown once.
+    assert_eq!(get(&local, "/", &cookie).body, "Hello ann");
+    let r = post(&local, "/edit/1/", "title=Two", &cookie, "10.0.0.1");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        get(&local, "/", &cookie).body,
+        "Hello ann[success: Changed Two.]"
+    );
+    let r = post(&local, "/delete/1/", "", &cookie, "10.0.0.1");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        get(&local, "/", &cookie).body,
+        "Hello ann[success: Deleted Two.]"
+    );
+    // A visitor has no session to keep it in: the row is saved, no message (and no session).
+    let r = post(&local, "/new/", "title=Anon", "", "10.0.0.2");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(get(&local, "/", "").body, "Anonymous");
+    assert_eq!(sessions(&dir.path).len(), 1);
+}
+
+#[test]
+fn a_success_message_naming_no_field_is_refused_at_load_where_it_is() {
+    check_prints(
+        "site: { database: db.sqlite3 }
+models:
+  Note: { fields: { title: { type: string } } }
+routes:
+  - { path: new/, view: create, model: Note, success_message: 'Saved {titel} and {x}' }
+  - { path: 'edit/<int:pk>/', view: update, model: Note, success_message: 'Saved {title' }
+  - { path: '', view: template, template: home.hbs, success_message: 'Hi' }
+",
+        &[
+            "site.yaml:5:",
+            "routes[0].success_message: `{titel}`: Note has no field `titel`",
+            "did you mean `title`?",
+            "routes[0].success_message: `{x}`: Note has no field `x`",
+            "site.yaml:6:",
+            "routes[1].success_message: a lone `{` in \"Saved {title\"",
+            "write `{{` or `}}` for a brace",
+            "routes[2].success_message: `success_message` does not apply to view `template`",
+        ],
+    );
 }

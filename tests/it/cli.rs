@@ -684,3 +684,66 @@ fn a_site_yaml_that_is_a_folder_is_named_as_one() {
     let err = stderr(&out);
     assert!(err.contains("this is a folder, not a file"), "{err}");
 }
+
+/// `trellis routes` showed neither who may see a route nor a form's or sign-in page's own
+/// template.
+#[test]
+fn routes_shows_login_and_staff_required_and_a_form_routes_own_template() {
+    let dir = common::write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+admin: manage/
+models:
+  Note: { fields: { title: { type: string } } }
+routes:
+  - { path: '', name: home, view: template, template: home.hbs }
+  - { path: login/, name: login, view: login, template: signin.hbs, success: home }
+  - { path: logout/, name: logout, view: logout, success: home }
+  - { path: write/, name: write, view: create, model: Note, template: note_form.hbs, success: home, login_required: true }
+  - { path: 'edit/<int:pk>/', name: edit, view: update, model: Note, success: home, staff_required: true }
+",
+        ),
+        ("templates/home.hbs", "home"),
+        ("templates/signin.hbs", "<form method=post>{{csrf_input}}</form>"),
+        ("templates/note_form.hbs", "<form method=post>{{csrf_input}}</form>"),
+    ]);
+    let out = common::trellis(["routes".as_ref(), dir.path.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text.lines().map(cells).collect();
+    for expected in [
+        &["/", "home", "template", "home"][..],
+        &["/login/", "login", "login", "sign-in form -> signin"][..],
+        &["/logout/", "logout", "logout", "sign-out"][..],
+        &[
+            "/write/",
+            "write",
+            "create",
+            "create Note (form) -> note_form [login_required]",
+        ][..],
+        &[
+            "/edit/<int:pk>/",
+            "edit",
+            "update",
+            "update Note (form) [staff_required]",
+        ][..],
+        &[
+            "/manage/note/add/",
+            "admin:note-add",
+            "create",
+            "create Note (form) -> admin/form [staff_required]",
+        ][..],
+        &[
+            "/manage/login/",
+            "admin:login",
+            "login",
+            "sign-in form -> admin/login",
+        ][..],
+    ] {
+        assert!(
+            rows.iter().any(|r| r == expected),
+            "no row {expected:?} in\n{text}"
+        );
+    }
+}

@@ -196,6 +196,10 @@ fn every_rule_refuses_with_400_its_message_under_its_field_the_value_kept_and_no
         ("maker", Some(""), "this field is required", None),
         ("maker", Some("9"), "no Maker with key &quot;9&quot;", None),
         ("tags", Some("9"), "no Tag with key &quot;9&quot;", None),
+        // Django's ModelChoiceField: `int("1.0")` fails (SQLite alone took it as row 1).
+        ("maker", Some("1.0"), "no Maker with key &quot;1.0&quot;", None),
+        ("tags", Some("1.0"), "no Tag with key &quot;1.0&quot;", None),
+        ("maker", Some("1e0"), "no Maker with key &quot;1e0&quot;", None),
     ];
     for (field, value, message, kept) in cases {
         let r = local.post_form("/things/new/", &body(field, *value));
@@ -251,4 +255,22 @@ fn a_valid_post_stores_each_type_as_a_fixture_would() {
         })
         .unwrap();
     assert_eq!((ok, note), (0, None));
+}
+
+/// A foreign key posted with spaces around it is the row it names, as Python's `int(" 1 ")`
+/// reads it in Django's ModelChoiceField.
+#[test]
+fn a_foreign_key_with_spaces_around_it_is_the_row_it_names() {
+    let (dir, local) = site();
+    let r = local.post_form("/things/new/", &body("maker", Some(" 1 ")));
+    assert_eq!(r.status, 303, "{}", r.body);
+    let conn = Connection::open(dir.path.join("db.sqlite3")).unwrap();
+    let maker: (String, i64) = conn
+        .query_row(
+            "SELECT typeof(maker_id), maker_id FROM thing WHERE code = 'w-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(maker, ("integer".to_string(), 1));
 }

@@ -1,0 +1,101 @@
+//! `success_message:` on a `create`, `update` or `delete` route (Django's
+//! `SuccessMessageMixin`): a text with `{field}` placeholders, checked against the model's
+//! fields at load and filled from the saved (or deleted) row after COMMIT; `views::form` keeps
+//! it in the session of a signed-in user with `auth::add_message`. It is plain text: the page
+//! that shows `messages` escapes it like any other value.
+
+use serde_json::{Map, Value};
+
+use super::RouteDef;
+use crate::config::diagnostic::{suggestion, Diagnostic};
+use crate::db::model::Model;
+
+/// A compiled `success_message:`: literal text and the columns of the fields it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuccessMessage(Vec<Piece>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Column(String),
+}
+
+impl SuccessMessage {
+    /// The route's `success_message:`, each placeholder a field of `model` (`{{` and `}}` are
+    /// literal braces); every mistake is reported at the key.
+    pub fn compile(
+        r: &RouteDef,
+        model: &Model,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<SuccessMessage> {
+        let text = r.raw.success_message.as_ref()?;
+        let at = r.key("success_message");
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text.as_str();
+        let mut ok = true;
+        while let Some(i) = rest.find(['{', '}']) {
+            literal.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+                literal.push_str(&tail[..1]);
+                rest = after;
+                continue;
+            }
+            let close = tail
+                .strip_prefix('{')
+                .and_then(|t| t.find('}').map(|j| (t, j)));
+            let Some((inner, j)) = close else {
+                errors.push(
+                    r.source
+                        .diag(&at, format!("a lone `{}` in {text:?}", &tail[..1]))
+                        .with_hint(Some(
+                            "a placeholder is `{field}`; write `{{` or `}}` for a brace".into(),
+                        )),
+                );
+                return None;
+            };
+            if !literal.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+            }
+            let name = inner[..j].trim();
+            match model.field(name) {
+                Some(f) => pieces.push(Piece::Column(f.column.clone())),
+                None => {
+                    ok = false;
+                    let known = model.fields.iter().map(|f| f.name.as_str());
+                    errors.push(
+                        r.source
+                            .diag(
+                                &at,
+                                format!("`{{{name}}}`: {} has no field `{name}`", model.name),
+                            )
+                            .with_hint(suggestion(name, known)),
+                    );
+                }
+            }
+            rest = &inner[j + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        ok.then_some(SuccessMessage(pieces))
+    }
+
+    /// The text for a saved row (column → value): a null is empty, a text as it is.
+    pub fn fill(&self, row: &Map<String, Value>) -> String {
+        let mut out = String::new();
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Column(c) => match row.get(c) {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(s)) => out.push_str(s),
+                    Some(v) => out.push_str(&v.to_string()),
+                },
+            }
+        }
+        out
+    }
+}
