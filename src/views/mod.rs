@@ -361,10 +361,33 @@ fn around(
     if req.session.get().is_some() {
         r.vary("Cookie");
     }
+    keep_out_of_caches(endpoint, req, &mut r);
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }
     Some(r)
+}
+
+/// Django's `never_cache` for a page that is only for someone signed in (`login_required`,
+/// `staff_required`: every admin page) or that signs in: neither a shared cache nor the
+/// browser's keeps it, so the page is not shown from the cache after sign-out. Any other page
+/// answered to a signed-in user is `private`: a proxy never hands it to another visitor.
+/// A `Cache-Control` the answer set itself is kept.
+fn keep_out_of_caches(endpoint: Option<&Endpoint>, req: &Request, r: &mut Response) {
+    if r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control")) {
+        return;
+    }
+    let never = endpoint.is_some_and(|e| {
+        e.auth.login || e.auth.staff || matches!(e.view, View::Login(_) | View::Logout(_))
+    });
+    if never {
+        r.headers.push((
+            "Cache-Control",
+            "max-age=0, no-cache, no-store, must-revalidate, private".into(),
+        ));
+    } else if matches!(req.session.get(), Some(Some(_))) {
+        r.headers.push(("Cache-Control", "private".into()));
+    }
 }
 
 /// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,
