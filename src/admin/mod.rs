@@ -388,7 +388,8 @@ fn login_raw(source: &Source) -> Value {
         "success": format!("{NAMESPACE}:index"),
         "context": {"admin": {
             "index_route": format!("{NAMESPACE}:index"),
-            "site_dir": folder.display().to_string(),
+            // One shell word, quoted as needed: the command is pasted into a terminal.
+            "site_dir": crate::cli::shell_quoted(&folder),
         }},
     })
 }

@@ -394,3 +394,48 @@ routes:
     );
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM page"), 3, "only that row");
 }
+
+/// The sign-in page's "no user yet" command names the site's folder: a folder whose name
+/// holds a space, a quote or `$(…)` must come out as one shell word, so that the command
+/// pasted into a terminal makes the user in that folder and runs nothing else. Before, the
+/// folder was printed as it is: `it's my site$(touch x)` split into words and ran the
+/// substitution. Read back with a real shell-words parser (shlex), after HTML unescaping.
+#[test]
+fn the_no_user_command_quotes_a_hostile_folder_name() {
+    let outer = write_files(&[]);
+    let site = outer.path.join("it's my <b>site</b>$(touch x)");
+    std::fs::create_dir_all(site.join("templates")).unwrap();
+    std::fs::write(
+        site.join("site.yaml"),
+        "site: { database: db.sqlite3 }\nadmin: manage/\nmodels: { Note: { fields: { body: { type: text } } } }\nroutes: []\n",
+    )
+    .unwrap();
+    let local = Local::load(&site);
+    let r = local.get("/manage/login/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("<b>site"), "{}", r.body);
+    let start = r.body.find("<pre><code>").unwrap() + "<pre><code>".len();
+    let code = &r.body[start..start + r.body[start..].find("</code>").unwrap()];
+    let text = code
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&#x3D;", "=")
+        .replace("&amp;", "&");
+    let words = shlex::split(&text).unwrap_or_default();
+    let folder = std::fs::canonicalize(&site).unwrap();
+    assert_eq!(
+        words,
+        [
+            "trellis",
+            "user",
+            "add",
+            "--staff",
+            folder.to_str().unwrap(),
+            "USERNAME"
+        ],
+        "{text}"
+    );
+}
