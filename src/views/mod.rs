@@ -374,7 +374,10 @@ fn around(
 /// answered to a signed-in user is `private`: a proxy never hands it to another visitor.
 /// A `Cache-Control` the answer set itself is kept.
 fn keep_out_of_caches(endpoint: Option<&Endpoint>, req: &Request, r: &mut Response) {
-    if r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control")) {
+    if r.headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control"))
+    {
         return;
     }
     let never = endpoint.is_some_and(|e| {

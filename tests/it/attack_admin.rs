@@ -163,11 +163,7 @@ fn every_admin_form_and_sign_out_needs_the_csrf_token() {
     let dir = blog_dir();
     let admin = staff(&dir.path);
     let before = state(&dir.path);
-    for (page, body) in WRITES
-        .iter()
-        .copied()
-        .chain([("/manage/logout/", "")])
-    {
+    for (page, body) in WRITES.iter().copied().chain([("/manage/logout/", "")]) {
         // The session, but no token (a cross-site form), then a token of another secret.
         for cookies in [
             admin.cookie.clone(),
@@ -208,7 +204,9 @@ fn hostile_values_are_escaped_in_messages_history_cascade_and_the_user_line() {
     let mut seen = Vec::new();
     seen.push(admin.get(&change));
     assert_eq!(
-        admin.post(&change, &format!("title={evil}2&status=live&author=2")).status,
+        admin
+            .post(&change, &format!("title={evil}2&status=live&author=2"))
+            .status,
         303
     );
     seen.push(admin.get(&change));
@@ -216,7 +214,12 @@ fn hostile_values_are_escaped_in_messages_history_cascade_and_the_user_line() {
     seen.push(admin.get(&history));
     seen.push(admin.get("/manage/"));
     seen.push(admin.get("/manage/author/2/delete/"));
-    assert_eq!(admin.post(&change.replace("/change/", "/delete/"), "").status, 303);
+    assert_eq!(
+        admin
+            .post(&change.replace("/change/", "/delete/"), "")
+            .status,
+        303
+    );
     seen.push(admin.get("/manage/post/"));
     seen.push(admin.get("/manage/"));
     for r in &seen {
@@ -248,7 +251,12 @@ fn admin_pages_are_not_framed_cached_or_indexed() {
     let visitor = session_for(server.site_path(), "ann", false);
     let mut pages: Vec<(String, Resp)> = PAGES
         .iter()
-        .map(|p| (p.to_string(), server.request("GET", p, &[("Cookie", &cookie)])))
+        .map(|p| {
+            (
+                p.to_string(),
+                server.request("GET", p, &[("Cookie", &cookie)]),
+            )
+        })
         .collect();
     pages.push(("sign-in".into(), server.get("/manage/login/")));
     pages.push((
@@ -256,7 +264,12 @@ fn admin_pages_are_not_framed_cached_or_indexed() {
         server.request("GET", "/manage/", &[("Cookie", &visitor)]),
     ));
     for (page, r) in &pages {
-        assert!(matches!(r.status, 200 | 403), "{page}: {} {}", r.status, r.body);
+        assert!(
+            matches!(r.status, 200 | 403),
+            "{page}: {} {}",
+            r.status,
+            r.body
+        );
         assert_eq!(r.header("X-Frame-Options"), Some("DENY"), "{page}");
         let cache = r.header("Cache-Control").unwrap_or("");
         assert!(
@@ -292,7 +305,8 @@ fn a_foreign_key_past_the_selects_cap_is_kept_on_edit() {
     let r = admin.get("/manage/post/1/change/");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        r.body.contains(r#"<option value="1200" selected>A1200</option>"#),
+        r.body
+            .contains(r#"<option value="1200" selected>A1200</option>"#),
         "the current author is offered, chosen"
     );
     // After a refused value the posted author stays chosen too.
@@ -303,7 +317,8 @@ fn a_foreign_key_past_the_selects_cap_is_kept_on_edit() {
     );
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
-        r.body.contains(r#"<option value="1200" selected>A1200</option>"#),
+        r.body
+            .contains(r#"<option value="1200" selected>A1200</option>"#),
         "the posted author is offered, chosen"
     );
 }
@@ -341,7 +356,10 @@ routes:
         assert_eq!(admin.post(page, "value=gone").status, 404, "POST {page}");
     }
     assert_eq!(
-        count(&dir.path, "SELECT COUNT(*) FROM secret WHERE value = 'kept'"),
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM secret WHERE value = 'kept'"
+        ),
         1
     );
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM secret"), 1);
@@ -392,7 +410,11 @@ routes:
         count(&dir.path, "SELECT COUNT(*) FROM page WHERE path = 'a/b'"),
         0
     );
-    assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM page"), 3, "only that row");
+    assert_eq!(
+        count(&dir.path, "SELECT COUNT(*) FROM page"),
+        3,
+        "only that row"
+    );
 }
 
 /// The sign-in page's "no user yet" command names the site's folder: a folder whose name
@@ -437,5 +459,29 @@ fn the_no_user_command_quotes_a_hostile_folder_name() {
             "USERNAME"
         ],
         "{text}"
+    );
+}
+
+/// A many_to_many field's join table must not be one of Trellis's own (`trellis_user`,
+/// `trellis_log`…): model `Trellis` with a field `user` would write its pairs where the users
+/// are. Before, `trellis check` let it through and the migration refused it later, unplaced;
+/// now it is a load error at the field, like a model's own table.
+#[test]
+fn a_join_table_named_like_trellis_own_tables_is_refused_at_its_field() {
+    crate::common::check_prints(
+        "site: { database: db.sqlite3 }
+models:
+  Tag: { fields: { name: { type: string } } }
+  Trellis:
+    fields:
+      user: { type: many_to_many, to: Tag }
+      log: { type: many_to_many, to: Tag }
+routes: []
+",
+        &[
+            "site.yaml:6:13: models.Trellis.fields.user: the join table `trellis_user` is Trellis's own (users, sessions, the history log)",
+            "site.yaml:7:12: models.Trellis.fields.log: the join table `trellis_log` is Trellis's own",
+            "= help: rename the field, or set `table:` on the model",
+        ],
     );
 }
