@@ -485,3 +485,59 @@ routes: []
         ],
     );
 }
+
+/// A site that lets its pages be framed (`frame_options: "off"`, no `frame-ancestors`) still
+/// never lets the admin's pages or a sign-in page be framed: a framed "Yes, I'm sure" or
+/// sign-in button is clickjacking's target. Its other pages stay frameable, as it asked.
+/// Before, the admin's pages were sent with no X-Frame-Options at all.
+#[test]
+fn a_frameable_site_still_keeps_its_admin_and_sign_in_out_of_frames() {
+    let dir = blog_dir();
+    let yaml = std::fs::read_to_string(dir.path.join("site.yaml")).unwrap();
+    let yaml = yaml.replacen(
+        "site: { name: Blog,",
+        "site: { security: { frame_options: \"off\" }, name: Blog,",
+        1,
+    );
+    std::fs::write(dir.path.join("site.yaml"), yaml).unwrap();
+    let server = Server::start(&dir.path);
+    let cookie = session_for(server.site_path(), "root", true);
+    assert_eq!(
+        server.get("/").header("X-Frame-Options"),
+        None,
+        "as the site asked"
+    );
+    for (page, cookie) in [
+        ("/manage/", cookie.as_str()),
+        ("/manage/post/1/delete/", &cookie),
+        ("/manage/login/", ""),
+    ] {
+        let r = server.request("GET", page, &[("Cookie", cookie)]);
+        assert_eq!(r.status, 200, "{page}: {}", r.body);
+        assert_eq!(r.header("X-Frame-Options"), Some("DENY"), "{page}");
+    }
+}
+
+/// A signed-in user (staff or not: the one a 403 sends back to sign in as someone else)
+/// opening the admin's sign-in page gets the page, with the sign-out button, not a 500.
+/// Before, the page's header asked for the sign-out route, which its context lacked.
+#[test]
+fn a_signed_in_user_can_open_the_admins_sign_in_page() {
+    let dir = blog_dir();
+    let admin = staff(&dir.path);
+    let ann = Signed {
+        local: Local::load(&dir.path),
+        cookie: session_for(&dir.path, "ann", false),
+    };
+    for who in [&admin, &ann] {
+        let r = who.get("/manage/login/?next=/manage/post/");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            r.body
+                .contains(r#"<form method="post" action="/manage/logout/">"#),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains(r#"name="username""#), "{}", r.body);
+    }
+}
