@@ -541,3 +541,149 @@ fn a_signed_in_user_can_open_the_admins_sign_in_page() {
         assert!(r.body.contains(r#"name="username""#), "{}", r.body);
     }
 }
+
+const SHOP: &str = "site: { database: db.sqlite3, fixtures: [rows.yaml] }
+admin: manage/
+models:
+  Tag: { fields: { name: { type: string } } }
+  Shelf: { fields: { name: { type: string } } }
+  Item:
+    fields:
+      name: { type: string }
+      tags: { type: many_to_many, to: Tag }
+      shelf: { type: foreign_key, to: Shelf, on_delete: restrict }
+  Note:
+    fields:
+      text: { type: string }
+      item: { type: foreign_key, to: Item, on_delete: cascade }
+routes:
+  - { path: '', view: template, template: home.hbs }
+";
+
+const SHOP_ROWS: &str = "- { model: Tag, pk: 1, fields: { name: red } }
+- { model: Tag, pk: 2, fields: { name: blue } }
+- { model: Shelf, pk: 1, fields: { name: top } }
+- { model: Item, pk: 1, fields: { name: cup, tags: [1, 2], shelf: 1 } }
+- { model: Item, pk: 2, fields: { name: mug, tags: [1], shelf: 1 } }
+- { model: Note, pk: 1, fields: { text: chipped, item: 1 } }
+";
+
+fn shop() -> (crate::common::SiteDir, Signed) {
+    let dir = write_files(&[
+        ("site.yaml", SHOP),
+        ("rows.yaml", SHOP_ROWS),
+        ("templates/home.hbs", "home"),
+    ]);
+    let admin = staff(&dir.path);
+    (dir, admin)
+}
+
+/// Guards: deleting a row that many_to_many pairs and cascading keys point at removes its
+/// pairs and cascaded rows and nothing else (the tags themselves, the other item's pair), and
+/// logs one action; deleting a tag removes only its pairs. A delete that `on_delete:
+/// restrict` forbids writes nothing and logs nothing.
+#[test]
+fn deletes_through_many_to_many_and_cascades_remove_only_their_rows() {
+    let (dir, admin) = shop();
+    let n = |sql: &str| count(&dir.path, sql);
+    let r = admin.get("/manage/item/1/delete/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Note: 1 (chipped)"), "{}", r.body);
+    assert_eq!(admin.post("/manage/item/1/delete/", "").status, 303);
+    assert_eq!(n("SELECT COUNT(*) FROM item"), 1);
+    assert_eq!(n("SELECT COUNT(*) FROM note"), 0);
+    assert_eq!(n("SELECT COUNT(*) FROM tag"), 2, "the tags are kept");
+    assert_eq!(n("SELECT COUNT(*) FROM item_tags"), 1, "mug's pair is kept");
+    assert_eq!(
+        n("SELECT COUNT(*) FROM trellis_log WHERE action = 'deleted'"),
+        1
+    );
+
+    assert_eq!(admin.post("/manage/tag/1/delete/", "").status, 303);
+    assert_eq!(n("SELECT COUNT(*) FROM item_tags"), 0);
+    assert_eq!(n("SELECT COUNT(*) FROM item"), 1, "the item is kept");
+
+    let logged = n("SELECT COUNT(*) FROM trellis_log");
+    let r = admin.post("/manage/shelf/1/delete/", "");
+    assert!(r.status >= 400, "{} {}", r.status, r.body);
+    assert_eq!(n("SELECT COUNT(*) FROM shelf"), 1, "restrict keeps it");
+    assert_eq!(
+        n("SELECT COUNT(*) FROM trellis_log"),
+        logged,
+        "nothing logged"
+    );
+}
+
+/// Guards: the admin's sign-in needs the CSRF token, sends `next` only to a local path, and
+/// signing out is a POST (a GET, a link or an image, signs nobody out).
+#[test]
+fn the_admins_sign_in_and_sign_out_refuse_forgery_and_foreign_next() {
+    let dir = blog_dir();
+    let local = Local::load(&dir.path);
+    crate::admin::session_for(&dir.path, "root", true);
+    let sign_in = |next: &str, token: bool| {
+        let cookies = format!("csrftoken={CSRF_SECRET}");
+        let t = if token { CSRF_SECRET } else { "" };
+        let req = Request::new("POST", &format!("/manage/login/?next={next}"))
+            .with_cookies(&cookies)
+            .with_form(&format!(
+                "csrfmiddlewaretoken={t}&username=root&password=pw"
+            ));
+        local.send(&req)
+    };
+    assert_eq!(sign_in("/manage/post/", false).status, 403);
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/%5Cevil.example",
+        "javascript:alert(1)",
+    ] {
+        let r = sign_in(next, true);
+        assert_eq!(r.status, 303, "{next}: {}", r.body);
+        assert_eq!(r.header("Location"), Some("/manage/"), "{next}");
+    }
+    let r = sign_in("/manage/post/%3Fq%3D1", true);
+    assert!(r.header("Location").unwrap().starts_with("/manage/post/"));
+    let key = r
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("Set-Cookie") && v.starts_with("sessionid="))
+        .map(|(_, v)| v[..v.find(';').unwrap()].to_string())
+        .unwrap();
+    let admin = Signed { local, cookie: key };
+    let r = admin.get("/manage/logout/");
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(admin.get("/manage/").status, 200, "still signed in");
+    assert_eq!(admin.post("/manage/logout/", "").status, 303);
+    assert_eq!(admin.get("/manage/").status, 302, "signed out");
+}
+
+/// A site page that shows `user` is answered to a signed-in user with `Cache-Control:
+/// private` and `Vary: Cookie`, so a shared cache never hands one user's page to another; the
+/// same page to an anonymous visitor stays cacheable. Before, it had no Cache-Control.
+#[test]
+fn a_page_showing_the_user_is_private_to_a_signed_in_user() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+models: { Note: { fields: { text: { type: string } } } }
+routes:
+  - { path: '', view: template, template: home.hbs }
+  - { path: login/, view: login }
+",
+        ),
+        ("templates/home.hbs", "Hello {{user.username}}"),
+    ]);
+    let ann = Signed {
+        local: Local::load(&dir.path),
+        cookie: session_for(&dir.path, "ann", false),
+    };
+    let r = ann.get("/");
+    assert_eq!(r.body, "Hello ann");
+    assert_eq!(r.header("Cache-Control"), Some("private"));
+    assert!(r.header("Vary").unwrap_or("").contains("Cookie"));
+    let r = ann.local.get("/");
+    assert_eq!(r.body, "Hello ");
+    assert_eq!(r.header("Cache-Control"), None);
+}
