@@ -687,3 +687,29 @@ routes:
     assert_eq!(r.body, "Hello ");
     assert_eq!(r.header("Cache-Control"), None);
 }
+
+/// The same for a many_to_many field: a chosen row past the select's first 1000 stays chosen
+/// on the edit page, so saving keeps the pair.
+#[test]
+fn a_many_to_many_value_past_the_selects_cap_is_kept_on_edit() {
+    let (dir, admin) = shop();
+    db(&dir.path)
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 1100)
+             INSERT INTO tag (id, name) SELECT i, 'T' || i FROM n;
+             INSERT INTO item_tags (item_id, tag_id) VALUES (2, 1100);",
+        )
+        .unwrap();
+    let r = admin.get("/manage/item/2/change/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    for want in [
+        r#"<option value="1" selected>red</option>"#,
+        r#"<option value="1100" selected>T1100</option>"#,
+    ] {
+        assert!(r.body.contains(want), "{want}");
+    }
+    assert!(
+        !r.body.contains(r#"<option value="1099""#),
+        "the cap still holds"
+    );
+}
