@@ -53,6 +53,14 @@ fn state(dir: &Path) -> (i64, i64, i64, i64) {
     )
 }
 
+/// User `name` made in the site's database and signed in, the site loaded in process.
+fn signed_in(dir: &Path, name: &str, staff: bool) -> Signed {
+    Signed {
+        local: Local::load(dir),
+        cookie: session_for(dir, name, staff),
+    }
+}
+
 /// Each page and each write as `who` (a cookie): every GET is `get_status`, a GET that is
 /// sent to sign-in carries `next=` the page; every POST writes nothing.
 fn every_page_and_write(dir: &Path, who: &Signed, get_status: u16, what: &str) {
@@ -85,7 +93,8 @@ fn every_page_and_write(dir: &Path, who: &Signed, get_status: u16, what: &str) {
 #[test]
 fn without_a_session_every_admin_page_and_post_goes_to_sign_in() {
     let dir = blog_dir();
-    let admin = staff(&dir.path);
+    // A staff user exists: a forged key must not reach their session.
+    let _root = staff(&dir.path);
     let anon = Signed {
         local: Local::load(&dir.path),
         cookie: "sessionid=abcdefghijklmnopqrstuvwxyz012345".into(),
@@ -96,7 +105,6 @@ fn without_a_session_every_admin_page_and_post_goes_to_sign_in() {
         cookie: "x=1".into(),
     };
     every_page_and_write(&dir.path, &nobody, 302, "no session");
-    drop(admin);
 }
 
 /// Guards: a signed-in user who is not staff gets 403 on every admin page and write.
@@ -104,10 +112,7 @@ fn without_a_session_every_admin_page_and_post_goes_to_sign_in() {
 fn a_visitors_session_gets_403_on_every_admin_page_and_post() {
     let dir = blog_dir();
     let _admin = staff(&dir.path);
-    let ann = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "ann", false),
-    };
+    let ann = signed_in(&dir.path, "ann", false);
     every_page_and_write(&dir.path, &ann, 403, "not staff");
 }
 
@@ -129,10 +134,7 @@ fn expiry_inactive_revoke_and_remove_take_effect_at_the_next_request() {
     .unwrap();
     every_page_and_write(&dir.path, &admin, 302, "an expired session");
 
-    let admin = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "boss", true),
-    };
+    let admin = signed_in(&dir.path, "boss", true);
     assert_eq!(admin.get("/manage/").status, 200);
     conn.execute(
         "UPDATE trellis_user SET is_active = 0 WHERE username = 'boss'",
@@ -142,10 +144,7 @@ fn expiry_inactive_revoke_and_remove_take_effect_at_the_next_request() {
     every_page_and_write(&dir.path, &admin, 302, "an inactive user");
 
     // The real commands, as an operator would run them while the user is signed in.
-    let admin = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "chief", true),
-    };
+    let admin = signed_in(&dir.path, "chief", true);
     assert_eq!(admin.get("/manage/").status, 200);
     let site = dir.path.to_str().unwrap();
     let out = crate::common::trellis(["user", "staff", site, "chief", "--revoke"]);
@@ -189,10 +188,7 @@ fn every_admin_form_and_sign_out_needs_the_csrf_token() {
 #[test]
 fn hostile_values_are_escaped_in_messages_history_cascade_and_the_user_line() {
     let dir = blog_dir();
-    let admin = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "<i>boss</i>", true),
-    };
+    let admin = signed_in(&dir.path, "<i>boss</i>", true);
     let evil = "%3Cimg+src%3Dx+onerror%3Dalert(1)%3E";
     let raw = "<img src=x onerror=alert(1)>";
     let r = admin.post(
@@ -525,10 +521,7 @@ fn a_frameable_site_still_keeps_its_admin_and_sign_in_out_of_frames() {
 fn a_signed_in_user_can_open_the_admins_sign_in_page() {
     let dir = blog_dir();
     let admin = staff(&dir.path);
-    let ann = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "ann", false),
-    };
+    let ann = signed_in(&dir.path, "ann", false);
     for who in [&admin, &ann] {
         let r = who.get("/manage/login/?next=/manage/post/");
         assert_eq!(r.status, 200, "{}", r.body);
@@ -675,10 +668,7 @@ routes:
         ),
         ("templates/home.hbs", "Hello {{user.username}}"),
     ]);
-    let ann = Signed {
-        local: Local::load(&dir.path),
-        cookie: session_for(&dir.path, "ann", false),
-    };
+    let ann = signed_in(&dir.path, "ann", false);
     let r = ann.get("/");
     assert_eq!(r.body, "Hello ann");
     assert_eq!(r.header("Cache-Control"), Some("private"));
