@@ -703,3 +703,34 @@ fn a_many_to_many_value_past_the_selects_cap_is_kept_on_edit() {
         "the cap still holds"
     );
 }
+
+/// Documents Django's behaviour, kept: two staff users who opened the same row's edit page
+/// both save; the last save wins whole (the first one's title is lost, silently), and the
+/// history says who saved what, in order.
+#[test]
+fn two_staff_editing_one_row_the_last_save_wins_and_both_are_logged() {
+    let dir = blog_dir();
+    let ann = signed_in(&dir.path, "ann", true);
+    let bob = signed_in(&dir.path, "bob", true);
+    assert_eq!(ann.get("/manage/post/2/change/").status, 200);
+    assert_eq!(bob.get("/manage/post/2/change/").status, 200);
+    let sent = |who: &Signed, body: &str| who.post("/manage/post/2/change/", body).status;
+    assert_eq!(sent(&ann, "title=Ann%27s&status=live&author=1"), 303);
+    assert_eq!(sent(&bob, "title=Bob%27s&status=draft&author=2"), 303);
+    let row: (String, String, i64) = db(&dir.path)
+        .query_row(
+            "SELECT title, status, author_id FROM post WHERE id = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(row, ("Bob's".to_string(), "draft".to_string(), 2));
+    let who: Vec<String> = db(&dir.path)
+        .prepare("SELECT username FROM trellis_log WHERE object_id = '2' AND action = 'changed' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(who, ["ann", "bob"]);
+}
