@@ -114,9 +114,7 @@ fn headers(site: &Site, out: &mut Vec<Warning>) {
              `content_security_policy: \"default-src 'self'\"` and open what the pages need",
         ));
     }
-    let framed =
-        header("X-Frame-Options").is_none() && !csp.is_some_and(|p| p.contains("frame-ancestors"));
-    if framed {
+    if site.security.frameable() {
         out.push(warn(
             "security.W006",
             "`site.security.frame_options` is off and the policy has no `frame-ancestors`: \

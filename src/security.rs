@@ -23,6 +23,15 @@ impl Default for SecurityHeaders {
 }
 
 impl SecurityHeaders {
+    /// Whether any site may show the site's pages in a frame: no `X-Frame-Options` and no
+    /// `frame-ancestors` in the content security policy.
+    pub fn frameable(&self) -> bool {
+        let header = |name: &str| self.headers.iter().find(|(n, _)| *n == name);
+        header("X-Frame-Options").is_none()
+            && !header("Content-Security-Policy")
+                .is_some_and(|(_, p)| p.contains("frame-ancestors"))
+    }
+
     /// Whether the site sends `Strict-Transport-Security` (says it is served over HTTPS).
     pub fn hsts(&self) -> bool {
         self.headers

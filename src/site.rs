@@ -308,7 +308,8 @@ impl Site {
             settings: Settings::new(name, settings.append_slash, pages, base_url)
                 .with_limits(settings.limits)
                 .with_cors(cors)
-                .with_auth(auth),
+                .with_auth(auth)
+                .with_frameable(security.frameable()),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,

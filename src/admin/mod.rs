@@ -422,7 +422,10 @@ fn login_raw(source: &Source) -> Value {
         "success": format!("{NAMESPACE}:index"),
         "context": {"admin": {
             "index_route": format!("{NAMESPACE}:index"),
-            "site_dir": folder.display().to_string(),
+            // A signed-in user sees the header's sign-out button here too.
+            "logout_route": format!("{NAMESPACE}:logout"),
+            // One shell word, quoted as needed: the command is pasted into a terminal.
+            "site_dir": crate::cli::shell_quoted(&folder),
         }},
     })
 }

@@ -362,6 +362,26 @@ pub fn compile(
                     .with_hint(Some("give the model another `table:` or name".into())),
             );
         }
+        for f in &m.many {
+            let Some(join) = f
+                .join
+                .as_ref()
+                .filter(|j| store::TABLES.contains(&j.table.as_str()))
+            else {
+                continue;
+            };
+            errors.push(
+                source
+                    .diag(
+                        &format!("models.{}.fields.{}", m.name, f.name),
+                        format!(
+                            "the join table `{}` is Trellis's own (users, sessions, the history log)",
+                            join.table
+                        ),
+                    )
+                    .with_hint(Some("rename the field, or set `table:` on the model".into())),
+            );
+        }
     }
     let login = match &raw.login {
         Some(name) => {

@@ -560,24 +560,51 @@ fn text(v: SqlValue) -> String {
     }
 }
 
+/// How many rows a form's select lists (besides the chosen ones).
+const OPTIONS: u32 = 1000;
+
 /// The rows a foreign key or many_to_many field may point at, for a form's select: each
-/// row's key as text and its label (its first string field, else the key), in key order.
-pub fn options(conn: &Connection, target: &Model) -> Result<Vec<(String, String)>, DbError> {
+/// row's key as text and its label (its first string field, else the key), the first
+/// [`OPTIONS`] in key order, then each row of `chosen` (the keys the field holds) past them,
+/// so that the select still shows the row's value chosen and saving the form keeps it.
+pub fn options(
+    conn: &Connection,
+    target: &Model,
+    chosen: &[String],
+) -> Result<Vec<(String, String)>, DbError> {
     let pk = target.pk_field();
     let label = label_field(target);
-    let sql = format!(
-        "SELECT {}, {} FROM {} ORDER BY 1 LIMIT 1000",
+    let select = format!(
+        "SELECT {}, {} FROM {}",
         ident(&pk.column),
         ident(&label.column),
         ident(&target.table)
     );
+    let sql = format!("{select} ORDER BY 1 LIMIT {OPTIONS}");
     let mut stmt = conn
         .prepare_cached(&sql)
         .map_err(|e| DbError::at(&sql, e))?;
-    let rows = stmt
+    let mut rows = stmt
         .query_map([], |r| Ok((text(r.get(0)?), text(r.get(1)?))))
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(|e| DbError::at(&sql, e))?;
+    if rows.len() < OPTIONS as usize {
+        return Ok(rows);
+    }
+    let sql = format!("{select} WHERE {} = ?1", ident(&pk.column));
+    for key in chosen {
+        if key.is_empty() || rows.iter().any(|(k, _)| k == key) {
+            continue;
+        }
+        let row = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_row([key], |r| Ok((text(r.get(0)?), text(r.get(1)?))))
+                    .optional()
+            })
+            .map_err(|e| DbError::at(&sql, e))?;
+        rows.extend(row);
+    }
     Ok(rows)
 }
 

@@ -39,6 +39,9 @@ pub struct Settings {
     pub cors: Option<super::cors::Cors>,
     /// `site.auth`, compiled: the sign-in route, session age, failure limits.
     pub auth: crate::auth::Auth,
+    /// The site lets any site frame its pages (`site.security`): the pages only for someone
+    /// signed in, and sign-in's, are sent with `X-Frame-Options: DENY` even so.
+    pub frameable: bool,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -62,6 +65,7 @@ impl Settings {
             limits: RawLimits::default(),
             cors: None,
             auth: crate::auth::Auth::default(),
+            frameable: false,
             site: Value::Object(site),
         }
     }
@@ -69,6 +73,11 @@ impl Settings {
     /// These settings with the site's `limits`.
     pub fn with_limits(self, limits: RawLimits) -> Settings {
         Settings { limits, ..self }
+    }
+
+    /// These settings for a site whose pages any site may frame.
+    pub fn with_frameable(self, frameable: bool) -> Settings {
+        Settings { frameable, ..self }
     }
 
     /// These settings with the site's `auth`.

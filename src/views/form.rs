@@ -442,15 +442,20 @@ impl FormView {
                     .and_then(|t| ctx.db.and_then(|db| db.model(t).map(|m| (db, m))))
             {
                 let (db, target) = target;
+                // The keys the field holds: those posted, or on a fresh page its value.
+                let mut keys: Vec<String> = field["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
+                if posted.is_empty() {
+                    keys.extend(field["value"].as_str().map(String::from));
+                }
                 let rows = db
-                    .with(|c| options(&c.conn, target))
+                    .with(|c| options(&c.conn, target, &keys))
                     .map_err(|e| call.db(e))?;
-                let chosen = |k: &str| {
-                    field["values"]
-                        .as_array()
-                        .is_some_and(|v| v.iter().any(|s| s == k))
-                        || (posted.is_empty() && field["value"] == k)
-                };
+                let chosen = |k: &str| keys.iter().any(|s| s == k);
                 let list: Vec<Value> = rows
                     .into_iter()
                     .map(|(key, label)| json!({"value": key, "label": label, "selected": chosen(&key)}))

@@ -378,10 +378,41 @@ fn around(
     if req.session.get().is_some() {
         r.vary("Cookie");
     }
+    keep_private(ctx, endpoint, req, &mut r);
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }
     Some(r)
+}
+
+/// Django's `never_cache` for a page that is only for someone signed in (`login_required`,
+/// `staff_required`: every admin page) or that signs in: neither a shared cache nor the
+/// browser's keeps it, so the page is not shown from the cache after sign-out. Any other page
+/// answered to a signed-in user is `private`: a proxy never hands it to another visitor.
+/// A `Cache-Control` the answer set itself is kept. The former pages are never framed either,
+/// even on a site that lets its pages be (`frame_options: "off"`): a framed sign-in or
+/// delete button is what clickjacking needs.
+fn keep_private(ctx: &Ctx, endpoint: Option<&Endpoint>, req: &Request, r: &mut Response) {
+    let never = endpoint.is_some_and(|e| {
+        e.auth.login || e.auth.staff || matches!(e.view, View::Login(_) | View::Logout(_))
+    });
+    if never && ctx.settings.frameable {
+        r.headers.push(("X-Frame-Options", "DENY".into()));
+    }
+    if r.headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control"))
+    {
+        return;
+    }
+    if never {
+        r.headers.push((
+            "Cache-Control",
+            "max-age=0, no-cache, no-store, must-revalidate, private".into(),
+        ));
+    } else if matches!(req.session.get(), Some(Some(_))) {
+        r.headers.push(("Cache-Control", "private".into()));
+    }
 }
 
 /// [`handle_resolved`] as brief work (`db::brief`): `None`, with nothing answered or logged,

@@ -638,7 +638,7 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     // Add.
     b.click_on("a[href='/admin/post/add/']");
     assert!(
-        b.until("location.pathname === '/admin/post/add/'"),
+        b.until("location.pathname === '/admin/post/add/' && document.readyState === 'complete'"),
         "the add form"
     );
     // Every input has its label; a refused form puts the focus on the list of its errors,
@@ -660,7 +660,9 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     b.click_on("#id_published");
     b.click_on("button[name=_continue]");
     assert!(
-        b.until("location.pathname === '/admin/post/1/change/'"),
+        b.until(
+            "location.pathname === '/admin/post/1/change/' && document.readyState === 'complete'"
+        ),
         "saved"
     );
     let html = b.html_when(|h| h.contains("was added"));
@@ -703,7 +705,9 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     b.screenshot("admin-list.png");
     b.click_on("th[scope=row] a");
     assert!(
-        b.until("location.pathname === '/admin/post/1/change/'"),
+        b.until(
+            "location.pathname === '/admin/post/1/change/' && document.readyState === 'complete'"
+        ),
         "the edit form"
     );
     b.type_into("#id_title", "Hello, edited");
@@ -726,7 +730,9 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     b.navigate(&format!("{base}/admin/post/1/change/"));
     b.click_on("a.delete");
     assert!(
-        b.until("location.pathname === '/admin/post/1/delete/'"),
+        b.until(
+            "location.pathname === '/admin/post/1/delete/' && document.readyState === 'complete'"
+        ),
         "confirmation"
     );
     let html = b.html_when(|h| h.contains("Delete Post"));

@@ -15,6 +15,7 @@ mod common;
 
 mod admin;
 mod archives;
+mod attack_admin;
 mod attack_forms;
 mod attacks;
 mod auth;
