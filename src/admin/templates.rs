@@ -198,10 +198,12 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 /// One entry of a cascade plan: the model, how many rows, the first few by name.
 const PLAN: &str = r#"{{model}}: {{count}}{{#if labels}} ({{#each labels}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}{{#if more}}, …{{/if}}){{/if}}"#;
 
-/// The admin's sign-in page (`view: login`); with no user at all, the command that makes one.
+/// The admin's sign-in page (`view: login`); with no user at all, the command that makes one;
+/// to a signed-in user who is not staff (sent here by an admin page), Django's admin's words.
 const LOGIN_BODY: &str = r##"<title>Sign in · Administration · {{site.name}}</title>
 TOP<main id="content">
 <h1>Sign in</h1>
+{{#if user.is_authenticated}}{{#unless user.is_staff}}<p class="error" role="alert">You are authenticated as {{user.username}}, but are not authorized to access this page. Would you like to login to a different account?</p>{{/unless}}{{/if}}
 {{#if form.no_users}}<div class="note"><p>This site has no user yet. Make a staff user on the server, in a terminal (the password is asked for), then sign in here:</p>
 <pre><code>trellis user add --staff {{admin.site_dir}} USERNAME</code></pre></div>{{/if}}
 {{#if form.error}}<p class="error" role="alert">{{form.error}}</p>{{/if}}

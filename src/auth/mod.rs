@@ -60,6 +60,9 @@ impl Default for Auth {
 pub struct Needs {
     pub login: bool,
     pub staff: bool,
+    /// A page of the admin: a signed-in user who is not staff is sent to the admin's sign-in
+    /// page (Django's `AdminSite.admin_view`), not given the site's 403.
+    pub admin: bool,
     pub user: bool,
     pub messages: bool,
 }
@@ -218,7 +221,9 @@ pub fn add_message_to(
 
 /// Read the session for a route that needs it and, when its page shows `messages`, take them
 /// out of the session (shown once). Then `login_required` / `staff_required`: no user → a
-/// redirect (302) to the sign-in route with `next=`; a user who is not staff → 403.
+/// redirect (302) to the sign-in route with `next=`; a user who is not staff → 403 on a site's
+/// own page, and on an admin page a redirect (302) to the admin's sign-in page with `next=`,
+/// which says who is signed in and offers another account (Django's admin does both).
 pub fn guard(
     ctx: &Ctx,
     needs: Needs,
@@ -247,27 +252,24 @@ pub fn guard(
     if !(needs.login || needs.staff) {
         return Ok(None);
     }
+    let to_login = |name: Option<&str>| {
+        let login = name
+            .and_then(|name| {
+                ctx.router
+                    .reverse(name, crate::routing::Args::Positional(&[]))
+                    .ok()
+            })
+            .ok_or_else(|| ViewError::Internal("no sign-in route to send the visitor to".into()))?;
+        let next: String = form_urlencoded::byte_serialize(req.full_path().as_bytes()).collect();
+        Ok(Some(crate::views::Response::redirect(
+            302,
+            format!("{login}?next={next}"),
+        )))
+    };
     match s {
-        None => {
-            let login = ctx
-                .settings
-                .auth
-                .login
-                .as_deref()
-                .and_then(|name| {
-                    ctx.router
-                        .reverse(name, crate::routing::Args::Positional(&[]))
-                        .ok()
-                })
-                .ok_or_else(|| {
-                    ViewError::Internal("no sign-in route to send the visitor to".into())
-                })?;
-            let next: String =
-                form_urlencoded::byte_serialize(req.full_path().as_bytes()).collect();
-            Ok(Some(crate::views::Response::redirect(
-                302,
-                format!("{login}?next={next}"),
-            )))
+        None => to_login(ctx.settings.auth.login.as_deref()),
+        Some(s) if needs.staff && !s.user.is_staff && needs.admin => {
+            to_login(Some(&format!("{}:login", crate::admin::NAMESPACE)))
         }
         Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(STAFF_ONLY.into())),
         Some(_) => Ok(None),

@@ -9,6 +9,11 @@
 //! Each attempt is counted as a failure before its password is checked, in the transaction
 //! that read the count (`db::session::begin_attempt`), and taken back when it was right: so
 //! attempts sent together cannot all pass the same count.
+//! On the admin's own sign-in page (`admin:login`) only staff may sign in, as on Django's
+//! `AdminAuthenticationForm`: a user who is not staff (or not active) is refused with
+//! [`ADMIN_INVALID`], the same 400 and words as a wrong password there, so the page does not
+//! tell which was wrong; the attempt stays counted as a failure (Django's admin sees a failed
+//! sign-in there too), and no session is made.
 //! A right password starts a new session (a new key: an old cookie, perhaps planted, is never
 //! promoted), deletes the old one, and gives a new CSRF secret, as Django's `login()` does.
 
@@ -29,6 +34,9 @@ const BUILTIN: &str = "__trellis_login";
 pub const INVALID: &str =
     "Please enter a correct username and password. Note that both fields may be case-sensitive.";
 
+/// Django's AdminAuthenticationForm message, on the admin's sign-in page (any refusal there).
+pub const ADMIN_INVALID: &str = "Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive.";
+
 /// What a route asks of sign-in: its keys, and whether its template shows `user` or `messages`
 /// (then the session is read for it).
 pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
@@ -42,6 +50,10 @@ pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
     Needs {
         login: staff || r.raw.login_required == Some(true),
         staff,
+        admin: r
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(&format!("{}:", crate::admin::NAMESPACE))),
         user: shows("user"),
         messages: shows("messages"),
     }
@@ -92,6 +104,8 @@ pub struct LoginView {
     template: Option<String>,
     uses: Uses,
     success: String,
+    /// The admin's own sign-in page: only staff may sign in there.
+    staff_only: bool,
     /// The route's `context:`, merged into the page's.
     context: Map<String, serde_json::Value>,
 }
@@ -111,6 +125,7 @@ impl LoginView {
             template: r.raw.template.clone(),
             uses,
             success,
+            staff_only: r.name.as_deref() == Some(&format!("{}:login", crate::admin::NAMESPACE)),
             context: r
                 .raw
                 .context
@@ -120,8 +135,9 @@ impl LoginView {
         }
     }
 
-    /// GET shows the form; POST signs in (303) or shows it again with [`INVALID`] (400), or
-    /// refuses while too many attempts failed (429).
+    /// GET shows the form; POST signs in (303) or shows it again with [`INVALID`] (400;
+    /// [`ADMIN_INVALID`] on the admin's page, for a user who is not staff too), or refuses
+    /// while too many attempts failed (429).
     pub fn handle(&self, ctx: &Ctx, call: Call) -> Result<Response, ViewError> {
         let req = call.req;
         if req.is_safe() {
@@ -171,9 +187,10 @@ impl LoginView {
             .with(|c| auth::find_user(c, typed))
             .map_err(|e| call.db(e))?;
         let user = match found {
-            Some((user, hash)) => {
-                (auth::verify_password(&hash, password) && user.is_active).then_some(user)
-            }
+            Some((user, hash)) => (auth::verify_password(&hash, password)
+                && user.is_active
+                && (user.is_staff || !self.staff_only))
+                .then_some(user),
             None => {
                 auth::verify_password(auth::dummy_hash(), password);
                 None
@@ -181,7 +198,12 @@ impl LoginView {
         };
         let Some(user) = user else {
             // Already counted as a failure by `begin_attempt`.
-            return self.render(ctx, &call, typed, Some(INVALID), 400);
+            let invalid = if self.staff_only {
+                ADMIN_INVALID
+            } else {
+                INVALID
+            };
+            return self.render(ctx, &call, typed, Some(invalid), 400);
         };
         let key = auth::new_key();
         let old = req.cookie(COOKIE).map(str::to_string);

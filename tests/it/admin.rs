@@ -518,8 +518,12 @@ fn an_anonymous_visitor_is_sent_to_the_admins_sign_in_which_says_how_to_make_a_u
     assert!(!r.body.contains("trellis user add"), "{}", r.body);
 }
 
+/// Django's admin words for a signed-in user who is not staff, on its sign-in page.
+const NOT_AUTHORIZED: &str =
+    "but are not authorized to access this page. Would you like to login to a different account?";
+
 #[test]
-fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_403() {
+fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_is_sent_back_there() {
     let dir = blog_dir();
     let local = Local::load(&dir.path);
     session_for(&dir.path, "root", true);
@@ -531,35 +535,144 @@ fn signing_in_on_the_admins_page_goes_to_next_and_a_user_who_is_not_staff_gets_4
     let r = local.send(&req);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(location(&r), "/manage/post/");
+    // Staff see no such words on the sign-in page, nor does an anonymous visitor.
+    let root = staff(&dir.path);
+    assert!(!root.get("/manage/login/").body.contains(NOT_AUTHORIZED));
+    assert!(!root
+        .local
+        .get("/manage/login/")
+        .body
+        .contains(NOT_AUTHORIZED));
 
+    // A hostile username, to see it escaped in the admin's words.
     let ann = Signed {
-        cookie: session_for(&dir.path, "ann", false),
+        cookie: session_for(&dir.path, "<b>ann</b>", false),
         local,
     };
     for path in [
         "/manage/",
-        "/manage/post/",
+        "/manage/post/?q=a",
         "/manage/post/add/",
         "/manage/post/1/change/",
     ] {
         let r = ann.get(path);
-        assert_eq!(r.status, 403, "{path}: {}", r.body);
-        assert!(
-            r.body.contains("<p>This page is for staff users only.</p><p>You are signed in as a user who is not staff."),
-            "{}",
-            r.body
+        assert_eq!(r.status, 302, "{path}: {}", r.body);
+        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        assert_eq!(
+            location(&r),
+            format!("/manage/login/?next={next}"),
+            "{path}"
         );
-        // Not a form's failure: no advice to reload a form.
-        assert!(!r.body.contains("reload the form"), "{}", r.body);
+        let page = ann.get(location(&r));
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert!(
+            page.body.contains(&format!(
+                "You are authenticated as &lt;b&gt;ann&lt;/b&gt;, {NOT_AUTHORIZED}"
+            )),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<b>ann</b>"), "{}", page.body);
+        // In the admin's frame: not indexed, the sign-out button, the form keeps `next`.
+        assert!(page
+            .body
+            .contains(r#"<meta name="robots" content="noindex">"#));
+        assert!(page
+            .body
+            .contains(r#"<form method="post" action="/manage/logout/">"#));
+        let hidden = format!(r#"name="next" value="{}""#, path.replace('=', "&#x3D;"));
+        assert!(page.body.contains(&hidden), "{hidden}: {}", page.body);
     }
     let r = ann.post("/manage/post/1/delete/", "");
-    assert_eq!(r.status, 403);
+    assert_eq!(r.status, 302);
+    assert!(location(&r).starts_with("/manage/login/?next="));
     assert_eq!(count(&dir.path, "SELECT COUNT(*) FROM post"), 4);
 }
 
+/// The blog with a sign-in page and a `staff_required` page of the site's own.
+fn blog_with_own_sign_in() -> SiteDir {
+    let site = format!(
+        "{SITE}  - {{ path: login/, name: login, view: login }}\n  - {{ path: staff/, view: template, template: home.hbs, staff_required: true }}\n"
+    );
+    write_files(&[
+        ("site.yaml", &site),
+        ("rows.yaml", ROWS),
+        ("templates/home.hbs", "home"),
+    ])
+}
+
+/// A sign-in POST to `target` with the CSRF token that passes.
+fn sign_in(local: &Local, target: &str, username: &str, password: &str) -> Resp {
+    let req = Request::new("POST", target)
+        .with_cookies(&format!("csrftoken={CSRF_SECRET}"))
+        .with_form(&format!(
+            "csrfmiddlewaretoken={CSRF_SECRET}&username={username}&password={password}"
+        ));
+    local.send(&req)
+}
+
+/// Django's `AdminAuthenticationForm`: the admin's form refuses a user who is not staff with
+/// the words of a wrong password there (so it does not tell that the password was right), makes
+/// no session, and counts the attempt as a failed sign-in; the site's own sign-in lets the same
+/// user in, and the site's own `staff_required` page keeps its 403.
+#[test]
+fn the_admins_sign_in_refuses_a_user_who_is_not_staff_and_counts_a_failure() {
+    const STAFF_WORDS: &str = "Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive.";
+    let dir = blog_with_own_sign_in();
+    let local = Local::load(&dir.path);
+    session_for(&dir.path, "ann", false);
+    let sessions = || count(&dir.path, "SELECT COUNT(*) FROM trellis_session");
+    let failures = || {
+        count(
+            &dir.path,
+            "SELECT COUNT(*) FROM trellis_login_failure WHERE kind = 'user' AND key = 'ann'",
+        )
+    };
+    let before = sessions();
+    for password in ["pw", "wrong"] {
+        let r = sign_in(&local, "/manage/login/", "ann", password);
+        assert_eq!(r.status, 400, "{password}: {}", r.body);
+        assert!(r.body.contains(STAFF_WORDS), "{password}: {}", r.body);
+        assert!(
+            !r.headers
+                .iter()
+                .any(|(n, v)| n == "set-cookie" && v.starts_with("sessionid=")),
+            "{password}: {:?}",
+            r.headers
+        );
+    }
+    assert_eq!(sessions(), before, "no session made");
+    assert_eq!(failures(), 2, "both attempts counted");
+    // The site's own sign-in lets ann in (and clears her failures)…
+    let r = sign_in(&local, "/login/", "ann", "pw");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(sessions(), before + 1);
+    assert_eq!(failures(), 0);
+    // …and the site's own staff page keeps its 403 for her (not the admin's sign-in).
+    let cookie = r
+        .headers
+        .iter()
+        .find_map(|(n, v)| (n == "set-cookie").then(|| v.split(';').next().unwrap().to_string()))
+        .filter(|c| c.starts_with("sessionid="))
+        .unwrap();
+    let r = local.send(&Request::get("/staff/").with_cookies(&cookie));
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Past `max_failures` (5) on the admin's form, even her right password is throttled.
+    for _ in 0..5 {
+        assert_eq!(sign_in(&local, "/manage/login/", "ann", "pw").status, 400);
+    }
+    let r = sign_in(&local, "/manage/login/", "ann", "pw");
+    assert_eq!(r.status, 429, "{}", r.body);
+    // Staff are unaffected: root signs in on the admin's form.
+    session_for(&dir.path, "root", true);
+    let r = sign_in(&local, "/manage/login/", "root", "pw");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(location(&r), "/manage/");
+}
+
 /// Valid POSTs with a good CSRF token to every writing page, from a visitor who is not signed
-/// in (sent to sign in) and from a user who is not staff (403): nothing is written, and no
-/// history either.
+/// in and from a user who is not staff (both sent to the admin's sign-in): nothing is written,
+/// and no history either.
 #[test]
 fn only_staff_can_write_through_the_admin() {
     let dir = blog_dir();
@@ -577,7 +690,8 @@ fn only_staff_can_write_through_the_admin() {
     ];
     for (path, body) in writes {
         let r = ann.post(path, body);
-        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.status, 302, "{path}: {}", r.body);
+        assert!(location(&r).starts_with("/manage/login/?next="), "{path}");
         let anonymous = Signed {
             cookie: String::new(),
             local: Local::load(&dir.path),

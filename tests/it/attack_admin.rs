@@ -107,13 +107,14 @@ fn without_a_session_every_admin_page_and_post_goes_to_sign_in() {
     every_page_and_write(&dir.path, &nobody, 302, "no session");
 }
 
-/// Guards: a signed-in user who is not staff gets 403 on every admin page and write.
+/// Guards: a signed-in user who is not staff is sent to the admin's sign-in page (with
+/// `next=`) from every admin page and write, as Django's admin does, and writes nothing.
 #[test]
-fn a_visitors_session_gets_403_on_every_admin_page_and_post() {
+fn a_visitors_session_is_sent_to_the_admins_sign_in_from_every_page_and_post() {
     let dir = blog_dir();
     let _admin = staff(&dir.path);
     let ann = signed_in(&dir.path, "ann", false);
-    every_page_and_write(&dir.path, &ann, 403, "not staff");
+    every_page_and_write(&dir.path, &ann, 302, "not staff");
 }
 
 /// Guards: a session is read from the database on each request, so an expired session, a
@@ -149,7 +150,7 @@ fn expiry_inactive_revoke_and_remove_take_effect_at_the_next_request() {
     let site = dir.path.to_str().unwrap();
     let out = crate::common::trellis(["user", "staff", site, "chief", "--revoke"]);
     assert!(out.status.success(), "{out:?}");
-    every_page_and_write(&dir.path, &admin, 403, "staff revoked");
+    every_page_and_write(&dir.path, &admin, 302, "staff revoked");
     let out = crate::common::trellis(["user", "remove", site, "chief"]);
     assert!(out.status.success(), "{out:?}");
     every_page_and_write(&dir.path, &admin, 302, "a removed user");
@@ -257,13 +258,17 @@ fn admin_pages_are_not_framed_cached_or_indexed() {
         })
         .collect();
     pages.push(("sign-in".into(), server.get("/manage/login/")));
+    // A user who is not staff: sent to the sign-in page, which says who is signed in.
+    let sent = server.request("GET", "/manage/", &[("Cookie", &visitor)]);
+    let to = sent.header("Location").unwrap_or_default().to_string();
+    pages.push(("not staff".into(), sent));
     pages.push((
-        "403".into(),
-        server.request("GET", "/manage/", &[("Cookie", &visitor)]),
+        "not staff, at sign-in".into(),
+        server.request("GET", &to, &[("Cookie", &visitor)]),
     ));
     for (page, r) in &pages {
         assert!(
-            matches!(r.status, 200 | 403),
+            matches!(r.status, 200 | 302),
             "{page}: {} {}",
             r.status,
             r.body
@@ -516,7 +521,7 @@ fn a_frameable_site_still_keeps_its_admin_and_sign_in_out_of_frames() {
     }
 }
 
-/// A signed-in user (staff or not: the one a 403 sends back to sign in as someone else)
+/// A signed-in user (staff or not: the one an admin page sends back to sign in as someone else)
 /// opening the admin's sign-in page gets the page, with the sign-out button, not a 500.
 /// Before, the page's header asked for the sign-out route, which its context lacked.
 #[test]
