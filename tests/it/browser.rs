@@ -571,11 +571,12 @@ fn signs_out(b: &mut Browser, base: &str, dir: &std::path::Path) {
     );
 }
 
-/// `trellis user add --staff DIR NAME`, the real binary, the password on standard input.
-fn trellis_user_add_staff(dir: &std::path::Path, name: &str, password: &str) {
+/// `trellis user add [--staff] DIR NAME`, the real binary, the password on standard input.
+fn trellis_user_add(dir: &std::path::Path, name: &str, password: &str, staff: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let mut add = common::command(tmp.path())
-        .args(["user", "add", "--staff"])
+        .args(["user", "add"])
+        .args(staff.then_some("--staff"))
         .arg(dir)
         .arg(name)
         .stdin(Stdio::piped())
@@ -617,7 +618,8 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     ]);
     let s = Server::start(&site.path);
     let dir = s.site_path().to_path_buf();
-    trellis_user_add_staff(&dir, "root", "a long staff password");
+    trellis_user_add(&dir, "root", "a long staff password", true);
+    trellis_user_add(&dir, "ann", "a long visitor password", false);
 
     let base = format!("http://{}", s.addr);
     let mut b = Browser::open(&bin, &format!("{base}/admin/"));
@@ -625,6 +627,16 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
         b.until("location.pathname === '/admin/login/'"),
         "sent to sign in"
     );
+    // A user who is not staff is refused on the admin's form, as by Django's admin.
+    b.type_into("#id_username", "ann");
+    b.type_into("#id_password", "a long visitor password");
+    b.click_on("form.edit button[type=submit]");
+    let html = b.html_when(|h| h.contains("for a staff account"));
+    assert!(
+        html.contains("Please enter the correct username and password for a staff account."),
+        "{html}"
+    );
+    assert!(!html.contains("Signed in as"), "{html}");
     b.type_into("#id_username", "root");
     b.type_into("#id_password", "a long staff password");
     b.click_on("form.edit button[type=submit]");
