@@ -295,7 +295,13 @@ fn the_history_page_and_recent_actions_show_the_log_escaped() {
 fn only_staff_see_a_history_page() {
     let (_dir, local) = site();
     let ann = cookies(&local, "ann");
-    assert_eq!(get(&local, &ann, "/manage/post/1/history/").status, 403);
+    // Not staff: sent to the admin's own sign-in page (Django's admin), not the site's.
+    let r = get(&local, &ann, "/manage/post/1/history/");
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some("/manage/login/?next=%2Fmanage%2Fpost%2F1%2Fhistory%2F")
+    );
     let anonymous = local.get("/manage/post/1/history/");
     assert_eq!(anonymous.status, 302);
     assert_eq!(
