@@ -167,6 +167,7 @@ pub fn routes(
                 .map_err(|e| errors.push(source.diag("admin", format!("the admin's {name}: {e}"))))
                 .ok()?;
             raw.view = view;
+            raw.facet_choices = view == ViewKind::List;
             if matches!(view, ViewKind::Create | ViewKind::Update | ViewKind::Delete) {
                 let s = name.rsplit_once('-').map_or(name.as_str(), |(s, _)| s);
                 raw.admin_form = Some(AdminForm {
@@ -459,6 +460,12 @@ fn list_raw(model: &Model, cols: &[Field], models: &Models, per_page: u32) -> Va
         .map(|f| (f.name.clone(), true.into()))
         .collect();
     admin.insert("booleans".into(), booleans.into());
+    // "By in stock": the column's label as Django words a filter's title.
+    let titles: Map<std::string::String, Value> = facets
+        .iter()
+        .map(|f| (f.to_string(), filter_title(f).into()))
+        .collect();
+    admin.insert("facet_titles".into(), titles.into());
     let mut raw = json!({
         "view": "list",
         "model": model.name,
@@ -476,6 +483,19 @@ fn list_raw(model: &Model, cols: &[Field], models: &Models, per_page: u32) -> Va
         raw["facets"] = json!(facets);
     }
     raw
+}
+
+/// A filter's title after "By": the field's label (its column header), lower case first as
+/// Django's "By in stock" (a label that starts with an acronym keeps it).
+fn filter_title(name: &str) -> String {
+    let l = label(name);
+    let mut chars = l.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => {
+            first.to_lowercase().chain(l.chars().skip(1)).collect()
+        }
+        _ => l,
+    }
 }
 
 /// A row's page: every field, read-only until the edit form replaces it.

@@ -96,7 +96,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <h1>{{admin.label}}</h1>
 {{#if admin.add_route}}<p><a class="add" href="{{url admin.add_route}}">Add {{admin.label}}</a></p>{{/if}}
 {{#if admin.read_only}}<p class="note">These rows come from files: they are shown here read-only; edit the files to change them.</p>{{/if}}
-{{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}">{{#each facets}}{{#if chosen}}<input type="hidden" name="{{param}}" value="{{lookup @root.request.query param}}">{{/if}}{{/each}}{{#if ordering.current}}<input type="hidden" name="ordering" value="{{ordering.current}}">{{/if}} <button type="submit">Search</button></form>{{/if}}
+{{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}">{{#each facets}}{{#if chosen}}<input type="hidden" name="{{param}}" value="{{lookup @root.request.query param}}">{{/if}}{{/each}}{{#if ordering.current}}<input type="hidden" name="ordering" value="{{ordering.current}}">{{/if}}{{#if facet_counts.shown}}<input type="hidden" name="_facets" value="1">{{/if}} <button type="submit">Search</button></form>{{/if}}
 <div class="wrap">
 <div class="rows">
 <p>{{page.count}} row{{pluralize page.count}}{{#if search}} matching “{{search}}”{{/if}}</p>
@@ -110,10 +110,11 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{#if is_paginated}}<nav class="pages" aria-label="Pages">{{#if page.has_previous}}<a href="{{page.previous_url}}" rel="prev">Previous</a>{{/if}}<span>Page {{page.number}} of {{page.num_pages}}</span>{{#if page.has_next}}<a href="{{page.next_url}}" rel="next">Next</a>{{/if}}</nav>{{/if}}
 </div>
 {{#if facets}}<aside aria-label="Filter"><h2>Filter</h2>
-{{#each facets}}<h3>By {{field}}</h3><ul>
+<p class="counts"><a href="{{facet_counts.toggle_url}}">{{#if facet_counts.shown}}Hide counts{{else}}Show counts{{/if}}</a></p>
+{{#each facets}}<h3>By {{lookup @root.admin.facet_titles field}}</h3><ul>
 <li>{{#if chosen}}<a href="{{all_url}}">All</a>{{else}}<span aria-current="true">All</span>{{/if}}</li>
-{{#each values}}<li>{{#if toggle_url}}<a href="{{toggle_url}}"{{#if selected}} aria-current="true"{{/if}}>{{#if (lookup @root.admin.booleans ../field)}}{{#if value}}Yes{{else}}No{{/if}}{{else}}{{label}}{{/if}}</a>{{else}}(none){{/if}} ({{count}})</li>
-{{/each}}</ul>
+{{#each values}}<li>{{#if toggle_url}}<a href="{{toggle_url}}"{{#if selected}} aria-current="true"{{/if}}>{{#if (lookup @root.admin.booleans ../field)}}{{#if value}}Yes{{else}}No{{/if}}{{else}}{{label}}{{/if}}</a>{{else}}(none){{/if}}{{#if @root.facet_counts.shown}} ({{count}}){{/if}}</li>
+{{/each}}{{#if more}}<li>…</li>{{/if}}</ul>
 {{/each}}</aside>{{/if}}
 </div>
 "##;

@@ -761,6 +761,10 @@ pub struct RawRoute {
     /// do beyond a plain form view (a message after each change, "Save and add another").
     #[serde(skip)]
     pub admin_form: Option<AdminForm>,
+    /// Set by the admin on the list routes it generates, never read from YAML: its facets list
+    /// every choice, and count them only when the URL has `_facets` (Django's "Show counts").
+    #[serde(skip)]
+    pub facet_choices: bool,
 }
 
 /// What the admin asks of a form route it generates (`admin::routes`).

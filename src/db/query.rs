@@ -654,6 +654,16 @@ impl<'m> Query<'m> {
     }
 }
 
+/// A target row's label as text (none for NULL).
+fn label_text(v: SqlValue) -> Option<String> {
+    match v {
+        SqlValue::Null | SqlValue::Blob(_) => None,
+        SqlValue::Text(s) => Some(s),
+        SqlValue::Integer(i) => Some(i.to_string()),
+        SqlValue::Real(f) => Some(f.to_string()),
+    }
+}
+
 /// A column's value as JSON, by the field's type.
 pub fn to_json(ty: FieldType, v: SqlValue) -> Value {
     match v {
@@ -899,13 +909,26 @@ impl Database {
     ) -> Result<Vec<(SqlValue, i64, Option<String>)>, DbError> {
         let (sql, params) = q.facet_sql(facet, limit);
         self.rows(&sql, &params, |r| {
-            let label = match r.get::<_, SqlValue>(2)? {
-                SqlValue::Null | SqlValue::Blob(_) => None,
-                SqlValue::Text(s) => Some(s),
-                SqlValue::Integer(i) => Some(i.to_string()),
-                SqlValue::Real(f) => Some(f.to_string()),
-            };
+            let label = label_text(r.get(2)?);
             Ok((r.get::<_, SqlValue>(0)?, r.get::<_, i64>(1)?, label))
+        })
+    }
+
+    /// The rows a foreign key's (or many_to_many's) facet may choose among: each row's key and
+    /// label, by label then key, at most `limit` (the admin's filter lists them uncounted).
+    pub fn facet_targets(
+        &self,
+        label: &FacetLabel,
+        limit: i64,
+    ) -> Result<Vec<(SqlValue, Option<String>)>, DbError> {
+        let sql = format!(
+            "SELECT {pk}, {col} FROM {t} ORDER BY {col}, {pk} LIMIT {limit}",
+            pk = ident(&label.pk),
+            col = ident(&label.column),
+            t = ident(&label.table),
+        );
+        self.rows(&sql, &[], |r| {
+            Ok((r.get::<_, SqlValue>(0)?, label_text(r.get(1)?)))
         })
     }
 

@@ -23,8 +23,8 @@ use super::Call;
 use crate::config::raw::{FieldType, Lookup, RawRoute};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::query::{to_json, Facet, FacetLabel, Query};
-use crate::db::{Database, Model, Models, Order};
+use crate::db::query::{to_json, to_sql, Facet, FacetLabel, Query};
+use crate::db::{Database, Model, Models, Order, SqlValue};
 
 /// The values a facet shows at most.
 pub const FACET_VALUES: i64 = 30;
@@ -40,6 +40,8 @@ pub struct FacetSpec {
     facet: Facet,
     /// The type of its values (a foreign key's: the target's key).
     ty: FieldType,
+    /// What the admin's filter lists uncounted (none: it counts, as `facets:` does).
+    choices: Option<Choices>,
 }
 
 /// The route's facets, and the filters to add for those the route does not filter by.
@@ -56,7 +58,7 @@ pub fn compile(
     let mut added = Vec::new();
     for (i, name) in raw.facets.iter().flatten().enumerate() {
         let here = format!("{at}.facets[{i}]");
-        let (facet, ty) = match facet_of(models, model, name) {
+        let (facet, ty, choices) = match facet_of(models, model, name) {
             Ok(f) => f,
             Err(why) => {
                 errors.push(source.diag(&here, why));
@@ -102,6 +104,7 @@ pub fn compile(
             path,
             facet,
             ty,
+            choices,
         });
     }
     (facets, added)
@@ -121,8 +124,12 @@ impl FacetSpec {
     }
 }
 
-/// What a field's facet counts, and the type of its values.
-fn facet_of(models: &Models, model: &Model, name: &str) -> Result<(Facet, FieldType), String> {
+/// What a field's facet counts, the type of its values, and what it lists uncounted.
+fn facet_of(
+    models: &Models,
+    model: &Model,
+    name: &str,
+) -> Result<(Facet, FieldType, Option<Choices>), String> {
     if let Some(many) = model.many_field(name) {
         let (Some(join), Some(target)) = (&many.join, many.to.as_ref().and_then(|t| models.get(t)))
         else {
@@ -133,7 +140,8 @@ fn facet_of(models: &Models, model: &Model, name: &str) -> Result<(Facet, FieldT
             join: Some(join.clone()),
             label: Some(label_of(target)),
         };
-        return Ok((facet, target.pk_field().ty));
+        let choices = Some(Choices::Targets(label_of(target)));
+        return Ok((facet, target.pk_field().ty, choices));
     }
     let Some(field) = model.field(name) else {
         let hint = crate::config::diagnostic::suggestion(name, model.field_names())
@@ -153,7 +161,18 @@ fn facet_of(models: &Models, model: &Model, name: &str) -> Result<(Facet, FieldT
         join: None,
         label: target.map(|t| label_of(t)),
     };
-    Ok((facet, target.map_or(field.ty, |t| t.pk_field().ty)))
+    let choices = match (&facet.label, &field.choices) {
+        (Some(label), _) => Some(Choices::Targets(label.clone())),
+        (None, Some(values)) => Some(Choices::Fixed(
+            values.iter().map(|v| to_sql(field.ty, v)).collect(),
+        )),
+        (None, None) if field.ty == FieldType::Boolean => Some(Choices::Fixed(vec![
+            SqlValue::Integer(1),
+            SqlValue::Integer(0),
+        ])),
+        (None, None) => None,
+    };
+    Ok((facet, target.map_or(field.ty, |t| t.pk_field().ty), choices))
 }
 
 /// The field that names a row of `target`: `name`, else `title`, else its first string
@@ -181,64 +200,164 @@ fn label_of(target: &Model) -> FacetLabel {
     }
 }
 
-/// Each facet's values among the rows of `q` (the list as this request filters it), as the
-/// template and JSON show them.
-pub fn count(
+/// What the admin's filter lists for a facet without counting: every value a field may
+/// hold (a boolean's, its declared choices), or the target's rows (a foreign key's).
+#[derive(Debug)]
+enum Choices {
+    Fixed(Vec<SqlValue>),
+    Targets(FacetLabel),
+}
+
+/// How a list shows its facets: counted (`facets:`), or, on the admin's list, every choice
+/// listed and counted only when the URL asks with `_facets` (Django's `ShowFacets.ALLOW`).
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Counted,
+    Listed { counts: bool },
+}
+
+/// The query parameter that asks the admin's list for its filters' counts (Django's).
+pub const COUNTS_PARAM: &str = "_facets";
+
+/// The target rows a listed foreign key's filter shows at most.
+pub const FACET_CHOICES: i64 = 100;
+
+/// One value of a facet: the value, its count (when counted) and its label.
+type Row = (SqlValue, Option<i64>, Option<String>);
+
+/// Each facet's values, as the template and JSON show them: counted among the rows of `q`
+/// (the list as this request filters it), or listed (see [`Mode`]); a listed facet's counts
+/// are over the list filtered by everything but itself (`without` builds that query), as
+/// Django's are.
+pub fn show<'a>(
     facets: &[FacetSpec],
     db: &Database,
     q: &Query,
+    without: impl Fn(&str) -> Result<Query<'a>, ViewError>,
     req: &Request,
     call: &Call,
+    mode: Mode,
 ) -> Result<Value, ViewError> {
     let mut out = Vec::new();
     for f in facets {
-        let mut rows = db
-            .facet(q, &f.facet, FACET_VALUES + 1)
-            .map_err(|e| call.db(e))?;
-        let more = rows.len() as i64 > FACET_VALUES;
-        rows.truncate(FACET_VALUES as usize);
-        let chosen = req
-            .last(&f.param)
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .and_then(|t| f.path.parse(t).ok());
-        let values: Vec<Value> = rows
-            .into_iter()
-            .map(|(value, count, label)| {
-                let selected = chosen.as_ref() == Some(&value);
-                let json = to_json(f.ty, value);
-                let text = match &json {
-                    Value::Null => None,
-                    Value::String(s) => Some(s.clone()),
-                    other => Some(other.to_string()),
+        let (rows, more) = match (mode, &f.choices) {
+            (Mode::Listed { counts }, Some(choices)) => {
+                let counted = if counts {
+                    Some(
+                        db.facet(&without(&f.param)?, &f.facet, i64::MAX)
+                            .map_err(|e| call.db(e))?,
+                    )
+                } else {
+                    None
                 };
-                let url = text.as_ref().map(|t| {
-                    if selected {
-                        req.url_with(None, &[&f.param, "page", "after"])
-                    } else {
-                        req.url_with(Some((&f.param, t)), &["page", "after"])
-                    }
-                });
-                let mut v = Map::new();
-                v.insert("value".into(), json);
-                v.insert(
-                    "label".into(),
-                    label.or(text).map_or(Value::Null, Value::String),
-                );
-                v.insert("count".into(), count.into());
-                v.insert("selected".into(), selected.into());
-                v.insert("toggle_url".into(), url.map_or(Value::Null, Value::String));
-                Value::Object(v)
-            })
-            .collect();
-        out.push(serde_json::json!({
-            "field": f.field,
-            "param": f.param,
-            "values": values,
-            "more": more,
-            "chosen": chosen.is_some(),
-            "all_url": req.url_with(None, &[&f.param, "page", "after"]),
-        }));
+                listed(choices, counted, db, call)?
+            }
+            _ => {
+                let mut rows = db
+                    .facet(q, &f.facet, FACET_VALUES + 1)
+                    .map_err(|e| call.db(e))?;
+                let more = rows.len() as i64 > FACET_VALUES;
+                rows.truncate(FACET_VALUES as usize);
+                let rows = rows.into_iter().map(|(v, n, l)| (v, Some(n), l)).collect();
+                (rows, more)
+            }
+        };
+        out.push(facet_json(f, rows, more, req));
     }
     Ok(Value::Array(out))
+}
+
+/// A listed facet's rows: every choice, with its count among `counted` (0 when absent),
+/// and the rows with no value last when there are any.
+fn listed(
+    choices: &Choices,
+    counted: Option<Vec<(SqlValue, i64, Option<String>)>>,
+    db: &Database,
+    call: &Call,
+) -> Result<(Vec<Row>, bool), ViewError> {
+    let (mut rows, more) = match choices {
+        Choices::Fixed(values) => (values.iter().map(|v| (v.clone(), None)).collect(), false),
+        Choices::Targets(label) => {
+            let mut rows = db
+                .facet_targets(label, FACET_CHOICES + 1)
+                .map_err(|e| call.db(e))?;
+            let more = rows.len() as i64 > FACET_CHOICES;
+            rows.truncate(FACET_CHOICES as usize);
+            (rows, more)
+        }
+    };
+    let Some(counted) = counted else {
+        return Ok((rows.into_iter().map(|(v, l)| (v, None, l)).collect(), more));
+    };
+    let count_of = |v: &SqlValue| counted.iter().find(|c| &c.0 == v).map_or(0, |c| c.1);
+    let nulls = count_of(&SqlValue::Null);
+    if nulls > 0 {
+        rows.push((SqlValue::Null, None));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|(v, l)| {
+            let n = count_of(&v);
+            (v, Some(n), l)
+        })
+        .collect();
+    Ok((rows, more))
+}
+
+/// The admin's "Show counts" / "Hide counts" link: `{shown, toggle_url}`, the URL with
+/// `_facets=1` added or removed, every other parameter kept.
+pub fn counts_link(req: &Request) -> Value {
+    let shown = req.last(COUNTS_PARAM).is_some();
+    let url = if shown {
+        req.url_with(None, &[COUNTS_PARAM])
+    } else {
+        req.url_with(Some((COUNTS_PARAM, "1")), &[])
+    };
+    serde_json::json!({"shown": shown, "toggle_url": url})
+}
+
+/// One facet as the template and JSON see it.
+fn facet_json(f: &FacetSpec, rows: Vec<Row>, more: bool, req: &Request) -> Value {
+    let chosen = req
+        .last(&f.param)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| f.path.parse(t).ok());
+    let values: Vec<Value> = rows
+        .into_iter()
+        .map(|(value, count, label)| {
+            let selected = chosen.as_ref() == Some(&value);
+            let json = to_json(f.ty, value);
+            let text = match &json {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            };
+            let url = text.as_ref().map(|t| {
+                if selected {
+                    req.url_with(None, &[&f.param, "page", "after"])
+                } else {
+                    req.url_with(Some((&f.param, t)), &["page", "after"])
+                }
+            });
+            let mut v = Map::new();
+            v.insert("value".into(), json);
+            v.insert(
+                "label".into(),
+                label.or(text).map_or(Value::Null, Value::String),
+            );
+            v.insert("count".into(), count.map_or(Value::Null, Value::from));
+            v.insert("selected".into(), selected.into());
+            v.insert("toggle_url".into(), url.map_or(Value::Null, Value::String));
+            Value::Object(v)
+        })
+        .collect();
+    serde_json::json!({
+        "field": f.field,
+        "param": f.param,
+        "values": values,
+        "more": more,
+        "chosen": chosen.is_some(),
+        "all_url": req.url_with(None, &[&f.param, "page", "after"]),
+    })
 }

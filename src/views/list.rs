@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::csv::CsvSpec;
 use super::error::ViewError;
-use super::facets::{self, FacetSpec};
+use super::facets::{self, FacetSpec, Mode};
 use super::fields::{
     capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
 };
@@ -65,6 +65,8 @@ pub struct ListView {
     pub csv: Option<CsvSpec>,
     /// `facets:`: each field's values counted over the filtered list (see `facets`).
     pub facets: Vec<FacetSpec>,
+    /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
+    pub facet_choices: bool,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
     pub path_pages: bool,
@@ -156,6 +158,7 @@ impl ListView {
             dates,
             csv,
             facets,
+            facet_choices: raw.facet_choices,
             path_pages,
         })
     }
@@ -181,7 +184,27 @@ impl ListView {
         let facets = if self.facets.is_empty() {
             None
         } else {
-            Some(facets::count(&self.facets, db, &q, req, &call)?)
+            let mode = match self.facet_choices {
+                false => Mode::Counted,
+                true => Mode::Listed {
+                    counts: req.last(facets::COUNTS_PARAM).is_some(),
+                },
+            };
+            // A listed facet counts over the list filtered by everything but itself.
+            let without = |param: &str| {
+                let mut r = req.clone();
+                r.pairs.retain(|(k, _)| k != param);
+                self.query(&r, call.params, &term)
+            };
+            Some(facets::show(
+                &self.facets,
+                db,
+                &q,
+                without,
+                req,
+                &call,
+                mode,
+            )?)
         };
         let dates = match &self.dates {
             Some(d) => Some(dates_list(
@@ -223,6 +246,9 @@ impl ListView {
         }
         if let Some(facets) = facets {
             extra.insert("facets".into(), facets);
+            if self.facet_choices {
+                extra.insert("facet_counts".into(), facets::counts_link(req));
+            }
         }
         let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         extra.insert("objects".into(), objects);
