@@ -97,31 +97,18 @@ impl Local {
     /// `METHOD TARGET` with a CSRF cookie and the same token in the form, as a form from one
     /// of the site's pages sends it: what passes the CSRF check on an unsafe method.
     pub fn request_with_token(&self, method: &str, target: &str) -> Resp {
-        let secret = CSRF_SECRET;
-        let req = Request::new(method, target)
-            .with_cookies(&format!("csrftoken={secret}"))
-            .with_form(&format!("csrfmiddlewaretoken={secret}"));
-        self.site.handle(&req).into()
+        self.site.handle(&with_token(method, target, "")).into()
     }
-}
 
-impl Local {
     /// POST `target` with a form body (`a=1&b=2`, form-encoded) and a CSRF token that passes.
     pub fn post_form(&self, target: &str, body: &str) -> Resp {
-        let secret = CSRF_SECRET;
-        let req = Request::new("POST", target)
-            .with_cookies(&format!("csrftoken={secret}"))
-            .with_form(&format!("csrfmiddlewaretoken={secret}&{body}"));
-        self.site.handle(&req).into()
+        self.site.handle(&with_token("POST", target, body)).into()
     }
 
     /// `post_form` as the server first tries a database page: on the worker, with a CPU
     /// budget (`Site::handle_briefly`). `None` when the page is left for a database thread.
     pub fn post_form_briefly(&self, target: &str, body: &str) -> Option<Resp> {
-        let secret = CSRF_SECRET;
-        let req = Request::new("POST", target)
-            .with_cookies(&format!("csrftoken={secret}"))
-            .with_form(&format!("csrfmiddlewaretoken={secret}&{body}"));
+        let req = with_token("POST", target, body);
         let route = self.site.resolve(&req);
         let budget = std::time::Duration::from_secs(10);
         let answer = self
@@ -129,6 +116,18 @@ impl Local {
             .handle_briefly(&req, route.as_ref(), budget, false);
         answer.map(Into::into)
     }
+}
+
+/// `METHOD TARGET` with the CSRF cookie and the same token in the form, then `body`'s fields.
+fn with_token(method: &str, target: &str, body: &str) -> Request {
+    let secret = CSRF_SECRET;
+    let form = match body {
+        "" => format!("csrfmiddlewaretoken={secret}"),
+        _ => format!("csrfmiddlewaretoken={secret}&{body}"),
+    };
+    Request::new(method, target)
+        .with_cookies(&format!("csrftoken={secret}"))
+        .with_form(&form)
 }
 
 /// A well-formed CSRF secret, for a request that must pass the check (Django takes the
