@@ -154,7 +154,7 @@ pub fn update_row(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
     let before = match log {
-        Some(_) => find_row(&tx, model, (model.pk_field(), &pk))?,
+        Some(_) => Some(with_many(&tx, model, &pk, read_row(&tx, model, &pk)?)?),
         None => None,
     };
     let mut sets = Vec::new();
@@ -189,7 +189,7 @@ pub fn update_row(
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
     if let (Some(actor), Some(before)) = (log, before) {
-        let after = find_row(&tx, model, (model.pk_field(), &pk))?.unwrap_or_default();
+        let after = with_many(&tx, model, &pk, row.clone())?;
         let changed = changed_fields(model, values, &before, &after);
         let message = history::message(Action::Changed, &changed);
         history::log(&tx, actor, model, &row, Action::Changed, &message)?;
@@ -243,7 +243,17 @@ pub fn find_row(
     let Some(pk) = find_pk(conn, model, by)? else {
         return Ok(None);
     };
-    let mut row = read_row(conn, model, &pk)?;
+    with_many(conn, model, &pk, read_row(conn, model, &pk)?).map(Some)
+}
+
+/// `row` (the row of `model` whose primary key is `pk`, as [`read_row`] reads it) with each
+/// many_to_many field's target keys under the field's name.
+fn with_many(
+    conn: &Connection,
+    model: &Model,
+    pk: &SqlValue,
+    mut row: Map<String, Value>,
+) -> Result<Map<String, Value>, DbError> {
     for f in &model.many {
         let join = super::many::join_table(model, f)?;
         let sql = format!(
@@ -256,13 +266,13 @@ pub fn find_row(
             .prepare_cached(&sql)
             .map_err(|e| DbError::at(&sql, e))?;
         let keys = stmt
-            .query_map([&pk], |r| r.get::<_, SqlValue>(0))
+            .query_map([pk], |r| r.get::<_, SqlValue>(0))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| DbError::at(&sql, e))?;
         let keys = keys.into_iter().map(|k| to_json(FieldType::String, k));
         row.insert(f.name.clone(), Value::Array(keys.collect()));
     }
-    Ok(Some(row))
+    Ok(row)
 }
 
 /// Every foreign key and many_to_many value in `values` must name an existing row.
