@@ -20,13 +20,14 @@ use super::{Call, CompileEnv, Endpoint, RouteDef, View};
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, ViewKind};
 use crate::config::Diagnostic;
-use crate::db::history::Actor;
+use crate::db::history::{object_repr, Actor};
 use crate::db::query::to_sql;
 use crate::db::write::{
     cascade_plan, delete_row, find_row, insert_row, options, read_field, update_row, CascadePlan,
     PlanEntry, WriteError,
 };
 use crate::db::{Database, Field, Model, SqlValue};
+use crate::render::helpers::text;
 use crate::render::{Escape, Uses};
 use crate::routing::Router;
 
@@ -340,7 +341,7 @@ impl FormView {
             let name = self.model.name.to_lowercase();
             let mut text = format!(
                 "The {name} “{}” was {verb} successfully.",
-                object_label(&self.model, row)
+                object_repr(&self.model, row)
             );
             if verb != "deleted" && call.req.form_last("_addanother").is_some() {
                 text.push_str(&format!(" You may add another {name} below."));
@@ -389,7 +390,7 @@ impl FormView {
         let plan = db
             .with(|c| cascade_plan(&c.conn, &db.models, &self.model, &pk))
             .map_err(|e| call.db(e))?;
-        let name = object_label(&self.model, &row);
+        let name = object_repr(&self.model, &row);
         let form = json!({
             "title": format!("Delete {} “{name}”?", label(&self.model.name)),
             "blocked": !plan.blocked.is_empty(),
@@ -403,10 +404,6 @@ impl FormView {
         let mut out = Vec::new();
         for f in &self.fields {
             let value = row.get(&f.column).or_else(|| row.get(&f.name));
-            let text = |v: &Value| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
             match value {
                 None | Some(Value::Null) | Some(Value::Bool(false)) => {}
                 Some(Value::Bool(true)) => out.push((f.name.clone(), "on".into())),
@@ -472,7 +469,7 @@ impl FormView {
         }
         let name = label(&self.model.name);
         let title = match &object {
-            Some(row) => format!("Edit {name} “{}”", object_label(&self.model, row)),
+            Some(row) => format!("Edit {name} “{}”", object_repr(&self.model, row)),
             None => format!("New {name}"),
         };
         let form = json!({"title": title, "fields": fields, "has_errors": !messages.is_empty()});
@@ -582,7 +579,6 @@ fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
     }
 }
 
-/// A row's name on a page: its first string field, else its key.
 /// Keep a success message for the signed-in user's next page (a visitor has no session to
 /// keep it in). The row is saved: a message that cannot be kept is logged, never a failed
 /// answer.
@@ -590,10 +586,6 @@ fn keep_message(ctx: &Ctx, call: &Call, text: &str) {
     if let Err(e) = crate::auth::add_message(ctx, call.req, "success", text) {
         tracing::warn!("keeping the message after {}: {e}", call.origin);
     }
-}
-
-fn object_label(model: &Model, row: &Map<String, Value>) -> String {
-    crate::db::history::object_repr(model, row)
 }
 
 /// A cascade plan as the delete page reads it: `deleted`, `set_null` and `blocked`, each a list
@@ -791,14 +783,9 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .filter(|(k, _)| *k == field.name)
         .map(|(_, v)| v.as_str())
         .collect();
-    let shown = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let value = match (sent.last(), &field.default) {
         (Some(v), _) => v.to_string(),
-        (None, Some(d)) if posted.is_empty() => shown(d),
+        (None, Some(d)) if posted.is_empty() => text(d),
         _ => String::new(),
     };
     let checked = match field.ty {
@@ -811,7 +798,7 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .iter()
         .flatten()
         .map(|c| {
-            let c = shown(c);
+            let c = text(c);
             json!({ "value": c, "label": c, "selected": c == value })
         })
         .collect();

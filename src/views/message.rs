@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::RouteDef;
 use crate::config::diagnostic::{suggestion, Diagnostic};
 use crate::db::model::Model;
+use crate::render::helpers::text;
 
 /// A compiled `success_message:`: literal text and the columns of the fields it names.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,11 +90,7 @@ impl SuccessMessage {
         for piece in &self.0 {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Column(c) => match row.get(c) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(s)) => out.push_str(s),
-                    Some(v) => out.push_str(&v.to_string()),
-                },
+                Piece::Column(c) => out.push_str(&row.get(c).map(text).unwrap_or_default()),
             }
         }
         out
