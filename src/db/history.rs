@@ -126,14 +126,15 @@ pub fn message(action: Action, changed: &[&str]) -> String {
     }
 }
 
-/// Log a write of `row` of `model`; called inside the write's transaction.
+/// Log a write of `row` of `model` (`changed`: the fields a change changed, for its
+/// [`message`]); called inside the write's transaction.
 pub fn log(
     conn: &Connection,
     actor: &Actor,
     model: &Model,
     row: &Map<String, Value>,
     action: Action,
-    change_message: &str,
+    changed: &[&str],
 ) -> Result<(), DbError> {
     let sql = format!(
         "INSERT INTO {} (action_time, user_id, username, model, object_id, object_repr, \
@@ -153,7 +154,7 @@ pub fn log(
             object_id(model, row),
             object_repr(model, row),
             action.as_str(),
-            change_message
+            message(action, changed)
         ],
     )
     .map(drop)

@@ -129,8 +129,7 @@ pub fn insert_row(
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
     if let Some(actor) = log {
-        let message = history::message(Action::Added, &[]);
-        history::log(&tx, actor, model, &row, Action::Added, &message)?;
+        history::log(&tx, actor, model, &row, Action::Added, &[])?;
     }
     tx.commit()?;
     Ok(row)
@@ -191,8 +190,7 @@ pub fn update_row(
     if let (Some(actor), Some(before)) = (log, before) {
         let after = with_many(&tx, model, &pk, row.clone())?;
         let changed = changed_fields(model, values, &before, &after);
-        let message = history::message(Action::Changed, &changed);
-        history::log(&tx, actor, model, &row, Action::Changed, &message)?;
+        history::log(&tx, actor, model, &row, Action::Changed, &changed)?;
     }
     tx.commit()?;
     Ok(row)
@@ -450,8 +448,7 @@ pub fn delete_row(
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
     if let Some(actor) = log {
         let row = read_row(&tx, model, &pk)?;
-        let message = history::message(Action::Deleted, &[]);
-        history::log(&tx, actor, model, &row, Action::Deleted, &message)?;
+        history::log(&tx, actor, model, &row, Action::Deleted, &[])?;
     }
     let sql = format!(
         "DELETE FROM {} WHERE {} = ?1",
