@@ -778,6 +778,39 @@ mod tests {
         assert_eq!(db.count("post_tags"), 2);
     }
 
+    /// A select lists the first rows in key order, and a row the field holds past them too,
+    /// so that an edited row's choice is shown chosen and saving keeps it.
+    #[test]
+    fn options_add_the_chosen_rows_past_the_first_ones_once() {
+        let db = Db::new();
+        db.conn
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+                 INSERT INTO author (id, name, slug) SELECT i, 'a' || i, 's' || i FROM n;",
+            )
+            .unwrap();
+        let author = db.models.get("Author").unwrap();
+        let keys = |chosen: &[&str]| -> Vec<String> {
+            let chosen: Vec<String> = chosen.iter().map(|s| s.to_string()).collect();
+            options(&db.conn, author, &chosen)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let first = keys(&[]);
+        assert_eq!(first.len(), OPTIONS as usize);
+        assert_eq!((first[0].as_str(), first[999].as_str()), ("1", "1000"));
+        let with = keys(&["1100", "", "5", "1100", "9999"]);
+        assert_eq!(with.len(), OPTIONS as usize + 1);
+        assert_eq!(with.last().map(String::as_str), Some("1100"));
+        let labels = options(&db.conn, author, &["1150".into()]).unwrap();
+        assert_eq!(
+            labels.last(),
+            Some(&("1150".to_string(), "a1150".to_string()))
+        );
+    }
+
     /// More rows than one `IN (…)` binds: the plan counts them all, and the delete then
     /// removes exactly those (the foreign keys are on, as every connection sets them).
     #[test]
