@@ -96,3 +96,28 @@ impl SuccessMessage {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_message_is_filled_from_the_row_a_null_or_missing_value_as_nothing() {
+        let message = SuccessMessage(vec![
+            Piece::Text("Saved ".into()),
+            Piece::Column("title".into()),
+            Piece::Text(" (".into()),
+            Piece::Column("rating".into()),
+            Piece::Text(", ".into()),
+            Piece::Column("body".into()),
+            Piece::Column("gone".into()),
+            Piece::Text(")".into()),
+        ]);
+        let row = json!({"title": "<b>Hi</b>", "rating": 2.5, "body": null});
+        assert_eq!(
+            message.fill(row.as_object().unwrap()),
+            "Saved <b>Hi</b> (2.5, )"
+        );
+    }
+}
