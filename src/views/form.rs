@@ -266,10 +266,7 @@ impl FormView {
                 .map_err(|e| call.db(e))?;
             match written {
                 // Only now, after COMMIT: a redirect received means a row saved.
-                Ok(written) => {
-                    let verb = if row.is_some() { "changed" } else { "added" };
-                    return self.saved(ctx, call, &written, verb);
-                }
+                Ok(written) => return self.saved(ctx, call, &written),
                 Err(WriteError::Field(name, m)) => messages.push((name, m)),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
@@ -331,7 +328,6 @@ impl FormView {
         ctx: &Ctx,
         call: &Call,
         row: &Map<String, Value>,
-        verb: &str,
     ) -> Result<Response, ViewError> {
         let mut link = self
             .success
@@ -339,14 +335,19 @@ impl FormView {
             .ok_or_else(|| call.internal("no success route"))?;
         if let Some(admin) = &self.admin {
             let name = self.model.name.to_lowercase();
+            let (verb, form) = match self.kind {
+                FormKind::Create => ("added", true),
+                FormKind::Update => ("changed", true),
+                FormKind::Delete => ("deleted", false),
+            };
             let mut text = format!(
                 "The {name} “{}” was {verb} successfully.",
                 object_repr(&self.model, row)
             );
-            if verb != "deleted" && call.req.form_last("_addanother").is_some() {
+            if form && call.req.form_last("_addanother").is_some() {
                 text.push_str(&format!(" You may add another {name} below."));
                 link = &admin.add;
-            } else if verb != "deleted" && call.req.form_last("_continue").is_some() {
+            } else if form && call.req.form_last("_continue").is_some() {
                 text.push_str(" You may edit it again below.");
                 link = &admin.change;
             }
@@ -381,7 +382,7 @@ impl FormView {
                 .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
                 .map_err(|e| call.db(e))?
             {
-                Ok(()) => return self.saved(ctx, call, &row, "deleted"),
+                Ok(()) => return self.saved(ctx, call, &row),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
                 Err(WriteError::Field(..)) => status = 409,
