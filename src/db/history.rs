@@ -96,16 +96,17 @@ pub fn table_defs() -> Vec<TableDef> {
 /// A row's label, as its pages name it (Django's `object_repr`): its first string field,
 /// else its key.
 pub fn object_repr(model: &Model, row: &Map<String, Value>) -> String {
-    match row.get(&super::write::label_field(model).column) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
-    }
+    column_text(row, &super::write::label_field(model).column)
 }
 
 /// A row's key as the log keeps it: text.
 pub fn object_id(model: &Model, row: &Map<String, Value>) -> String {
-    match row.get(&model.pk_field().column) {
+    column_text(row, &model.pk_field().column)
+}
+
+/// A column of `row` as text: a string as it is, null (or missing) as nothing.
+fn column_text(row: &Map<String, Value>, column: &str) -> String {
+    match row.get(column) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
         Some(v) => v.to_string(),
@@ -126,14 +127,15 @@ pub fn message(action: Action, changed: &[&str]) -> String {
     }
 }
 
-/// Log a write of `row` of `model`; called inside the write's transaction.
+/// Log a write of `row` of `model` (`changed`: the fields a change changed, for its
+/// [`message`]); called inside the write's transaction.
 pub fn log(
     conn: &Connection,
     actor: &Actor,
     model: &Model,
     row: &Map<String, Value>,
     action: Action,
-    change_message: &str,
+    changed: &[&str],
 ) -> Result<(), DbError> {
     let sql = format!(
         "INSERT INTO {} (action_time, user_id, username, model, object_id, object_repr, \
@@ -153,7 +155,7 @@ pub fn log(
             object_id(model, row),
             object_repr(model, row),
             action.as_str(),
-            change_message
+            message(action, changed)
         ],
     )
     .map(drop)

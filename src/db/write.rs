@@ -129,8 +129,7 @@ pub fn insert_row(
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
     if let Some(actor) = log {
-        let message = history::message(Action::Added, &[]);
-        history::log(&tx, actor, model, &row, Action::Added, &message)?;
+        history::log(&tx, actor, model, &row, Action::Added, &[])?;
     }
     tx.commit()?;
     Ok(row)
@@ -154,7 +153,7 @@ pub fn update_row(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
     let before = match log {
-        Some(_) => find_row(&tx, model, (model.pk_field(), &pk))?,
+        Some(_) => Some(with_many(&tx, model, &pk, read_row(&tx, model, &pk)?)?),
         None => None,
     };
     let mut sets = Vec::new();
@@ -189,10 +188,9 @@ pub fn update_row(
     write_many(&tx, models, model, values, &pk)?;
     let row = read_row(&tx, model, &pk)?;
     if let (Some(actor), Some(before)) = (log, before) {
-        let after = find_row(&tx, model, (model.pk_field(), &pk))?.unwrap_or_default();
+        let after = with_many(&tx, model, &pk, row.clone())?;
         let changed = changed_fields(model, values, &before, &after);
-        let message = history::message(Action::Changed, &changed);
-        history::log(&tx, actor, model, &row, Action::Changed, &message)?;
+        history::log(&tx, actor, model, &row, Action::Changed, &changed)?;
     }
     tx.commit()?;
     Ok(row)
@@ -243,7 +241,17 @@ pub fn find_row(
     let Some(pk) = find_pk(conn, model, by)? else {
         return Ok(None);
     };
-    let mut row = read_row(conn, model, &pk)?;
+    with_many(conn, model, &pk, read_row(conn, model, &pk)?).map(Some)
+}
+
+/// `row` (the row of `model` whose primary key is `pk`, as [`read_row`] reads it) with each
+/// many_to_many field's target keys under the field's name.
+fn with_many(
+    conn: &Connection,
+    model: &Model,
+    pk: &SqlValue,
+    mut row: Map<String, Value>,
+) -> Result<Map<String, Value>, DbError> {
     for f in &model.many {
         let join = super::many::join_table(model, f)?;
         let sql = format!(
@@ -256,13 +264,13 @@ pub fn find_row(
             .prepare_cached(&sql)
             .map_err(|e| DbError::at(&sql, e))?;
         let keys = stmt
-            .query_map([&pk], |r| r.get::<_, SqlValue>(0))
+            .query_map([pk], |r| r.get::<_, SqlValue>(0))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| DbError::at(&sql, e))?;
         let keys = keys.into_iter().map(|k| to_json(FieldType::String, k));
         row.insert(f.name.clone(), Value::Array(keys.collect()));
     }
-    Ok(Some(row))
+    Ok(row)
 }
 
 /// Every foreign key and many_to_many value in `values` must name an existing row.
@@ -440,8 +448,7 @@ pub fn delete_row(
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
     if let Some(actor) = log {
         let row = read_row(&tx, model, &pk)?;
-        let message = history::message(Action::Deleted, &[]);
-        history::log(&tx, actor, model, &row, Action::Deleted, &message)?;
+        history::log(&tx, actor, model, &row, Action::Deleted, &[])?;
     }
     let sql = format!(
         "DELETE FROM {} WHERE {} = ?1",
@@ -769,6 +776,39 @@ mod tests {
         );
         assert_eq!(db.count("post"), 1);
         assert_eq!(db.count("post_tags"), 2);
+    }
+
+    /// A select lists the first rows in key order, and a row the field holds past them too,
+    /// so that an edited row's choice is shown chosen and saving keeps it.
+    #[test]
+    fn options_add_the_chosen_rows_past_the_first_ones_once() {
+        let db = Db::new();
+        db.conn
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+                 INSERT INTO author (id, name, slug) SELECT i, 'a' || i, 's' || i FROM n;",
+            )
+            .unwrap();
+        let author = db.models.get("Author").unwrap();
+        let keys = |chosen: &[&str]| -> Vec<String> {
+            let chosen: Vec<String> = chosen.iter().map(|s| s.to_string()).collect();
+            options(&db.conn, author, &chosen)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let first = keys(&[]);
+        assert_eq!(first.len(), OPTIONS as usize);
+        assert_eq!((first[0].as_str(), first[999].as_str()), ("1", "1000"));
+        let with = keys(&["1100", "", "5", "1100", "9999"]);
+        assert_eq!(with.len(), OPTIONS as usize + 1);
+        assert_eq!(with.last().map(String::as_str), Some("1100"));
+        let labels = options(&db.conn, author, &["1150".into()]).unwrap();
+        assert_eq!(
+            labels.last(),
+            Some(&("1150".to_string(), "a1150".to_string()))
+        );
     }
 
     /// More rows than one `IN (…)` binds: the plan counts them all, and the delete then

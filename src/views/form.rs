@@ -20,13 +20,14 @@ use super::{Call, CompileEnv, Endpoint, RouteDef, View};
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, ViewKind};
 use crate::config::Diagnostic;
-use crate::db::history::Actor;
+use crate::db::history::{object_repr, Actor};
 use crate::db::query::to_sql;
 use crate::db::write::{
     cascade_plan, delete_row, find_row, insert_row, options, read_field, update_row, CascadePlan,
     PlanEntry, WriteError,
 };
 use crate::db::{Database, Field, Model, SqlValue};
+use crate::render::helpers::text;
 use crate::render::{Escape, Uses};
 use crate::routing::Router;
 
@@ -265,10 +266,7 @@ impl FormView {
                 .map_err(|e| call.db(e))?;
             match written {
                 // Only now, after COMMIT: a redirect received means a row saved.
-                Ok(written) => {
-                    let verb = if row.is_some() { "changed" } else { "added" };
-                    return self.saved(ctx, call, &written, verb);
-                }
+                Ok(written) => return self.saved(ctx, call, &written),
                 Err(WriteError::Field(name, m)) => messages.push((name, m)),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
@@ -330,7 +328,6 @@ impl FormView {
         ctx: &Ctx,
         call: &Call,
         row: &Map<String, Value>,
-        verb: &str,
     ) -> Result<Response, ViewError> {
         let mut link = self
             .success
@@ -338,14 +335,19 @@ impl FormView {
             .ok_or_else(|| call.internal("no success route"))?;
         if let Some(admin) = &self.admin {
             let name = self.model.name.to_lowercase();
+            let (verb, form) = match self.kind {
+                FormKind::Create => ("added", true),
+                FormKind::Update => ("changed", true),
+                FormKind::Delete => ("deleted", false),
+            };
             let mut text = format!(
                 "The {name} “{}” was {verb} successfully.",
-                object_label(&self.model, row)
+                object_repr(&self.model, row)
             );
-            if verb != "deleted" && call.req.form_last("_addanother").is_some() {
+            if form && call.req.form_last("_addanother").is_some() {
                 text.push_str(&format!(" You may add another {name} below."));
                 link = &admin.add;
-            } else if verb != "deleted" && call.req.form_last("_continue").is_some() {
+            } else if form && call.req.form_last("_continue").is_some() {
                 text.push_str(" You may edit it again below.");
                 link = &admin.change;
             }
@@ -380,7 +382,7 @@ impl FormView {
                 .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
                 .map_err(|e| call.db(e))?
             {
-                Ok(()) => return self.saved(ctx, call, &row, "deleted"),
+                Ok(()) => return self.saved(ctx, call, &row),
                 Err(WriteError::NotFound) => return Err(ViewError::NotFound),
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
                 Err(WriteError::Field(..)) => status = 409,
@@ -389,7 +391,7 @@ impl FormView {
         let plan = db
             .with(|c| cascade_plan(&c.conn, &db.models, &self.model, &pk))
             .map_err(|e| call.db(e))?;
-        let name = object_label(&self.model, &row);
+        let name = object_repr(&self.model, &row);
         let form = json!({
             "title": format!("Delete {} “{name}”?", label(&self.model.name)),
             "blocked": !plan.blocked.is_empty(),
@@ -403,10 +405,6 @@ impl FormView {
         let mut out = Vec::new();
         for f in &self.fields {
             let value = row.get(&f.column).or_else(|| row.get(&f.name));
-            let text = |v: &Value| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
             match value {
                 None | Some(Value::Null) | Some(Value::Bool(false)) => {}
                 Some(Value::Bool(true)) => out.push((f.name.clone(), "on".into())),
@@ -472,7 +470,7 @@ impl FormView {
         }
         let name = label(&self.model.name);
         let title = match &object {
-            Some(row) => format!("Edit {name} “{}”", object_label(&self.model, row)),
+            Some(row) => format!("Edit {name} “{}”", object_repr(&self.model, row)),
             None => format!("New {name}"),
         };
         let form = json!({"title": title, "fields": fields, "has_errors": !messages.is_empty()});
@@ -582,7 +580,6 @@ fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
     }
 }
 
-/// A row's name on a page: its first string field, else its key.
 /// Keep a success message for the signed-in user's next page (a visitor has no session to
 /// keep it in). The row is saved: a message that cannot be kept is logged, never a failed
 /// answer.
@@ -590,10 +587,6 @@ fn keep_message(ctx: &Ctx, call: &Call, text: &str) {
     if let Err(e) = crate::auth::add_message(ctx, call.req, "success", text) {
         tracing::warn!("keeping the message after {}: {e}", call.origin);
     }
-}
-
-fn object_label(model: &Model, row: &Map<String, Value>) -> String {
-    crate::db::history::object_repr(model, row)
 }
 
 /// A cascade plan as the delete page reads it: `deleted`, `set_null` and `blocked`, each a list
@@ -791,14 +784,9 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .filter(|(k, _)| *k == field.name)
         .map(|(_, v)| v.as_str())
         .collect();
-    let shown = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let value = match (sent.last(), &field.default) {
         (Some(v), _) => v.to_string(),
-        (None, Some(d)) if posted.is_empty() => shown(d),
+        (None, Some(d)) if posted.is_empty() => text(d),
         _ => String::new(),
     };
     let checked = match field.ty {
@@ -811,7 +799,7 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .iter()
         .flatten()
         .map(|c| {
-            let c = shown(c);
+            let c = text(c);
             json!({ "value": c, "label": c, "selected": c == value })
         })
         .collect();

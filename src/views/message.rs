@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::RouteDef;
 use crate::config::diagnostic::{suggestion, Diagnostic};
 use crate::db::model::Model;
+use crate::render::helpers::text;
 
 /// A compiled `success_message:`: literal text and the columns of the fields it names.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,13 +90,34 @@ impl SuccessMessage {
         for piece in &self.0 {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Column(c) => match row.get(c) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(s)) => out.push_str(s),
-                    Some(v) => out.push_str(&v.to_string()),
-                },
+                Piece::Column(c) => out.push_str(&row.get(c).map(text).unwrap_or_default()),
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_message_is_filled_from_the_row_a_null_or_missing_value_as_nothing() {
+        let message = SuccessMessage(vec![
+            Piece::Text("Saved ".into()),
+            Piece::Column("title".into()),
+            Piece::Text(" (".into()),
+            Piece::Column("rating".into()),
+            Piece::Text(", ".into()),
+            Piece::Column("body".into()),
+            Piece::Column("gone".into()),
+            Piece::Text(")".into()),
+        ]);
+        let row = json!({"title": "<b>Hi</b>", "rating": 2.5, "body": null});
+        assert_eq!(
+            message.fill(row.as_object().unwrap()),
+            "Saved <b>Hi</b> (2.5, )"
+        );
     }
 }
