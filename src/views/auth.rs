@@ -222,18 +222,7 @@ impl LoginView {
             "Set-Cookie",
             set_cookie(COOKIE, &key, Some(age), true, req.secure),
         ));
-        // A new CSRF secret at sign-in, as Django's rotate_token.
-        let csrf = super::csrf::random_string(32);
-        r.headers.push((
-            "Set-Cookie",
-            set_cookie(
-                super::csrf::COOKIE,
-                &csrf,
-                Some(60 * 60 * 24 * 365),
-                false,
-                req.secure,
-            ),
-        ));
+        super::csrf::rotate(req, &mut r);
         Ok(r)
     }
 
