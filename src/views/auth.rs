@@ -89,13 +89,16 @@ fn success_path(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) ->
     }
 }
 
-/// Where to go after signing in or out: a safe `next` (form, then query) as a URI, else
-/// `success`.
-fn next_or(req: &super::Request, success: &str) -> String {
+/// The request's `next` (form, then query) when it is safe to go to.
+fn safe_next(req: &super::Request) -> Option<&str> {
     req.form_last("next")
         .or_else(|| req.last("next"))
         .filter(|n| auth::safe_next(n))
-        .map_or_else(|| success.to_string(), super::request::iri_to_uri)
+}
+
+/// Where to go after signing in or out: a safe `next` as a URI, else `success`.
+fn next_or(req: &super::Request, success: &str) -> String {
+    safe_next(req).map_or_else(|| success.to_string(), super::request::iri_to_uri)
 }
 
 /// A compiled `view: login`.
@@ -234,12 +237,7 @@ impl LoginView {
         error: Option<&str>,
         status: u16,
     ) -> Result<Response, ViewError> {
-        let next = call
-            .req
-            .form_last("next")
-            .or_else(|| call.req.last("next"))
-            .filter(|n| auth::safe_next(n))
-            .unwrap_or_default();
+        let next = safe_next(call.req).unwrap_or_default();
         // With no user at all, a page can say how to make the first one (the admin's does).
         let no_users = match ctx.db {
             Some(db) => !db
