@@ -223,6 +223,30 @@ fn sign_in_rotates_the_session_id_and_the_csrf_secret() {
     assert!(!csrf.contains(CSRF_SECRET), "{csrf}");
 }
 
+#[test]
+fn after_sign_in_forms_are_checked_against_the_new_csrf_secret_for_a_year() {
+    let (_dir, local) = site();
+    let r = sign_in(&local, "ann", "correct horse");
+    let session = session_cookie(&r);
+    let line = cookie_line(&r, "csrftoken");
+    assert!(line.contains("Max-Age=31536000"), "{line}");
+    let secret = line["csrftoken=".len()..].split(';').next().unwrap();
+    assert!(
+        secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{line}"
+    );
+    let log_out = |token: &str| {
+        local.send(
+            &Request::new("POST", "/logout/")
+                .with_cookies(&format!("csrftoken={secret}; sessionid={session}"))
+                .with_form(&format!("csrfmiddlewaretoken={token}")),
+        )
+    };
+    // The secret of before sign-in no longer passes; the new one does.
+    assert_eq!(log_out(CSRF_SECRET).status, 403);
+    assert_eq!(log_out(secret).status, 303);
+}
+
 /// The status of a sign-in as `user` with `password` from `client`.
 fn attempt(local: &Local, user: &str, password: &str, client: &str) -> Resp {
     let body: String = form_urlencoded::Serializer::new(String::new())
