@@ -280,16 +280,11 @@ pub fn guard(
 pub fn context(req: &Request) -> Option<(Value, Value)> {
     let s = req.session.get()?;
     Some(match s {
-        Some(s) => (
-            json!({
-                "id": s.user.id,
-                "username": s.user.username,
-                "is_staff": s.user.is_staff,
-                "is_active": s.user.is_active,
-                "is_authenticated": true,
-            }),
-            serde_json::to_value(&s.messages).unwrap_or_default(),
-        ),
+        Some(s) => {
+            let mut user = serde_json::to_value(&s.user).unwrap_or_default();
+            user["is_authenticated"] = true.into();
+            (user, serde_json::to_value(&s.messages).unwrap_or_default())
+        }
         None => (
             json!({"username": "", "is_staff": false, "is_active": false, "is_authenticated": false}),
             json!([]),
