@@ -575,7 +575,7 @@ impl IndexView {
         renderer: Option<&mut crate::render::Renderer>,
         errors: &mut Vec<Diagnostic>,
     ) -> IndexView {
-        let context = route_context(r);
+        let context = r.context();
         let listed = context
             .get("admin")
             .and_then(|a| a.get("models"))
@@ -619,15 +619,6 @@ impl IndexView {
         admin.insert("recent".into(), recent);
         render_page(ctx, &call, templates::INDEX, self.context.clone(), admin)
     }
-}
-
-/// A generated route's `context:`, where its `admin` entry was put.
-fn route_context(r: &RouteDef) -> Map<String, Value> {
-    r.raw
-        .context
-        .clone()
-        .map(|c| c.into_iter().collect())
-        .unwrap_or_default()
 }
 
 /// One of the admin's own pages: `template` with the route's `context` (`extra`), its `admin`

@@ -129,12 +129,7 @@ impl LoginView {
             uses,
             success,
             staff_only: r.name.as_deref() == Some(&format!("{}:login", crate::admin::NAMESPACE)),
-            context: r
-                .raw
-                .context
-                .clone()
-                .map(|c| c.into_iter().collect())
-                .unwrap_or_default(),
+            context: r.context(),
         }
     }
 
