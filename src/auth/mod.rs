@@ -269,7 +269,7 @@ pub fn guard(
     match s {
         None => to_login(ctx.settings.auth.login.as_deref()),
         Some(s) if needs.staff && !s.user.is_staff && needs.admin => {
-            to_login(Some(&format!("{}:login", crate::admin::NAMESPACE)))
+            to_login(Some(crate::admin::LOGIN))
         }
         Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(STAFF_ONLY.into())),
         Some(_) => Ok(None),
@@ -394,7 +394,6 @@ pub fn compile(
         // mounted): the admin uses the site's sign-in when it has one, and a site without one
         // sends its `login_required` visitors to the admin's.
         None => {
-            let admin_login = format!("{}:login", crate::admin::NAMESPACE);
             let logins = || {
                 routes
                     .iter()
@@ -402,8 +401,8 @@ pub fn compile(
                     .filter_map(|r| r.name.clone())
             };
             logins()
-                .find(|n| *n != admin_login)
-                .or_else(|| logins().find(|n| *n == admin_login))
+                .find(|n| n != crate::admin::LOGIN)
+                .or_else(|| logins().find(|n| n == crate::admin::LOGIN))
         }
     };
     let login_route = login

@@ -128,7 +128,7 @@ impl LoginView {
             template: r.raw.template.clone(),
             uses,
             success,
-            staff_only: r.name.as_deref() == Some(&format!("{}:login", crate::admin::NAMESPACE)),
+            staff_only: r.name.as_deref() == Some(crate::admin::LOGIN),
             context: r.context(),
         }
     }
