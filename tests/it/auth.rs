@@ -290,6 +290,20 @@ fn failed_sign_ins_are_slowed_per_username_until_the_window_passes() {
 }
 
 #[test]
+fn a_sign_in_attempt_forgets_failures_older_than_the_window() {
+    let (dir, local) = site();
+    for _ in 0..3 {
+        assert_eq!(attempt(&local, "ann", "no", "10.0.1.1").status, 400);
+    }
+    // Each failure is counted for the username and for the address.
+    assert_eq!(failure_count(&dir.path), 6);
+    pass_the_window(&dir.path);
+    assert_eq!(attempt(&local, "ann", "no", "10.0.1.2").status, 400);
+    // Only the new attempt's two rows are left: the table does not grow without end.
+    assert_eq!(failure_count(&dir.path), 2);
+}
+
+#[test]
 fn failed_sign_ins_are_slowed_per_client_address() {
     let (dir, local) = site();
     for i in 0..5 {
