@@ -54,7 +54,7 @@ impl HistoryView {
         renderer: Option<&mut crate::render::Renderer>,
         errors: &mut Vec<Diagnostic>,
     ) -> Option<HistoryView> {
-        let context = super::route_context(r);
+        let context = r.context();
         let name = context
             .get("admin")
             .and_then(|a| a.get("model"))

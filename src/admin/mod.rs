@@ -38,6 +38,9 @@ const DEFAULT_COLUMNS: usize = 5;
 /// The namespace of the admin's route names.
 pub const NAMESPACE: &str = "admin";
 
+/// The admin's sign-in route's name (`login` in [`NAMESPACE`]).
+pub const LOGIN: &str = "admin:login";
+
 /// `Post` → `post`: a model's part of the admin's paths and route names, as Django's
 /// `model_name`.
 pub fn slug(model: &str) -> String {
@@ -93,7 +96,7 @@ pub fn routes(
             format!("{path}logout/"),
             "logout".to_string(),
             ViewKind::Logout,
-            json!({"view": "logout", "success": format!("{NAMESPACE}:login")}),
+            json!({"view": "logout", "success": LOGIN}),
         ),
     ];
     for (model, cols) in chosen.iter().zip(columns) {
@@ -575,7 +578,7 @@ impl IndexView {
         renderer: Option<&mut crate::render::Renderer>,
         errors: &mut Vec<Diagnostic>,
     ) -> IndexView {
-        let context = route_context(r);
+        let context = r.context();
         let listed = context
             .get("admin")
             .and_then(|a| a.get("models"))
@@ -621,15 +624,6 @@ impl IndexView {
     }
 }
 
-/// A generated route's `context:`, where its `admin` entry was put.
-fn route_context(r: &RouteDef) -> Map<String, Value> {
-    r.raw
-        .context
-        .clone()
-        .map(|c| c.into_iter().collect())
-        .unwrap_or_default()
-}
-
 /// One of the admin's own pages: `template` with the route's `context` (`extra`), its `admin`
 /// entry completed by `more`.
 fn render_page(
@@ -653,4 +647,12 @@ fn render_page(
         .render(template, context)
         .map_err(|e| ViewError::render(format_args!("rendering {}", call.origin), e))?;
     Ok(Response::html(200, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn login_is_the_login_route_of_the_namespace() {
+        assert_eq!(super::LOGIN, format!("{}:login", super::NAMESPACE));
+    }
 }

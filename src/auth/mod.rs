@@ -269,7 +269,7 @@ pub fn guard(
     match s {
         None => to_login(ctx.settings.auth.login.as_deref()),
         Some(s) if needs.staff && !s.user.is_staff && needs.admin => {
-            to_login(Some(&format!("{}:login", crate::admin::NAMESPACE)))
+            to_login(Some(crate::admin::LOGIN))
         }
         Some(s) if needs.staff && !s.user.is_staff => Err(ViewError::Forbidden(STAFF_ONLY.into())),
         Some(_) => Ok(None),
@@ -280,16 +280,11 @@ pub fn guard(
 pub fn context(req: &Request) -> Option<(Value, Value)> {
     let s = req.session.get()?;
     Some(match s {
-        Some(s) => (
-            json!({
-                "id": s.user.id,
-                "username": s.user.username,
-                "is_staff": s.user.is_staff,
-                "is_active": s.user.is_active,
-                "is_authenticated": true,
-            }),
-            serde_json::to_value(&s.messages).unwrap_or_default(),
-        ),
+        Some(s) => {
+            let mut user = serde_json::to_value(&s.user).unwrap_or_default();
+            user["is_authenticated"] = true.into();
+            (user, serde_json::to_value(&s.messages).unwrap_or_default())
+        }
         None => (
             json!({"username": "", "is_staff": false, "is_active": false, "is_authenticated": false}),
             json!([]),
@@ -399,7 +394,6 @@ pub fn compile(
         // mounted): the admin uses the site's sign-in when it has one, and a site without one
         // sends its `login_required` visitors to the admin's.
         None => {
-            let admin_login = format!("{}:login", crate::admin::NAMESPACE);
             let logins = || {
                 routes
                     .iter()
@@ -407,8 +401,8 @@ pub fn compile(
                     .filter_map(|r| r.name.clone())
             };
             logins()
-                .find(|n| *n != admin_login)
-                .or_else(|| logins().find(|n| *n == admin_login))
+                .find(|n| n != crate::admin::LOGIN)
+                .or_else(|| logins().find(|n| n == crate::admin::LOGIN))
         }
     };
     let login_route = login

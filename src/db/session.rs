@@ -282,18 +282,11 @@ pub fn failures(c: &Connection, kind: &str, key: &str, since: i64) -> Result<(u3
     })
 }
 
-/// Record a failed sign-in, and forget those older than `forget_before`.
-pub fn add_failure(
-    c: &Connection,
-    kind: &str,
-    key: &str,
-    now: i64,
-    forget_before: i64,
-) -> Result<(), DbError> {
+/// Record a failed sign-in; its row's id.
+fn add_failure(c: &Connection, kind: &str, key: &str, now: i64) -> Result<i64, DbError> {
     let sql = format!("INSERT INTO {FAILURE_TABLE} (kind, key, at) VALUES (?1, ?2, ?3)");
     run(&sql, |sql| c.execute(sql, params![kind, key, now]))?;
-    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE at <= ?1");
-    run(&sql, |sql| c.execute(sql, [forget_before])).map(drop)
+    Ok(c.last_insert_rowid())
 }
 
 /// What [`begin_attempt`] found.
@@ -337,11 +330,13 @@ pub fn begin_attempt(
             });
         }
     }
-    let mut ids = Vec::new();
-    for (kind, key) in keys {
-        add_failure(&tx, kind, key, now, since)?;
-        ids.push(tx.last_insert_rowid());
-    }
+    let ids = keys
+        .iter()
+        .map(|(kind, key)| add_failure(&tx, kind, key, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Failures older than the window count no more: forget them (once per attempt).
+    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE at <= ?1");
+    run(&sql, |sql| tx.execute(sql, [since]))?;
     run("COMMIT", |_| tx.commit())?;
     Ok(Attempt::Counted(ids))
 }

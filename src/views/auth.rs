@@ -89,13 +89,16 @@ fn success_path(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) ->
     }
 }
 
-/// Where to go after signing in or out: a safe `next` (form, then query) as a URI, else
-/// `success`.
-fn next_or(req: &super::Request, success: &str) -> String {
+/// The request's `next` (form, then query) when it is safe to go to.
+fn safe_next(req: &super::Request) -> Option<&str> {
     req.form_last("next")
         .or_else(|| req.last("next"))
         .filter(|n| auth::safe_next(n))
-        .map_or_else(|| success.to_string(), super::request::iri_to_uri)
+}
+
+/// Where to go after signing in or out: a safe `next` as a URI, else `success`.
+fn next_or(req: &super::Request, success: &str) -> String {
+    safe_next(req).map_or_else(|| success.to_string(), super::request::iri_to_uri)
 }
 
 /// A compiled `view: login`.
@@ -125,13 +128,8 @@ impl LoginView {
             template: r.raw.template.clone(),
             uses,
             success,
-            staff_only: r.name.as_deref() == Some(&format!("{}:login", crate::admin::NAMESPACE)),
-            context: r
-                .raw
-                .context
-                .clone()
-                .map(|c| c.into_iter().collect())
-                .unwrap_or_default(),
+            staff_only: r.name.as_deref() == Some(crate::admin::LOGIN),
+            context: r.context(),
         }
     }
 
@@ -222,18 +220,7 @@ impl LoginView {
             "Set-Cookie",
             set_cookie(COOKIE, &key, Some(age), true, req.secure),
         ));
-        // A new CSRF secret at sign-in, as Django's rotate_token.
-        let csrf = super::csrf::random_string(32);
-        r.headers.push((
-            "Set-Cookie",
-            set_cookie(
-                super::csrf::COOKIE,
-                &csrf,
-                Some(60 * 60 * 24 * 365),
-                false,
-                req.secure,
-            ),
-        ));
+        super::csrf::rotate(req, &mut r);
         Ok(r)
     }
 
@@ -245,12 +232,7 @@ impl LoginView {
         error: Option<&str>,
         status: u16,
     ) -> Result<Response, ViewError> {
-        let next = call
-            .req
-            .form_last("next")
-            .or_else(|| call.req.last("next"))
-            .filter(|n| auth::safe_next(n))
-            .unwrap_or_default();
+        let next = safe_next(call.req).unwrap_or_default();
         // With no user at all, a page can say how to make the first one (the admin's does).
         let no_users = match ctx.db {
             Some(db) => !db

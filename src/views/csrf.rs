@@ -124,6 +124,13 @@ pub fn set_cookie_if_used(req: &Request, r: &mut Response) {
     }
 }
 
+/// A new secret in the cookie, as Django's `rotate_token` does at sign-in.
+pub fn rotate(req: &Request, r: &mut Response) {
+    let secret = random_string(SECRET_LENGTH);
+    let cookie = set_cookie(COOKIE, &secret, Some(COOKIE_AGE), false, req.secure);
+    r.headers.push(("Set-Cookie", cookie));
+}
+
 /// Check an unsafe request (see the module's comment); `Err` holds Django's reason for the
 /// 403. Safe methods always pass.
 pub fn check(req: &Request, header_token: Option<&str>) -> Result<(), String> {

@@ -560,6 +560,15 @@ impl RouteDef {
     pub fn key(&self, key: &str) -> String {
         format!("{}.{key}", self.at)
     }
+
+    /// The route's `context:`, as the map a page's context is merged from (empty without one).
+    pub fn context(&self) -> Map<String, Value> {
+        self.raw
+            .context
+            .clone()
+            .map(|c| c.into_iter().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// What compiling a route may use: the router (for redirect targets), the renderer (to check
@@ -598,11 +607,7 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         ));
     }
     let cors = cors::RouteCors::compile(raw.cors.as_ref(), src, &r.key("cors"), &mut errors);
-    let context: Map<String, Value> = raw
-        .context
-        .clone()
-        .map(|c| c.into_iter().collect())
-        .unwrap_or_default();
+    let context = r.context();
 
     let view = match raw.view {
         ViewKind::Template => {

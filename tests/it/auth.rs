@@ -223,6 +223,30 @@ fn sign_in_rotates_the_session_id_and_the_csrf_secret() {
     assert!(!csrf.contains(CSRF_SECRET), "{csrf}");
 }
 
+#[test]
+fn after_sign_in_forms_are_checked_against_the_new_csrf_secret_for_a_year() {
+    let (_dir, local) = site();
+    let r = sign_in(&local, "ann", "correct horse");
+    let session = session_cookie(&r);
+    let line = cookie_line(&r, "csrftoken");
+    assert!(line.contains("Max-Age=31536000"), "{line}");
+    let secret = line["csrftoken=".len()..].split(';').next().unwrap();
+    assert!(
+        secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{line}"
+    );
+    let log_out = |token: &str| {
+        local.send(
+            &Request::new("POST", "/logout/")
+                .with_cookies(&format!("csrftoken={secret}; sessionid={session}"))
+                .with_form(&format!("csrfmiddlewaretoken={token}")),
+        )
+    };
+    // The secret of before sign-in no longer passes; the new one does.
+    assert_eq!(log_out(CSRF_SECRET).status, 403);
+    assert_eq!(log_out(secret).status, 303);
+}
+
 /// The status of a sign-in as `user` with `password` from `client`.
 fn attempt(local: &Local, user: &str, password: &str, client: &str) -> Resp {
     let body: String = form_urlencoded::Serializer::new(String::new())
@@ -263,6 +287,20 @@ fn failed_sign_ins_are_slowed_per_username_until_the_window_passes() {
         attempt(&local, "ann", "correct horse", "10.0.2.1").status,
         303
     );
+}
+
+#[test]
+fn a_sign_in_attempt_forgets_failures_older_than_the_window() {
+    let (dir, local) = site();
+    for _ in 0..3 {
+        assert_eq!(attempt(&local, "ann", "no", "10.0.1.1").status, 400);
+    }
+    // Each failure is counted for the username and for the address.
+    assert_eq!(failure_count(&dir.path), 6);
+    pass_the_window(&dir.path);
+    assert_eq!(attempt(&local, "ann", "no", "10.0.1.2").status, 400);
+    // Only the new attempt's two rows are left: the table does not grow without end.
+    assert_eq!(failure_count(&dir.path), 2);
 }
 
 #[test]
