@@ -572,11 +572,7 @@ impl ModelOutput {
             template,
             html: !json,
             json,
-            context: raw
-                .context
-                .clone()
-                .map(|c| c.into_iter().collect())
-                .unwrap_or_default(),
+            context: super::context_of(raw),
             status: raw.status.unwrap_or(200),
             wheres: wheres.fixed,
             captured: wheres.captured,

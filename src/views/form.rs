@@ -182,11 +182,7 @@ impl FormView {
             partials,
             uses,
             history: raw.history == Some(true),
-            context: raw
-                .context
-                .clone()
-                .map(|c| c.into_iter().collect())
-                .unwrap_or_default(),
+            context: r.context(),
             admin,
             message,
         })

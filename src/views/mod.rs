@@ -563,12 +563,16 @@ impl RouteDef {
 
     /// The route's `context:`, as the map a page's context is merged from (empty without one).
     pub fn context(&self) -> Map<String, Value> {
-        self.raw
-            .context
-            .clone()
-            .map(|c| c.into_iter().collect())
-            .unwrap_or_default()
+        context_of(&self.raw)
     }
+}
+
+/// A route's `context:` as a map (empty without one).
+pub(crate) fn context_of(raw: &RawRoute) -> Map<String, Value> {
+    raw.context
+        .clone()
+        .map(|c| c.into_iter().collect())
+        .unwrap_or_default()
 }
 
 /// What compiling a route may use: the router (for redirect targets), the renderer (to check
