@@ -302,38 +302,32 @@ fn migrate_and_swap(
     start: Instant,
     changed: &[PathBuf],
 ) -> Option<Pending> {
-    let changes = site
-        .db
-        .as_ref()
-        .and_then(|db| crate::db::Changes::open(&db.path).ok());
-    match migrate_retrying(&site) {
+    let watch = || {
+        site.db
+            .as_ref()
+            .and_then(|db| crate::db::Changes::open(&db.path).ok())
+    };
+    let changes = watch();
+    let e = match migrate_retrying(&site) {
         Ok(migrated) => {
             swap(state, site, migrated, start, changed);
-            None
+            return None;
         }
-        Err(e) => {
-            let error = e.to_string();
-            failed(state, error.clone());
-            let waits = matches!(e, MigrateError::Refused(_) | MigrateError::Busy(_));
-            let changes = match changes {
-                Some(c) => Some(c),
-                // A database the failed attempt made: watched from now on.
-                None => site
-                    .db
-                    .as_ref()
-                    .and_then(|db| crate::db::Changes::open(&db.path).ok()),
-            };
-            match (waits, changes) {
-                (true, Some(changes)) => Some(Pending {
-                    site,
-                    changes,
-                    asked: Instant::now(),
-                    error,
-                }),
-                _ => None,
-            }
-        }
+        Err(e) => e,
+    };
+    let error = e.to_string();
+    failed(state, error.clone());
+    if !matches!(e, MigrateError::Refused(_) | MigrateError::Busy(_)) {
+        return None;
     }
+    // A database the failed attempt made: watched from now on.
+    let changes = changes.or_else(watch)?;
+    Some(Pending {
+        site,
+        changes,
+        asked: Instant::now(),
+        error,
+    })
 }
 
 /// Put a migrated site in place, and say so.

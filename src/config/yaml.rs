@@ -266,8 +266,7 @@ fn syntax_error(
 /// Decode one node into `T`, turning a serde error into a placed, friendly diagnostic.
 fn decode<T: DeserializeOwned>(source: &Source, value: &Value, at: &str) -> Result<T, Diagnostic> {
     let value = null_keys_as_text(value);
-    serde_path_to_error::deserialize(value.clone())
-        .map_err(|e| diagnose::<T>(source, &value, at, &e).0)
+    serde_path_to_error::deserialize(&value).map_err(|e| diagnose::<T>(source, &value, at, &e).0)
 }
 
 /// Decode one node into `T`, reporting every mistake in it: each key that fails is reported,
@@ -288,7 +287,7 @@ fn decode_each<T: DeserializeOwned>(
             .collect()
     };
     for _ in 0..64 {
-        let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+        let e = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(v) => return (Some(v), errors, paths(&removed)),
             Err(e) => e,
         };

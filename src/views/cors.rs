@@ -106,7 +106,7 @@ impl RouteCors {
     }
 }
 
-/// Header names browsers let a page send (or read) without asking.
+/// Whether `name` can be a header name: an HTTP token (RFC 9110, section 5.6.2).
 fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -470,6 +470,63 @@ fn a_list_with_path_pages_links_and_answers_its_pages_by_path() {
     );
 }
 
+/// `pages: path` on a list at the site's root (an empty path) and on one with a capture: each
+/// page's links lead back to the list's own URL and on to `…/page/N/` under it, not under
+/// the page the request was for.
+#[test]
+fn path_pages_link_under_a_root_list_and_a_list_with_a_capture() {
+    let mut rows = String::from("id,title,tag\n");
+    for id in 1..=5 {
+        rows.push_str(&format!("{id},post {id},rust\n"));
+    }
+    let site = common::write_files(&[
+        (
+            "site.yaml",
+            r#"site:
+  database: db.sqlite3
+  fixtures: [data/Post.csv]
+models:
+  Post:
+    fields:
+      title: { type: string }
+      tag: { type: slug }
+routes:
+  - { path: "", name: home, view: list, model: Post, ordering: [id], paginate_by: 2, pages: path, template: list }
+  - { path: "tags/<slug:tag>/", name: tag, view: list, model: Post, where: { tag: "{tag}" }, ordering: [id], paginate_by: 2, pages: path, template: list }
+"#,
+        ),
+        ("data/Post.csv", &rows),
+        (
+            "templates/list.hbs",
+            "{{#each objects}}{{title}};{{/each}}|prev={{page.previous_url}}|next={{page.next_url}}\n",
+        ),
+    ]);
+    let local = common::Local::load(&site.path);
+    let pages = [
+        ("/", "post 1;post 2;|prev=|next=/page/2/\n"),
+        ("/page/2/", "post 3;post 4;|prev=/|next=/page/3/\n"),
+        ("/page/3/", "post 5;|prev=/page/2/|next=\n"),
+        (
+            "/tags/rust/",
+            "post 1;post 2;|prev=|next=/tags/rust/page/2/\n",
+        ),
+        (
+            "/tags/rust/page/2/",
+            "post 3;post 4;|prev=/tags/rust/|next=/tags/rust/page/3/\n",
+        ),
+        (
+            "/tags/rust/page/3/",
+            "post 5;|prev=/tags/rust/page/2/|next=\n",
+        ),
+    ];
+    for (url, body) in pages {
+        let r = local.get(url);
+        assert_eq!((r.status, r.body.as_str()), (200, body), "{url}");
+    }
+    assert_eq!(local.get("/page/1/").status, 404);
+    assert_eq!(local.get("/tags/rust/page/4/").status, 404);
+}
+
 /// A `format: csv` list is streamed in chunks of 1,000 rows when served; `build` reads the
 /// stream to its end, so the file it writes holds every row, as a download from `serve` does.
 #[test]
