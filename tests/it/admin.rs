@@ -992,6 +992,24 @@ fn delete_lists_the_cascade_then_removes_those_rows_and_no_others() {
     assert_eq!(admin.get("/manage/author/2/delete/").status, 404);
 }
 
+/// The form buttons' names mean nothing to a delete: a POST that carries "Save and add
+/// another" or "Save and continue editing" still deletes and goes to the list, never to a
+/// form (the row's edit page is gone).
+#[test]
+fn a_delete_with_a_form_buttons_name_still_goes_to_the_list() {
+    let (dir, admin) = blog();
+    for (pk, button) in [(1, "_addanother=1"), (2, "_continue=1")] {
+        let r = admin.post(&format!("/manage/post/{pk}/delete/"), button);
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(location(&r), "/manage/post/", "{button}");
+        let left = count(
+            &dir.path,
+            &format!("SELECT COUNT(*) FROM post WHERE id = {pk}"),
+        );
+        assert_eq!(left, 0, "{button}");
+    }
+}
+
 #[test]
 fn a_post_without_the_csrf_token_is_refused_and_writes_nothing() {
     let (dir, admin) = blog();
