@@ -159,12 +159,28 @@ impl Browser {
     }
 
     /// Type `text` into the field `selector` finds, emptied first, as a keyboard does.
+    ///
+    /// Typing waits for the page to finish loading, and checks the field holds `text` after:
+    /// an `autofocus` Chromium applies late (a slow machine) can take the caret to another
+    /// field between the focus and the keys, and the keys then land there. That is retried a
+    /// few times, then reported.
     fn type_into(&mut self, selector: &str, text: &str) {
-        self.eval(&format!(
-            "(function(){{var e=document.querySelector({selector:?});e.focus();e.select()}})()"
-        ));
-        self.press("Backspace", 8);
-        self.call("Input.insertText", json!({ "text": text }));
+        let ready =
+            format!("document.readyState === 'complete' && !!document.querySelector({selector:?})");
+        assert!(self.until(&ready), "{selector} is not on the page");
+        let check = format!("document.querySelector({selector:?}).value === {text:?}");
+        for _ in 0..5 {
+            self.eval(&format!(
+                "(function(){{var e=document.querySelector({selector:?});e.focus();e.select()}})()"
+            ));
+            self.press("Backspace", 8);
+            self.call("Input.insertText", json!({ "text": text }));
+            if self.eval(&check) == json!(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("typing into {selector} did not leave {text:?} in it");
     }
 
     /// Go to `url` and wait until its page has loaded.
