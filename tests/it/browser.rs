@@ -147,6 +147,11 @@ impl Browser {
 
     /// A left click at the middle of the first element `selector` finds, scrolled into view.
     fn click_on(&mut self, selector: &str) {
+        // Where the element is once the page has loaded: a click computed on a page still
+        // laying out can land beside it.
+        let ready =
+            format!("document.readyState === 'complete' && !!document.querySelector({selector:?})");
+        assert!(self.until(&ready), "{selector} is not on the page");
         let rect = self.eval(&format!(
             "(function(){{var e=document.querySelector({selector:?});e.scrollIntoView({{block:'center'}});\
              var r=e.getBoundingClientRect();return [r.left+r.width/2,r.top+r.height/2]}})()"
