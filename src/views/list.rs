@@ -179,7 +179,7 @@ impl ListView {
         }
         let mut q = self.query(req, call.params, &term)?;
         if let Some(csv) = &self.csv {
-            return csv.first(self, db, &call, q);
+            return csv.first(db, &call, q);
         }
         let facets = if self.facets.is_empty() {
             None
