@@ -295,6 +295,12 @@ pub struct RawSecurity {
     /// `Cross-Origin-Opener-Policy`: `same-origin` by default, or another policy, or `off`.
     #[serde(default)]
     pub cross_origin_opener_policy: Option<OpenerPolicy>,
+    /// Origins besides the site's own that may send it unsafe requests (Django's
+    /// CSRF_TRUSTED_ORIGINS), each a scheme and a host: `https://admin.example.com`, or
+    /// `https://*.example.org` for example.org and every subdomain of it. They pass the CSRF
+    /// check's `Origin` (and, over HTTPS, `Referer`) test; the token is still required.
+    #[serde(default)]
+    pub csrf_trusted_origins: Option<Vec<String>>,
 }
 
 /// `site.security.hsts`.
