@@ -33,6 +33,7 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::error::ViewError;
 use super::request::{Request, Response};
+use super::shape::Refusal;
 use super::{Call, Endpoint, View};
 use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, RawRoute};
@@ -132,17 +133,9 @@ impl CsvSpec {
         let (header, columns) = match (&raw.fields, &raw.exclude) {
             (None, None) => all.into_iter().unzip(),
             (Some(_), Some(_)) => {
-                errors.push(
-                    source
-                        .diag_key(
-                            &format!("{at}.exclude"),
-                            "a route takes `fields` or `exclude`, not both",
-                        )
-                        .with_hint(Some(
-                            "`fields` lists the columns written; `exclude` the columns left out"
-                                .into(),
-                        )),
-                );
+                errors.push(super::shape::fields_and_exclude(
+                    source, at, "columns", "written",
+                ));
                 (Vec::new(), Vec::new())
             }
             (Some(names), None) => {
@@ -300,8 +293,6 @@ fn target<'m>(models: &'m Models, f: &Field) -> Option<&'m Model> {
     models.get(f.to.as_ref()?).map(|m| &**m)
 }
 
-type Refusal = (String, Option<String>);
-
 fn unknown(model: &Model, all: &[(String, Column)], name: &str) -> Refusal {
     let mut known: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     known.push("pk");
@@ -343,28 +334,7 @@ fn pick(
     let Some((via, rest)) = name.split_once("__") else {
         return Err(unknown(model, all, name));
     };
-    let fk = model.field(via).filter(|f| f.ty == FieldType::ForeignKey);
-    let Some(to) = fk.and_then(|f| target(models, f)) else {
-        return Err((
-            format!(
-                "`{via}` of {} is not a foreign key, so `{name}` cannot follow it",
-                model.name
-            ),
-            suggestion(
-                via,
-                model
-                    .fields
-                    .iter()
-                    .filter(|f| f.ty == FieldType::ForeignKey)
-                    .map(|f| f.name.as_str()),
-            ),
-        ));
-    };
-    let field = if rest == "pk" {
-        Some(to.pk_field())
-    } else {
-        to.field(rest)
-    };
+    let (to, field) = super::shape::through(models, model, name, via, rest)?;
     match field {
         Some(f) => Ok((
             name.to_string(),

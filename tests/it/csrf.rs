@@ -264,11 +264,12 @@ fn serve_makes_the_secret_key_file_once_and_refuses_a_shared_one() {
 
 /// Behind a trusted proxy that says the request came over HTTPS: the cookie is `Secure`, a POST
 /// without `Origin` needs an `https` Referer of this host, and an `http` Origin is foreign.
-#[test]
-fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
+/// The site behind a trusted proxy that says `X-Forwarded-Proto: https`, with `settings`
+/// added under `site:`; and its form page, asked for over HTTPS.
+fn behind_https(settings: &str) -> (Server, Resp) {
     let yaml = SITE.replace(
         "  limits:\n",
-        "  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: { name: X-Forwarded-Proto, value: https }\n  limits:\n",
+        &format!("  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: {{ name: X-Forwarded-Proto, value: https }}\n{settings}  limits:\n"),
     );
     let dir = write_site(
         &yaml,
@@ -279,8 +280,14 @@ fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
         ],
     );
     let server = Server::start_site(&dir);
+    let page = server.request("GET", "/form/", &[("X-Forwarded-Proto", "https")]);
+    (server, page)
+}
+
+#[test]
+fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
+    let (server, page) = behind_https("");
     let https = ("X-Forwarded-Proto", "https");
-    let page = server.request("GET", "/form/", &[https]);
     let (secret, set) = csrf_cookie(&page);
     assert!(set.contains("; Secure"), "{set}");
     let cookie = format!("csrftoken={secret}");
@@ -332,21 +339,10 @@ fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
 /// The token is still needed.
 #[test]
 fn trusted_origins_pass_the_origin_and_referer_checks_as_in_django() {
-    let yaml = SITE.replace(
-        "  limits:\n",
-        "  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: { name: X-Forwarded-Proto, value: https }\n  security:\n    csrf_trusted_origins: [\"https://*.example.org\", \"https://admin.example.com\", \"http://localhost:8080\"]\n  limits:\n",
+    let (server, page) = behind_https(
+        "  security:\n    csrf_trusted_origins: [\"https://*.example.org\", \"https://admin.example.com\", \"http://localhost:8080\"]\n",
     );
-    let dir = write_site(
-        &yaml,
-        &[
-            ("form.hbs", "{{csrf_input}}"),
-            ("home.hbs", "home"),
-            ("plain.hbs", ""),
-        ],
-    );
-    let server = Server::start_site(&dir);
     let https = ("X-Forwarded-Proto", "https");
-    let page = server.request("GET", "/form/", &[https]);
     let (secret, _) = csrf_cookie(&page);
     let cookie = format!("csrftoken={secret}");
     let body = format!("csrfmiddlewaretoken={}", token_in(&page.body));
