@@ -83,13 +83,16 @@ pub struct KeyValue {
 }
 
 /// `Cond::Beyond` as SQL: one row-value comparison, which an index answers, when every key
-/// goes one way and none may be NULL; else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after
-/// v2) …`.
+/// goes one way and the row's values are not NULL — ascending, even over columns that may be
+/// NULL: their NULLs sort first, so none comes after a value, and SQLite's row value is NULL,
+/// not true, where a NULL decides (`(1, NULL) > (1, 5)`), and true where an earlier key does
+/// (`(2, NULL) > (1, 5)`); descending only over columns that cannot be NULL, since their NULLs
+/// would come after. Else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after v2) …`.
 fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
     let desc = keys.first().is_some_and(|k| k.desc);
     if keys
         .iter()
-        .all(|k| k.desc == desc && !k.null && k.value != SqlValue::Null)
+        .all(|k| k.desc == desc && (!desc || !k.null) && k.value != SqlValue::Null)
     {
         let cols: Vec<String> = keys.iter().map(|k| ident(&k.column)).collect();
         let marks = vec!["?"; keys.len()].join(", ");
@@ -119,9 +122,13 @@ fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
                 params.push(v.clone());
                 format!("{c} > ?")
             }
-            (true, v) => {
+            (true, v) if k.null => {
                 params.push(v.clone());
                 format!("({c} < ? OR {c} IS NULL)")
+            }
+            (true, v) => {
+                params.push(v.clone());
+                format!("{c} < ?")
             }
         };
         terms.push(after);
@@ -1272,6 +1279,34 @@ mod tests {
             0,
             "SELECT {cols} FROM \"post\" WHERE (\"created_at\", \"id\") < (?, ?) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 6".to_string(),
             vec![SqlValue::Text("2024-01-02".into()), SqlValue::Integer(7)],
+        ),
+        (
+            "keyset ascending over a nullable column, after a value: still one row value",
+            vec![Cond::Beyond {
+                keys: vec![
+                    KeyValue { null: true, ..key_value("rating", false, SqlValue::Real(2.5)) },
+                    key_value("id", false, SqlValue::Integer(7)),
+                ],
+            }],
+            vec![order("rating", false)],
+            Some(6),
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (\"rating\", \"id\") > (?, ?) ORDER BY \"rating\", \"id\" LIMIT 6".to_string(),
+            vec![SqlValue::Real(2.5), SqlValue::Integer(7)],
+        ),
+        (
+            "keyset descending over a nullable column: its NULLs come after, key by key",
+            vec![Cond::Beyond {
+                keys: vec![
+                    KeyValue { null: true, ..key_value("rating", true, SqlValue::Real(2.5)) },
+                    key_value("id", true, SqlValue::Integer(7)),
+                ],
+            }],
+            vec![order("rating", true)],
+            Some(6),
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (((\"rating\" < ? OR \"rating\" IS NULL)) OR (\"rating\" = ? AND \"id\" < ?)) ORDER BY \"rating\" DESC, \"id\" DESC LIMIT 6".to_string(),
+            vec![SqlValue::Real(2.5), SqlValue::Real(2.5), SqlValue::Integer(7)],
         ),
         ]);
     }
