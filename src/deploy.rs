@@ -86,6 +86,18 @@ fn https(site: &Site, out: &mut Vec<Warning>) {
              on the same machine)",
         ));
     }
+    let plain = site.settings.csrf_trusted.plain_http();
+    if !plain.is_empty() {
+        out.push(warn(
+            "security.W012",
+            format!(
+                "`site.security.csrf_trusted_origins` trusts {}: a page served over plain HTTP, \
+                 which anyone on its network path can change, may send the site's forms",
+                plain.join(", ")
+            ),
+            "trust only https:// origins on a public site",
+        ));
+    }
     if let Some(url) = site.settings.base_url() {
         if url.starts_with("http://") {
             out.push(warn(

@@ -488,6 +488,17 @@ async fn catch_all(
         Err(refused) => return refused,
     };
     let debug = state.debug && debug_allowed(&req, &site, &host);
+    if debug {
+        // Only the debug page reads them: no other server pays for the copy.
+        request.headers = req
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), text)
+            })
+            .collect();
+    }
     request.origin = get(header::ORIGIN).map(str::to_string);
     request.referer = get(header::REFERER).map(str::to_string);
     request.cookies = req

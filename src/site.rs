@@ -290,6 +290,11 @@ impl Site {
         let security =
             crate::security::compile(&settings.security, Some(source.as_ref()), &mut errors);
         let proxy = crate::proxy::compile(&settings.proxy, Some(source.as_ref()), &mut errors);
+        let csrf_trusted = views::csrf::Trusted::compile(
+            settings.security.csrf_trusted_origins.as_deref(),
+            &source,
+            &mut errors,
+        );
         let cors = settings
             .cors
             .as_ref()
@@ -309,7 +314,8 @@ impl Site {
                 .with_limits(settings.limits)
                 .with_cors(cors)
                 .with_auth(auth)
-                .with_frameable(security.frameable()),
+                .with_frameable(security.frameable())
+                .with_csrf_trusted(csrf_trusted),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,

@@ -295,6 +295,12 @@ pub struct RawSecurity {
     /// `Cross-Origin-Opener-Policy`: `same-origin` by default, or another policy, or `off`.
     #[serde(default)]
     pub cross_origin_opener_policy: Option<OpenerPolicy>,
+    /// Origins besides the site's own that may send it unsafe requests (Django's
+    /// CSRF_TRUSTED_ORIGINS), each a scheme and a host: `https://admin.example.com`, or
+    /// `https://*.example.org` for example.org and every subdomain of it. They pass the CSRF
+    /// check's `Origin` (and, over HTTPS, `Referer`) test; the token is still required.
+    #[serde(default)]
+    pub csrf_trusted_origins: Option<Vec<String>>,
 }
 
 /// `site.security.hsts`.
@@ -671,11 +677,12 @@ pub struct RawRoute {
     /// view: list, detail with `format: json`: the keys of each JSON row, in this order: field names (`author` is the related row,
     /// `author_id` its key, `tags` a many_to_many field's rows), `pk` for the primary key,
     /// a related row's field (`author__name`), or a `related:` list (view: list, detail;
-    /// `format: json` only).
+    /// `format: json` only). view: list with `format: csv`: the columns, in this order (a
+    /// field, `author` its target's key, `pk`, or `author__name`).
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    /// The keys left out of each JSON row; the others keep their order (view: list, detail;
-    /// `format: json` only).
+    /// The keys left out of each JSON row, or the columns left out of a CSV export; the
+    /// others keep their order (view: list, detail; `format: json` or `csv` only).
     #[serde(default)]
     pub exclude: Option<Vec<String>>,
     /// Rows per page; unset shows every row (view: list).

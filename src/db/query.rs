@@ -51,16 +51,10 @@ pub enum Cond {
         pk: String,
         term: String,
     },
-    /// Rows after the row with this primary key, in this ordering (keyset pagination).
-    After {
-        order: Vec<Order>,
-        pk: String,
-        value: SqlValue,
-    },
     /// Rows after a row whose ordering keys hold these values, the primary key last (see
-    /// [`Query::beyond`]): keyset pages by value, each key in its own direction, NULLs where
-    /// SQLite sorts them (first when ascending, last when descending). A row deleted since
-    /// cannot lose the place, as it would for `After`'s lookup by key.
+    /// [`Query::beyond`], and [`Database::beyond_first`] for keyset pages after a row named
+    /// by its key): each key in its own direction, NULLs where SQLite sorts them (first when
+    /// ascending, last when descending).
     Beyond { keys: Vec<KeyValue> },
     /// A part of a date or datetime column compared with a number: `created_at__year__gte`.
     /// `Exact` and the four comparisons only.
@@ -89,13 +83,16 @@ pub struct KeyValue {
 }
 
 /// `Cond::Beyond` as SQL: one row-value comparison, which an index answers, when every key
-/// goes one way and none may be NULL; else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after
-/// v2) …`.
+/// goes one way and the row's values are not NULL — ascending, even over columns that may be
+/// NULL: their NULLs sort first, so none comes after a value, and SQLite's row value is NULL,
+/// not true, where a NULL decides (`(1, NULL) > (1, 5)`), and true where an earlier key does
+/// (`(2, NULL) > (1, 5)`); descending only over columns that cannot be NULL, since their NULLs
+/// would come after. Else, key by key, `k1 after v1 OR (k1 = v1 AND k2 after v2) …`.
 fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
     let desc = keys.first().is_some_and(|k| k.desc);
     if keys
         .iter()
-        .all(|k| k.desc == desc && !k.null && k.value != SqlValue::Null)
+        .all(|k| k.desc == desc && (!desc || !k.null) && k.value != SqlValue::Null)
     {
         let cols: Vec<String> = keys.iter().map(|k| ident(&k.column)).collect();
         let marks = vec!["?"; keys.len()].join(", ");
@@ -125,9 +122,13 @@ fn beyond_sql(keys: &[KeyValue], out: &mut String, params: &mut Vec<SqlValue>) {
                 params.push(v.clone());
                 format!("{c} > ?")
             }
-            (true, v) => {
+            (true, v) if k.null => {
                 params.push(v.clone());
                 format!("({c} < ? OR {c} IS NULL)")
+            }
+            (true, v) => {
+                params.push(v.clone());
+                format!("{c} < ?")
             }
         };
         terms.push(after);
@@ -376,22 +377,6 @@ impl Cond {
                 ));
                 params.push(SqlValue::Text(fts_query(term)));
             }
-            Cond::After { order, pk, value } => {
-                // (k1, k2, pk) < (SELECT k1, k2, pk FROM … WHERE pk = ?) for descending keys;
-                // every key in an ordering shares the direction of the first (checked at load).
-                let desc = order.first().is_some_and(|o| o.desc);
-                let mut cols: Vec<String> = order.iter().map(|o| ident(&o.column)).collect();
-                if !order.iter().any(|o| &o.column == pk) {
-                    cols.push(ident(pk));
-                }
-                let list = cols.join(", ");
-                out.push_str(&format!(
-                    "({list}) {} (SELECT {list} FROM {{table}} WHERE {} = ?)",
-                    if desc { "<" } else { ">" },
-                    ident(pk)
-                ));
-                params.push(value.clone());
-            }
             Cond::Beyond { keys } => beyond_sql(keys, out, params),
             Cond::DatePart {
                 column,
@@ -515,9 +500,8 @@ impl<'m> Query<'m> {
         let mut parts = Vec::new();
         for c in &narrow_periods(&self.conds) {
             let mut s = String::new();
-            let table = ident(&self.model.table);
-            c.sql(&table, &mut s, params);
-            parts.push(s.replace("{table}", &table));
+            c.sql(&ident(&self.model.table), &mut s, params);
+            parts.push(s);
         }
         format!(" WHERE {}", parts.join(" AND "))
     }
@@ -865,6 +849,36 @@ impl Database {
             }
             Ok(rows)
         })
+    }
+
+    /// Where keyset pages continue after the first row of `q` (a route's conditions and the
+    /// cursor's primary key): the condition for the rows after it in `q`'s ordering, made of
+    /// the values it holds in the ordering's keys ([`Query::beyond`], which places NULLs as
+    /// SQLite sorts them); `None` when `q` has no row. Only the keys' columns are read.
+    pub fn beyond_first(&self, q: &Query) -> Result<Option<Cond>, DbError> {
+        let model = q.model;
+        let pk = model.pk_field();
+        let mut keys: Vec<usize> = Vec::new();
+        for column in q.order.iter().map(|o| &o.column).chain([&pk.column]) {
+            if let Some(i) = model.fields.iter().position(|f| &f.column == column) {
+                if !keys.contains(&i) {
+                    keys.push(i);
+                }
+            }
+        }
+        let mut first = q.clone();
+        first.limit = Some(1);
+        first.offset = 0;
+        let (sql, params) = first.select_sql_of(&columns_of(model, &keys));
+        let rows = self.with(|conn| run_fields(conn, model, &keys, &sql, &params))?;
+        Ok(rows.into_iter().next().map(|values| {
+            let row: Map<String, Value> = keys
+                .iter()
+                .map(|&i| model.fields[i].column.clone())
+                .zip(values)
+                .collect();
+            q.beyond(&row)
+        }))
     }
 
     /// The periods of a date or datetime column among a query's rows, each with its number of
@@ -1253,19 +1267,57 @@ mod tests {
             vec![SqlValue::Integer(1), SqlValue::Integer(20)],
         ),
         (
-            "keyset: after a row, in the ordering's direction",
-            vec![Cond::After {
-                order: vec![order("created_at", true)],
-                pk: "id".into(),
-                value: SqlValue::Integer(7),
+            "keyset: after a row's values, in the ordering's direction, as one row value",
+            vec![Cond::Beyond {
+                keys: vec![
+                    key_value("created_at", true, SqlValue::Text("2024-01-02".into())),
+                    key_value("id", true, SqlValue::Integer(7)),
+                ],
             }],
             vec![order("created_at", true)],
             Some(6),
             0,
-            "SELECT {cols} FROM \"post\" WHERE (\"created_at\", \"id\") < (SELECT \"created_at\", \"id\" FROM \"post\" WHERE \"id\" = ?) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 6".to_string(),
-            vec![SqlValue::Integer(7)],
+            "SELECT {cols} FROM \"post\" WHERE (\"created_at\", \"id\") < (?, ?) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 6".to_string(),
+            vec![SqlValue::Text("2024-01-02".into()), SqlValue::Integer(7)],
+        ),
+        (
+            "keyset ascending over a nullable column, after a value: still one row value",
+            vec![Cond::Beyond {
+                keys: vec![
+                    KeyValue { null: true, ..key_value("rating", false, SqlValue::Real(2.5)) },
+                    key_value("id", false, SqlValue::Integer(7)),
+                ],
+            }],
+            vec![order("rating", false)],
+            Some(6),
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (\"rating\", \"id\") > (?, ?) ORDER BY \"rating\", \"id\" LIMIT 6".to_string(),
+            vec![SqlValue::Real(2.5), SqlValue::Integer(7)],
+        ),
+        (
+            "keyset descending over a nullable column: its NULLs come after, key by key",
+            vec![Cond::Beyond {
+                keys: vec![
+                    KeyValue { null: true, ..key_value("rating", true, SqlValue::Real(2.5)) },
+                    key_value("id", true, SqlValue::Integer(7)),
+                ],
+            }],
+            vec![order("rating", true)],
+            Some(6),
+            0,
+            "SELECT {cols} FROM \"post\" WHERE (((\"rating\" < ? OR \"rating\" IS NULL)) OR (\"rating\" = ? AND \"id\" < ?)) ORDER BY \"rating\" DESC, \"id\" DESC LIMIT 6".to_string(),
+            vec![SqlValue::Real(2.5), SqlValue::Real(2.5), SqlValue::Integer(7)],
         ),
         ]);
+    }
+
+    fn key_value(column: &str, desc: bool, value: SqlValue) -> KeyValue {
+        KeyValue {
+            column: column.into(),
+            desc,
+            null: false,
+            value,
+        }
     }
 
     /// The test database with one author (id 1), for posts to point at.
@@ -1353,6 +1405,101 @@ mod tests {
                 assert!(paged.len() <= all.len(), "{keys:?}: {paged:?}");
             }
             assert_eq!(paged, all, "{keys:?}");
+        }
+    }
+
+    /// A post of the property below: rating (often NULL, often tied), title, body (NULL or
+    /// short), published.
+    type Generated = (Option<i8>, u8, Option<u8>, bool);
+
+    /// Keyset pages (`?after=` a row's key, through `Database::beyond_first`) over any rows,
+    /// in any ordering of nullable and tied keys, give every row the list shows exactly once,
+    /// in the order SQLite's ORDER BY gives; a hidden row is no cursor. One database, emptied
+    /// for each case.
+    #[test]
+    fn keyset_pages_after_a_key_give_every_row_once() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let db = db_with_an_author();
+        let database = Database::new(db.dir.path().join("db.sqlite3"), db.models.clone());
+        let post = db.models.get("Post").unwrap().as_ref();
+        let posts = proptest::collection::vec(
+            (
+                proptest::option::weighted(0.6, 0i8..4),
+                0u8..3,
+                proptest::option::of(0u8..2),
+                proptest::bool::weighted(0.8),
+            ),
+            0..24,
+        );
+        let keys = proptest::sample::subsequence(
+            vec!["rating", "-rating", "title", "-title", "body", "-body"],
+            1..3,
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 128,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let case = |(posts, keys, per): (Vec<Generated>, Vec<&str>, i64)| {
+            db.conn.execute("DELETE FROM post", []).unwrap();
+            for (i, (rating, title, body, published)) in posts.iter().enumerate() {
+                db.conn
+                    .execute(
+                        "INSERT INTO post (id, title, slug, body, rating, published, created_at, author_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '2024-01-01T00:00:00', 1)",
+                        rusqlite::params![
+                            i as i64 + 1,
+                            ["a", "b", "c"][*title as usize],
+                            format!("p{i}"),
+                            body.map(|b| ["x", "y"][b as usize]),
+                            rating.map(f64::from),
+                            published,
+                        ],
+                    )
+                    .unwrap();
+            }
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let mut q = Query::new(post);
+            q.order = post.parse_ordering(&keys).unwrap();
+            q.conds = vec![Cond::Cmp {
+                column: "published".into(),
+                lookup: Lookup::Exact,
+                value: SqlValue::Integer(1),
+            }];
+            q.many = false;
+            let ids = |rows: Vec<Map<String, Value>>| -> Vec<i64> {
+                rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+            };
+            let all = ids(database.fetch(&q).unwrap());
+            let cursor = |id: i64| {
+                let mut c = q.clone();
+                c.conds.push(Cond::Cmp {
+                    column: "id".into(),
+                    lookup: Lookup::Exact,
+                    value: SqlValue::Integer(id),
+                });
+                database.beyond_first(&c).unwrap()
+            };
+            let mut paged: Vec<i64> = Vec::new();
+            let mut page = q.clone();
+            loop {
+                page.limit = Some(per);
+                let got = ids(database.fetch(&page).unwrap());
+                paged.extend(&got);
+                prop_assert!(paged.len() <= all.len(), "{keys:?}: {paged:?}");
+                let Some(&last) = got.last() else { break };
+                page = q.clone();
+                page.conds
+                    .push(cursor(last).expect("a shown row is a cursor"));
+            }
+            prop_assert_eq!(&paged, &all, "{:?}", keys);
+            for (i, (.., published)) in posts.iter().enumerate() {
+                prop_assert_eq!(cursor(i as i64 + 1).is_some(), *published);
+            }
+            Ok(())
+        };
+        if let Err(e) = runner.run(&(posts, keys, 1i64..5), case) {
+            panic!("{e}");
         }
     }
 

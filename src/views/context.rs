@@ -42,6 +42,9 @@ pub struct Settings {
     /// The site lets any site frame its pages (`site.security`): the pages only for someone
     /// signed in, and sign-in's, are sent with `X-Frame-Options: DENY` even so.
     pub frameable: bool,
+    /// `site.security.csrf_trusted_origins`, compiled: what the CSRF check trusts besides
+    /// the site's own origin.
+    pub csrf_trusted: super::csrf::Trusted,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -66,6 +69,7 @@ impl Settings {
             cors: None,
             auth: crate::auth::Auth::default(),
             frameable: false,
+            csrf_trusted: super::csrf::Trusted::default(),
             site: Value::Object(site),
         }
     }
@@ -78,6 +82,14 @@ impl Settings {
     /// These settings for a site whose pages any site may frame.
     pub fn with_frameable(self, frameable: bool) -> Settings {
         Settings { frameable, ..self }
+    }
+
+    /// These settings with the origins the CSRF check trusts.
+    pub fn with_csrf_trusted(self, csrf_trusted: super::csrf::Trusted) -> Settings {
+        Settings {
+            csrf_trusted,
+            ..self
+        }
     }
 
     /// These settings with the site's `auth`.

@@ -7,8 +7,10 @@
 //! Every request whose method is not safe (anything but GET, HEAD, OPTIONS, TRACE) is checked
 //! on every route before its view runs ([`check`]):
 //! 1. an `Origin` header must name this site (`scheme://host`, the scheme the request came
-//!    in by, the host it was answered for); without one, a secure request's `Referer` must be
-//!    an `https` URL of this host;
+//!    in by, the host it was answered for) or one of `site.security.csrf_trusted_origins`;
+//!    without one, a secure request's `Referer` must be an `https` URL of this host or of a
+//!    trusted origin's host ([`Trusted`], Django's `CSRF_TRUSTED_ORIGINS`, matched as
+//!    `_origin_verified` and `_check_referer` match it);
 //! 2. the `csrftoken` cookie must be there, and the form field `csrfmiddlewaretoken` (or the
 //!    `X-CSRFToken` header) must unmask to the same secret, compared in constant time.
 //!
@@ -17,6 +19,8 @@
 //! sets the cookie (again, as Django does, to renew its year).
 
 use super::request::{set_cookie, Request, Response};
+use crate::config::yaml::Source;
+use crate::config::Diagnostic;
 
 pub const COOKIE: &str = "csrftoken";
 pub const FIELD: &str = "csrfmiddlewaretoken";
@@ -131,21 +135,154 @@ pub fn rotate(req: &Request, r: &mut Response) {
     r.headers.push(("Set-Cookie", cookie));
 }
 
+/// `site.security.csrf_trusted_origins`, compiled as Django's `CsrfViewMiddleware` reads
+/// `CSRF_TRUSTED_ORIGINS`: an origin without `*` is trusted exactly; one with `*.` trusts
+/// its host and every subdomain of it, at any depth, for its scheme alone; and for a secure
+/// request's `Referer`, every trusted host is trusted whatever its scheme.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trusted {
+    /// Origins trusted as written (lower case): `https://admin.example.com`.
+    exact: Vec<String>,
+    /// A wildcard origin's scheme and its host without the `*`: `("https", ".example.org")`.
+    subdomains: Vec<(String, String)>,
+    /// Each origin's host, the `*` taken off (`admin.example.com`, `.example.org`), for
+    /// `Referer`.
+    hosts: Vec<String>,
+}
+
+impl Trusted {
+    /// Each origin checked (Django's check 4_0.E001: a scheme is required; and, since an
+    /// origin the check would never match is a mistake, no path, and `*` only as `*.` at
+    /// the host's start); a mistake is a diagnostic at its place, with the origin to write.
+    pub fn compile(
+        origins: Option<&[String]>,
+        source: &Source,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Trusted {
+        let mut trusted = Trusted::default();
+        for (i, origin) in origins.unwrap_or_default().iter().enumerate() {
+            match parse_origin(origin) {
+                Ok((scheme, host)) => trusted.add(scheme, host),
+                Err((why, hint)) => errors.push(
+                    source
+                        .diag(&format!("site.security.csrf_trusted_origins[{i}]"), why)
+                        .with_hint(Some(hint)),
+                ),
+            }
+        }
+        trusted
+    }
+
+    fn add(&mut self, scheme: String, host: String) {
+        match host.strip_prefix('*') {
+            Some(rest) => {
+                self.hosts.push(rest.to_string());
+                self.subdomains.push((scheme, rest.to_string()));
+            }
+            None => {
+                self.exact.push(format!("{scheme}://{host}"));
+                self.hosts.push(host);
+            }
+        }
+    }
+
+    /// The trusted origins served over plain HTTP, as written in `site.yaml` (lower case),
+    /// for `check --deploy`.
+    pub fn plain_http(&self) -> Vec<String> {
+        let wildcards = self
+            .subdomains
+            .iter()
+            .map(|(scheme, host)| format!("{scheme}://*{host}"));
+        self.exact
+            .iter()
+            .cloned()
+            .chain(wildcards)
+            .filter(|o| o.starts_with("http://"))
+            .collect()
+    }
+
+    /// Django's `_origin_verified`, past the site's own origin: the origin as trusted, or a
+    /// wildcard's host matched by its scheme.
+    fn origin(&self, origin: &str) -> bool {
+        if self.exact.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+            return true;
+        }
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return false;
+        };
+        // `urlsplit`'s netloc: up to the path, query or fragment.
+        let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        self.subdomains
+            .iter()
+            .any(|(s, host)| s.eq_ignore_ascii_case(scheme) && same_domain(netloc, host))
+    }
+
+    /// Django's `_check_referer`'s first test: the referer's host and port are a trusted
+    /// origin's host (its subdomains too, for a wildcard).
+    fn referer(&self, netloc: &str) -> bool {
+        self.hosts.iter().any(|host| same_domain(netloc, host))
+    }
+}
+
+/// `scheme://host[:port]`, lower case, or why not and what to write instead.
+fn parse_origin(origin: &str) -> Result<(String, String), (String, String)> {
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return Err((
+            format!("{origin:?} has no scheme: a trusted origin starts with one (as Django 4.0 and later require)"),
+            format!("write \"https://{}\"", origin.trim_start_matches('/')),
+        ));
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok {
+        return Err((
+            format!("{scheme:?} is not a scheme"),
+            "write the scheme the browser shows, usually `https`: \"https://example.com\"".into(),
+        ));
+    }
+    if let Some(at) = host.find(['/', '?', '#']) {
+        return Err((
+            format!("{origin:?} has a path: an origin is a scheme and a host, and a browser's `Origin` never has one"),
+            format!("write \"{scheme}://{}\"", &host[..at]),
+        ));
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.is_empty() || name.starts_with('.') || name.contains(['*', ' ', '@']) {
+        return Err((
+            format!("{origin:?} is not an origin with a host"),
+            "`*` stands only for the subdomains, at the host's start: \"https://*.example.org\" trusts example.org and every subdomain of it".into(),
+        ));
+    }
+    Ok((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// Django's `is_same_domain`: `host` is `pattern`, or, for a pattern starting with a dot,
+/// `pattern` without its dot or a subdomain of it at any depth. (The pattern is lower case;
+/// the host is compared as written, as Django compares it.)
+fn same_domain(host: &str, pattern: &str) -> bool {
+    match pattern.strip_prefix('.') {
+        Some(bare) => host.ends_with(pattern) || host == bare,
+        None => !pattern.is_empty() && host == pattern,
+    }
+}
+
 /// Check an unsafe request (see the module's comment); `Err` holds Django's reason for the
 /// 403. Safe methods always pass.
-pub fn check(req: &Request, header_token: Option<&str>) -> Result<(), String> {
+pub fn check(req: &Request, trusted: &Trusted, header_token: Option<&str>) -> Result<(), String> {
     if req.is_safe() {
         return Ok(());
     }
     let here = format!("{}://{}", req.scheme(), req.host);
     if let Some(origin) = &req.origin {
-        if !origin.eq_ignore_ascii_case(&here) {
+        if !origin.eq_ignore_ascii_case(&here) && !trusted.origin(origin) {
             return Err(format!(
                 "Origin checking failed - {origin} does not match any trusted origins."
             ));
         }
     } else if req.secure {
-        check_referer(req)?;
+        check_referer(req, trusted)?;
     }
     let Some(cookie) = req.cookie(COOKIE) else {
         return Err("CSRF cookie not set.".into());
@@ -170,8 +307,9 @@ pub fn check(req: &Request, header_token: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
-/// A secure request without `Origin`: its `Referer` must be an `https` URL of this host.
-fn check_referer(req: &Request) -> Result<(), String> {
+/// A secure request without `Origin`: its `Referer` must be an `https` URL of a trusted
+/// origin's host or of this host.
+fn check_referer(req: &Request, trusted: &Trusted) -> Result<(), String> {
     let Some(referer) = &req.referer else {
         return Err("Referer checking failed - no Referer.".into());
     };
@@ -188,6 +326,9 @@ fn check_referer(req: &Request) -> Result<(), String> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     };
+    if trusted.referer(&netloc) {
+        return Ok(());
+    }
     let ours = req.host.strip_suffix(":443").unwrap_or(&req.host);
     if !netloc.eq_ignore_ascii_case(ours) {
         return Err(format!(
@@ -244,9 +385,23 @@ mod tests {
         let secret = random_string(SECRET_LENGTH);
         let good = mask_with(&secret, &random_string(SECRET_LENGTH));
         let field = |t: &str| format!("{FIELD}={t}");
-        assert_eq!(check(&post(&field(&good), Some(&secret)), None), Ok(()));
+        assert_eq!(
+            check(
+                &post(&field(&good), Some(&secret)),
+                &Trusted::default(),
+                None
+            ),
+            Ok(())
+        );
         // The unmasked secret is accepted too, as Django accepts it.
-        assert_eq!(check(&post(&field(&secret), Some(&secret)), None), Ok(()));
+        assert_eq!(
+            check(
+                &post(&field(&secret), Some(&secret)),
+                &Trusted::default(),
+                None
+            ),
+            Ok(())
+        );
         let other = mask_with(&random_string(32), &random_string(32));
         let cases = [
             (post(&field(&good), None), "CSRF cookie not set."),
@@ -265,10 +420,50 @@ mod tests {
             ),
         ];
         for (req, why) in cases {
-            assert_eq!(check(&req, None), Err(why.to_string()));
+            assert_eq!(check(&req, &Trusted::default(), None), Err(why.to_string()));
         }
         let header = post("", Some(&secret));
-        assert_eq!(check(&header, Some(&good)), Ok(()));
+        assert_eq!(check(&header, &Trusted::default(), Some(&good)), Ok(()));
+    }
+
+    /// Django's `is_same_domain`, and the origins `csrf_trusted_origins` takes or refuses.
+    #[test]
+    fn trusted_origins_match_as_djangos_do() {
+        assert!(same_domain("example.org", ".example.org"));
+        assert!(same_domain("a.b.example.org", ".example.org"));
+        assert!(!same_domain("evilexample.org", ".example.org"));
+        assert!(!same_domain("example.org.evil", ".example.org"));
+        assert!(same_domain("admin.example.com", "admin.example.com"));
+        assert!(!same_domain("x.admin.example.com", "admin.example.com"));
+        assert!(!same_domain("", ""));
+        let mut t = Trusted::default();
+        for origin in ["https://*.Example.org", "HTTPS://admin.example.com:8443"] {
+            let (scheme, host) = parse_origin(origin).unwrap();
+            t.add(scheme, host);
+        }
+        assert!(t.origin("https://shop.example.org"));
+        assert!(!t.origin("http://shop.example.org"));
+        assert!(t.origin("https://admin.example.com:8443"));
+        assert!(!t.origin("https://admin.example.com"));
+        assert!(t.referer("admin.example.com:8443"));
+        assert!(!t.referer("admin.example.com"));
+        for bad in [
+            "example.com",
+            "//example.com",
+            "1http://example.com",
+            "https://",
+            "https://*",
+            "https://*.",
+            "https://a.*.example.org",
+            "https://*example.org",
+            "https://example.com/",
+            "https://example.com/path",
+            "https://example.com?x",
+            "https://user@example.com",
+            "https://.example.com",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -277,31 +472,35 @@ mod tests {
         let form = format!("{FIELD}={secret}");
         let mut r = post(&form, Some(&secret));
         r.origin = Some("http://example.com".into());
-        assert_eq!(check(&r, None), Ok(()));
+        assert_eq!(check(&r, &Trusted::default(), None), Ok(()));
         r.origin = Some("http://evil.example".into());
-        assert!(check(&r, None)
+        assert!(check(&r, &Trusted::default(), None)
             .unwrap_err()
             .starts_with("Origin checking failed"));
         r.origin = Some("null".into());
-        assert!(check(&r, None).is_err());
+        assert!(check(&r, &Trusted::default(), None).is_err());
         // Secure: the scheme must match, and without Origin the Referer is required.
         r.secure = true;
         r.origin = Some("http://example.com".into());
-        assert!(check(&r, None).is_err());
+        assert!(check(&r, &Trusted::default(), None).is_err());
         r.origin = None;
         assert_eq!(
-            check(&r, None),
+            check(&r, &Trusted::default(), None),
             Err("Referer checking failed - no Referer.".into())
         );
         r.referer = Some("http://example.com/add/".into());
-        assert!(check(&r, None).unwrap_err().contains("insecure"));
+        assert!(check(&r, &Trusted::default(), None)
+            .unwrap_err()
+            .contains("insecure"));
         r.referer = Some("https://evil.example/add/".into());
-        assert!(check(&r, None).unwrap_err().contains("does not match"));
+        assert!(check(&r, &Trusted::default(), None)
+            .unwrap_err()
+            .contains("does not match"));
         r.referer = Some("https://example.com/add/".into());
-        assert_eq!(check(&r, None), Ok(()));
+        assert_eq!(check(&r, &Trusted::default(), None), Ok(()));
         // Plain HTTP without Origin: the token alone.
         r.secure = false;
         r.referer = None;
-        assert_eq!(check(&r, None), Ok(()));
+        assert_eq!(check(&r, &Trusted::default(), None), Ok(()));
     }
 }

@@ -22,7 +22,9 @@
 //!
 //! Columns: each field of the model in order (a foreign key as its target's primary key), then
 //! each many_to_many field as its targets' primary keys separated by `;` — the CSV fixture
-//! format, so an export loads back with `trellis load`. Values as the fixtures write them:
+//! format, so an export loads back with `trellis load`. `fields:` chooses the columns and
+//! their order instead (a field, `pk`, or a related row's field `author__name`, as JSON's
+//! `fields:` does), `exclude:` leaves some out. Values as the fixtures write them:
 //! `true`/`false`, numbers as JSON writes them, a JSON field as JSON text, NULL as an empty
 //! cell.
 
@@ -30,14 +32,15 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ViewError;
-use super::list::ListView;
 use super::request::{Request, Response};
+use super::shape::Refusal;
 use super::{Call, Endpoint, View};
+use crate::config::diagnostic::suggestion;
 use crate::config::raw::{FieldType, RawRoute};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
 use crate::db::query::Query;
-use crate::db::{Database, Model, Models};
+use crate::db::{Database, Field, Model, Models};
 
 /// Rows read (and written) at once: a chunk's memory, and one short read transaction.
 pub const CHUNK_ROWS: i64 = 1000;
@@ -46,15 +49,23 @@ pub const CHUNK_ROWS: i64 = 1000;
 #[derive(Debug)]
 pub struct CsvSpec {
     filename: String,
+    /// The header row: each column's name.
+    header: Vec<String>,
     columns: Vec<Column>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Column {
     /// A column of the row: its key in the row, and its type.
     Field { key: String, ty: FieldType },
     /// A many_to_many field: its name in the row, and its target's primary key column.
     Many { key: String, pk: String },
+    /// A column of the related row under `via` (`author__name`), and its type.
+    Through {
+        via: String,
+        key: String,
+        ty: FieldType,
+    },
 }
 
 /// Where an export is: the request it answers (its route is found again for each chunk, in
@@ -118,41 +129,56 @@ impl CsvSpec {
             }
             None => format!("{}.csv", raw.name.as_deref().unwrap_or(&model.table)),
         };
-        let mut columns: Vec<Column> = model
-            .fields
-            .iter()
-            .map(|f| Column::Field {
-                key: f.column.clone(),
-                ty: f.ty,
-            })
-            .collect();
-        for f in &model.many {
-            let pk =
-                f.to.as_ref()
-                    .and_then(|t| models.get(t))
-                    .map(|t| t.pk_field().column.clone())
-                    .unwrap_or_default();
-            columns.push(Column::Many {
-                key: f.name.clone(),
-                pk,
-            });
+        let all = every_column(models, model);
+        let (header, columns) = match (&raw.fields, &raw.exclude) {
+            (None, None) => all.into_iter().unzip(),
+            (Some(_), Some(_)) => {
+                errors.push(super::shape::fields_and_exclude(
+                    source, at, "columns", "written",
+                ));
+                (Vec::new(), Vec::new())
+            }
+            (Some(names), None) => {
+                let mut chosen = Vec::new();
+                for (i, name) in names.iter().enumerate() {
+                    let here = format!("{at}.fields[{i}]");
+                    match pick(models, model, &all, name) {
+                        Err((why, hint)) => errors.push(source.diag(&here, why).with_hint(hint)),
+                        Ok(_) if names[..i].contains(name) => {
+                            errors.push(source.diag(&here, format!("`{name}` is listed twice")))
+                        }
+                        Ok(column) => chosen.push(column),
+                    }
+                }
+                chosen.into_iter().unzip()
+            }
+            (None, Some(names)) => {
+                for (i, name) in names.iter().enumerate() {
+                    if !all.iter().any(|(n, _)| excludes(model, name, n)) {
+                        let (why, hint) = unknown(model, &all, name);
+                        errors.push(
+                            source
+                                .diag(&format!("{at}.exclude[{i}]"), why)
+                                .with_hint(hint),
+                        );
+                    }
+                }
+                all.into_iter()
+                    .filter(|(n, _)| !names.iter().any(|name| excludes(model, name, n)))
+                    .unzip()
+            }
+        };
+        CsvSpec {
+            filename,
+            header,
+            columns,
         }
-        CsvSpec { filename, columns }
     }
 
     /// The answer to a request: the header row and the first chunk, and the rest as a stream.
-    pub fn first(
-        &self,
-        view: &ListView,
-        db: &Database,
-        call: &Call,
-        q: Query,
-    ) -> Result<Response, ViewError> {
-        let model = view.out.model.as_ref();
-        let mut header: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
-        header.extend(model.many.iter().map(|f| f.name.as_str()));
+    pub fn first(&self, db: &Database, call: &Call, q: Query) -> Result<Response, ViewError> {
         let mut w = writer();
-        w.write_record(&header).map_err(|e| call.internal(e))?;
+        w.write_record(&self.header).map_err(|e| call.internal(e))?;
         let (body, last) = self.chunk(db, q, None, w).map_err(|e| call.db(e))?;
         Ok(Response {
             status: 200,
@@ -180,7 +206,11 @@ impl CsvSpec {
     ) -> Result<(String, Option<Map<String, Value>>), crate::db::DbError> {
         q.limit = Some(CHUNK_ROWS);
         q.offset = 0;
-        q.many = !q.model.many.is_empty();
+        // Many_to_many targets are read only for a column that writes them.
+        q.many = self
+            .columns
+            .iter()
+            .any(|c| matches!(c, Column::Many { .. }));
         if let Some(row) = after {
             q.conds.push(q.beyond(row));
         }
@@ -202,12 +232,8 @@ impl CsvSpec {
 impl Column {
     fn cell(&self, row: &Map<String, Value>) -> String {
         match self {
-            Column::Field { key, ty } => match row.get(key) {
-                None | Some(Value::Null) => String::new(),
-                Some(v) if *ty == FieldType::Json => v.to_string(),
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-            },
+            Column::Field { key, ty } => text(row.get(key), *ty),
+            Column::Through { via, key, ty } => text(row.get(via).and_then(|r| r.get(key)), *ty),
             Column::Many { key, pk } => {
                 let keys: Vec<String> = row
                     .get(key)
@@ -223,6 +249,108 @@ impl Column {
                 keys.join(";")
             }
         }
+    }
+}
+
+/// A value as a cell: as the fixtures write it, NULL (or a missing related row) empty.
+fn text(value: Option<&Value>, ty: FieldType) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(v) if ty == FieldType::Json => v.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Every column of an export without `fields:`, with its header: the model's fields in order,
+/// then its many_to_many fields.
+fn every_column(models: &Models, model: &Model) -> Vec<(String, Column)> {
+    let mut columns: Vec<(String, Column)> = model
+        .fields
+        .iter()
+        .map(|f| {
+            let column = Column::Field {
+                key: f.column.clone(),
+                ty: f.ty,
+            };
+            (f.name.clone(), column)
+        })
+        .collect();
+    for f in &model.many {
+        let pk = target(models, f)
+            .map(|t| t.pk_field().column.clone())
+            .unwrap_or_default();
+        let column = Column::Many {
+            key: f.name.clone(),
+            pk,
+        };
+        columns.push((f.name.clone(), column));
+    }
+    columns
+}
+
+fn target<'m>(models: &'m Models, f: &Field) -> Option<&'m Model> {
+    models.get(f.to.as_ref()?).map(|m| &**m)
+}
+
+fn unknown(model: &Model, all: &[(String, Column)], name: &str) -> Refusal {
+    let mut known: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    known.push("pk");
+    (
+        format!("model {} has no field `{name}` to write", model.name),
+        suggestion(name, known),
+    )
+}
+
+/// Whether `exclude: [name]` leaves out the column headed `header`: its own name, or `pk`
+/// for the primary key.
+fn excludes(model: &Model, name: &str, header: &str) -> bool {
+    name == header || (name == "pk" && header == model.pk_field().name)
+}
+
+/// A `fields:` entry as a column, headed by the name as listed (`pk` by the primary key's
+/// name): a field (a foreign key as its target's key, also under its column's name
+/// `author_id`), `pk`, or a field of a foreign key's related row (`author__name`).
+fn pick(
+    models: &Models,
+    model: &Model,
+    all: &[(String, Column)],
+    name: &str,
+) -> Result<(String, Column), Refusal> {
+    let found = if name == "pk" {
+        Some(&model.pk_field().name)
+    } else {
+        model
+            .fields
+            .iter()
+            .find(|f| f.column == name)
+            .map(|f| &f.name)
+    };
+    let wanted = found.map_or(name, String::as_str);
+    if let Some((_, column)) = all.iter().find(|(n, _)| n == wanted) {
+        let header = if name == "pk" { wanted } else { name };
+        return Ok((header.to_string(), column.clone()));
+    }
+    let Some((via, rest)) = name.split_once("__") else {
+        return Err(unknown(model, all, name));
+    };
+    let (to, field) = super::shape::through(models, model, name, via, rest)?;
+    match field {
+        Some(f) => Ok((
+            name.to_string(),
+            Column::Through {
+                via: via.to_string(),
+                key: f.column.clone(),
+                ty: f.ty,
+            },
+        )),
+        None => Err((
+            format!(
+                "model {} has no field `{rest}` to write (in `{name}`)",
+                to.name
+            ),
+            suggestion(rest, to.field_names()),
+        )),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The debug page: what a 500 answers while developing (`serve` on a loopback address, unless
 //! `--no-debug`), like Django's technical 500 page with `DEBUG = True` — the error, the
 //! template file, line and column with its source around them, the route that answered, and
-//! the request. `error::respond` chooses it when the `Ctx` says so; everywhere else a 500's
-//! detail goes to the log only. Every value on the page is HTML-escaped: the request's path and
-//! query, and the error's own text, which may quote them.
+//! the request with its headers and cookies. `error::respond` chooses it when the `Ctx` says
+//! so; everywhere else a 500's detail goes to the log only. Every value on the page is
+//! HTML-escaped: the request's path, query, headers and cookies, and the error's own text,
+//! which may quote them. A header or cookie that may hold a secret is masked as Django's
+//! `SafeExceptionReporterFilter` masks it ([`sensitive`]).
 
 use super::context::Ctx;
 use super::error::html_escape;
@@ -64,6 +66,12 @@ pub fn page(
         body.push_str(&row(&format!("query: {k}"), v));
     }
     body.push_str("</table>\n</section>\n");
+    body.push_str(&secrets_masked(
+        "Request headers",
+        &req.headers,
+        "(none: the server copies them only when it may show this page)",
+    ));
+    body.push_str(&secrets_masked("Cookies", &req.cookies, "(none)"));
     body.push_str(&format!(
         "<section>\n<h2>In the log</h2>\n<pre>{}</pre>\n</section>\n",
         e(detail)
@@ -131,6 +139,38 @@ fn template_section(ctx: &Ctx, r: &RenderError) -> String {
     out
 }
 
+/// What a value that may be a secret shows instead: Django's `cleansed_substitute`.
+const MASK: &str = "********************";
+
+/// Whether a header's or a cookie's value is masked: Django's `hidden_settings`
+/// (`API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE`, any case) matched against the
+/// name — for a header, `cookie` is Django's `HTTP_COOKIE` — and the session cookie, which
+/// Django masks by name. The CSRF cookie, `csrftoken`, says TOKEN.
+fn sensitive(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == "COOKIE"
+        || name == crate::auth::COOKIE
+        || ["API", "AUTH", "TOKEN", "KEY", "SECRET", "PASS", "SIGNATURE"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// A section of names and values, sorted by name as Django sorts META, secrets masked.
+fn secrets_masked(title: &str, pairs: &[(String, String)], empty: &str) -> String {
+    let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = format!("<section>\n<h2>{title}</h2>\n<table>\n");
+    if sorted.is_empty() {
+        out.push_str(&row("", empty));
+    }
+    for (name, value) in sorted {
+        let shown = if sensitive(name) { MASK } else { value };
+        out.push_str(&row(name, shown));
+    }
+    out.push_str("</table>\n</section>\n");
+    out
+}
+
 fn row(th: &str, td: &str) -> String {
     format!(
         "<tr><th>{}</th><td>{}</td></tr>\n",
@@ -149,3 +189,40 @@ font-weight:normal;vertical-align:top}td{font-family:ui-monospace,monospace;whit
 pre{margin:0;font:13px/1.4 ui-monospace,monospace;white-space:pre-wrap;background:#f6f6f6;\
 padding:.6em}mark{background:#ffd5d5}.place{font-family:ui-monospace,monospace}\
 footer{padding:1em 1.5em;color:#555}";
+
+#[cfg(test)]
+mod tests {
+    use super::sensitive;
+
+    /// The names Django's `SafeExceptionReporterFilter` masks (as META keys `HTTP_…`), and
+    /// names it shows.
+    #[test]
+    fn secrets_are_named_as_django_names_them() {
+        for name in [
+            "cookie",
+            "authorization",
+            "proxy-authorization",
+            "x-api-key",
+            "x-csrftoken",
+            "x-auth-token",
+            "x-hub-signature",
+            "x-secret",
+            "x-password",
+            "csrftoken",
+            "sessionid",
+            "my_api_cookie",
+        ] {
+            assert!(sensitive(name), "{name}");
+        }
+        for name in [
+            "user-agent",
+            "accept",
+            "host",
+            "referer",
+            "theme",
+            "x-cookie-consent",
+        ] {
+            assert!(!sensitive(name), "{name}");
+        }
+    }
+}

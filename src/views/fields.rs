@@ -566,7 +566,12 @@ impl ModelOutput {
             .template
             .as_deref()
             .map(|t| crate::render::canonical(t).to_string());
-        let shape = Shape::compile(raw, models, &model, json, source, at, errors);
+        // A CSV export reads `fields:` and `exclude:` as its columns (`csv::CsvSpec`).
+        let shape = if csv {
+            Shape::all(models, &model)
+        } else {
+            Shape::compile(raw, models, &model, json, source, at, errors)
+        };
         Some(ModelOutput {
             model,
             template,

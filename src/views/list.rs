@@ -179,7 +179,7 @@ impl ListView {
         }
         let mut q = self.query(req, call.params, &term)?;
         if let Some(csv) = &self.csv {
-            return csv.first(self, db, &call, q);
+            return csv.first(db, &call, q);
         }
         let facets = if self.facets.is_empty() {
             None
@@ -444,22 +444,18 @@ impl ListView {
                     ),
                     _ => SqlValue::Text(after.to_string()),
                 };
-                // The cursor must be a row this route shows; a hidden row is as absent.
-                let mut exists = Query::new(model);
-                exists.conds = self.out.conds(call.params);
-                exists.conds.push(Cond::Cmp {
+                // The cursor must be a row this route shows; a hidden row is as absent. The
+                // rows after it are found by the values it holds in the ordering's keys.
+                let mut cursor = Query::new(model);
+                cursor.conds = self.out.conds(call.params);
+                cursor.conds.push(Cond::Cmp {
                     column: pk.column.clone(),
                     lookup: Lookup::Exact,
-                    value: value.clone(),
-                });
-                if db.count(&exists).map_err(|e| call.db(e))? == 0 {
-                    return Err(ViewError::NotFound);
-                }
-                q.conds.push(Cond::After {
-                    order: q.order.clone(),
-                    pk: pk.column.clone(),
                     value,
                 });
+                cursor.order = q.order.clone();
+                let after_cursor = db.beyond_first(&cursor).map_err(|e| call.db(e))?;
+                q.conds.push(after_cursor.ok_or(ViewError::NotFound)?);
                 after_pk = Some(after.to_string());
             }
         } else {

@@ -478,7 +478,8 @@ fn dispatch(
         });
     }
     // Every unsafe request, on every route, before its view runs (Django's CsrfViewMiddleware).
-    csrf::check(req, req.csrf_header.as_deref()).map_err(ViewError::Forbidden)?;
+    csrf::check(req, &ctx.settings.csrf_trusted, req.csrf_header.as_deref())
+        .map_err(ViewError::Forbidden)?;
     // Django's login_required / staff_member_required; the session read once for the page.
     if let Some(to_login) = crate::auth::guard(ctx, endpoint.auth, req)? {
         return Ok(to_login);

@@ -47,6 +47,9 @@ pub struct Request {
     pub client: Option<String>,
     /// The request's session once read (`auth::session`): `Some(None)` when it has none.
     pub session: std::cell::OnceCell<Option<crate::auth::Session>>,
+    /// Every header, name (lower case) and value, for the debug page alone: the server copies
+    /// them only when a failure may show that page, so it is empty on any other server.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -90,6 +93,7 @@ impl Request {
             csrf: std::cell::OnceCell::new(),
             client: None,
             session: std::cell::OnceCell::new(),
+            headers: Vec::new(),
         };
         (request, undecodable)
     }

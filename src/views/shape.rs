@@ -129,16 +129,7 @@ impl Shape {
         let (key, names) = match (&raw.fields, &raw.exclude) {
             (None, None) => return shape,
             (Some(_), Some(_)) => {
-                errors.push(
-                    source
-                        .diag_key(
-                            &format!("{at}.exclude"),
-                            "a route takes `fields` or `exclude`, not both",
-                        )
-                        .with_hint(Some(
-                            "`fields` lists the keys shown; `exclude` the keys left out".into(),
-                        )),
-                );
+                errors.push(fields_and_exclude(source, at, "keys", "shown"));
                 return shape;
             }
             (Some(f), None) => ("fields", f),
@@ -257,7 +248,8 @@ fn known_names(model: &Model, all: &[Key], through: bool) -> Vec<String> {
     names
 }
 
-type Refusal = (String, Option<String>);
+/// Why a name is refused, and a hint.
+pub(super) type Refusal = (String, Option<String>);
 
 fn unknown(model: &Model, all: &[Key], name: &str, through: bool) -> Refusal {
     let known = known_names(model, all, through);
@@ -300,6 +292,51 @@ fn pick(models: &Models, model: &Model, all: &[Key], name: &str) -> Result<Key, 
             Some(format!("list `{via}`; each of its rows has every field")),
         ));
     }
+    let (target, field) = through(models, model, name, via, rest)?;
+    match field {
+        Some(f) => Ok(Key::Through {
+            name: name.to_string(),
+            via: via.to_string(),
+            key: f.column.clone(),
+        }),
+        None if rest.contains("__") => Err((
+            format!("`{name}` goes further than one foreign key; a related row's fields are one step away"),
+            Some(format!("list `{via}` for the whole related row")),
+        )),
+        None => Err((
+            format!("model {} has no field `{rest}` (in `{name}`)", target.name),
+            suggestion(rest, target.field_names()),
+        )),
+    }
+}
+
+/// A route given both `fields:` and `exclude:`: `fields` lists the `things` (keys, columns)
+/// that are `chosen` (shown, written).
+pub(super) fn fields_and_exclude(
+    source: &Source,
+    at: &str,
+    things: &str,
+    chosen: &str,
+) -> Diagnostic {
+    source
+        .diag_key(
+            &format!("{at}.exclude"),
+            "a route takes `fields` or `exclude`, not both",
+        )
+        .with_hint(Some(format!(
+            "`fields` lists the {things} {chosen}; `exclude` the {things} left out"
+        )))
+}
+
+/// `via__rest`: the model the foreign key `via` points at, and its field `rest` (`pk` for its
+/// primary key) when it has one; refused when `via` is not a foreign key.
+pub(super) fn through<'m>(
+    models: &'m Models,
+    model: &Model,
+    name: &str,
+    via: &str,
+    rest: &str,
+) -> Result<(&'m Model, Option<&'m crate::db::Field>), Refusal> {
     let fk = model.field(via).filter(|f| f.ty == FieldType::ForeignKey);
     let Some(target) = fk.and_then(|f| models.get(f.to.as_ref()?)) else {
         return Err((
@@ -322,21 +359,7 @@ fn pick(models: &Models, model: &Model, all: &[Key], name: &str) -> Result<Key, 
     } else {
         target.field(rest)
     };
-    match field {
-        Some(f) => Ok(Key::Through {
-            name: name.to_string(),
-            via: via.to_string(),
-            key: f.column.clone(),
-        }),
-        None if rest.contains("__") => Err((
-            format!("`{name}` goes further than one foreign key; a related row's fields are one step away"),
-            Some(format!("list `{via}` for the whole related row")),
-        )),
-        None => Err((
-            format!("model {} has no field `{rest}` (in `{name}`)", target.name),
-            suggestion(rest, target.field_names()),
-        )),
-    }
+    Ok((target, field))
 }
 
 /// An `exclude:` entry must name a key of the row, a field, or `pk`.

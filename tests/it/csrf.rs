@@ -264,11 +264,12 @@ fn serve_makes_the_secret_key_file_once_and_refuses_a_shared_one() {
 
 /// Behind a trusted proxy that says the request came over HTTPS: the cookie is `Secure`, a POST
 /// without `Origin` needs an `https` Referer of this host, and an `http` Origin is foreign.
-#[test]
-fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
+/// The site behind a trusted proxy that says `X-Forwarded-Proto: https`, with `settings`
+/// added under `site:`; and its form page, asked for over HTTPS.
+fn behind_https(settings: &str) -> (Server, Resp) {
     let yaml = SITE.replace(
         "  limits:\n",
-        "  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: { name: X-Forwarded-Proto, value: https }\n  limits:\n",
+        &format!("  proxy:\n    trusted: [127.0.0.1]\n    scheme_header: {{ name: X-Forwarded-Proto, value: https }}\n{settings}  limits:\n"),
     );
     let dir = write_site(
         &yaml,
@@ -279,8 +280,14 @@ fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
         ],
     );
     let server = Server::start_site(&dir);
+    let page = server.request("GET", "/form/", &[("X-Forwarded-Proto", "https")]);
+    (server, page)
+}
+
+#[test]
+fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
+    let (server, page) = behind_https("");
     let https = ("X-Forwarded-Proto", "https");
-    let page = server.request("GET", "/form/", &[https]);
     let (secret, set) = csrf_cookie(&page);
     assert!(set.contains("; Secure"), "{set}");
     let cookie = format!("csrftoken={secret}");
@@ -322,4 +329,132 @@ fn over_https_the_cookie_is_secure_and_the_referer_is_checked() {
         assert!(r.body.contains(why), "{why}: {}", r.body);
     }
     assert_eq!(post(&[("Origin", "https://127.0.0.1")]).status, 200);
+}
+
+/// `site.security.csrf_trusted_origins` (Django's CSRF_TRUSTED_ORIGINS): an unsafe request
+/// from another origin of the site's own passes the Origin check, and over HTTPS the Referer
+/// check, exactly as Django's `_origin_verified` and `_check_referer` decide: an origin
+/// trusted as written, a `*.` one for its host and every subdomain at any depth but only for
+/// its scheme; never a lookalike suffix, another port, or a subdomain of an exact origin.
+/// The token is still needed.
+#[test]
+fn trusted_origins_pass_the_origin_and_referer_checks_as_in_django() {
+    let (server, page) = behind_https(
+        "  security:\n    csrf_trusted_origins: [\"https://*.example.org\", \"https://admin.example.com\", \"http://localhost:8080\"]\n",
+    );
+    let https = ("X-Forwarded-Proto", "https");
+    let (secret, _) = csrf_cookie(&page);
+    let cookie = format!("csrftoken={secret}");
+    let body = format!("csrfmiddlewaretoken={}", token_in(&page.body));
+    let post = |header: (&str, &str), body: &str| {
+        let headers = [
+            https,
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", FORM),
+            ("Host", "127.0.0.1"),
+            header,
+        ];
+        server.request_with_body("POST", "/form/", &headers, body)
+    };
+    let accepted = [
+        ("Origin", "https://admin.example.com"),
+        ("Origin", "https://example.org"),
+        ("Origin", "https://shop.example.org"),
+        ("Origin", "https://a.b.example.org"),
+        ("Origin", "http://localhost:8080"),
+        ("Referer", "https://admin.example.com/edit/"),
+        ("Referer", "https://shop.example.org/form/"),
+        ("Referer", "https://a.b.example.org/"),
+        ("Referer", "https://example.org/"),
+        // A Referer is matched by host alone, whatever the trusted origin's scheme.
+        ("Referer", "https://localhost:8080/"),
+    ];
+    for header in accepted {
+        let r = post(header, &body);
+        assert_eq!(r.status, 200, "{header:?}: {r:?}");
+    }
+    let refused = [
+        (
+            "Origin",
+            "http://shop.example.org",
+            "Origin checking failed",
+        ),
+        (
+            "Origin",
+            "http://admin.example.com",
+            "Origin checking failed",
+        ),
+        ("Origin", "https://localhost:8080", "Origin checking failed"),
+        (
+            "Origin",
+            "https://evilexample.org",
+            "Origin checking failed",
+        ),
+        (
+            "Origin",
+            "https://example.org.evil.com",
+            "Origin checking failed",
+        ),
+        (
+            "Origin",
+            "https://admin.example.com.evil.com",
+            "Origin checking failed",
+        ),
+        (
+            "Origin",
+            "https://sub.admin.example.com",
+            "Origin checking failed",
+        ),
+        (
+            "Origin",
+            "https://shop.example.org:8443",
+            "Origin checking failed",
+        ),
+        ("Origin", "null", "Origin checking failed"),
+        (
+            "Referer",
+            "https://evilexample.org/",
+            "does not match any trusted origins",
+        ),
+        (
+            "Referer",
+            "https://sub.admin.example.com/",
+            "does not match any trusted origins",
+        ),
+        (
+            "Referer",
+            "https://shop.example.org:8443/",
+            "does not match any trusted origins",
+        ),
+        (
+            "Referer",
+            "http://shop.example.org/",
+            "Referer is insecure while host is secure.",
+        ),
+    ];
+    for (name, value, why) in refused {
+        let r = post((name, value), &body);
+        assert_eq!(r.status, 403, "{name}: {value}: {r:?}");
+        assert!(r.body.contains(why), "{why}: {}", r.body);
+    }
+    // A trusted origin still needs the token.
+    let r = post(("Origin", "https://shop.example.org"), "title=x");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("CSRF token missing."), "{}", r.body);
+}
+
+#[test]
+fn a_trusted_origin_without_a_scheme_or_with_a_path_does_not_load() {
+    crate::common::check_prints(
+        "site:\n  security:\n    csrf_trusted_origins: [example.com, \"https://admin.example.com/\", \"https://*example.org\", \"https://ok.example.org\"]\n",
+        &[
+            "site.yaml:3:28: site.security.csrf_trusted_origins[0]: \"example.com\" has no scheme: a trusted origin starts with one (as Django 4.0 and later require)",
+            "help: write \"https://example.com\"",
+            "site.security.csrf_trusted_origins[1]: \"https://admin.example.com/\" has a path",
+            "help: write \"https://admin.example.com\"",
+            "site.security.csrf_trusted_origins[2]: \"https://*example.org\" is not an origin with a host",
+            "help: `*` stands only for the subdomains",
+            "3 errors found",
+        ],
+    );
 }

@@ -2,7 +2,8 @@
 //! render answers 500 with the error, the template's file, line and column with its source,
 //! the route and the request — all escaped — instead of the site's 500 page; never on a public
 //! address nor with `--no-debug`. In process through `Site::handle_debug` for the content, over
-//! real HTTP for which servers show it.
+//! real HTTP for which servers show it and for the request's headers and cookies (secrets
+//! masked as Django's `SafeExceptionReporterFilter` masks them).
 
 use crate::common::{write_site, Local, Resp, Server};
 
@@ -132,4 +133,55 @@ fn behind_a_proxy_or_with_public_hosts_the_debug_page_is_not_shown() {
     let s = Server::start_site(&site);
     assert_site_500(&s.get(TARGET));
     assert_site_500(&s.request("GET", TARGET, &[("Host", "example.org")]));
+}
+
+/// Django's technical 500 page shows the request's headers (META) and cookies; Trellis's
+/// showed neither. They are shown escaped, sorted by name, and a value that may be a secret
+/// is masked as Django's `SafeExceptionReporterFilter` masks it: a header whose name says
+/// API, AUTH, TOKEN, KEY, SECRET, PASS or SIGNATURE, the whole `Cookie` header, and the
+/// CSRF and session cookies.
+#[test]
+fn the_debug_page_shows_the_request_headers_with_secrets_masked() {
+    const MASK: &str = "********************";
+    let s = Server::start_site(&site());
+    let headers = [
+        ("User-Agent", "<script>ua()</script>"),
+        ("Accept-Language", "fr-CA"),
+        ("Authorization", "Bearer top-secret-bearer"),
+        ("X-Api-Key", "top-secret-api-key"),
+        ("X-CSRFToken", "top-secret-csrf-header"),
+        (
+            "Cookie",
+            "csrftoken=TopSecretCsrfCookie0123456789abcd; sessionid=top-secret-session; theme=<b>dark</b>",
+        ),
+    ];
+    let r = s.request("GET", TARGET, &headers);
+    assert_debug_page(&r);
+    for part in [
+        "<h2>Request headers</h2>",
+        "<tr><th>accept-language</th><td>fr-CA</td></tr>",
+        "<tr><th>user-agent</th><td>&lt;script&gt;ua()&lt;/script&gt;</td></tr>",
+        &format!("<tr><th>authorization</th><td>{MASK}</td></tr>"),
+        &format!("<tr><th>x-api-key</th><td>{MASK}</td></tr>"),
+        &format!("<tr><th>x-csrftoken</th><td>{MASK}</td></tr>"),
+        &format!("<tr><th>cookie</th><td>{MASK}</td></tr>"),
+        "<h2>Cookies</h2>",
+        &format!("<tr><th>csrftoken</th><td>{MASK}</td></tr>"),
+        &format!("<tr><th>sessionid</th><td>{MASK}</td></tr>"),
+        "<tr><th>theme</th><td>&lt;b&gt;dark&lt;/b&gt;</td></tr>",
+    ] {
+        assert!(r.body.contains(part), "expected {part:?} in:\n{}", r.body);
+    }
+    assert!(!r.body.to_lowercase().contains("top-secret"), "{}", r.body);
+    assert!(!r.body.contains("TopSecret"), "{}", r.body);
+    assert!(!r.body.contains("<script>ua"), "{}", r.body);
+    // Sorted by name, as Django sorts META.
+    let at = |name: &str| r.body.find(&format!("<tr><th>{name}</th>")).unwrap();
+    assert!(at("accept-language") < at("authorization") && at("authorization") < at("user-agent"));
+
+    // Without the debug page, no header is shown.
+    let s = Server::start_with(&site().path, &["--no-debug"]);
+    let r = s.request("GET", TARGET, &headers);
+    assert_site_500(&r);
+    assert!(!r.body.contains("fr-CA"), "{}", r.body);
 }

@@ -106,6 +106,12 @@ fn each_finding_has_its_warning() {
             "any client can claim HTTPS",
         ),
         (
+            "site:\n  allowed_hosts: [example.org]\n  security:\n    hsts: { max_age: 600 }\n    content_security_policy: \"default-src 'self'\"\n    csrf_trusted_origins: [\"https://admin.example.org\", \"http://*.example.com\"]\n  proxy: { scheme_header: { name: X-Forwarded-Proto } }\n",
+            vec![],
+            "security.W012",
+            "`site.security.csrf_trusted_origins` trusts http://*.example.com: a page served over plain HTTP",
+        ),
+        (
             "site:\n  allowed_hosts: [example.org]\n",
             vec![
                 ("static/backup/blog.sqlite3", "x"),

@@ -1302,6 +1302,88 @@ fn keyset_pagination_continues_after_a_row() {
     assert_shop_404(&s.get("/products/keyset/?after=4"));
 }
 
+/// Keyset pages over an ordering key that may be NULL: `?after=` was a row-value `>` (or `<`)
+/// against the cursor row's keys, which is NULL, not true, when either side holds NULL, so
+/// the rows with a NULL key were never shown (and after a NULL cursor nothing was). Walking
+/// the `next` links must give every row once, in the order SQLite's ORDER BY gives (NULLs
+/// first ascending, last descending).
+#[test]
+fn keyset_pages_over_a_nullable_key_show_every_row_once() {
+    let ratings = [
+        Some(3),
+        None,
+        Some(1),
+        None,
+        Some(3),
+        Some(2),
+        None,
+        Some(1),
+        Some(3),
+        None,
+        Some(2),
+    ];
+    let mut fixture = String::new();
+    for (i, r) in ratings.iter().enumerate() {
+        let rating = r.map_or("null".to_string(), |r| r.to_string());
+        fixture.push_str(&format!(
+            "- {{ model: Score, pk: {}, fields: {{ name: s{i}, rating: {rating} }} }}\n",
+            i + 1
+        ));
+    }
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            r#"
+site: { database: db.sqlite3, fixtures: [data/scores.yaml] }
+models:
+  Score:
+    fields:
+      name: { type: string }
+      rating: { type: integer, "null": true }
+    ordering: [rating]
+routes:
+  - { path: "scores/", view: list, model: Score, format: json, paginate_by: 3, keyset: true, ordering_fields: [rating] }
+"#,
+        ),
+        ("data/scores.yaml", &fixture),
+    ]);
+    let s = Local::load(&dir.path);
+    let db = Connection::open(dir.path.join("db.sqlite3")).unwrap();
+    for (ordering, sql) in [
+        ("rating", "SELECT id FROM score ORDER BY rating, id"),
+        (
+            "-rating",
+            "SELECT id FROM score ORDER BY rating DESC, id DESC",
+        ),
+    ] {
+        let want: Vec<i64> = db
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(want.len(), ratings.len());
+        let mut seen: Vec<i64> = Vec::new();
+        let mut target = Some(format!("/scores/?ordering={ordering}"));
+        while let Some(t) = target {
+            let r = s.get(&t);
+            assert_eq!(r.status, 200, "{t}: {}", r.body);
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            seen.extend(
+                body["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|row| row["id"].as_i64().unwrap()),
+            );
+            target = body["next"].as_str().map(str::to_string);
+            assert!(seen.len() <= ratings.len(), "{ordering}: {seen:?}");
+        }
+        assert_eq!(seen, want, "?ordering={ordering}");
+    }
+}
+
 #[test]
 fn keyset_after_a_hidden_row_is_404() {
     // GET /products/keyset/?after=19 (an unpublished product) answers 200 with the first page
