@@ -214,8 +214,9 @@ impl FormView {
         match (self.kind, row) {
             (FormKind::Delete, Some(row)) => self.delete(ctx, &call, db, row, get),
             (_, row) if get => {
-                let shown = row.as_ref().map(|r| self.as_posted(r)).unwrap_or_default();
-                self.render(ctx, &call, row, &shown, &[], 200)
+                let pairs = row.as_ref().map(|r| self.as_posted(r));
+                let shown = pairs.as_deref().map_or(Shown::Defaults, Shown::Posted);
+                self.render(ctx, &call, row, shown, &[], 200)
             }
             (_, row) => self.save(ctx, &call, db, by.as_ref().map(|(f, v)| (*f, v)), row),
         }
@@ -268,7 +269,7 @@ impl FormView {
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
             }
         }
-        self.render(ctx, call, row, &req.form, &messages, 400)
+        self.render(ctx, call, row, Shown::Posted(&req.form), &messages, 400)
     }
 
     /// Who writes, for the history log: `None` when the route keeps none. Read before the
@@ -396,7 +397,8 @@ impl FormView {
         self.page(ctx, call, Some(row), form, status)
     }
 
-    /// A row's values as a form would post them, to show it in its form.
+    /// A row's values as a form would post them, to show it in its form: shown as posted,
+    /// nothing falls back to a default.
     fn as_posted(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for f in &self.fields {
@@ -410,8 +412,6 @@ impl FormView {
                 Some(v) => out.push((f.name.clone(), text(v))),
             }
         }
-        // A form shown with a row is a form "as posted": nothing falls back to a default.
-        out.push((String::new(), String::new()));
         out
     }
 
@@ -420,7 +420,7 @@ impl FormView {
         ctx: &Ctx,
         call: &Call,
         object: Option<Map<String, Value>>,
-        posted: &[(String, String)],
+        shown: Shown,
         messages: &[(String, String)],
         status: u16,
     ) -> Result<Response, ViewError> {
@@ -430,7 +430,7 @@ impl FormView {
                 .iter()
                 .find(|(n, _)| *n == f.name)
                 .map(|(_, m)| m.as_str());
-            let mut field = field_context(f, posted, error);
+            let mut field = field_context(f, shown, error);
             if let Some(target) =
                 f.to.as_ref()
                     .and_then(|t| ctx.db.and_then(|db| db.model(t).map(|m| (db, m))))
@@ -443,7 +443,7 @@ impl FormView {
                     .flatten()
                     .filter_map(|v| v.as_str().map(String::from))
                     .collect();
-                if posted.is_empty() {
+                if let Shown::Defaults = shown {
                     keys.extend(field["value"].as_str().map(String::from));
                 }
                 let rows = db
@@ -772,9 +772,22 @@ pub fn label(name: &str) -> String {
     }
 }
 
-/// A field as a template sees it. `posted`: the request's form pairs on a re-render (the
-/// values are shown as sent), else empty (the field's default is shown); `error`: its message.
-pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&str>) -> Value {
+/// What a form's fields show: each field's default (a fresh form), or values as posted (a
+/// re-render shows the request's form pairs; an existing row is shown as its form would post
+/// it), where a field not sent is empty or unticked, never its default.
+#[derive(Debug, Clone, Copy)]
+pub enum Shown<'a> {
+    Defaults,
+    Posted(&'a [(String, String)]),
+}
+
+/// A field as a template sees it, showing `shown`; `error`: its message.
+pub fn field_context(field: &Field, shown: Shown, error: Option<&str>) -> Value {
+    let posted: &[(String, String)] = match shown {
+        Shown::Defaults => &[],
+        Shown::Posted(pairs) => pairs,
+    };
+    let fresh = matches!(shown, Shown::Defaults);
     let sent: Vec<&str> = posted
         .iter()
         .filter(|(k, _)| *k == field.name)
@@ -782,11 +795,11 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .collect();
     let value = match (sent.last(), &field.default) {
         (Some(v), _) => v.to_string(),
-        (None, Some(d)) if posted.is_empty() => text(d),
+        (None, Some(d)) if fresh => text(d),
         _ => String::new(),
     };
     let checked = match field.ty {
-        FieldType::Boolean if posted.is_empty() => field.default == Some(Value::Bool(true)),
+        FieldType::Boolean if fresh => field.default == Some(Value::Bool(true)),
         FieldType::Boolean => matches!(sent.last(), Some(&("on" | "true" | "1"))),
         _ => false,
     };
@@ -834,28 +847,40 @@ mod tests {
     #[test]
     fn a_field_shows_its_default_then_what_was_posted() {
         let status = field("{ type: string, choices: [draft, live], default: draft }");
-        let fresh = field_context(&status, &[], None);
+        let fresh = field_context(&status, Shown::Defaults, None);
         assert_eq!(fresh["widget"], "select");
         assert_eq!(fresh["value"], "draft");
         assert_eq!(fresh["options"][0]["selected"], true);
         assert_eq!(fresh["options"][1]["selected"], false);
         let posted = vec![("f".to_string(), "live".to_string())];
-        let again = field_context(&status, &posted, Some("nope"));
+        let again = field_context(&status, Shown::Posted(&posted), Some("nope"));
         assert_eq!(again["value"], "live");
         assert_eq!(again["options"][1]["selected"], true);
         assert_eq!(again["error"], "nope");
         assert_eq!(again["label"], "F");
 
         let flag = field("{ type: boolean, default: true }");
-        assert_eq!(field_context(&flag, &[], None)["checked"], true);
+        assert_eq!(field_context(&flag, Shown::Defaults, None)["checked"], true);
         // A checkbox left unticked is not sent: posted without it, it shows unticked.
         let other = vec![("g".to_string(), "x".to_string())];
-        assert_eq!(field_context(&flag, &other, None)["checked"], false);
-        assert_eq!(field_context(&flag, &other, None)["required"], false);
+        assert_eq!(
+            field_context(&flag, Shown::Posted(&other), None)["checked"],
+            false
+        );
+        assert_eq!(
+            field_context(&flag, Shown::Posted(&other), None)["required"],
+            false
+        );
 
         let body = field("{ type: text, \"null\": true }");
-        assert_eq!(field_context(&body, &[], None)["widget"], "textarea");
-        assert_eq!(field_context(&body, &[], None)["required"], false);
+        assert_eq!(
+            field_context(&body, Shown::Defaults, None)["widget"],
+            "textarea"
+        );
+        assert_eq!(
+            field_context(&body, Shown::Defaults, None)["required"],
+            false
+        );
         assert_eq!(label("published_at"), "Published at");
     }
 
@@ -882,8 +907,12 @@ mod tests {
             ("published".to_string(), "on".to_string()),
         ];
         let fields = vec![
-            field_context(&title, &posted, Some("at most 40 characters, got \"<b>\"")),
-            field_context(&flag, &posted, None),
+            field_context(
+                &title,
+                Shown::Posted(&posted),
+                Some("at most 40 characters, got \"<b>\""),
+            ),
+            field_context(&flag, Shown::Posted(&posted), None),
         ];
         let page = r
             .render_inline(
