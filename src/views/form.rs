@@ -202,6 +202,10 @@ impl FormView {
             }
             None => None,
         };
+        let get = matches!(call.req.method.as_str(), "GET" | "HEAD");
+        if let (FormKind::Delete, false, Some((f, v))) = (self.kind, get, &by) {
+            return self.delete(ctx, &call, db, (f, v));
+        }
         let row = match &by {
             Some((f, v)) => Some(
                 db.with(|c| find_row(&c.conn, &self.model, (f, v)))
@@ -210,9 +214,8 @@ impl FormView {
             ),
             None => None,
         };
-        let get = matches!(call.req.method.as_str(), "GET" | "HEAD");
         match (self.kind, row) {
-            (FormKind::Delete, Some(row)) => self.delete(ctx, &call, db, row, get),
+            (FormKind::Delete, Some(row)) => self.confirm(ctx, &call, db, row, 200),
             (_, row) if get => {
                 let pairs = row.as_ref().map(|r| self.as_posted(r));
                 let shown = pairs.as_deref().map_or(Shown::Defaults, Shown::Posted);
@@ -356,35 +359,48 @@ impl FormView {
         Ok(Response::redirect(303, location))
     }
 
-    /// delete: GET shows what goes with the row; POST deletes it all (303), or answers 409
-    /// with the same page when `on_delete: restrict` rows forbid it.
+    /// delete's POST: the row found and deleted with all that goes with it in one transaction
+    /// (303, filled from the row as it was), or, when `on_delete: restrict` rows forbid it,
+    /// the confirmation page again with them (409).
     fn delete(
         &self,
         ctx: &Ctx,
         call: &Call,
         db: &Database,
+        by: (&Field, &SqlValue),
+    ) -> Result<Response, ViewError> {
+        let actor = self.actor(ctx, call);
+        match db
+            .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
+            .map_err(|e| call.db(e))?
+        {
+            Ok(row) => self.saved(ctx, call, &row),
+            Err(WriteError::NotFound) => Err(ViewError::NotFound),
+            Err(WriteError::Db(e)) => Err(call.db(e)),
+            Err(WriteError::Field(..)) => {
+                let row = db
+                    .with(|c| find_row(&c.conn, &self.model, by))
+                    .map_err(|e| call.db(e))?
+                    .ok_or(ViewError::NotFound)?;
+                self.confirm(ctx, call, db, row, 409)
+            }
+        }
+    }
+
+    /// delete's page: what goes with the row (GET), or what forbids deleting it (409).
+    fn confirm(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        db: &Database,
         row: Map<String, Value>,
-        get: bool,
+        status: u16,
     ) -> Result<Response, ViewError> {
         let pk_field = self.model.pk_field();
         let pk = to_sql(
             pk_field.ty,
             row.get(&pk_field.column).unwrap_or(&Value::Null),
         );
-        let mut status = 200;
-        if !get {
-            let by = (pk_field, &pk);
-            let actor = self.actor(ctx, call);
-            match db
-                .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
-                .map_err(|e| call.db(e))?
-            {
-                Ok(()) => return self.saved(ctx, call, &row),
-                Err(WriteError::NotFound) => return Err(ViewError::NotFound),
-                Err(WriteError::Db(e)) => return Err(call.db(e)),
-                Err(WriteError::Field(..)) => status = 409,
-            }
-        }
         let plan = db
             .with(|c| cascade_plan(&c.conn, &db.models, &self.model, &pk))
             .map_err(|e| call.db(e))?;
