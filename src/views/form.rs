@@ -644,33 +644,48 @@ pub fn link(
     router: &Router,
     errors: &mut Vec<Diagnostic>,
 ) {
-    let mut found: Vec<(String, Option<RowLink>)> = Vec::new();
-    for def in defs {
-        let Some(e) = endpoints.iter().find(|e| e.origin == def.origin) else {
+    // A route that failed to compile has no endpoint: the others are found by their origin.
+    let by_origin: HashMap<&str, usize> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.origin.as_str(), i))
+        .collect();
+    let endpoint = |def: &RouteDef| by_origin.get(def.origin.as_str()).map(|&i| &endpoints[i]);
+    // Per model, in the router's order, the routes a form may go to: its HTML detail routes
+    // (create, update), its HTML list routes without captures (delete).
+    let mut details: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut lists: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, def) in defs.iter().enumerate() {
+        let Some(e) = endpoint(def) else { continue };
+        if !e.allows("GET") || def.page_route || is_admin(def) {
             continue;
+        }
+        let (to, model) = match &e.view {
+            View::Detail(v) if !v.out.json => (&mut details, &v.out.model.name),
+            View::List(v) if !v.out.json && router.pattern(index).param_names().is_empty() => {
+                (&mut lists, &v.out.model.name)
+            }
+            _ => continue,
         };
+        to.entry(model.as_str()).or_default().push(index);
+    }
+    let mut found: Vec<(usize, Option<RowLink>)> = Vec::new();
+    for def in defs {
+        let Some(e) = endpoint(def) else { continue };
         let View::Form(form) = &e.view else { continue };
         if form.success.is_some() || def.raw.success.is_some() {
             continue;
         }
         let model = &form.model;
-        let target = defs.iter().enumerate().find_map(|(index, other)| {
-            let o = endpoints.iter().find(|e| e.origin == other.origin)?;
-            let fits = match (&o.view, form.kind) {
-                (View::Detail(v), FormKind::Create | FormKind::Update) => {
-                    v.out.model.name == model.name && !v.out.json
-                }
-                (View::List(v), FormKind::Delete) => {
-                    v.out.model.name == model.name
-                        && !v.out.json
-                        && router.pattern(index).param_names().is_empty()
-                }
-                _ => false,
-            };
-            (fits && o.allows("GET") && !other.page_route && !is_admin(other))
-                .then(|| RowLink::to_route(router, index, model).ok())
-                .flatten()
-        });
+        let candidates = match form.kind {
+            FormKind::Delete => &lists,
+            FormKind::Create | FormKind::Update => &details,
+        };
+        let target = candidates
+            .get(model.name.as_str())
+            .into_iter()
+            .flatten()
+            .find_map(|&index| RowLink::to_route(router, index, model).ok());
         if target.is_none() {
             let (wanted, hint) = match form.kind {
                 FormKind::Delete => (
@@ -694,13 +709,11 @@ pub fn link(
                     .with_hint(Some(hint.into())),
             );
         }
-        found.push((def.origin.clone(), target));
+        found.push((by_origin[def.origin.as_str()], target));
     }
-    for (origin, target) in found {
-        if let Some(e) = endpoints.iter_mut().find(|e| e.origin == origin) {
-            if let View::Form(form) = &mut e.view {
-                form.success = target;
-            }
+    for (i, target) in found {
+        if let View::Form(form) = &mut endpoints[i].view {
+            form.success = target;
         }
     }
 }
