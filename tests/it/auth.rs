@@ -160,6 +160,33 @@ fn sign_in_shows_the_user_and_sign_out_deletes_the_session() {
     assert_eq!(get(&local, "/", &cookie).body, "Anonymous");
 }
 
+/// A site's own sign-in template (here through a partial) sees `form.no_users` while the site
+/// has no user, and sees the first user added while the site is loaded.
+#[test]
+fn a_sign_in_template_shows_no_users_until_the_first_is_added() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+routes:
+  - { path: signin/, name: login, view: login, template: signin.hbs }
+",
+        ),
+        ("templates/signin.hbs", "{{> parts/hint}}{{csrf_input}}"),
+        (
+            "templates/parts/hint.hbs",
+            "{{#if form.no_users}}No user yet{{else}}Sign in{{/if}}",
+        ),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/signin/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.starts_with("No user yet"), "{}", r.body);
+    add_user(&dir.path, "ann", "correct horse", false, true);
+    let r = local.get("/signin/");
+    assert!(r.body.starts_with("Sign in"), "{}", r.body);
+}
+
 #[test]
 fn wrong_password_unknown_user_and_inactive_user_get_the_same_400() {
     let (dir, local) = site();
