@@ -63,7 +63,7 @@ pub use facets::label_field;
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
-pub use list::ListView;
+pub use list::{page_path, ListView, PAGE_SUFFIX};
 pub use redirect::{RedirectTarget, RedirectView};
 pub use request::{decode_path, escape_uri_path, parse_cookies, set_cookie, Request, Response};
 pub use response::ResponseView;
