@@ -185,7 +185,7 @@ impl LoginView {
                     call.origin
                 );
                 let mut r = Response::html(429, THROTTLED.into());
-                r.headers.push(("Retry-After", wait.to_string()));
+                r.header("Retry-After", wait.to_string());
                 return Ok(r);
             }
         };
@@ -224,10 +224,10 @@ impl LoginView {
         .map_err(|e| call.db(e))?;
         let mut r = Response::redirect(303, next_or(req, &self.success));
         let age = u64::try_from(settings.session_age).unwrap_or(0);
-        r.headers.push((
+        r.header(
             "Set-Cookie",
             set_cookie(COOKIE, &key, Some(age), true, req.secure),
-        ));
+        );
         super::csrf::rotate(req, &mut r);
         Ok(r)
     }
@@ -291,10 +291,10 @@ impl LogoutView {
                 .map_err(|e| call.db(e))?;
         }
         let mut r = Response::redirect(303, next_or(req, &self.success));
-        r.headers.push((
+        r.header(
             "Set-Cookie",
             set_cookie(COOKIE, "", Some(0), true, req.secure),
-        ));
+        );
         Ok(r)
     }
 }
