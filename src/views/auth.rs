@@ -45,10 +45,7 @@ pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
     Needs {
         login: staff || r.raw.login_required == Some(true),
         staff,
-        admin: r
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with(&format!("{}:", crate::admin::NAMESPACE))),
+        admin: r.name.as_deref().is_some_and(crate::admin::owns),
         user: shows("user"),
         messages: shows("messages"),
     }

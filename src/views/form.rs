@@ -624,15 +624,6 @@ fn plan_context(plan: &CascadePlan) -> Value {
     })
 }
 
-/// Whether a route is one the admin generated (named in its namespace, which a site's own
-/// routes may not use).
-fn is_admin(def: &RouteDef) -> bool {
-    def.name
-        .as_deref()
-        .and_then(|n| n.split_once(':'))
-        .is_some_and(|(ns, _)| ns == crate::admin::NAMESPACE)
-}
-
 /// For each form route without `success:`, once every route is compiled: the model's detail
 /// route whose captures the row fills (create, update) or its list route without captures
 /// (delete), never one of the admin's (a visitor is not sent into it); a placed error with a
@@ -657,7 +648,8 @@ pub fn link(
     let mut lists: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, def) in defs.iter().enumerate() {
         let Some(e) = endpoint(def) else { continue };
-        if !e.allows("GET") || def.page_route || is_admin(def) {
+        if !e.allows("GET") || def.page_route || def.name.as_deref().is_some_and(crate::admin::owns)
+        {
             continue;
         }
         let (to, model) = match &e.view {
