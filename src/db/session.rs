@@ -366,17 +366,19 @@ pub fn begin_attempt(
     Ok(Attempt::Counted(ids))
 }
 
-/// Take back the failures an attempt was counted as (its password was right).
-pub fn forget_attempt(c: &Connection, ids: &[i64]) -> Result<(), DbError> {
-    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE id = ?1");
-    for id in ids {
-        run(&sql, |sql| c.execute(sql, [id]))?;
-    }
-    Ok(())
-}
-
-/// Forget a username's failures (after it signs in).
-pub fn clear_failures(c: &Connection, kind: &str, key: &str) -> Result<(), DbError> {
-    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE kind = ?1 AND key = ?2");
-    run(&sql, |sql| c.execute(sql, params![kind, key])).map(drop)
+/// Its password was right: take back the failures the attempt was counted as (`ids`), and
+/// forget every failure of `kind` `key` (the username's), in one statement.
+pub fn forget_attempt(
+    c: &Connection,
+    ids: &[i64],
+    (kind, key): (&str, &str),
+) -> Result<(), DbError> {
+    let marks: Vec<String> = (3..ids.len() + 3).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "DELETE FROM {FAILURE_TABLE} WHERE (kind = ?1 AND key = ?2) OR id IN ({})",
+        marks.join(", ")
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&kind, &key];
+    values.extend(ids.iter().map(|id| id as &dyn rusqlite::ToSql));
+    run(&sql, |sql| c.execute(sql, values.as_slice())).map(drop)
 }

@@ -214,8 +214,7 @@ impl LoginView {
             if let Some(old) = &old {
                 store::delete_session(&c.conn, old, now)?;
             }
-            store::forget_attempt(&c.conn, &ids)?;
-            store::clear_failures(&c.conn, "user", username)?;
+            store::forget_attempt(&c.conn, &ids, ("user", username))?;
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })
         .map_err(|e| call.db(e))?;

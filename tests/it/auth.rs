@@ -330,6 +330,36 @@ fn a_sign_in_attempt_forgets_failures_older_than_the_window() {
     assert_eq!(failure_count(&dir.path), 2);
 }
 
+/// A right password takes back its own attempt's rows and forgets the username's failures;
+/// the failures of the addresses that guessed before are kept.
+#[test]
+fn a_sign_in_forgets_the_usernames_failures_not_other_addresses() {
+    let (dir, local) = site();
+    for _ in 0..3 {
+        assert_eq!(attempt(&local, "ann", "no", "10.0.1.1").status, 400);
+    }
+    assert_eq!(attempt(&local, "root", "no", "10.0.1.1").status, 400);
+    assert_eq!(failure_count(&dir.path), 8);
+    let r = attempt(&local, "ann", "correct horse", "10.0.1.2");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let left: Vec<(String, String)> = {
+        let conn = db(&dir.path);
+        let mut stmt = conn
+            .prepare("SELECT kind, key FROM trellis_login_failure ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let address = ("address".to_string(), "10.0.1.1".to_string());
+    let root = ("user".to_string(), "root".to_string());
+    assert_eq!(
+        left,
+        [&address, &address, &address, &root, &address].map(Clone::clone)
+    );
+}
+
 #[test]
 fn failed_sign_ins_are_slowed_per_client_address() {
     let (dir, local) = site();
