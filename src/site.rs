@@ -45,11 +45,12 @@ fn page_route(
                 &at,
                 "`pages: path` needs a path that ends with `/` (or is empty)",
             )
-            .with_hint(Some(
-                "its pages are `…/page/2/`; a path like `posts.json` keeps `?page=`".into(),
-            )));
+            .with_hint(Some(format!(
+                "its pages are `{}`; a path like `posts.json` keeps `?page=`",
+                views::page_path("…/", 2)
+            ))));
     }
-    let suffix = Pattern::parse_path("page/<int:page>/", convs)
+    let suffix = Pattern::parse_path(views::PAGE_SUFFIX, convs)
         .and_then(|p| def.pattern.join(&p))
         .map_err(|e| pattern_diag(&def.source, &at, e))?;
     Ok(Some(RouteDef {

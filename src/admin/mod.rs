@@ -38,6 +38,13 @@ const DEFAULT_COLUMNS: usize = 5;
 /// The namespace of the admin's route names.
 pub const NAMESPACE: &str = "admin";
 
+/// Whether a route's name is in the admin's namespace (`admin:…`): one of the admin's routes.
+pub fn owns(route_name: &str) -> bool {
+    route_name
+        .split_once(':')
+        .is_some_and(|(ns, _)| ns == NAMESPACE)
+}
+
 /// The admin's sign-in route's name (`login` in [`NAMESPACE`]).
 pub const LOGIN: &str = "admin:login";
 
@@ -654,5 +661,11 @@ mod tests {
     #[test]
     fn login_is_the_login_route_of_the_namespace() {
         assert_eq!(super::LOGIN, format!("{}:login", super::NAMESPACE));
+    }
+
+    #[test]
+    fn the_admin_owns_the_names_of_its_namespace_only() {
+        assert!(super::owns(super::LOGIN) && super::owns("admin:post-change"));
+        assert!(!super::owns("blog:admin") && !super::owns("admin") && !super::owns("admins:x"));
     }
 }

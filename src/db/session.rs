@@ -127,7 +127,21 @@ pub struct UserRow {
     pub last_login: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, username, is_staff, is_active, date_joined, last_login";
+/// The columns of a user's row, in the order [`user_row`] reads them (never the hash).
+const USER_FIELDS: [&str; 6] = [
+    "id",
+    "username",
+    "is_staff",
+    "is_active",
+    "date_joined",
+    "last_login",
+];
+
+/// [`USER_FIELDS`] as a select list, each of the table called `u` in the query; a column
+/// selected after them is at index `USER_FIELDS.len()`.
+fn user_columns() -> String {
+    USER_FIELDS.map(|c| format!("u.{c}")).join(", ")
+}
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -182,7 +196,10 @@ pub fn remove_user(c: &Connection, username: &str) -> Result<bool, DbError> {
 
 /// Every user, by username.
 pub fn list_users(c: &Connection) -> Result<Vec<UserRow>, DbError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM {USER_TABLE} ORDER BY username");
+    let sql = format!(
+        "SELECT {} FROM {USER_TABLE} u ORDER BY username",
+        user_columns()
+    );
     run(&sql, |sql| {
         let mut stmt = c.prepare(sql)?;
         let rows = stmt.query_map([], user_row)?;
@@ -201,10 +218,15 @@ pub fn user_with_hash(
     c: &Connection,
     username: &str,
 ) -> Result<Option<(UserRow, String)>, DbError> {
-    let sql = format!("SELECT {USER_COLUMNS}, password FROM {USER_TABLE} WHERE username = ?1");
+    let sql = format!(
+        "SELECT {}, u.password FROM {USER_TABLE} u WHERE username = ?1",
+        user_columns()
+    );
     run(&sql, |sql| {
-        c.query_row(sql, [username], |r| Ok((user_row(r)?, r.get(6)?)))
-            .optional()
+        c.query_row(sql, [username], |r| {
+            Ok((user_row(r)?, r.get(USER_FIELDS.len())?))
+        })
+        .optional()
     })
 }
 
@@ -231,13 +253,16 @@ pub fn session_user(
     now: i64,
 ) -> Result<Option<(UserRow, String)>, DbError> {
     let sql = format!(
-        "SELECT u.id, u.username, u.is_staff, u.is_active, u.date_joined, u.last_login, s.messages \
+        "SELECT {}, s.messages \
          FROM {SESSION_TABLE} s JOIN {USER_TABLE} u ON u.id = s.user_id \
-         WHERE s.session_key = ?1 AND s.expires > ?2 AND u.is_active"
+         WHERE s.session_key = ?1 AND s.expires > ?2 AND u.is_active",
+        user_columns()
     );
     run(&sql, |sql| {
-        c.query_row(sql, params![key, now], |r| Ok((user_row(r)?, r.get(6)?)))
-            .optional()
+        c.query_row(sql, params![key, now], |r| {
+            Ok((user_row(r)?, r.get(USER_FIELDS.len())?))
+        })
+        .optional()
     })
 }
 
@@ -341,17 +366,19 @@ pub fn begin_attempt(
     Ok(Attempt::Counted(ids))
 }
 
-/// Take back the failures an attempt was counted as (its password was right).
-pub fn forget_attempt(c: &Connection, ids: &[i64]) -> Result<(), DbError> {
-    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE id = ?1");
-    for id in ids {
-        run(&sql, |sql| c.execute(sql, [id]))?;
-    }
-    Ok(())
-}
-
-/// Forget a username's failures (after it signs in).
-pub fn clear_failures(c: &Connection, kind: &str, key: &str) -> Result<(), DbError> {
-    let sql = format!("DELETE FROM {FAILURE_TABLE} WHERE kind = ?1 AND key = ?2");
-    run(&sql, |sql| c.execute(sql, params![kind, key])).map(drop)
+/// Its password was right: take back the failures the attempt was counted as (`ids`), and
+/// forget every failure of `kind` `key` (the username's), in one statement.
+pub fn forget_attempt(
+    c: &Connection,
+    ids: &[i64],
+    (kind, key): (&str, &str),
+) -> Result<(), DbError> {
+    let marks: Vec<String> = (3..ids.len() + 3).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "DELETE FROM {FAILURE_TABLE} WHERE (kind = ?1 AND key = ?2) OR id IN ({})",
+        marks.join(", ")
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&kind, &key];
+    values.extend(ids.iter().map(|id| id as &dyn rusqlite::ToSql));
+    run(&sql, |sql| c.execute(sql, values.as_slice())).map(drop)
 }

@@ -434,7 +434,8 @@ pub fn cascade_plan(
 }
 
 /// Delete the row of `model` whose column `by.0` holds `by.1`, and what its foreign keys
-/// cascade to, in one transaction: [`WriteError::NotFound`] when there is no such row, a
+/// cascade to, in one transaction; returns the row as it was (column → value, read in the
+/// transaction). [`WriteError::NotFound`] when there is no such row, a
 /// [`WriteError::Field`] (named after the model) when `on_delete: restrict` rows forbid it.
 /// With `log`, the history log's "Deleted." row is written first, in the same transaction: a
 /// refused delete rolls it back with the rest.
@@ -443,11 +444,11 @@ pub fn delete_row(
     model: &Model,
     by: (&Field, &SqlValue),
     log: Option<&Actor>,
-) -> Result<(), WriteError> {
+) -> Result<Map<String, Value>, WriteError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pk = find_pk(&tx, model, by)?.ok_or(WriteError::NotFound)?;
+    let row = read_row(&tx, model, &pk)?;
     if let Some(actor) = log {
-        let row = read_row(&tx, model, &pk)?;
         history::log(&tx, actor, model, &row, Action::Deleted, &[])?;
     }
     let sql = format!(
@@ -466,7 +467,7 @@ pub fn delete_row(
         Err(e) => return Err(DbError::at(&sql, e).into()),
     }
     tx.commit()?;
-    Ok(())
+    Ok(row)
 }
 
 /// How many keys one `IN (…)` binds: far below SQLite's limit on a statement's parameters.
@@ -925,7 +926,8 @@ mod tests {
         assert!(matches!(refused, Err(WriteError::Field(..))), "{refused:?}");
         assert_eq!((db.count("post"), db.count(history::TABLE)), (2, 5));
         db.conn.execute_batch("DROP TRIGGER keep").unwrap();
-        delete_row(&mut db.conn, post, (id, &one), log).unwrap();
+        let gone = delete_row(&mut db.conn, post, (id, &one), log).unwrap();
+        assert_eq!(gone["title"], "T3");
         let deleted = &entries(&db)[0];
         assert_eq!(
             (deleted.action.as_str(), deleted.change_message.as_str()),

@@ -40,20 +40,12 @@ pub const ADMIN_INVALID: &str = "Please enter the correct username and password 
 /// What a route asks of sign-in: its keys, and whether its template shows `user` or `messages`
 /// (then the session is read for it).
 pub fn needs(r: &RouteDef, env: &CompileEnv) -> Needs {
-    let shows = |word: &str| {
-        r.raw
-            .template
-            .as_deref()
-            .is_some_and(|t| names(env.renderer.as_deref(), t, word))
-    };
+    let shows = |word: &str| own_template_names(r, env, word);
     let staff = r.raw.staff_required == Some(true);
     Needs {
         login: staff || r.raw.login_required == Some(true),
         staff,
-        admin: r
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with(&format!("{}:", crate::admin::NAMESPACE))),
+        admin: r.name.as_deref().is_some_and(crate::admin::owns),
         user: shows("user"),
         messages: shows("messages"),
     }
@@ -69,6 +61,15 @@ pub fn names(renderer: Option<&crate::render::Renderer>, template: &str, word: &
             .iter()
             .any(|end| r.mentions(template, &format!("{word}{end}")))
     })
+}
+
+/// Whether the route's own `template:` may read `word` (as [`names`] says); the built-in pages
+/// (no `template:`) read neither `user`, `messages` nor `no_users`.
+fn own_template_names(r: &RouteDef, env: &CompileEnv, word: &str) -> bool {
+    r.raw
+        .template
+        .as_deref()
+        .is_some_and(|t| names(env.renderer.as_deref(), t, word))
 }
 
 /// `success`: a route name without arguments, reversed once; `/` when absent.
@@ -111,6 +112,9 @@ pub struct LoginView {
     staff_only: bool,
     /// The route's `context:`, merged into the page's.
     context: Map<String, serde_json::Value>,
+    /// Whether the page may show `form.no_users` (the admin's does): only then is the
+    /// database asked, on each render (a user added while serving is seen at once).
+    shows_no_users: bool,
 }
 
 impl LoginView {
@@ -130,6 +134,7 @@ impl LoginView {
             success,
             staff_only: r.name.as_deref() == Some(crate::admin::LOGIN),
             context: r.context(),
+            shows_no_users: own_template_names(r, env, "no_users"),
         }
     }
 
@@ -177,7 +182,7 @@ impl LoginView {
                     call.origin
                 );
                 let mut r = Response::html(429, THROTTLED.into());
-                r.headers.push(("Retry-After", wait.to_string()));
+                r.header("Retry-After", wait.to_string());
                 return Ok(r);
             }
         };
@@ -209,17 +214,16 @@ impl LoginView {
             if let Some(old) = &old {
                 store::delete_session(&c.conn, old, now)?;
             }
-            store::forget_attempt(&c.conn, &ids)?;
-            store::clear_failures(&c.conn, "user", username)?;
+            store::forget_attempt(&c.conn, &ids, ("user", username))?;
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })
         .map_err(|e| call.db(e))?;
         let mut r = Response::redirect(303, next_or(req, &self.success));
         let age = u64::try_from(settings.session_age).unwrap_or(0);
-        r.headers.push((
+        r.header(
             "Set-Cookie",
             set_cookie(COOKIE, &key, Some(age), true, req.secure),
-        ));
+        );
         super::csrf::rotate(req, &mut r);
         Ok(r)
     }
@@ -233,18 +237,19 @@ impl LoginView {
         status: u16,
     ) -> Result<Response, ViewError> {
         let next = safe_next(call.req).unwrap_or_default();
+        let mut form = json!({"username": username, "error": error, "next": next});
         // With no user at all, a page can say how to make the first one (the admin's does).
-        let no_users = match ctx.db {
-            Some(db) => !db
-                .with(|c| store::has_users(&c.conn))
-                .map_err(|e| call.db(e))?,
-            None => true,
-        };
+        if self.shows_no_users {
+            let no_users = match ctx.db {
+                Some(db) => !db
+                    .with(|c| store::has_users(&c.conn))
+                    .map_err(|e| call.db(e))?,
+                None => true,
+            };
+            form["no_users"] = no_users.into();
+        }
         let mut extra = self.context.clone();
-        extra.insert(
-            "form".into(),
-            json!({"username": username, "error": error, "next": next, "no_users": no_users}),
-        );
+        extra.insert("form".into(), form);
         let context = ctx.context(call.req, call.params, call.query.clone(), extra, self.uses);
         let body = match &self.template {
             Some(t) => ctx.renderer.render(t, context),
@@ -282,10 +287,10 @@ impl LogoutView {
                 .map_err(|e| call.db(e))?;
         }
         let mut r = Response::redirect(303, next_or(req, &self.success));
-        r.headers.push((
+        r.header(
             "Set-Cookie",
             set_cookie(COOKIE, "", Some(0), true, req.secure),
-        ));
+        );
         Ok(r)
     }
 }

@@ -243,18 +243,17 @@ impl Cors {
         }
         let mut r = Response::html(204, String::new());
         self.allow_origin(&ask.origin, &mut r);
-        r.headers
-            .push(("Access-Control-Allow-Methods", methods.join(", ")));
+        r.header("Access-Control-Allow-Methods", methods.join(", "));
         let headers = match &self.headers {
             // Any: the ones asked for (a literal `*` is not understood with credentials).
             None => requested.join(", "),
             Some(list) => list.join(", "),
         };
         if !headers.is_empty() {
-            r.headers.push(("Access-Control-Allow-Headers", headers));
+            r.header("Access-Control-Allow-Headers", headers);
         }
         if let Some(age) = self.max_age {
-            r.headers.push(("Access-Control-Max-Age", age.to_string()));
+            r.header("Access-Control-Max-Age", age.to_string());
         }
         self.vary(&mut r);
         Some(r)
@@ -271,8 +270,7 @@ impl Cors {
         }
         self.allow_origin(&ask.origin, r);
         if !self.expose.is_empty() {
-            r.headers
-                .push(("Access-Control-Expose-Headers", self.expose.join(", ")));
+            r.header("Access-Control-Expose-Headers", self.expose.join(", "));
         }
     }
 
@@ -282,10 +280,9 @@ impl Cors {
         } else {
             origin.to_string()
         };
-        r.headers.push(("Access-Control-Allow-Origin", value));
+        r.header("Access-Control-Allow-Origin", value);
         if self.credentials {
-            r.headers
-                .push(("Access-Control-Allow-Credentials", "true".into()));
+            r.header("Access-Control-Allow-Credentials", "true");
         }
     }
 

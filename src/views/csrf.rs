@@ -123,7 +123,7 @@ pub fn token(req: &Request) -> String {
 pub fn set_cookie_if_used(req: &Request, r: &mut Response) {
     if let Some(secret) = req.csrf.get() {
         let cookie = set_cookie(COOKIE, secret, Some(COOKIE_AGE), false, req.secure);
-        r.headers.push(("Set-Cookie", cookie));
+        r.header("Set-Cookie", cookie);
         r.vary("Cookie");
     }
 }
@@ -132,7 +132,7 @@ pub fn set_cookie_if_used(req: &Request, r: &mut Response) {
 pub fn rotate(req: &Request, r: &mut Response) {
     let secret = random_string(SECRET_LENGTH);
     let cookie = set_cookie(COOKIE, &secret, Some(COOKIE_AGE), false, req.secure);
-    r.headers.push(("Set-Cookie", cookie));
+    r.header("Set-Cookie", cookie);
 }
 
 /// `site.security.csrf_trusted_origins`, compiled as Django's `CsrfViewMiddleware` reads

@@ -91,7 +91,7 @@ pub fn page(
              <style>{STYLE}</style>\n</head>\n<body id=\"trellis-debug\">\n{body}</body>\n</html>\n"
         ),
     );
-    r.headers.push(("Cache-Control", "no-store".into()));
+    r.header("Cache-Control", "no-store");
     r
 }
 

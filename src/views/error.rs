@@ -116,7 +116,7 @@ pub(super) fn respond_at(
                 Some(route) => fallback_page(405, &route),
                 None => Response::html(405, String::new()),
             };
-            r.headers.push(("Allow", allow));
+            r.header("Allow", allow);
             r
         }
         ViewError::Unavailable { retry_after, .. } => unavailable(retry_after, Answer::Html),
@@ -176,9 +176,9 @@ fn json_error(error: &ViewError, method: &str) -> Response {
     };
     let mut r = Response::json(error.status(), &serde_json::json!({ "detail": detail }));
     match error {
-        ViewError::MethodNotAllowed { allow, .. } => r.headers.push(("Allow", allow.clone())),
+        ViewError::MethodNotAllowed { allow, .. } => r.header("Allow", allow.clone()),
         ViewError::Unavailable { retry_after, .. } => {
-            r.headers.push(("Retry-After", retry_after.to_string()))
+            r.header("Retry-After", retry_after.to_string())
         }
         _ => {}
     }
@@ -221,7 +221,7 @@ pub fn unavailable(retry_after: u32, answer: Answer) -> Response {
         return json_error(&busy, "");
     }
     let mut r = fallback_page(503, "");
-    r.headers.push(("Retry-After", retry_after.to_string()));
+    r.header("Retry-After", retry_after.to_string());
     r
 }
 

@@ -186,7 +186,7 @@ fn list_pages(ctx: &Ctx, v: &ListView, url: String, p: &mut RoutePlan) -> Result
         ));
     } else if v.path_pages {
         for n in 2..=pages {
-            p.urls.push(format!("{url}page/{n}/"));
+            p.urls.push(super::list::page_path(&url, n));
         }
     }
     Ok(())

@@ -202,6 +202,10 @@ impl FormView {
             }
             None => None,
         };
+        let get = matches!(call.req.method.as_str(), "GET" | "HEAD");
+        if let (FormKind::Delete, false, Some((f, v))) = (self.kind, get, &by) {
+            return self.delete(ctx, &call, db, (f, v));
+        }
         let row = match &by {
             Some((f, v)) => Some(
                 db.with(|c| find_row(&c.conn, &self.model, (f, v)))
@@ -210,12 +214,12 @@ impl FormView {
             ),
             None => None,
         };
-        let get = matches!(call.req.method.as_str(), "GET" | "HEAD");
         match (self.kind, row) {
-            (FormKind::Delete, Some(row)) => self.delete(ctx, &call, db, row, get),
+            (FormKind::Delete, Some(row)) => self.confirm(ctx, &call, db, row, 200),
             (_, row) if get => {
-                let shown = row.as_ref().map(|r| self.as_posted(r)).unwrap_or_default();
-                self.render(ctx, &call, row, &shown, &[], 200)
+                let pairs = row.as_ref().map(|r| self.as_posted(r));
+                let shown = pairs.as_deref().map_or(Shown::Defaults, Shown::Posted);
+                self.render(ctx, &call, row, shown, &[], 200)
             }
             (_, row) => self.save(ctx, &call, db, by.as_ref().map(|(f, v)| (*f, v)), row),
         }
@@ -268,7 +272,7 @@ impl FormView {
                 Err(WriteError::Db(e)) => return Err(call.db(e)),
             }
         }
-        self.render(ctx, call, row, &req.form, &messages, 400)
+        self.render(ctx, call, row, Shown::Posted(&req.form), &messages, 400)
     }
 
     /// Who writes, for the history log: `None` when the route keeps none. Read before the
@@ -355,35 +359,48 @@ impl FormView {
         Ok(Response::redirect(303, location))
     }
 
-    /// delete: GET shows what goes with the row; POST deletes it all (303), or answers 409
-    /// with the same page when `on_delete: restrict` rows forbid it.
+    /// delete's POST: the row found and deleted with all that goes with it in one transaction
+    /// (303, filled from the row as it was), or, when `on_delete: restrict` rows forbid it,
+    /// the confirmation page again with them (409).
     fn delete(
         &self,
         ctx: &Ctx,
         call: &Call,
         db: &Database,
+        by: (&Field, &SqlValue),
+    ) -> Result<Response, ViewError> {
+        let actor = self.actor(ctx, call);
+        match db
+            .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
+            .map_err(|e| call.db(e))?
+        {
+            Ok(row) => self.saved(ctx, call, &row),
+            Err(WriteError::NotFound) => Err(ViewError::NotFound),
+            Err(WriteError::Db(e)) => Err(call.db(e)),
+            Err(WriteError::Field(..)) => {
+                let row = db
+                    .with(|c| find_row(&c.conn, &self.model, by))
+                    .map_err(|e| call.db(e))?
+                    .ok_or(ViewError::NotFound)?;
+                self.confirm(ctx, call, db, row, 409)
+            }
+        }
+    }
+
+    /// delete's page: what goes with the row (GET), or what forbids deleting it (409).
+    fn confirm(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        db: &Database,
         row: Map<String, Value>,
-        get: bool,
+        status: u16,
     ) -> Result<Response, ViewError> {
         let pk_field = self.model.pk_field();
         let pk = to_sql(
             pk_field.ty,
             row.get(&pk_field.column).unwrap_or(&Value::Null),
         );
-        let mut status = 200;
-        if !get {
-            let by = (pk_field, &pk);
-            let actor = self.actor(ctx, call);
-            match db
-                .with(|c| Ok(delete_row(&mut c.conn, &self.model, by, actor.as_ref())))
-                .map_err(|e| call.db(e))?
-            {
-                Ok(()) => return self.saved(ctx, call, &row),
-                Err(WriteError::NotFound) => return Err(ViewError::NotFound),
-                Err(WriteError::Db(e)) => return Err(call.db(e)),
-                Err(WriteError::Field(..)) => status = 409,
-            }
-        }
         let plan = db
             .with(|c| cascade_plan(&c.conn, &db.models, &self.model, &pk))
             .map_err(|e| call.db(e))?;
@@ -396,7 +413,8 @@ impl FormView {
         self.page(ctx, call, Some(row), form, status)
     }
 
-    /// A row's values as a form would post them, to show it in its form.
+    /// A row's values as a form would post them, to show it in its form: shown as posted,
+    /// nothing falls back to a default.
     fn as_posted(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for f in &self.fields {
@@ -410,8 +428,6 @@ impl FormView {
                 Some(v) => out.push((f.name.clone(), text(v))),
             }
         }
-        // A form shown with a row is a form "as posted": nothing falls back to a default.
-        out.push((String::new(), String::new()));
         out
     }
 
@@ -420,7 +436,7 @@ impl FormView {
         ctx: &Ctx,
         call: &Call,
         object: Option<Map<String, Value>>,
-        posted: &[(String, String)],
+        shown: Shown,
         messages: &[(String, String)],
         status: u16,
     ) -> Result<Response, ViewError> {
@@ -430,7 +446,7 @@ impl FormView {
                 .iter()
                 .find(|(n, _)| *n == f.name)
                 .map(|(_, m)| m.as_str());
-            let mut field = field_context(f, posted, error);
+            let mut field = field_context(f, shown, error);
             if let Some(target) =
                 f.to.as_ref()
                     .and_then(|t| ctx.db.and_then(|db| db.model(t).map(|m| (db, m))))
@@ -443,7 +459,7 @@ impl FormView {
                     .flatten()
                     .filter_map(|v| v.as_str().map(String::from))
                     .collect();
-                if posted.is_empty() {
+                if let Shown::Defaults = shown {
                     keys.extend(field["value"].as_str().map(String::from));
                 }
                 let rows = db
@@ -608,15 +624,6 @@ fn plan_context(plan: &CascadePlan) -> Value {
     })
 }
 
-/// Whether a route is one the admin generated (named in its namespace, which a site's own
-/// routes may not use).
-fn is_admin(def: &RouteDef) -> bool {
-    def.name
-        .as_deref()
-        .and_then(|n| n.split_once(':'))
-        .is_some_and(|(ns, _)| ns == crate::admin::NAMESPACE)
-}
-
 /// For each form route without `success:`, once every route is compiled: the model's detail
 /// route whose captures the row fills (create, update) or its list route without captures
 /// (delete), never one of the admin's (a visitor is not sent into it); a placed error with a
@@ -628,33 +635,49 @@ pub fn link(
     router: &Router,
     errors: &mut Vec<Diagnostic>,
 ) {
-    let mut found: Vec<(String, Option<RowLink>)> = Vec::new();
-    for def in defs {
-        let Some(e) = endpoints.iter().find(|e| e.origin == def.origin) else {
+    // A route that failed to compile has no endpoint: the others are found by their origin.
+    let by_origin: HashMap<&str, usize> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.origin.as_str(), i))
+        .collect();
+    let endpoint = |def: &RouteDef| by_origin.get(def.origin.as_str()).map(|&i| &endpoints[i]);
+    // Per model, in the router's order, the routes a form may go to: its HTML detail routes
+    // (create, update), its HTML list routes without captures (delete).
+    let mut details: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut lists: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, def) in defs.iter().enumerate() {
+        let Some(e) = endpoint(def) else { continue };
+        if !e.allows("GET") || def.page_route || def.name.as_deref().is_some_and(crate::admin::owns)
+        {
             continue;
+        }
+        let (to, model) = match &e.view {
+            View::Detail(v) if !v.out.json => (&mut details, &v.out.model.name),
+            View::List(v) if !v.out.json && router.pattern(index).param_names().is_empty() => {
+                (&mut lists, &v.out.model.name)
+            }
+            _ => continue,
         };
+        to.entry(model.as_str()).or_default().push(index);
+    }
+    let mut found: Vec<(usize, Option<RowLink>)> = Vec::new();
+    for def in defs {
+        let Some(e) = endpoint(def) else { continue };
         let View::Form(form) = &e.view else { continue };
         if form.success.is_some() || def.raw.success.is_some() {
             continue;
         }
         let model = &form.model;
-        let target = defs.iter().enumerate().find_map(|(index, other)| {
-            let o = endpoints.iter().find(|e| e.origin == other.origin)?;
-            let fits = match (&o.view, form.kind) {
-                (View::Detail(v), FormKind::Create | FormKind::Update) => {
-                    v.out.model.name == model.name && !v.out.json
-                }
-                (View::List(v), FormKind::Delete) => {
-                    v.out.model.name == model.name
-                        && !v.out.json
-                        && router.pattern(index).param_names().is_empty()
-                }
-                _ => false,
-            };
-            (fits && o.allows("GET") && !other.page_route && !is_admin(other))
-                .then(|| RowLink::to_route(router, index, model).ok())
-                .flatten()
-        });
+        let candidates = match form.kind {
+            FormKind::Delete => &lists,
+            FormKind::Create | FormKind::Update => &details,
+        };
+        let target = candidates
+            .get(model.name.as_str())
+            .into_iter()
+            .flatten()
+            .find_map(|&index| RowLink::to_route(router, index, model).ok());
         if target.is_none() {
             let (wanted, hint) = match form.kind {
                 FormKind::Delete => (
@@ -678,13 +701,11 @@ pub fn link(
                     .with_hint(Some(hint.into())),
             );
         }
-        found.push((def.origin.clone(), target));
+        found.push((by_origin[def.origin.as_str()], target));
     }
-    for (origin, target) in found {
-        if let Some(e) = endpoints.iter_mut().find(|e| e.origin == origin) {
-            if let View::Form(form) = &mut e.view {
-                form.success = target;
-            }
+    for (i, target) in found {
+        if let View::Form(form) = &mut endpoints[i].view {
+            form.success = target;
         }
     }
 }
@@ -772,9 +793,22 @@ pub fn label(name: &str) -> String {
     }
 }
 
-/// A field as a template sees it. `posted`: the request's form pairs on a re-render (the
-/// values are shown as sent), else empty (the field's default is shown); `error`: its message.
-pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&str>) -> Value {
+/// What a form's fields show: each field's default (a fresh form), or values as posted (a
+/// re-render shows the request's form pairs; an existing row is shown as its form would post
+/// it), where a field not sent is empty or unticked, never its default.
+#[derive(Debug, Clone, Copy)]
+pub enum Shown<'a> {
+    Defaults,
+    Posted(&'a [(String, String)]),
+}
+
+/// A field as a template sees it, showing `shown`; `error`: its message.
+pub fn field_context(field: &Field, shown: Shown, error: Option<&str>) -> Value {
+    let posted: &[(String, String)] = match shown {
+        Shown::Defaults => &[],
+        Shown::Posted(pairs) => pairs,
+    };
+    let fresh = matches!(shown, Shown::Defaults);
     let sent: Vec<&str> = posted
         .iter()
         .filter(|(k, _)| *k == field.name)
@@ -782,11 +816,11 @@ pub fn field_context(field: &Field, posted: &[(String, String)], error: Option<&
         .collect();
     let value = match (sent.last(), &field.default) {
         (Some(v), _) => v.to_string(),
-        (None, Some(d)) if posted.is_empty() => text(d),
+        (None, Some(d)) if fresh => text(d),
         _ => String::new(),
     };
     let checked = match field.ty {
-        FieldType::Boolean if posted.is_empty() => field.default == Some(Value::Bool(true)),
+        FieldType::Boolean if fresh => field.default == Some(Value::Bool(true)),
         FieldType::Boolean => matches!(sent.last(), Some(&("on" | "true" | "1"))),
         _ => false,
     };
@@ -834,28 +868,40 @@ mod tests {
     #[test]
     fn a_field_shows_its_default_then_what_was_posted() {
         let status = field("{ type: string, choices: [draft, live], default: draft }");
-        let fresh = field_context(&status, &[], None);
+        let fresh = field_context(&status, Shown::Defaults, None);
         assert_eq!(fresh["widget"], "select");
         assert_eq!(fresh["value"], "draft");
         assert_eq!(fresh["options"][0]["selected"], true);
         assert_eq!(fresh["options"][1]["selected"], false);
         let posted = vec![("f".to_string(), "live".to_string())];
-        let again = field_context(&status, &posted, Some("nope"));
+        let again = field_context(&status, Shown::Posted(&posted), Some("nope"));
         assert_eq!(again["value"], "live");
         assert_eq!(again["options"][1]["selected"], true);
         assert_eq!(again["error"], "nope");
         assert_eq!(again["label"], "F");
 
         let flag = field("{ type: boolean, default: true }");
-        assert_eq!(field_context(&flag, &[], None)["checked"], true);
+        assert_eq!(field_context(&flag, Shown::Defaults, None)["checked"], true);
         // A checkbox left unticked is not sent: posted without it, it shows unticked.
         let other = vec![("g".to_string(), "x".to_string())];
-        assert_eq!(field_context(&flag, &other, None)["checked"], false);
-        assert_eq!(field_context(&flag, &other, None)["required"], false);
+        assert_eq!(
+            field_context(&flag, Shown::Posted(&other), None)["checked"],
+            false
+        );
+        assert_eq!(
+            field_context(&flag, Shown::Posted(&other), None)["required"],
+            false
+        );
 
         let body = field("{ type: text, \"null\": true }");
-        assert_eq!(field_context(&body, &[], None)["widget"], "textarea");
-        assert_eq!(field_context(&body, &[], None)["required"], false);
+        assert_eq!(
+            field_context(&body, Shown::Defaults, None)["widget"],
+            "textarea"
+        );
+        assert_eq!(
+            field_context(&body, Shown::Defaults, None)["required"],
+            false
+        );
         assert_eq!(label("published_at"), "Published at");
     }
 
@@ -882,8 +928,12 @@ mod tests {
             ("published".to_string(), "on".to_string()),
         ];
         let fields = vec![
-            field_context(&title, &posted, Some("at most 40 characters, got \"<b>\"")),
-            field_context(&flag, &posted, None),
+            field_context(
+                &title,
+                Shown::Posted(&posted),
+                Some("at most 40 characters, got \"<b>\""),
+            ),
+            field_context(&flag, Shown::Posted(&posted), None),
         ];
         let page = r
             .render_inline(

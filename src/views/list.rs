@@ -72,6 +72,26 @@ pub struct ListView {
     pub path_pages: bool,
 }
 
+/// `pages: path`: what the route it adds appends to the list's path (which ends in `/`) for
+/// pages 2 on.
+pub const PAGE_SUFFIX: &str = "page/<int:page>/";
+
+/// The path of page `number` of the list at `base` (its own path, ending in `/`):
+/// [`PAGE_SUFFIX`] with the number, `/blog/` → `/blog/page/2/`.
+pub fn page_path(base: &str, number: i64) -> String {
+    let page = PAGE_SUFFIX.replace("<int:page>", &number.to_string());
+    format!("{base}{page}")
+}
+
+/// The list's own path from the path of one of its pages 2 on (which the route of
+/// [`PAGE_SUFFIX`] matched): `/blog/page/3/` → `/blog/`.
+fn list_path(page_path: &str) -> String {
+    let segments = PAGE_SUFFIX.matches('/').count();
+    let trimmed = page_path.trim_end_matches('/');
+    let base = trimmed.rsplitn(segments + 1, '/').nth(segments);
+    format!("{}/", base.unwrap_or_default())
+}
+
 impl ListView {
     /// Compile a list route; `captures` are the names its path captures, each of which its
     /// `where:` must use.
@@ -526,13 +546,10 @@ impl ListView {
         }
         let mut path = req.path.clone();
         if params.contains_key("page") {
-            // `/blog/page/3/` → `/blog/`: the route matched that suffix.
-            let trimmed = path.trim_end_matches('/');
-            let base = trimmed.rsplitn(3, '/').nth(2).unwrap_or_default();
-            path = format!("{base}/");
+            path = list_path(&path);
         }
         if number > 1 {
-            path.push_str(&format!("page/{number}/"));
+            path = page_path(&path, number);
         }
         req.url_at(&path, None, &["page", "after"])
     }
@@ -795,4 +812,18 @@ fn compile_filters(
         }
     }
     filters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_path_and_its_list_path_are_each_others_inverse() {
+        assert_eq!(page_path("/blog/", 2), "/blog/page/2/");
+        assert_eq!(page_path("/", 10), "/page/10/");
+        assert_eq!(list_path("/blog/page/2/"), "/blog/");
+        assert_eq!(list_path("/a/b/page/03/"), "/a/b/");
+        assert_eq!(list_path("/page/2/"), "/");
+    }
 }

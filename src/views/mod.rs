@@ -63,7 +63,7 @@ pub use facets::label_field;
 pub use feed::FeedView;
 pub use fields::SchemaNeeds;
 pub use links::{parse_base_url, BASE_URL_HINT};
-pub use list::ListView;
+pub use list::{page_path, ListView, PAGE_SUFFIX};
 pub use redirect::{RedirectTarget, RedirectView};
 pub use request::{decode_path, escape_uri_path, parse_cookies, set_cookie, Request, Response};
 pub use response::ResponseView;
@@ -397,7 +397,7 @@ fn keep_private(ctx: &Ctx, endpoint: Option<&Endpoint>, req: &Request, r: &mut R
         e.auth.login || e.auth.staff || matches!(e.view, View::Login(_) | View::Logout(_))
     });
     if never && ctx.settings.frameable {
-        r.headers.push(("X-Frame-Options", "DENY".into()));
+        r.header("X-Frame-Options", "DENY");
     }
     if r.headers
         .iter()
@@ -406,12 +406,12 @@ fn keep_private(ctx: &Ctx, endpoint: Option<&Endpoint>, req: &Request, r: &mut R
         return;
     }
     if never {
-        r.headers.push((
+        r.header(
             "Cache-Control",
-            "max-age=0, no-cache, no-store, must-revalidate, private".into(),
-        ));
+            "max-age=0, no-cache, no-store, must-revalidate, private",
+        );
     } else if matches!(req.session.get(), Some(Some(_))) {
-        r.headers.push(("Cache-Control", "private".into()));
+        r.header("Cache-Control", "private");
     }
 }
 
@@ -460,7 +460,7 @@ fn dispatch(
     // Django's View.options: 200, the Allow header, no body; a RedirectView redirects instead.
     if req.method == "OPTIONS" && !matches!(endpoint.view, View::Redirect(_)) {
         let mut r = Response::html(200, String::new());
-        r.headers.push(("Allow", endpoint.allow.join(", ")));
+        r.header("Allow", endpoint.allow.join(", "));
         return Ok(r);
     }
     if !endpoint.allows(&req.method) {

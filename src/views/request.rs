@@ -288,6 +288,11 @@ impl Response {
         }
     }
 
+    /// Add the header `name: value` (after any of the same name: `Set-Cookie` may come twice).
+    pub fn header(&mut self, name: &'static str, value: impl Into<String>) {
+        self.headers.push((name, value.into()));
+    }
+
     /// Add `header` to the response's `Vary` (one header, names joined, each once).
     pub fn vary(&mut self, header: &str) {
         match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
@@ -296,7 +301,7 @@ impl Response {
                 v.push_str(", ");
                 v.push_str(header);
             }
-            None => self.headers.push(("Vary", header.into())),
+            None => self.header("Vary", header),
         }
     }
 

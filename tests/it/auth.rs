@@ -160,6 +160,33 @@ fn sign_in_shows_the_user_and_sign_out_deletes_the_session() {
     assert_eq!(get(&local, "/", &cookie).body, "Anonymous");
 }
 
+/// A site's own sign-in template (here through a partial) sees `form.no_users` while the site
+/// has no user, and sees the first user added while the site is loaded.
+#[test]
+fn a_sign_in_template_shows_no_users_until_the_first_is_added() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+routes:
+  - { path: signin/, name: login, view: login, template: signin.hbs }
+",
+        ),
+        ("templates/signin.hbs", "{{> parts/hint}}{{csrf_input}}"),
+        (
+            "templates/parts/hint.hbs",
+            "{{#if form.no_users}}No user yet{{else}}Sign in{{/if}}",
+        ),
+    ]);
+    let local = Local::load(&dir.path);
+    let r = local.get("/signin/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.starts_with("No user yet"), "{}", r.body);
+    add_user(&dir.path, "ann", "correct horse", false, true);
+    let r = local.get("/signin/");
+    assert!(r.body.starts_with("Sign in"), "{}", r.body);
+}
+
 #[test]
 fn wrong_password_unknown_user_and_inactive_user_get_the_same_400() {
     let (dir, local) = site();
@@ -301,6 +328,36 @@ fn a_sign_in_attempt_forgets_failures_older_than_the_window() {
     assert_eq!(attempt(&local, "ann", "no", "10.0.1.2").status, 400);
     // Only the new attempt's two rows are left: the table does not grow without end.
     assert_eq!(failure_count(&dir.path), 2);
+}
+
+/// A right password takes back its own attempt's rows and forgets the username's failures;
+/// the failures of the addresses that guessed before are kept.
+#[test]
+fn a_sign_in_forgets_the_usernames_failures_not_other_addresses() {
+    let (dir, local) = site();
+    for _ in 0..3 {
+        assert_eq!(attempt(&local, "ann", "no", "10.0.1.1").status, 400);
+    }
+    assert_eq!(attempt(&local, "root", "no", "10.0.1.1").status, 400);
+    assert_eq!(failure_count(&dir.path), 8);
+    let r = attempt(&local, "ann", "correct horse", "10.0.1.2");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let left: Vec<(String, String)> = {
+        let conn = db(&dir.path);
+        let mut stmt = conn
+            .prepare("SELECT kind, key FROM trellis_login_failure ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let address = ("address".to_string(), "10.0.1.1".to_string());
+    let root = ("user".to_string(), "root".to_string());
+    assert_eq!(
+        left,
+        [&address, &address, &address, &root, &address].map(Clone::clone)
+    );
 }
 
 #[test]
