@@ -42,6 +42,10 @@ pub struct Settings {
     /// The site lets any site frame its pages (`site.security`): the pages only for someone
     /// signed in, and sign-in's, are sent with `X-Frame-Options: DENY` even so.
     pub frameable: bool,
+    /// What signs the `messages` cookie of a visitor without a session (`auth::flash`), once
+    /// the server has read the secret key; without it (in-process tests, `trellis build`) such
+    /// a visitor's messages are kept nowhere.
+    pub messages_signer: Option<crate::secret::Signer>,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -66,6 +70,7 @@ impl Settings {
             cors: None,
             auth: crate::auth::Auth::default(),
             frameable: false,
+            messages_signer: None,
             site: Value::Object(site),
         }
     }
@@ -83,6 +88,14 @@ impl Settings {
     /// These settings with the site's `auth`.
     pub fn with_auth(self, auth: crate::auth::Auth) -> Settings {
         Settings { auth, ..self }
+    }
+
+    /// These settings with the `messages` cookie's signer.
+    pub fn with_messages_signer(self, messages_signer: Option<crate::secret::Signer>) -> Settings {
+        Settings {
+            messages_signer,
+            ..self
+        }
     }
 
     /// These settings with the site's CORS policy.

@@ -47,6 +47,9 @@ pub struct Request {
     pub client: Option<String>,
     /// The request's session once read (`auth::session`): `Some(None)` when it has none.
     pub session: std::cell::OnceCell<Option<crate::auth::Session>>,
+    /// What the request read from and added to the `messages` cookie of a visitor without a
+    /// session (`auth::flash`), written on the answer.
+    pub flash: std::cell::RefCell<crate::auth::flash::Flash>,
 }
 
 impl Request {
@@ -90,6 +93,7 @@ impl Request {
             csrf: std::cell::OnceCell::new(),
             client: None,
             session: std::cell::OnceCell::new(),
+            flash: Default::default(),
         };
         (request, undecodable)
     }
