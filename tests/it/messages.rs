@@ -153,7 +153,7 @@ fn a_visitor_sees_a_public_forms_success_message_once_over_http() {
 
 /// A cookie a visitor made or changed is never believed and never an error page: tampered,
 /// truncated, signed with another key, or with the site's key for another purpose (salt). The
-/// page shows no message and deletes the cookie.
+/// page shows no message and deletes the cookie. A genuine one outlives a reload.
 #[test]
 fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
     let dir = site();
@@ -188,10 +188,13 @@ fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
         assert_eq!((what, r.status, r.body.as_str()), (what, 200, "Guest"));
         assert_deletes_the_cookie(&r);
     }
-    // The genuine one still reads.
+    // The genuine one still reads, after a reload too: the new site signs with the same key.
+    let home = server.site_path().join("templates/home.hbs");
+    std::fs::write(&home, format!("Reloaded {HOME}")).unwrap();
+    server.wait_for_log_count("reloaded in ", 1);
     assert_eq!(
         get(&server, "/", &good).body,
-        "Guest[success: Thanks, Ann!]"
+        "Reloaded Guest[success: Thanks, Ann!]"
     );
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }
