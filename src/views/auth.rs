@@ -111,6 +111,8 @@ pub struct LoginView {
     staff_only: bool,
     /// The route's `context:`, merged into the page's.
     context: Map<String, serde_json::Value>,
+    /// `success_message:` (`{username}`), kept in the new session.
+    message: Option<super::message::SuccessMessage>,
 }
 
 impl LoginView {
@@ -130,6 +132,7 @@ impl LoginView {
             success,
             staff_only: r.name.as_deref() == Some(crate::admin::LOGIN),
             context: r.context(),
+            message: super::message::SuccessMessage::compile_login(r, errors),
         }
     }
 
@@ -214,6 +217,13 @@ impl LoginView {
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })
         .map_err(|e| call.db(e))?;
+        if let Some(message) = &self.message {
+            let row = Map::from_iter([("username".to_string(), user.username.clone().into())]);
+            // Signed in already: a message that cannot be kept is logged, not a failed sign-in.
+            if let Err(e) = auth::add_message_to(db, &key, "success", &message.fill(&row)) {
+                tracing::warn!("keeping the message after {}: {e}", call.origin);
+            }
+        }
         let mut r = Response::redirect(303, next_or(req, &self.success));
         let age = u64::try_from(settings.session_age).unwrap_or(0);
         r.headers.push((

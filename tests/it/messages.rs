@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use trellis::secret::Signer;
 
 use crate::auth::user;
-use crate::common::{write_files, Resp, Server, SiteDir};
+use crate::common::{check_prints, write_files, Resp, Server, SiteDir};
 use crate::csrf::{csrf_cookie, token_in, FORM};
 
 const SITE: &str = "site: { database: db.sqlite3, proxy: { scheme_header: { name: X-Forwarded-Proto, value: https } } }
@@ -20,7 +20,7 @@ routes:
   - { path: '', name: home, view: template, template: home.hbs }
   - { path: plain/, name: plain, view: template, template: plain.hbs }
   - { path: sign/, name: sign, view: create, model: Entry, success: home, success_message: 'Thanks, {name}!' }
-  - { path: login/, name: login, view: login, success: home }
+  - { path: login/, name: login, view: login, success: home, success_message: 'Welcome back, {username}!' }
 ";
 
 const HOME: &str = "{{#if user.is_authenticated}}Hello {{user.username}}{{else}}Guest{{/if}}\
@@ -199,8 +199,9 @@ fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }
 
-/// A signed-in user's messages stay in the session (no cookie), and a page shows those of a
-/// cookie left from before signing in first.
+/// A signed-in user's messages stay in the session (no cookie), the sign-in's own
+/// `success_message:` first; a page shows those of a cookie left from before signing in
+/// before them.
 #[test]
 fn a_signed_in_users_messages_stay_in_the_session() {
     let dir = site();
@@ -240,8 +241,24 @@ fn a_signed_in_users_messages_stay_in_the_session() {
     let home = get(&server, "/", &format!("{session}; {early}"));
     assert_eq!(
         home.body,
-        "Hello ann[success: Thanks, Early!][success: Thanks, Ann!]"
+        "Hello ann[success: Thanks, Early!][success: Welcome back, ann!][success: Thanks, Ann!]"
     );
     assert_deletes_the_cookie(&home);
     assert_eq!(get(&server, "/", &session).body, "Hello ann");
+}
+
+/// On a sign-in route, `success_message:` knows one placeholder, `{username}`.
+#[test]
+fn a_login_success_message_naming_another_field_is_refused_at_load() {
+    check_prints(
+        "site: { database: db.sqlite3 }
+routes:
+  - { path: login/, name: login, view: login, success_message: 'Hi {usernme}' }
+",
+        &[
+            "site.yaml:3:",
+            "routes[0].success_message: `{usernme}`: the sign-in form has no field `usernme`",
+            "did you mean `username`?",
+        ],
+    );
 }
