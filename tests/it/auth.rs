@@ -96,7 +96,7 @@ fn sign_in(local: &Local, user: &str, password: &str) -> Resp {
 }
 
 /// The `sessionid` value a response sets.
-fn session_cookie(r: &Resp) -> String {
+pub(crate) fn session_cookie(r: &Resp) -> String {
     r.headers
         .iter()
         .filter(|(n, _)| n == "set-cookie")

@@ -6,12 +6,11 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
 use trellis::secret::Signer;
 
-use crate::auth::user;
+use crate::auth::{session_cookie, user};
 use crate::common::{check_prints, write_files, Resp, Server, SiteDir};
-use crate::csrf::{csrf_cookie, token_in, FORM};
+use crate::crud::{column, submit_with};
 
 const SITE: &str = "site: { database: db.sqlite3, proxy: { scheme_header: { name: X-Forwarded-Proto, value: https } } }
 models:
@@ -37,18 +36,7 @@ fn site() -> SiteDir {
 /// GET the form at `path` (for its CSRF cookie and token), then POST `fields` with `cookies`
 /// (`name=value; …`, may be empty) and any `extra` headers.
 fn post(server: &Server, path: &str, fields: &str, cookies: &str, extra: &[(&str, &str)]) -> Resp {
-    let page = server.get(path);
-    assert_eq!(page.status, 200, "{page:?}");
-    let (secret, _) = csrf_cookie(&page);
-    let token = token_in(&page.body);
-    let cookie = match cookies {
-        "" => format!("csrftoken={secret}"),
-        _ => format!("csrftoken={secret}; {cookies}"),
-    };
-    let mut headers = vec![("Cookie", cookie.as_str()), ("Content-Type", FORM)];
-    headers.extend_from_slice(extra);
-    let body = format!("csrfmiddlewaretoken={token}&{fields}");
-    server.request_with_body("POST", path, &headers, &body)
+    submit_with(server, path, fields, cookies, extra).1
 }
 
 fn get(server: &Server, path: &str, cookies: &str) -> Resp {
@@ -78,12 +66,7 @@ fn assert_deletes_the_cookie(r: &Resp) {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let conn = Connection::open(dir.join("db.sqlite3")).unwrap();
-    let mut stmt = conn.prepare("SELECT name FROM entry ORDER BY id").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    column(dir, "SELECT name FROM entry ORDER BY id")
 }
 
 /// A public guest book: the visitor who signs it is thanked on the next page, once, with the
@@ -218,26 +201,12 @@ fn a_signed_in_users_messages_stay_in_the_session() {
         &[],
     );
     assert_eq!(login.status, 303, "{}", login.body);
-    let session = login
-        .headers
-        .iter()
-        .find_map(|(n, v)| {
-            (n == "set-cookie")
-                .then(|| v.strip_prefix("sessionid="))
-                .flatten()
-        })
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let session = format!("sessionid={session}");
+    let session = format!("sessionid={}", session_cookie(&login));
     let r = post(&server, "/sign/", "name=Ann", &session, &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(messages_line(&r), None, "{:?}", r.headers);
-    let stored: String = Connection::open(server.site_path().join("db.sqlite3"))
-        .unwrap()
-        .query_row("SELECT messages FROM trellis_session", [], |r| r.get(0))
-        .unwrap();
-    assert!(stored.contains("Thanks, Ann!"), "{stored}");
+    let stored = column(server.site_path(), "SELECT messages FROM trellis_session");
+    assert!(stored[0].contains("Thanks, Ann!"), "{stored:?}");
     let home = get(&server, "/", &format!("{session}; {early}"));
     assert_eq!(
         home.body,
