@@ -575,7 +575,7 @@ fn serve_command(
         eprintln!("error: {e}");
         ExitCode::FAILURE
     })?;
-    let site = load(&dir.path)?;
+    let mut site = load(&dir.path)?;
     if site.allowed_hosts.is_none() && !trellis::hosts::is_loopback(&addr) {
         eprintln!("error: {}", trellis::hosts::refusal(&addr));
         return Err(ExitCode::FAILURE);
@@ -592,6 +592,7 @@ fn serve_command(
         ExitCode::FAILURE
     })?;
     tracing::info!("secret key: {}", secret.from);
+    site.set_secret_key(&secret.key);
     let bundled = dir.origin == Origin::Bundled;
     serve(
         site,

@@ -6,6 +6,10 @@
 //! The file's name starts with a dot, so the watcher ignores it (`reload::ignored` skips hidden
 //! files) and the static files never serve it (`statics` refuses hidden names), wherever the
 //! database and the static folder are.
+//!
+//! [`Signer`] signs with it as Django's `django.core.signing.Signer` does (HMAC-SHA256, a salt
+//! per purpose): what a visitor keeps for us (the `messages` cookie, `auth::flash`) comes back
+//! unchanged or is refused.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,9 +117,131 @@ fn create(path: &PathBuf) -> Result<String, String> {
     }
 }
 
+/// Django's `Signer(key=…, salt=…)`: `value:signature`, the signature an HMAC-SHA256 of the
+/// value under the key `sha256(salt + "signer" + secret key)`, in URL-safe base64 without
+/// padding. The salt names the purpose, so a value signed for one purpose is refused for
+/// another even under the same key. The same key, salt and value give Django's signature.
+#[derive(Clone)]
+pub struct Signer {
+    /// The HMAC key: derived once from the salt and the secret key.
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(..)")
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl Signer {
+    pub fn new(secret_key: &str, salt: &str) -> Signer {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(salt.as_bytes());
+        h.update(b"signer");
+        h.update(secret_key.as_bytes());
+        Signer {
+            key: h.finalize().into(),
+        }
+    }
+
+    fn mac(&self, value: &str) -> HmacSha256 {
+        use hmac::Mac;
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes a key of any size");
+        mac.update(value.as_bytes());
+        mac
+    }
+
+    /// `value:signature` (`value` must not be read as holding a `:` of its own: the last one
+    /// separates, as in Django).
+    pub fn sign(&self, value: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        let tag = self.mac(value).finalize().into_bytes();
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
+        format!("{value}:{sig}")
+    }
+
+    /// The value of a signed text whose signature is right (checked in constant time), else
+    /// `None`: tampered, truncated, signed with another key or for another purpose.
+    pub fn unsign<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        use base64::Engine;
+        use hmac::Mac;
+        let (value, sig) = signed.rsplit_once(':')?;
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sig)
+            .ok()?;
+        self.mac(value).verify_slice(&tag).ok()?;
+        Some(value)
+    }
+
+    /// Django's `sign_object` (uncompressed): compact JSON, URL-safe base64, signed.
+    pub fn sign_json<T: serde::Serialize>(&self, value: &T) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        self.sign(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+    }
+
+    /// Django's `unsign_object`: `None` for a bad signature or what is not the JSON of a `T`.
+    pub fn unsign_json<T: serde::de::DeserializeOwned>(&self, signed: &str) -> Option<T> {
+        use base64::Engine;
+        let b64 = self.unsign(signed)?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64)
+            .ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signatures Django 5.2 gives for the same key, salt and value
+    /// (`Signer(key="k" * 40, salt=…).sign(…)` and `.sign_object(…)`).
+    #[test]
+    fn signatures_are_djangos_and_a_changed_byte_key_or_salt_is_refused() {
+        let key = "k".repeat(40);
+        let signer = Signer::new(&key, "trellis.messages");
+        assert_eq!(
+            signer.sign("hello"),
+            "hello:ePAPHb4KAlZSY3FjNrBcDXVvTvmtUyZ9fX6KOnsRJ0g"
+        );
+        let list = serde_json::json!([{"level": "success", "text": "Thanks, Ann!"}]);
+        let signed = signer.sign_json(&list);
+        assert_eq!(
+            signed,
+            "W3sibGV2ZWwiOiJzdWNjZXNzIiwidGV4dCI6IlRoYW5rcywgQW5uISJ9XQ:d_k6T0KTvVOY0fQ6Sw0c2rgnWKyW_s665FIjHaUKHrs"
+        );
+        assert_eq!(signer.unsign_json::<serde_json::Value>(&signed), Some(list));
+        // Another purpose (salt) under the same key: Django's signature, refused here.
+        let other = Signer::new(&key, "other");
+        let theirs = "W3sibGV2ZWwiOiJzdWNjZXNzIiwidGV4dCI6IlRoYW5rcywgQW5uISJ9XQ:PSl2lksQ2O5Uxwoj8xyRms44tw4y6J71FTTrkTVvAMA";
+        assert_eq!(
+            other.sign_json(&serde_json::json!([{"level": "success", "text": "Thanks, Ann!"}])),
+            theirs
+        );
+        assert_eq!(signer.unsign(theirs), None);
+        // Another key, a changed value, a cut signature, no signature, garbage.
+        let other_key = Signer::new(&"j".repeat(40), "trellis.messages");
+        let bad = [
+            other_key.sign("hello"),
+            signer.sign("hello").replace("hello", "hellO"),
+            signer.sign("hello")[..20].to_string(),
+            "hello".to_string(),
+            "hello:".to_string(),
+            ":::%%%".to_string(),
+        ];
+        for b in &bad {
+            assert_eq!(signer.unsign(b), None, "{b}");
+        }
+        assert_eq!(
+            signer.unsign_json::<serde_json::Value>(&signer.sign("not base64!")),
+            None
+        );
+    }
 
     #[test]
     fn the_environment_wins_and_a_short_key_is_refused() {

@@ -316,7 +316,8 @@ impl Site {
                 .with_cors(cors)
                 .with_auth(auth)
                 .with_frameable(security.frameable())
-                .with_csrf_trusted(csrf_trusted),
+                .with_csrf_trusted(csrf_trusted)
+                .with_messages_signer(previous.and_then(|p| p.settings.messages_signer.clone())),
             root: root.clone(),
             static_dir: root.join(&settings.static_dir),
             statics,
@@ -426,6 +427,13 @@ impl Site {
             Some(db) => db.snapshot(|| views::export::plan(&ctx, &self.endpoints)),
             None => views::export::plan(&ctx, &self.endpoints),
         }
+    }
+
+    /// Sign with the site's secret key (`secret::load`) what needs it: the `messages` cookie
+    /// of visitors without a session. A reloaded site keeps the key of the one it replaces.
+    pub fn set_secret_key(&mut self, key: &str) {
+        let signer = crate::secret::Signer::new(key, crate::auth::flash::SALT);
+        self.settings.messages_signer = Some(signer);
     }
 
     /// What a view may use: never the whole site.

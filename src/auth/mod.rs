@@ -7,11 +7,13 @@
 //! - [`current_user`]: the signed-in user of a request, looked up once (a database read, only
 //!   when the request has a `sessionid` cookie) and kept in `Request::session`;
 //! - [`add_message`]: a flash message, kept in the session until a page that shows
-//!   `messages` has shown it once;
+//!   `messages` has shown it once — for a visitor with no session, in a signed cookie
+//!   ([`flash`]);
 //! - [`guard`]: `login_required` / `staff_required`, run by `views::dispatch` before a view;
 //! - [`safe_next`]: Django's `url_has_allowed_host_and_scheme` for local paths;
 //! - [`hash_password`] / [`verify_password`]: argon2id PHC strings.
 
+pub mod flash;
 pub mod users;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -189,11 +191,16 @@ pub fn current_user(ctx: &Ctx, req: &Request) -> Option<User> {
     }
 }
 
-/// Keep a message in the request's session, for the next page that shows `messages`.
-/// `Ok(false)` when the request has no session to keep it in.
+/// Keep a message for the next page that shows `messages`: in the request's session, or for a
+/// visitor without one in the signed `messages` cookie ([`flash`]). `Ok(false)` when there is
+/// nowhere to keep it (no session, and no secret key to sign a cookie with).
 pub fn add_message(ctx: &Ctx, req: &Request, level: &str, text: &str) -> Result<bool, DbError> {
     let (Some(s), Some(db)) = (session(ctx, req)?, ctx.db) else {
-        return Ok(false);
+        let message = Message {
+            level: level.into(),
+            text: text.into(),
+        };
+        return Ok(flash::add(ctx.settings, req, message));
     };
     add_message_to(db, &s.key, level, text)?;
     Ok(true)
@@ -243,6 +250,9 @@ pub fn guard(
         }
     };
     let s = session(ctx, req).map_err(db_error)?;
+    if needs.messages {
+        flash::load(ctx.settings, req);
+    }
     if let (true, Some(s), Some(db)) = (needs.messages, s, ctx.db) {
         if !s.messages.is_empty() {
             db.with(|c| store::set_messages(&c.conn, &s.key, "[]"))
@@ -276,18 +286,21 @@ pub fn guard(
     }
 }
 
-/// What templates see as `user` and `messages`, once the request's session was read.
+/// What templates see as `user` and `messages`, once the request's session was read: the
+/// messages of the `messages` cookie (taken now: the answer deletes it), then the session's.
 pub fn context(req: &Request) -> Option<(Value, Value)> {
     let s = req.session.get()?;
+    let mut messages = flash::take(req);
     Some(match s {
         Some(s) => {
             let mut user = serde_json::to_value(&s.user).unwrap_or_default();
             user["is_authenticated"] = true.into();
-            (user, serde_json::to_value(&s.messages).unwrap_or_default())
+            messages.extend(s.messages.iter().cloned());
+            (user, serde_json::to_value(&messages).unwrap_or_default())
         }
         None => (
             json!({"username": "", "is_staff": false, "is_active": false, "is_authenticated": false}),
-            json!([]),
+            serde_json::to_value(&messages).unwrap_or_default(),
         ),
     })
 }

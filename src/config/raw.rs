@@ -656,9 +656,9 @@ pub struct RawRoute {
     /// new row's fields (`slug`, or `pk` for its primary key), as a feed's `link`.
     #[serde(default)]
     pub success: Option<String>,
-    /// A message kept for a signed-in user's next page once the row is saved or deleted
-    /// (Django's SuccessMessageMixin): `{field}` is that field of the row (view: create,
-    /// update, delete).
+    /// A message kept for the visitor's next page that shows `messages` once the row is saved
+    /// or deleted (Django's SuccessMessageMixin): `{field}` is that field of the row (view:
+    /// create, update, delete); on view: login, once signed in, `{username}` is the user's name.
     #[serde(default)]
     pub success_message: Option<String>,
     /// Static filters: `{ published: true, created_at__lte: "2026-01-01" }` (view: list, detail).
@@ -1202,7 +1202,7 @@ macro_rules! view_keys {
 view_keys! {
     "model" model: MODEL_KEY_VIEWS, required by MODEL_KEY_VIEWS;
     "success" success: FORM_VIEWS;
-    "success_message" success_message: &[Create, Update, Delete];
+    "success_message" success_message: &[Create, Update, Delete, Login];
     "where" where_: ROW_VIEWS;
     "format" format: MODEL_VIEWS;
     "filename" filename: &[List];

@@ -115,6 +115,8 @@ pub struct LoginView {
     /// Whether the page may show `form.no_users` (the admin's does): only then is the
     /// database asked, on each render (a user added while serving is seen at once).
     shows_no_users: bool,
+    /// `success_message:` (`{username}`), kept in the new session.
+    message: Option<super::message::SuccessMessage>,
 }
 
 impl LoginView {
@@ -135,6 +137,7 @@ impl LoginView {
             staff_only: r.name.as_deref() == Some(crate::admin::LOGIN),
             context: r.context(),
             shows_no_users: own_template_names(r, env, "no_users"),
+            message: super::message::SuccessMessage::compile_login(r, errors),
         }
     }
 
@@ -218,6 +221,13 @@ impl LoginView {
             store::create_session(&c.conn, &key, user.id, now + settings.session_age)
         })
         .map_err(|e| call.db(e))?;
+        if let Some(message) = &self.message {
+            let row = Map::from_iter([("username".to_string(), user.username.clone().into())]);
+            // Signed in already: a message that cannot be kept is logged, not a failed sign-in.
+            if let Err(e) = auth::add_message_to(db, &key, "success", &message.fill(&row)) {
+                tracing::warn!("keeping the message after {}: {e}", call.origin);
+            }
+        }
         let mut r = Response::redirect(303, next_or(req, &self.success));
         let age = u64::try_from(settings.session_age).unwrap_or(0);
         r.header(

@@ -45,6 +45,10 @@ pub struct Settings {
     /// `site.security.csrf_trusted_origins`, compiled: what the CSRF check trusts besides
     /// the site's own origin.
     pub csrf_trusted: super::csrf::Trusted,
+    /// What signs the `messages` cookie of a visitor without a session (`auth::flash`), once
+    /// the server has read the secret key; without it (in-process tests, `trellis build`) such
+    /// a visitor's messages are kept nowhere.
+    pub messages_signer: Option<crate::secret::Signer>,
     /// `site` as templates see it, built once.
     site: Value,
 }
@@ -70,6 +74,7 @@ impl Settings {
             auth: crate::auth::Auth::default(),
             frameable: false,
             csrf_trusted: super::csrf::Trusted::default(),
+            messages_signer: None,
             site: Value::Object(site),
         }
     }
@@ -95,6 +100,14 @@ impl Settings {
     /// These settings with the site's `auth`.
     pub fn with_auth(self, auth: crate::auth::Auth) -> Settings {
         Settings { auth, ..self }
+    }
+
+    /// These settings with the `messages` cookie's signer.
+    pub fn with_messages_signer(self, messages_signer: Option<crate::secret::Signer>) -> Settings {
+        Settings {
+            messages_signer,
+            ..self
+        }
     }
 
     /// These settings with the site's CORS policy.

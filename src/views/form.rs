@@ -77,7 +77,7 @@ pub struct FormView {
     /// The admin's forms: a message after each change, and where "Save and add another" and
     /// "Save and continue editing" go.
     admin: Option<AdminLinks>,
-    /// `success_message:`, kept for a signed-in user's next page.
+    /// `success_message:`, kept for the visitor's next page.
     message: Option<super::message::SuccessMessage>,
 }
 
@@ -592,9 +592,9 @@ fn not_writable(r: &RouteDef, model: &Model, f: &Field) -> Option<String> {
     }
 }
 
-/// Keep a success message for the signed-in user's next page (a visitor has no session to
-/// keep it in). The row is saved: a message that cannot be kept is logged, never a failed
-/// answer.
+/// Keep a success message for the visitor's next page (in a signed-in user's session, else in
+/// the signed `messages` cookie). The row is saved: a message that cannot be kept is logged,
+/// never a failed answer.
 fn keep_message(ctx: &Ctx, call: &Call, text: &str) {
     if let Err(e) = crate::auth::add_message(ctx, call.req, "success", text) {
         tracing::warn!("keeping the message after {}: {e}", call.origin);

@@ -1,8 +1,10 @@
 //! `success_message:` on a `create`, `update` or `delete` route (Django's
 //! `SuccessMessageMixin`): a text with `{field}` placeholders, checked against the model's
 //! fields at load and filled from the saved (or deleted) row after COMMIT; `views::form` keeps
-//! it in the session of a signed-in user with `auth::add_message`. It is plain text: the page
-//! that shows `messages` escapes it like any other value.
+//! it with `auth::add_message` (in a signed-in user's session, else in the visitor's signed
+//! `messages` cookie). On a `login` route (Django's `LoginView` with the mixin) the one
+//! placeholder is `{username}`, and `views::auth` keeps it in the new session. It is plain
+//! text: the page that shows `messages` escapes it like any other value.
 
 use serde_json::{Map, Value};
 
@@ -27,6 +29,27 @@ impl SuccessMessage {
     pub fn compile(
         r: &RouteDef,
         model: &Model,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<SuccessMessage> {
+        let fields: Vec<(&str, &str)> = model
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.column.as_str()))
+            .collect();
+        Self::compile_for(r, &model.name, &fields, errors)
+    }
+
+    /// A `login` route's `success_message:`: `{username}` is the signed-in user's name (the
+    /// key of the row [`SuccessMessage::fill`] is given).
+    pub fn compile_login(r: &RouteDef, errors: &mut Vec<Diagnostic>) -> Option<SuccessMessage> {
+        Self::compile_for(r, "the sign-in form", &[("username", "username")], errors)
+    }
+
+    /// `compile` against `fields` (name, column) of `owner` (named in messages).
+    fn compile_for(
+        r: &RouteDef,
+        owner: &str,
+        fields: &[(&str, &str)],
         errors: &mut Vec<Diagnostic>,
     ) -> Option<SuccessMessage> {
         let text = r.raw.success_message.as_ref()?;
@@ -60,17 +83,14 @@ impl SuccessMessage {
                 pieces.push(Piece::Text(std::mem::take(&mut literal)));
             }
             let name = inner[..j].trim();
-            match model.field(name) {
-                Some(f) => pieces.push(Piece::Column(f.column.clone())),
+            match fields.iter().find(|(n, _)| *n == name) {
+                Some((_, column)) => pieces.push(Piece::Column(column.to_string())),
                 None => {
                     ok = false;
-                    let known = model.fields.iter().map(|f| f.name.as_str());
+                    let known = fields.iter().map(|(n, _)| *n);
                     errors.push(
                         r.source
-                            .diag(
-                                &at,
-                                format!("`{{{name}}}`: {} has no field `{name}`", model.name),
-                            )
+                            .diag(&at, format!("`{{{name}}}`: {owner} has no field `{name}`"))
                             .with_hint(suggestion(name, known)),
                     );
                 }

@@ -50,6 +50,9 @@ pub struct Request {
     /// Every header, name (lower case) and value, for the debug page alone: the server copies
     /// them only when a failure may show that page, so it is empty on any other server.
     pub headers: Vec<(String, String)>,
+    /// What the request read from and added to the `messages` cookie of a visitor without a
+    /// session (`auth::flash`), written on the answer.
+    pub flash: std::cell::RefCell<crate::auth::flash::Flash>,
 }
 
 impl Request {
@@ -94,6 +97,7 @@ impl Request {
             client: None,
             session: std::cell::OnceCell::new(),
             headers: Vec::new(),
+            flash: Default::default(),
         };
         (request, undecodable)
     }

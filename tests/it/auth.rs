@@ -96,7 +96,7 @@ fn sign_in(local: &Local, user: &str, password: &str) -> Resp {
 }
 
 /// The `sessionid` value a response sets.
-fn session_cookie(r: &Resp) -> String {
+pub(crate) fn session_cookie(r: &Resp) -> String {
     r.headers
         .iter()
         .filter(|(n, _)| n == "set-cookie")
@@ -892,7 +892,8 @@ routes:
         get(&local, "/", &cookie).body,
         "Hello ann[success: Deleted Two.]"
     );
-    // A visitor has no session to keep it in: the row is saved, no message (and no session).
+    // In process the site has no secret key to sign a visitor's `messages` cookie with (over
+    // HTTP it does: tests/it/messages.rs): the row is saved, no message, and no session.
     let r = post(&local, "/new/", "title=Anon", "", "10.0.0.2");
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(get(&local, "/", "").body, "Anonymous");

@@ -783,3 +783,64 @@ fn a_staff_user_signs_in_adds_edits_and_deletes_a_post_and_signs_out() {
     // Sign out: the session's row is gone, the admin asks to sign in again.
     signs_out(&mut b, &base, &dir);
 }
+
+/// A public guest book as a visitor uses it: sign it, be thanked once on the next page (what
+/// they typed shown as text, not markup), then the thanks is gone on reload. The browser keeps
+/// the signed `messages` cookie, which scripts cannot read (HttpOnly), and drops it when the
+/// page that showed it deletes it.
+#[test]
+fn a_visitor_is_thanked_once_after_signing_a_guest_book() {
+    let test = "a_visitor_is_thanked_once_after_signing_a_guest_book";
+    let Some(bin) = chromium(test) else {
+        return;
+    };
+    let site = common::write_files(&[
+        (
+            "site.yaml",
+            "site: { database: db.sqlite3 }
+models:
+  Entry: { fields: { name: { type: string, max_length: 100 } } }
+routes:
+  - { path: '', name: home, view: template, template: home.hbs }
+  - { path: sign/, name: sign, view: create, model: Entry, success: home, success_message: 'Thanks, {name}!' }
+",
+        ),
+        (
+            "templates/home.hbs",
+            "<!doctype html><title>Guests</title><ul id=\"messages\">{{#each messages}}<li>{{text}}</li>{{/each}}</ul>",
+        ),
+    ]);
+    let s = Server::start(&site.path);
+    let base = format!("http://{}", s.addr);
+    let mut b = Browser::open(&bin, &format!("{base}/sign/"));
+    b.type_into("#id_name", "<b>Ann</b>");
+    b.click_on("button[type=submit]");
+    assert!(
+        b.until("location.pathname === '/' && document.readyState === 'complete'"),
+        "back home"
+    );
+    let shown = b.eval("document.getElementById('messages').innerText");
+    assert_eq!(shown, json!("Thanks, <b>Ann</b>!"));
+    assert_eq!(
+        b.eval("document.querySelectorAll('#messages b').length"),
+        json!(0)
+    );
+    assert_eq!(
+        b.eval("document.cookie.includes('messages=')"),
+        json!(false)
+    );
+    b.navigate(&format!("{base}/"));
+    assert_eq!(
+        b.eval("document.getElementById('messages').children.length"),
+        json!(0),
+        "shown once"
+    );
+    let cookies = b.call("Network.getAllCookies", json!({}));
+    let names: Vec<&str> = cookies["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"messages"), "{names:?}");
+}

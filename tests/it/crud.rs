@@ -66,6 +66,18 @@ const DATA: &str = "- { model: Author, pk: 1, fields: { name: Ann } }
 /// As a browser does it over the wire: GET the form page at `path` (which sets the CSRF cookie
 /// and shows the token), then POST `fields` back with both. Returns the page and the answer.
 pub(crate) fn submit(server: &Server, path: &str, fields: &str) -> (Resp, Resp) {
+    submit_with(server, path, fields, "", &[])
+}
+
+/// [`submit`], the POST also sending `cookies` (`name=value; …`, after the CSRF one) and the
+/// `extra` headers.
+pub(crate) fn submit_with(
+    server: &Server,
+    path: &str,
+    fields: &str,
+    cookies: &str,
+    extra: &[(&str, &str)],
+) -> (Resp, Resp) {
     use crate::csrf::{csrf_cookie, token_in, FORM};
     let page = server.get(path);
     assert_eq!(page.status, 200, "{page:?}");
@@ -75,15 +87,13 @@ pub(crate) fn submit(server: &Server, path: &str, fields: &str) -> (Resp, Resp) 
         "" => format!("csrfmiddlewaretoken={token}"),
         _ => format!("csrfmiddlewaretoken={token}&{fields}"),
     };
-    let r = server.request_with_body(
-        "POST",
-        path,
-        &[
-            ("Cookie", &format!("csrftoken={secret}")),
-            ("Content-Type", FORM),
-        ],
-        &body,
-    );
+    let cookie = match cookies {
+        "" => format!("csrftoken={secret}"),
+        _ => format!("csrftoken={secret}; {cookies}"),
+    };
+    let mut headers = vec![("Cookie", cookie.as_str()), ("Content-Type", FORM)];
+    headers.extend_from_slice(extra);
+    let r = server.request_with_body("POST", path, &headers, &body);
     (page, r)
 }
 
@@ -106,7 +116,7 @@ fn blog() -> (SiteDir, Local) {
 }
 
 /// One text per row of `sql`'s first column, from the site's database file.
-fn column(dir: &Path, sql: &str) -> Vec<String> {
+pub(crate) fn column(dir: &Path, sql: &str) -> Vec<String> {
     let conn = Connection::open(dir.join("db.sqlite3")).unwrap();
     let mut stmt = conn.prepare(sql).unwrap();
     stmt.query_map([], |r| r.get(0))

@@ -46,6 +46,7 @@ mod history;
 mod json;
 mod limits;
 mod many_to_many;
+mod messages;
 mod models;
 mod no_panic;
 mod properties;

@@ -1,0 +1,233 @@
+//! Messages for visitors who are not signed in (Django's `CookieStorage`), over real HTTP: a
+//! public form's `success_message:` travels in a `messages` cookie signed with the site's secret
+//! key, is shown once by the next page that shows `messages`, and a cookie that fails the
+//! check (tampered, truncated, another key, another purpose) shows nothing and gives no error.
+//! A signed-in user's messages stay in the session.
+
+use std::path::Path;
+
+use trellis::secret::Signer;
+
+use crate::auth::{session_cookie, user};
+use crate::common::{check_prints, write_files, Resp, Server, SiteDir};
+use crate::crud::{column, submit_with};
+
+const SITE: &str = "site: { database: db.sqlite3, proxy: { scheme_header: { name: X-Forwarded-Proto, value: https } } }
+models:
+  Entry: { fields: { name: { type: string, max_length: 100 } } }
+routes:
+  - { path: '', name: home, view: template, template: home.hbs }
+  - { path: plain/, name: plain, view: template, template: plain.hbs }
+  - { path: sign/, name: sign, view: create, model: Entry, success: home, success_message: 'Thanks, {name}!' }
+  - { path: login/, name: login, view: login, success: home, success_message: 'Welcome back, {username}!' }
+";
+
+const HOME: &str = "{{#if user.is_authenticated}}Hello {{user.username}}{{else}}Guest{{/if}}\
+{{#each messages}}[{{level}}: {{text}}]{{/each}}";
+
+fn site() -> SiteDir {
+    write_files(&[
+        ("site.yaml", SITE),
+        ("templates/home.hbs", HOME),
+        ("templates/plain.hbs", "Plain page"),
+    ])
+}
+
+/// GET the form at `path` (for its CSRF cookie and token), then POST `fields` with `cookies`
+/// (`name=value; …`, may be empty) and any `extra` headers.
+fn post(server: &Server, path: &str, fields: &str, cookies: &str, extra: &[(&str, &str)]) -> Resp {
+    submit_with(server, path, fields, cookies, extra).1
+}
+
+fn get(server: &Server, path: &str, cookies: &str) -> Resp {
+    server.request("GET", path, &[("Cookie", cookies)])
+}
+
+/// The `Set-Cookie` line of the `messages` cookie, if the answer has one.
+fn messages_line(r: &Resp) -> Option<&str> {
+    r.headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("messages="))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The `messages` cookie as a browser sends it back (`messages=value`).
+fn messages_cookie(r: &Resp) -> String {
+    let line = messages_line(r).unwrap_or_else(|| panic!("no messages cookie: {:?}", r.headers));
+    line.split(';').next().unwrap().to_string()
+}
+
+fn assert_deletes_the_cookie(r: &Resp) {
+    let line = messages_line(r).unwrap_or_else(|| panic!("no messages cookie: {:?}", r.headers));
+    assert!(
+        line.starts_with("messages=;") && line.contains("; Max-Age=0"),
+        "{line}"
+    );
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    column(dir, "SELECT name FROM entry ORDER BY id")
+}
+
+/// A public guest book: the visitor who signs it is thanked on the next page, once, with the
+/// HTML they typed escaped; the cookie is HttpOnly, SameSite=Lax, lasts the browser's session,
+/// and is `Secure` over HTTPS; the pages that touch it are private to the visitor.
+#[test]
+fn a_visitor_sees_a_public_forms_success_message_once_over_http() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    let before = get(&server, "/", "");
+    assert_eq!(before.body, "Guest");
+    assert_eq!(messages_line(&before), None);
+    assert_eq!(before.header("cache-control"), None);
+
+    let r = post(&server, "/sign/", "name=%3Cb%3EAnn%3C%2Fb%3E", "", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(names(server.site_path()), ["<b>Ann</b>"]);
+    let line = messages_line(&r).unwrap().to_string();
+    for part in ["; Path=/", "; SameSite=Lax", "; HttpOnly"] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    assert!(
+        !line.contains("Max-Age") && !line.contains("Secure"),
+        "{line}"
+    );
+    assert_eq!(r.header("cache-control"), Some("private"));
+    assert!(r.header("vary").is_some_and(|v| v.contains("Cookie")));
+    let cookie = messages_cookie(&r);
+
+    // A page that does not show messages leaves the cookie alone.
+    let plain = get(&server, "/plain/", &cookie);
+    assert_eq!(plain.body, "Plain page");
+    assert_eq!(messages_line(&plain), None);
+
+    let shown = get(&server, "/", &cookie);
+    assert_eq!(shown.status, 200);
+    assert_eq!(
+        shown.body,
+        "Guest[success: Thanks, &lt;b&gt;Ann&lt;/b&gt;!]"
+    );
+    assert_deletes_the_cookie(&shown);
+    assert_eq!(shown.header("cache-control"), Some("private"));
+    assert!(shown.header("vary").is_some_and(|v| v.contains("Cookie")));
+    // The browser dropped the cookie: shown once.
+    let after = get(&server, "/", "");
+    assert_eq!(after.body, "Guest");
+    assert_eq!(messages_line(&after), None);
+
+    // Two entries before a page shows them: both, in order.
+    let first = post(&server, "/sign/", "name=Bo", "", &[]);
+    let second = post(&server, "/sign/", "name=Cy", &messages_cookie(&first), &[]);
+    assert_eq!(second.status, 303, "{}", second.body);
+    let both = get(&server, "/", &messages_cookie(&second));
+    assert_eq!(
+        both.body,
+        "Guest[success: Thanks, Bo!][success: Thanks, Cy!]"
+    );
+
+    // Over HTTPS (a trusted proxy says so), the cookie is Secure.
+    let host = format!("127.0.0.1:{}", server.addr.port());
+    let origin = format!("https://{host}");
+    let https = [("X-Forwarded-Proto", "https"), ("Origin", origin.as_str())];
+    let r = post(&server, "/sign/", "name=Di", "", &https);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(messages_line(&r).unwrap().contains("; Secure"));
+}
+
+/// A cookie a visitor made or changed is never believed and never an error page: tampered,
+/// truncated, signed with another key, or with the site's key for another purpose (salt). The
+/// page shows no message and deletes the cookie. A genuine one outlives a reload.
+#[test]
+fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    let r = post(&server, "/sign/", "name=Ann", "", &[]);
+    let good = messages_cookie(&r);
+    let value = good.strip_prefix("messages=").unwrap().to_string();
+    let (payload, sig) = value.rsplit_once(':').unwrap();
+    let key = std::fs::read_to_string(server.site_path().join(".trellis-secret-key")).unwrap();
+    let evil = serde_json::json!([{"level": "success", "text": "<script>alert(1)</script>"}]);
+    let other_key = Signer::new(&"x".repeat(50), trellis::auth::flash::SALT).sign_json(&evil);
+    let other_salt = Signer::new(key.trim(), "trellis.something.else").sign_json(&evil);
+    // Another payload under the old signature: a message the site never wrote.
+    let swapped = format!("{}:{sig}", other_key.rsplit_once(':').unwrap().0);
+    let flipped = {
+        let mut p = payload.as_bytes().to_vec();
+        p[3] = if p[3] == b'A' { b'B' } else { b'A' };
+        format!("{}:{sig}", String::from_utf8(p).unwrap())
+    };
+    let cases = [
+        ("tampered", flipped),
+        ("swapped", swapped),
+        ("truncated", value[..value.len() - 5].to_string()),
+        ("no signature", payload.to_string()),
+        ("another key", other_key),
+        ("another salt", other_salt),
+        ("garbage", "%%%:::".into()),
+        ("empty", String::new()),
+    ];
+    for (what, forged) in cases {
+        let r = get(&server, "/", &format!("messages={forged}"));
+        assert_eq!((what, r.status, r.body.as_str()), (what, 200, "Guest"));
+        assert_deletes_the_cookie(&r);
+    }
+    // The genuine one still reads, after a reload too: the new site signs with the same key.
+    let home = server.site_path().join("templates/home.hbs");
+    std::fs::write(&home, format!("Reloaded {HOME}")).unwrap();
+    server.wait_for_log_count("reloaded in ", 1);
+    assert_eq!(
+        get(&server, "/", &good).body,
+        "Reloaded Guest[success: Thanks, Ann!]"
+    );
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
+
+/// A signed-in user's messages stay in the session (no cookie), the sign-in's own
+/// `success_message:` first; a page shows those of a cookie left from before signing in
+/// before them.
+#[test]
+fn a_signed_in_users_messages_stay_in_the_session() {
+    let dir = site();
+    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
+    assert!(ok, "{err}");
+    let server = Server::start_site(&dir);
+    let before = post(&server, "/sign/", "name=Early", "", &[]);
+    let early = messages_cookie(&before);
+    let login = post(
+        &server,
+        "/login/",
+        "username=ann&password=msg-pass-123",
+        "",
+        &[],
+    );
+    assert_eq!(login.status, 303, "{}", login.body);
+    let session = format!("sessionid={}", session_cookie(&login));
+    let r = post(&server, "/sign/", "name=Ann", &session, &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(messages_line(&r), None, "{:?}", r.headers);
+    let stored = column(server.site_path(), "SELECT messages FROM trellis_session");
+    assert!(stored[0].contains("Thanks, Ann!"), "{stored:?}");
+    let home = get(&server, "/", &format!("{session}; {early}"));
+    assert_eq!(
+        home.body,
+        "Hello ann[success: Thanks, Early!][success: Welcome back, ann!][success: Thanks, Ann!]"
+    );
+    assert_deletes_the_cookie(&home);
+    assert_eq!(get(&server, "/", &session).body, "Hello ann");
+}
+
+/// On a sign-in route, `success_message:` knows one placeholder, `{username}`.
+#[test]
+fn a_login_success_message_naming_another_field_is_refused_at_load() {
+    check_prints(
+        "site: { database: db.sqlite3 }
+routes:
+  - { path: login/, name: login, view: login, success_message: 'Hi {usernme}' }
+",
+        &[
+            "site.yaml:3:",
+            "routes[0].success_message: `{usernme}`: the sign-in form has no field `usernme`",
+            "did you mean `username`?",
+        ],
+    );
+}
