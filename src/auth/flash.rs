@@ -115,17 +115,13 @@ pub fn finish(settings: &crate::views::Settings, req: &Request, r: &mut Response
         _ => return,
     };
     let age = value.is_empty().then_some(0);
-    r.headers.push((
+    r.header(
         "Set-Cookie",
         set_cookie(COOKIE, &value, age, true, req.secure),
-    ));
+    );
     r.vary("Cookie");
-    if !r
-        .headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control"))
-    {
-        r.headers.push(("Cache-Control", "private".into()));
+    if !r.has_header("Cache-Control") {
+        r.header("Cache-Control", "private");
     }
 }
 

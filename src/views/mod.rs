@@ -400,10 +400,7 @@ fn keep_private(ctx: &Ctx, endpoint: Option<&Endpoint>, req: &Request, r: &mut R
     if never && ctx.settings.frameable {
         r.header("X-Frame-Options", "DENY");
     }
-    if r.headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("Cache-Control"))
-    {
+    if r.has_header("Cache-Control") {
         return;
     }
     if never {

@@ -297,6 +297,13 @@ impl Response {
         self.headers.push((name, value.into()));
     }
 
+    /// Whether the response has a header `name` (any case).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
     /// Add `header` to the response's `Vary` (one header, names joined, each once).
     pub fn vary(&mut self, header: &str) {
         match self.headers.iter_mut().find(|(name, _)| *name == "Vary") {
