@@ -67,6 +67,8 @@ pub struct ListView {
     pub facets: Vec<FacetSpec>,
     /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
     pub facet_choices: bool,
+    /// One of the admin's lists: its query goes with the links to the rows' pages.
+    admin_list: bool,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
     pub path_pages: bool,
@@ -159,6 +161,7 @@ impl ListView {
             csv,
             facets,
             facet_choices: raw.facet_choices,
+            admin_list: raw.admin_list,
             path_pages,
         })
     }
@@ -262,6 +265,9 @@ impl ListView {
         extra.insert("search".into(), term.into());
         if !self.ordering_fields.is_empty() {
             extra.insert("ordering".into(), self.ordering_links(req));
+        }
+        if self.admin_list {
+            crate::admin::filters::context(req, true, &mut extra);
         }
         self.out.render(ctx, call, extra)
     }
