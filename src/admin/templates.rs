@@ -32,7 +32,7 @@ header form{margin:0;display:flex;gap:.5rem;align-items:center}
 form.edit{background:#fff;padding:1rem;border:1px solid #d5dae1;border-radius:4px;max-width:48rem}
 .field{margin:0 0 1rem}.field>label{display:block;font-weight:600;margin-bottom:.2rem}
 input,textarea,select{font:inherit;padding:.4rem;max-width:100%}
-.field input:not([type=checkbox]):not(.raw-id),.field textarea,.field select{width:100%}.raw-id{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:center}input.raw-id{width:12rem}.help{display:block;color:#555}textarea{min-height:8rem}
+.field input:not([type=checkbox]):not(.raw-id),.field textarea,.field select{width:100%}.lookup{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:center}input.raw-id{width:12rem}.help{display:block;color:#555}textarea{min-height:8rem}
 .error{color:#a3121a;font-weight:600;margin:.2rem 0}.invalid input,.invalid textarea,.invalid select{border:2px solid #a3121a}
 .errors{border:2px solid #a3121a;background:#fff;padding:.5rem .75rem;border-radius:4px;margin-bottom:1rem}
 .submit{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.delete,.danger{color:#a3121a}
@@ -185,7 +185,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 
 /// A foreign key or many_to_many past a select's cap (`admin::raw_id`): the keys in a text
 /// input, a link that opens the target's list in a new tab, the label of each row held.
-const RAWID: &str = r#"<span class="raw-id"><input type="text" ATTRS value="{{value}}" class="raw-id" autocomplete="off"{{#unless many}}{{#if required}} required{{/if}}{{/unless}}>{{#if lookup_url}} <a href="{{lookup_url}}" target="_blank" rel="noopener">Look up<span class="skip"> {{label}}</span></a>{{/if}}{{#each chosen}} <strong>{{#if href}}<a href="{{href}}">{{label}}</a>{{else}}{{label}}{{/if}}</strong>{{/each}}</span>{{#if many}}<small class="help">Keys separated by commas.</small>{{/if}}"#;
+const RAWID: &str = r#"<span class="lookup"><input type="text" ATTRS value="{{value}}" class="raw-id" autocomplete="off"{{#unless many}}{{#if required}} required{{/if}}{{/unless}}>{{#if lookup_url}} <a href="{{lookup_url}}" target="_blank" rel="noopener">Look up<span class="skip"> {{label}}</span></a>{{/if}}{{#each chosen}} <strong>{{#if href}}<a href="{{href}}">{{label}}</a>{{else}}{{label}}{{/if}}</strong>{{/each}}</span>{{#if many}}<small class="help">Keys separated by commas.</small>{{/if}}"#;
 
 /// Delete's confirmation (`view: delete`): what the cascade removes, what it empties, or what
 /// forbids it (`db::write::cascade_plan`, as `views::form` puts it in `form.plan`).

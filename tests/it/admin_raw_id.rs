@@ -5,7 +5,7 @@
 //! A site's own form keeps its select. Over real HTTP.
 
 use crate::admin_filters::{count, Wire};
-use crate::common::write_files;
+use crate::common::{write_files, Resp};
 
 const SITE: &str = "site: { database: db.sqlite3, fixtures: [rows.yaml] }
 admin: manage/
@@ -43,6 +43,14 @@ fn library(sql: &str) -> Wire {
     w
 }
 
+/// Each of `wants` is in the page.
+fn has_all(r: &Resp, wants: &[&str]) {
+    assert_eq!(r.status, 200, "{}", r.body);
+    for want in wants {
+        assert!(r.body.contains(want), "{want}\n{}", r.body);
+    }
+}
+
 const AUTHORS: &str =
     "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
      INSERT INTO author (id, name) SELECT i, 'A' || i FROM n;";
@@ -54,14 +62,14 @@ const TAGS: &str = "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM
 fn past_the_selects_cap_a_foreign_key_is_typed_by_key_with_a_look_up_link() {
     let w = library(AUTHORS);
     let r = w.get("/manage/book/1/change/");
-    assert_eq!(r.status, 200, "{}", r.body);
-    for want in [
-        r#"<input type="text" id="id_author" name="author" value="1" class="raw-id" autocomplete="off" required>"#,
-        r#"<a href="/manage/author/" target="_blank" rel="noopener">Look up<span class="skip"> Author</span></a>"#,
-        r#"<strong><a href="/manage/author/1/change/">Ann</a></strong>"#,
-    ] {
-        assert!(r.body.contains(want), "{want}\n{}", r.body);
-    }
+    has_all(
+        &r,
+        &[
+            r#"<input type="text" id="id_author" name="author" value="1" class="raw-id" autocomplete="off" required>"#,
+            r#"<a href="/manage/author/" target="_blank" rel="noopener">Look up<span class="skip"> Author</span></a>"#,
+            r#"<strong><a href="/manage/author/1/change/">Ann</a></strong>"#,
+        ],
+    );
     assert!(!r.body.contains(r#"<select id="id_author""#), "{}", r.body);
     // The tags' target is small: still a select.
     assert!(r
@@ -140,15 +148,15 @@ fn past_the_selects_cap_a_foreign_key_is_typed_by_key_with_a_look_up_link() {
 fn past_the_cap_a_many_to_many_takes_keys_separated_by_commas() {
     let w = library(TAGS);
     let r = w.get("/manage/book/1/change/");
-    assert_eq!(r.status, 200, "{}", r.body);
-    for want in [
-        r#"<input type="text" id="id_tags" name="tags" value="1,2" class="raw-id" autocomplete="off">"#,
-        r#"<a href="/manage/tag/" target="_blank" rel="noopener">Look up"#,
-        r#"<strong><a href="/manage/tag/1/change/">red</a></strong> <strong><a href="/manage/tag/2/change/">blue</a></strong>"#,
-        "Keys separated by commas.",
-    ] {
-        assert!(r.body.contains(want), "{want}\n{}", r.body);
-    }
+    has_all(
+        &r,
+        &[
+            r#"<input type="text" id="id_tags" name="tags" value="1,2" class="raw-id" autocomplete="off">"#,
+            r#"<a href="/manage/tag/" target="_blank" rel="noopener">Look up"#,
+            r#"<strong><a href="/manage/tag/1/change/">red</a></strong> <strong><a href="/manage/tag/2/change/">blue</a></strong>"#,
+            "Keys separated by commas.",
+        ],
+    );
     let pairs = "SELECT group_concat(tag_id) FROM (SELECT tag_id FROM book_tags WHERE book_id = 1 ORDER BY tag_id)";
     let r = w.post(
         "/manage/book/1/change/",
