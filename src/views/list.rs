@@ -14,7 +14,7 @@ use super::facets::{self, FacetSpec, Mode};
 use super::fields::{
     capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
 };
-use super::paginate::{uncounted_page, Counted, Page};
+use super::paginate::{python_int, uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
@@ -67,7 +67,8 @@ pub struct ListView {
     pub facets: Vec<FacetSpec>,
     /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
     pub facet_choices: bool,
-    /// One of the admin's lists: its query goes with the links to the rows' pages.
+    /// One of the admin's lists: its query goes with the links to the rows' pages, and a page
+    /// past the last shows the last.
     admin_list: bool,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
@@ -482,7 +483,18 @@ impl ListView {
                     per_page: per,
                     allow_empty: self.allow_empty,
                 };
-                number = c.page(asked).ok_or(ViewError::NotFound)?;
+                number = match c.page(asked) {
+                    Some(n) => n,
+                    // The admin's list, asked for a page past its last (its rows were deleted
+                    // or edited out of the filter, and the kept query leads back here): the
+                    // last page, not a 404 after a save.
+                    None if self.admin_list
+                        && asked.is_some_and(|p| python_int(p).is_ok_and(|n| n > 1)) =>
+                    {
+                        c.num_pages().max(1)
+                    }
+                    None => return Err(ViewError::NotFound),
+                };
                 counted = Some(c);
             } else {
                 number = uncounted_page(asked).ok_or(ViewError::NotFound)?;

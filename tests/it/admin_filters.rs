@@ -171,10 +171,27 @@ fn add_delete_and_history_keep_the_lists_query_too() {
     assert_eq!(location(&r), list);
     assert_eq!(count(w.site(), "SELECT COUNT(*) FROM post WHERE id = 1"), 0);
 
-    let r = w.get(&format!("/manage/post/3/history/?{KEPT}"));
+    // The list's last page loses its last row (live: Cherries, Dates | Elderberries, Figs;
+    // then Dates, Elderberries | Figs): back to the list's last page, not a 404.
+    let page2 = "_changelist_filters=status%3Dlive%26page%3D2";
+    assert_eq!(
+        w.post(&format!("/manage/post/3/delete/?{page2}"), "")
+            .status,
+        303
+    );
+    let r = w.post(&format!("/manage/post/7/delete/?{page2}"), "");
+    assert_eq!(location(&r), "/manage/post/?status=live&page=2");
+    let r = w.get("/manage/post/?status=live&page=2");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("was deleted successfully"), "{}", r.body);
+    for title in [">Dates</a>", ">Elderberries</a>"] {
+        assert!(r.body.contains(title), "{title}: {}", r.body);
+    }
+
+    let r = w.get(&format!("/manage/post/5/history/?{KEPT}"));
     assert_eq!(r.status, 200, "{}", r.body);
     has_link(&r, &list);
-    has_link(&r, &format!("/manage/post/3/change/?{KEPT}"));
+    has_link(&r, &format!("/manage/post/5/change/?{KEPT}"));
 }
 
 /// A `_changelist_filters` written by an attacker (a link sent to a staff user): whatever it
