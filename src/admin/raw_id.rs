@@ -15,13 +15,11 @@ use crate::routing::{Args, Params, Router};
 /// The keys a field's input holds, from the values posted (or shown): a foreign key's last
 /// one; a many_to_many's, each value split at its commas. Trimmed, empty ones left out.
 pub fn keys(f: &Field, values: &[String]) -> Vec<String> {
-    let values = match f.ty {
-        FieldType::ManyToMany => values.iter().collect::<Vec<_>>(),
-        _ => values.last().into_iter().collect(),
+    let keys: Vec<&str> = match f.ty {
+        FieldType::ManyToMany => values.iter().flat_map(|v| v.split(',')).collect(),
+        _ => values.last().map(String::as_str).into_iter().collect(),
     };
-    values
-        .into_iter()
-        .flat_map(|v| v.split(','))
+    keys.into_iter()
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(String::from)
