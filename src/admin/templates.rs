@@ -181,11 +181,14 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{#if object}}<a href="{{url admin.history_route pk=object.pk}}PRESERVED">History</a>
 <a class="delete" href="{{url admin.delete_route pk=object.pk}}PRESERVED">Delete</a>{{/if}}</div>
 </form>
-"##;
+{{#each form.fields}}{{#if lookup_url}}<form id="lookup_{{name}}" action="{{lookup_url}}" method="get" target="_blank" rel="noopener"></form>
+{{/if}}{{/each}}"##;
 
 /// A foreign key or many_to_many past a select's cap (`admin::raw_id`): the keys in a text
-/// input, a link that opens the target's list in a new tab, the label of each row held.
-const RAWID: &str = r#"<span class="lookup"><input type="text" ATTRS value="{{value}}" class="raw-id" autocomplete="off"{{#unless many}}{{#if required}} required{{/if}}{{/unless}}>{{#if lookup_url}} <a href="{{lookup_url}}" target="_blank" rel="noopener">Look up<span class="skip"> {{label}}</span></a>{{/if}}{{#each chosen}} <strong>{{#if href}}<a href="{{href}}">{{label}}</a>{{else}}{{label}}{{/if}}</strong>{{/each}}</span>{{#if many}}<small class="help">Keys separated by commas.</small>{{/if}}"#;
+/// input, a search box and "Look up", which open the target's list searched (`?q=`) in a new
+/// tab (they belong to the field's own GET form, `LOOKUPS`, outside the edit form: no
+/// script), and the label of each row held.
+const RAWID: &str = r#"<span class="lookup"><input type="text" ATTRS value="{{value}}" class="raw-id" autocomplete="off"{{#unless many}}{{#if required}} required{{/if}}{{/unless}}>{{#if lookup_url}} <input type="search" name="q" form="lookup_{{name}}" aria-label="Search for {{label}}" placeholder="Search" class="raw-id"> <button type="submit" form="lookup_{{name}}">Look up<span class="skip"> {{label}}</span></button>{{/if}}{{#each chosen}} <strong>{{#if href}}<a href="{{href}}">{{label}}</a>{{else}}{{label}}{{/if}}</strong>{{/each}}</span>{{#if many}}<small class="help">Keys separated by commas.</small>{{/if}}"#;
 
 /// Delete's confirmation (`view: delete`): what the cascade removes, what it empties, or what
 /// forbids it (`db::write::cascade_plan`, as `views::form` puts it in `form.plan`).

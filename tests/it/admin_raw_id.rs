@@ -66,7 +66,8 @@ fn past_the_selects_cap_a_foreign_key_is_typed_by_key_with_a_look_up_link() {
         &r,
         &[
             r#"<input type="text" id="id_author" name="author" value="1" class="raw-id" autocomplete="off" required>"#,
-            r#"<a href="/manage/author/" target="_blank" rel="noopener">Look up<span class="skip"> Author</span></a>"#,
+            r#"<input type="search" name="q" form="lookup_author" aria-label="Search for Author" placeholder="Search" class="raw-id"> <button type="submit" form="lookup_author">Look up<span class="skip"> Author</span></button>"#,
+            r#"<form id="lookup_author" action="/manage/author/" method="get" target="_blank" rel="noopener"></form>"#,
             r#"<strong><a href="/manage/author/1/change/">Ann</a></strong>"#,
         ],
     );
@@ -152,7 +153,7 @@ fn past_the_cap_a_many_to_many_takes_keys_separated_by_commas() {
         &r,
         &[
             r#"<input type="text" id="id_tags" name="tags" value="1,2" class="raw-id" autocomplete="off">"#,
-            r#"<a href="/manage/tag/" target="_blank" rel="noopener">Look up"#,
+            r#"<form id="lookup_tags" action="/manage/tag/" method="get" target="_blank" rel="noopener"></form>"#,
             r#"<strong><a href="/manage/tag/1/change/">red</a></strong> <strong><a href="/manage/tag/2/change/">blue</a></strong>"#,
             "Keys separated by commas.",
         ],

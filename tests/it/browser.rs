@@ -576,6 +576,28 @@ fn a_row_edited_from_a_filtered_list_saves_back_to_that_list() {
         ),
         "the row's page, with the list's query"
     );
+    // "Look up" searches the authors' list in a new tab, from its own form: not the edit form.
+    b.type_into("input[name=q]", "A1200");
+    b.click_on("button[form=lookup_author]");
+    let opened = (0..300).any(|_| {
+        let targets = b.call("Target.getTargets", json!({}));
+        let found = targets["targetInfos"].as_array().is_some_and(|t| {
+            t.iter().any(|t| {
+                t["url"]
+                    .as_str()
+                    .is_some_and(|u| u.ends_with("/manage/author/?q=A1200"))
+            })
+        });
+        if !found {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found
+    });
+    assert!(opened, "the authors' list, searched, in a new tab");
+    assert!(
+        b.until("location.pathname === '/manage/post/3/change/'"),
+        "this tab stays on the form"
+    );
     b.type_into("#id_title", "Cherry pie");
     b.type_into("#id_author", "1200");
     b.click_on("button[name=_save]");
