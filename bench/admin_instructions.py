@@ -14,61 +14,23 @@ Needs valgrind and the release builds (cargo build --release; the older one buil
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import admin_list  # noqa: E402  (the site, signing in)
 import compare  # noqa: E402  (free ports, the binaries)
-import instructions  # noqa: E402  (waiting for a server)
+import instructions  # noqa: E402  (callgrind's count per request)
 
 PAGES = ["/admin/post/", "/admin/post/?q=00&published=true&ordering=-title&page=2",
          "/admin/post/7/change/"]
-
-def send(port, path, n, cookie):
-    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n").encode()
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        f = s.makefile("rb")
-        for _ in range(n):
-            s.sendall(req)
-            length = None
-            status = f.readline()
-            assert b" 200 " in status, status
-            while True:
-                line = f.readline()
-                if line in (b"\r\n", b""):
-                    break
-                k, _, v = line.decode("latin-1").partition(":")
-                if k.lower() == "content-length":
-                    length = int(v)
-            if length:
-                f.read(length)
 
 
 def measure(binary, site, path, n, out, cookie):
     port = compare.free_port()
     cmd = [binary, "serve", site, "--addr", f"127.0.0.1:{port}", "--quiet", "--no-reload",
            "--workers", "1"]
-    proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"] + cmd,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        instructions.wait_for(port, proc, 300)
-        send(port, path, 20, cookie)
-        subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True, capture_output=True)
-        send(port, path, n, cookie)
-        subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True, capture_output=True)
-    finally:
-        proc.terminate()
-        proc.wait()
-    base = os.path.basename(out)
-    dumps = sorted(f for f in os.listdir(os.path.dirname(out)) if f.startswith(base + "."))
-    with open(os.path.join(os.path.dirname(out), dumps[-1])) as fh:
-        for line in fh:
-            if line.startswith("summary:") or line.startswith("totals:"):
-                return int(line.split()[1]) / n
+    return instructions.measure(cmd, port, path, n, out, cookie=cookie, warmup=20)
 
 
 def main():

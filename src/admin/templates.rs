@@ -181,8 +181,8 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{#if object}}<a href="{{url admin.history_route pk=object.pk}}PRESERVED">History</a>
 <a class="delete" href="{{url admin.delete_route pk=object.pk}}PRESERVED">Delete</a>{{/if}}</div>
 </form>
-{{#each form.fields}}{{#if lookup_url}}<form id="lookup_{{name}}" action="{{lookup_url}}" method="get" target="_blank" rel="noopener"></form>
-{{/if}}{{/each}}"##;
+{{#if form.lookups}}{{#each form.fields}}{{#if lookup_url}}<form id="lookup_{{name}}" action="{{lookup_url}}" method="get" target="_blank" rel="noopener"></form>
+{{/if}}{{/each}}{{/if}}"##;
 
 /// A foreign key or many_to_many past a select's cap (`admin::raw_id`): the keys in a text
 /// input, a search box and "Look up", which open the target's list searched (`?q=`) in a new

@@ -459,7 +459,14 @@ impl FormView {
             Some(row) => format!("Edit {name} “{}”", object_repr(&self.model, row)),
             None => format!("New {name}"),
         };
-        let form = json!({"title": title, "fields": fields, "has_errors": !messages.is_empty()});
+        // A field with a look-up (`admin::raw_id`): the page adds that field's search form.
+        let lookups = fields.iter().any(|f| f["lookup_url"].is_string());
+        let form = json!({
+            "title": title,
+            "fields": fields,
+            "has_errors": !messages.is_empty(),
+            "lookups": lookups,
+        });
         self.page(ctx, call, object, form, status)
     }
 
