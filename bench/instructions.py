@@ -43,14 +43,19 @@ def wait_for(port, proc, timeout=120.0):
     raise RuntimeError("the server did not start")
 
 
-def send(port, path, n):
-    """n GET requests on one keep-alive connection; each response read whole."""
-    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").encode()
+def send(port, path, n, cookie=None):
+    """n GET requests on one keep-alive connection; each response read whole. With `cookie`
+    (a Cookie header's value), each is sent with it and must answer 200."""
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n").encode()
     with socket.create_connection(("127.0.0.1", port)) as s:
         f = s.makefile("rb")
         for _ in range(n):
             s.sendall(req)
             length = None
+            status = f.readline()
+            if cookie and b" 200 " not in status:
+                raise RuntimeError(f"{path}: {status!r}")
             while True:
                 line = f.readline()
                 if line in (b"\r\n", b""):
@@ -62,16 +67,16 @@ def send(port, path, n):
                 f.read(length)
 
 
-def measure(cmd, port, path, n, out):
+def measure(cmd, port, path, n, out, cookie=None, warmup=50):
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"] + cmd,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for(port, proc)
-        send(port, path, 50)  # warm-up: caches, prepared statements, first allocations
+        wait_for(port, proc, 300)
+        send(port, path, warmup, cookie)  # warm-up: caches, prepared statements, allocations
         subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True,
                        capture_output=True)
-        send(port, path, n)
+        send(port, path, n, cookie)
         subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True,
                        capture_output=True)
     finally:

@@ -10,7 +10,9 @@
 //! a built-in template (`templates.rs`) that a site overrides with a file of the same name.
 //! Search, ordering, filters and pages are the list view's own machinery.
 
+pub mod filters;
 pub mod history;
+pub mod raw_id;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -178,6 +180,7 @@ pub fn routes(
                 .ok()?;
             raw.view = view;
             raw.facet_choices = view == ViewKind::List;
+            raw.admin_list = view == ViewKind::List;
             if matches!(view, ViewKind::Create | ViewKind::Update | ViewKind::Delete) {
                 let s = name.rsplit_once('-').map_or(name.as_str(), |(s, _)| s);
                 raw.admin_form = Some(AdminForm {
@@ -647,6 +650,7 @@ fn render_page(
         .unwrap_or_default();
     admin.extend(more);
     extra.insert("admin".into(), admin.into());
+    filters::context(call.req, false, &mut extra);
     let uses = ctx.renderer.uses(template);
     let context = ctx.context(call.req, call.params, call.query.clone(), extra, uses);
     let body = ctx

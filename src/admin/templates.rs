@@ -32,7 +32,7 @@ header form{margin:0;display:flex;gap:.5rem;align-items:center}
 form.edit{background:#fff;padding:1rem;border:1px solid #d5dae1;border-radius:4px;max-width:48rem}
 .field{margin:0 0 1rem}.field>label{display:block;font-weight:600;margin-bottom:.2rem}
 input,textarea,select{font:inherit;padding:.4rem;max-width:100%}
-.field input:not([type=checkbox]),.field textarea,.field select{width:100%}textarea{min-height:8rem}
+.field input:not([type=checkbox]):not(.raw-id),.field textarea,.field select{width:100%}.lookup{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:center}input.raw-id{width:12rem}.help{display:block;color:#555}textarea{min-height:8rem}
 .error{color:#a3121a;font-weight:600;margin:.2rem 0}.invalid input,.invalid textarea,.invalid select{border:2px solid #a3121a}
 .errors{border:2px solid #a3121a;background:#fff;padding:.5rem .75rem;border-radius:4px;margin-bottom:1rem}
 .submit{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.delete,.danger{color:#a3121a}
@@ -67,6 +67,13 @@ const TOP: &str = r##"</head>
 {{#if messages}}<ul class="messages" role="status">{{#each messages}}<li class="{{level}}">{{text}}</li>{{/each}}</ul>{{/if}}
 "##;
 
+/// After a link to one of a model's pages: the list's query it came from, kept (Django's
+/// `add_preserved_filters`; `admin::filters`).
+const PRESERVED: &str = "{{#if @root.preserved_filters}}?{{@root.preserved_filters}}{{/if}}";
+
+/// After a link back to a model's list: the query it had.
+const LISTQUERY: &str = "{{#if @root.changelist_query}}?{{@root.changelist_query}}{{/if}}";
+
 const FOOT: &str = "</main>\n</body>\n</html>\n";
 
 /// A model's value in a cell: a boolean as Yes/No, a foreign key by its target's label.
@@ -94,7 +101,7 @@ const LIST_BODY: &str = r##"<title>{{admin.label}} · Administration · {{site.n
 TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › {{admin.label}}</nav>
 <main id="content">
 <h1>{{admin.label}}</h1>
-{{#if admin.add_route}}<p><a class="add" href="{{url admin.add_route}}">Add {{admin.label}}</a></p>{{/if}}
+{{#if admin.add_route}}<p><a class="add" href="{{url admin.add_route}}PRESERVED">Add {{admin.label}}</a></p>{{/if}}
 {{#if admin.read_only}}<p class="note">These rows come from files: they are shown here read-only; edit the files to change them.</p>{{/if}}
 {{#if admin.search}}<form class="search" role="search" method="get"><label for="q">Search</label> <input type="search" id="q" name="q" value="{{search}}">{{#each facets}}{{#if chosen}}<input type="hidden" name="{{param}}" value="{{lookup @root.request.query param}}">{{/if}}{{/each}}{{#if ordering.current}}<input type="hidden" name="ordering" value="{{ordering.current}}">{{/if}}{{#if facet_counts.shown}}<input type="hidden" name="_facets" value="1">{{/if}} <button type="submit">Search</button></form>{{/if}}
 <div class="wrap">
@@ -103,7 +110,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <div class="scroll"><table>
 <thead><tr>{{#each admin.columns as |col|}}<th scope="col">{{#with (lookup @root.ordering.fields col.name)}}<a href="{{toggle_url}}">{{col.label}}</a>{{#if dir}} <small>({{dir}})</small>{{/if}}{{/with}}</th>{{/each}}</tr></thead>
 <tbody>
-{{#each objects as |row|}}<tr>{{#each @root.admin.columns as |col|}}{{#if @first}}<th scope="row"><a href="{{url @root.admin.change_route pk=row.pk}}">VALUE</a></th>{{else}}<td>VALUE</td>{{/if}}{{/each}}</tr>
+{{#each objects as |row|}}<tr>{{#each @root.admin.columns as |col|}}{{#if @first}}<th scope="row"><a href="{{url @root.admin.change_route pk=row.pk}}PRESERVED">VALUE</a></th>{{else}}<td>VALUE</td>{{/if}}{{/each}}</tr>
 {{else}}<tr><td colspan="99">No rows.</td></tr>
 {{/each}}</tbody>
 </table></div>
@@ -131,7 +138,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 "##;
 
 const HISTORY_BODY: &str = r##"<title>History: {{admin.object_repr}} · Administration · {{site.name}}</title>
-TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › {{#if admin.exists}}<a href="{{url admin.change_route pk=admin.object_id}}">{{admin.object_repr}}</a>{{else}}{{admin.object_repr}}{{/if}} › History</nav>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}LISTQUERY">{{admin.label}}</a> › {{#if admin.exists}}<a href="{{url admin.change_route pk=admin.object_id}}PRESERVED">{{admin.object_repr}}</a>{{else}}{{admin.object_repr}}{{/if}} › History</nav>
 <main id="content">
 <h1>Change history: {{admin.object_repr}}</h1>
 <div class="scroll"><table class="history">
@@ -151,7 +158,7 @@ const ATTRS: &str = r#"id="id_{{name}}" name="{{name}}"{{#if error}} aria-invali
 /// field context, the widget its type calls for, its message under it; the messages linked
 /// from a box at the top, which is focused (`autofocus` on its first link).
 const FORM_BODY: &str = r##"<title>{{form.title}} · Administration · {{site.name}}</title>
-TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › {{#if object}}{{object.pk}}{{else}}Add{{/if}}</nav>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}LISTQUERY">{{admin.label}}</a> › {{#if object}}{{object.pk}}{{else}}Add{{/if}}</nav>
 <main id="content">
 <h1>{{form.title}}</h1>
 {{#if form.has_errors}}<div class="errors" role="alert" tabindex="-1" autofocus><p>Please correct the errors below.</p><ul>{{#each form.fields}}{{#if error}}<li><a href="#id_{{name}}">{{label}}: {{error}}</a></li>{{/if}}{{/each}}</ul></div>{{/if}}
@@ -163,6 +170,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{else}}<label for="id_{{name}}">{{label}}</label>
 {{#if (eq widget "textarea")}}<textarea ATTRS{{#if required}} required{{/if}}>{{value}}</textarea>
 {{else if (eq widget "select")}}<select ATTRS>{{#unless required}}<option value="">---------</option>{{/unless}}{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else if (eq widget "raw_id")}}RAWID
 {{else if (eq widget "select_multiple")}}<select ATTRS multiple size="6">{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
 {{else}}<input type="{{widget}}" ATTRS value="{{value}}"{{#if max_length}} maxlength="{{max_length}}"{{/if}}{{#if required}} required{{/if}}>
 {{/if}}{{/if}}{{#if error}}<p class="error" id="err_{{name}}">{{error}}</p>{{/if}}
@@ -170,20 +178,27 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 {{/each}}<div class="submit"><button type="submit" name="_save">Save</button>
 <button type="submit" name="_addanother">Save and add another</button>
 <button type="submit" name="_continue">Save and continue editing</button>
-{{#if object}}<a href="{{url admin.history_route pk=object.pk}}">History</a>
-<a class="delete" href="{{url admin.delete_route pk=object.pk}}">Delete</a>{{/if}}</div>
+{{#if object}}<a href="{{url admin.history_route pk=object.pk}}PRESERVED">History</a>
+<a class="delete" href="{{url admin.delete_route pk=object.pk}}PRESERVED">Delete</a>{{/if}}</div>
 </form>
-"##;
+{{#if form.lookups}}{{#each form.fields}}{{#if lookup_url}}<form id="lookup_{{name}}" action="{{lookup_url}}" method="get" target="_blank" rel="noopener"></form>
+{{/if}}{{/each}}{{/if}}"##;
+
+/// A foreign key or many_to_many past a select's cap (`admin::raw_id`): the keys in a text
+/// input, a search box and "Look up", which open the target's list searched (`?q=`) in a new
+/// tab (they belong to the field's own GET form, `LOOKUPS`, outside the edit form: no
+/// script), and the label of each row held.
+const RAWID: &str = r#"<span class="lookup"><input type="text" ATTRS value="{{value}}" class="raw-id" autocomplete="off"{{#unless many}}{{#if required}} required{{/if}}{{/unless}}>{{#if lookup_url}} <input type="search" name="q" form="lookup_{{name}}" aria-label="Search for {{label}}" placeholder="Search" class="raw-id"> <button type="submit" form="lookup_{{name}}">Look up<span class="skip"> {{label}}</span></button>{{/if}}{{#each chosen}} <strong>{{#if href}}<a href="{{href}}">{{label}}</a>{{else}}{{label}}{{/if}}</strong>{{/each}}</span>{{#if many}}<small class="help">Keys separated by commas.</small>{{/if}}"#;
 
 /// Delete's confirmation (`view: delete`): what the cascade removes, what it empties, or what
 /// forbids it (`db::write::cascade_plan`, as `views::form` puts it in `form.plan`).
 const DELETE_BODY: &str = r##"<title>{{form.title}} · Administration · {{site.name}}</title>
-TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}">{{admin.label}}</a> › <a href="{{url admin.change_route pk=object.pk}}">{{object.pk}}</a> › Delete</nav>
+TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}}">Home</a> › <a href="{{url admin.list_route}}LISTQUERY">{{admin.label}}</a> › <a href="{{url admin.change_route pk=object.pk}}PRESERVED">{{object.pk}}</a> › Delete</nav>
 <main id="content">
 <h1>{{form.title}}</h1>
 {{#if form.blocked}}<p class="note">It cannot be deleted: these rows point at it and forbid it (<code>on_delete: restrict</code>).</p>
 <ul class="blocked">{{#each form.plan.blocked}}<li>PLAN</li>{{/each}}</ul>
-<p><a href="{{url admin.change_route pk=object.pk}}">Back</a></p>
+<p><a href="{{url admin.change_route pk=object.pk}}PRESERVED">Back</a></p>
 {{else}}{{#if form.plan.deleted}}<p>Deleting it also deletes these rows:</p>
 <ul class="deleted">{{#each form.plan.deleted}}<li>PLAN</li>{{/each}}</ul>{{else}}<p>No other row is deleted with it.</p>{{/if}}
 {{#if form.plan.set_null}}<p>These rows are kept, their link to it emptied:</p>
@@ -191,7 +206,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <form method="post" class="submit">
 {{csrf_input}}
 <button type="submit" class="danger">Yes, delete it</button>
-<a href="{{url admin.change_route pk=object.pk}}">No, take me back</a>
+<a href="{{url admin.change_route pk=object.pk}}PRESERVED">No, take me back</a>
 </form>
 {{/if}}
 "##;
@@ -226,8 +241,11 @@ pub fn all() -> [(&'static str, String); 7] {
             .replace("TOP", TOP)
             .replace("VALUE", VALUE)
             .replace("RECENT", RECENT)
+            .replace("RAWID", RAWID)
             .replace("ATTRS", ATTRS)
-            .replace("PLAN", PLAN);
+            .replace("PLAN", PLAN)
+            .replace("PRESERVED", PRESERVED)
+            .replace("LISTQUERY", LISTQUERY);
         [HEAD, &body, FOOT].concat()
     };
     [

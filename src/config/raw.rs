@@ -772,6 +772,10 @@ pub struct RawRoute {
     /// every choice, and count them only when the URL has `_facets` (Django's "Show counts").
     #[serde(skip)]
     pub facet_choices: bool,
+    /// Set by the admin on the list routes it generates, never read from YAML: the page gets
+    /// `preserved_filters`, its query for the links to the rows' pages (`admin::filters`).
+    #[serde(skip)]
+    pub admin_list: bool,
 }
 
 /// What the admin asks of a form route it generates (`admin::routes`).

@@ -580,15 +580,7 @@ pub fn options(
     target: &Model,
     chosen: &[String],
 ) -> Result<Vec<(String, String)>, DbError> {
-    let pk = target.pk_field();
-    let label = label_field(target);
-    let select = format!(
-        "SELECT {}, {} FROM {}",
-        ident(&pk.column),
-        ident(&label.column),
-        ident(&target.table)
-    );
-    let sql = format!("{select} ORDER BY 1 LIMIT {OPTIONS}");
+    let sql = format!("{} ORDER BY 1 LIMIT {OPTIONS}", select_labels(target));
     let mut stmt = conn
         .prepare_cached(&sql)
         .map_err(|e| DbError::at(&sql, e))?;
@@ -599,11 +591,47 @@ pub fn options(
     if rows.len() < OPTIONS as usize {
         return Ok(rows);
     }
-    let sql = format!("{select} WHERE {} = ?1", ident(&pk.column));
+    let mut past: Vec<String> = Vec::new();
     for key in chosen {
-        if key.is_empty() || rows.iter().any(|(k, _)| k == key) {
-            continue;
+        if !rows.iter().any(|(k, _)| k == key) && !past.contains(key) {
+            past.push(key.clone());
         }
+    }
+    rows.extend(labels(conn, target, &past)?);
+    Ok(rows)
+}
+
+/// Whether `target` has more rows than a select lists ([`OPTIONS`]): the admin then asks for
+/// the key in a text input instead (Django's `raw_id_fields`).
+pub fn past_options(conn: &Connection, target: &Model) -> Result<bool, DbError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} LIMIT 1 OFFSET {OPTIONS})",
+        ident(&target.table)
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(|e| DbError::at(&sql, e))
+}
+
+/// The rows of `target` whose keys are in `keys` (as text), each with its label, in the
+/// order of `keys`; a key that names no row (or is empty) is left out.
+pub fn labels(
+    conn: &Connection,
+    target: &Model,
+    keys: &[String],
+) -> Result<Vec<(String, String)>, DbError> {
+    let sql = format!(
+        "{} WHERE {} = ?1",
+        select_labels(target),
+        ident(&target.pk_field().column)
+    );
+    // As `check_target` reads a key: `1.0` names no row of an integer key.
+    let integer = target.pk_field().ty == FieldType::Integer;
+    let mut rows = Vec::new();
+    for key in keys
+        .iter()
+        .filter(|k| !k.is_empty() && (!integer || k.parse::<i64>().is_ok()))
+    {
         let row = conn
             .prepare_cached(&sql)
             .and_then(|mut stmt| {
@@ -614,6 +642,16 @@ pub fn options(
         rows.extend(row);
     }
     Ok(rows)
+}
+
+/// `SELECT key, label FROM target`: what a choice of `target`'s rows shows.
+fn select_labels(target: &Model) -> String {
+    format!(
+        "SELECT {}, {} FROM {}",
+        ident(&target.pk_field().column),
+        ident(&label_field(target).column),
+        ident(&target.table)
+    )
 }
 
 /// A foreign key's (or many_to_many's) target row must exist: else a message for the field.

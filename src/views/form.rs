@@ -23,8 +23,8 @@ use crate::config::Diagnostic;
 use crate::db::history::{object_repr, Actor};
 use crate::db::query::to_sql;
 use crate::db::write::{
-    cascade_plan, delete_row, find_row, insert_row, options, read_field, update_row, CascadePlan,
-    PlanEntry, WriteError,
+    cascade_plan, delete_row, find_row, insert_row, labels, options, past_options, read_field,
+    update_row, CascadePlan, PlanEntry, WriteError,
 };
 use crate::db::{Database, Field, Model, SqlValue};
 use crate::render::helpers::text;
@@ -238,12 +238,20 @@ impl FormView {
         let mut values = Vec::new();
         let mut messages = Vec::new();
         for f in &self.fields {
-            let posted: Vec<&str> = req
+            let mut posted: Vec<&str> = req
                 .form
                 .iter()
                 .filter(|(k, _)| *k == f.name)
                 .map(|(_, v)| v.as_str())
                 .collect();
+            if f.ty == FieldType::ManyToMany && self.raw_id(ctx, call, f)? {
+                // The admin's text input holds the keys separated by commas.
+                posted = posted
+                    .iter()
+                    .flat_map(|v| v.split(','))
+                    .map(str::trim)
+                    .collect();
+            }
             match read_field(f, &posted) {
                 Ok(v) => values.push((f.name.as_str(), v)),
                 Err(m) => messages.push((f.name.clone(), m)),
@@ -333,6 +341,9 @@ impl FormView {
             .success
             .as_ref()
             .ok_or_else(|| call.internal("no success route"))?;
+        // The admin's "Save" and delete go back to its list: with the list's query, as the
+        // other two buttons keep it for their forms (Django's `preserve_filters`).
+        let mut to_list = true;
         if let Some(admin) = &self.admin {
             let name = self.model.name.to_lowercase();
             let (verb, form) = match self.kind {
@@ -346,16 +357,19 @@ impl FormView {
             );
             if form && call.req.form_last("_addanother").is_some() {
                 text.push_str(&format!(" You may add another {name} below."));
-                link = &admin.add;
+                (link, to_list) = (&admin.add, false);
             } else if form && call.req.form_last("_continue").is_some() {
                 text.push_str(" You may edit it again below.");
-                link = &admin.change;
+                (link, to_list) = (&admin.change, false);
             }
             keep_message(ctx, call, &text);
         } else if let Some(message) = &self.message {
             keep_message(ctx, call, &message.fill(row));
         }
-        let location = link.path(ctx.router, row).map_err(|e| call.internal(e))?;
+        let mut location = link.path(ctx.router, row).map_err(|e| call.internal(e))?;
+        if self.admin.is_some() {
+            location = crate::admin::filters::redirect(location, call.req, to_list);
+        }
         Ok(Response::redirect(303, location))
     }
 
@@ -447,31 +461,7 @@ impl FormView {
                 .find(|(n, _)| *n == f.name)
                 .map(|(_, m)| m.as_str());
             let mut field = field_context(f, shown, error);
-            if let Some(target) =
-                f.to.as_ref()
-                    .and_then(|t| ctx.db.and_then(|db| db.model(t).map(|m| (db, m))))
-            {
-                let (db, target) = target;
-                // The keys the field holds: those posted, or on a fresh page its value.
-                let mut keys: Vec<String> = field["values"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect();
-                if let Shown::Defaults = shown {
-                    keys.extend(field["value"].as_str().map(String::from));
-                }
-                let rows = db
-                    .with(|c| options(&c.conn, target, &keys))
-                    .map_err(|e| call.db(e))?;
-                let chosen = |k: &str| keys.iter().any(|s| s == k);
-                let list: Vec<Value> = rows
-                    .into_iter()
-                    .map(|(key, label)| json!({"value": key, "label": label, "selected": chosen(&key)}))
-                    .collect();
-                field["options"] = list.into();
-            }
+            self.choices(ctx, call, f, &mut field, shown)?;
             if let Some(partial) = self.partials.get(&f.name) {
                 let html = ctx.renderer.render(partial, field.clone()).map_err(|e| {
                     ViewError::render(format_args!("rendering {partial} for {}", call.origin), e)
@@ -485,8 +475,76 @@ impl FormView {
             Some(row) => format!("Edit {name} “{}”", object_repr(&self.model, row)),
             None => format!("New {name}"),
         };
-        let form = json!({"title": title, "fields": fields, "has_errors": !messages.is_empty()});
+        // A field with a look-up (`admin::raw_id`): the page adds that field's search form.
+        let lookups = fields.iter().any(|f| f["lookup_url"].is_string());
+        let form = json!({
+            "title": title,
+            "fields": fields,
+            "has_errors": !messages.is_empty(),
+            "lookups": lookups,
+        });
         self.page(ctx, call, object, form, status)
+    }
+
+    /// A foreign key's or many_to_many's target, when the site has a database.
+    fn target<'a>(&self, ctx: &Ctx<'a>, f: &Field) -> Option<(&'a Database, &'a Model)> {
+        let db = ctx.db?;
+        Some((db, db.model(f.to.as_deref()?)?))
+    }
+
+    /// Whether the admin asks for `f`'s keys in a text input: its target has more rows than a
+    /// select lists (Django's `raw_id_fields`, here chosen by the table's size).
+    fn raw_id(&self, ctx: &Ctx, call: &Call, f: &Field) -> Result<bool, ViewError> {
+        match self.target(ctx, f) {
+            Some((db, target)) if self.admin.is_some() => db
+                .with(|c| past_options(&c.conn, target))
+                .map_err(|e| call.db(e)),
+            _ => Ok(false),
+        }
+    }
+
+    /// A foreign key's or many_to_many's choices in its field's context: its target's rows
+    /// for a select, or in the admin past a select's cap, the keys it holds in a text input
+    /// with their rows' labels (`admin::raw_id`).
+    fn choices(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        f: &Field,
+        field: &mut Value,
+        shown: Shown,
+    ) -> Result<(), ViewError> {
+        let Some((db, target)) = self.target(ctx, f) else {
+            return Ok(());
+        };
+        // The keys the field holds: those posted, or on a fresh page its value.
+        let mut keys: Vec<String> = field["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        if let Shown::Defaults = shown {
+            keys.extend(field["value"].as_str().map(String::from));
+        }
+        if self.raw_id(ctx, call, f)? {
+            let keys = crate::admin::raw_id::keys(f, &keys);
+            let rows = db
+                .with(|c| labels(&c.conn, target, &keys))
+                .map_err(|e| call.db(e))?;
+            crate::admin::raw_id::field(field, f, target, &keys, rows, ctx.router);
+            return Ok(());
+        }
+        let rows = db
+            .with(|c| options(&c.conn, target, &keys))
+            .map_err(|e| call.db(e))?;
+        let chosen = |k: &str| keys.iter().any(|s| s == k);
+        let list: Vec<Value> = rows
+            .into_iter()
+            .map(|(key, label)| json!({"value": key, "label": label, "selected": chosen(&key)}))
+            .collect();
+        field["options"] = list.into();
+        Ok(())
     }
 
     /// The page: the route's template, else the built-in one, with `form`, `model` and (update,
@@ -502,6 +560,9 @@ impl FormView {
         let mut extra = self.context.clone();
         extra.insert("form".into(), form);
         extra.insert("model".into(), self.model.name.clone().into());
+        if self.admin.is_some() {
+            crate::admin::filters::context(call.req, false, &mut extra);
+        }
         if let Some(mut row) = object {
             // `object.pk` as a detail page has it, whatever the key's column is called.
             let pk = row.get(&self.model.pk_field().column).cloned();

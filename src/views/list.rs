@@ -14,7 +14,7 @@ use super::facets::{self, FacetSpec, Mode};
 use super::fields::{
     capture_name, compile_order, resolve_path, FieldPath, ModelOutput, SchemaNeeds,
 };
-use super::paginate::{uncounted_page, Counted, Page};
+use super::paginate::{python_int, uncounted_page, Counted, Page};
 use super::request::{Request, Response};
 use super::Call;
 use crate::config::diagnostic::suggestion;
@@ -67,6 +67,9 @@ pub struct ListView {
     pub facets: Vec<FacetSpec>,
     /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
     pub facet_choices: bool,
+    /// One of the admin's lists: its query goes with the links to the rows' pages, and a page
+    /// past the last shows the last.
+    admin_list: bool,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
     pub path_pages: bool,
@@ -179,6 +182,7 @@ impl ListView {
             csv,
             facets,
             facet_choices: raw.facet_choices,
+            admin_list: raw.admin_list,
             path_pages,
         })
     }
@@ -282,6 +286,9 @@ impl ListView {
         extra.insert("search".into(), term.into());
         if !self.ordering_fields.is_empty() {
             extra.insert("ordering".into(), self.ordering_links(req));
+        }
+        if self.admin_list {
+            crate::admin::filters::context(req, true, &mut extra);
         }
         self.out.render(ctx, call, extra)
     }
@@ -492,7 +499,18 @@ impl ListView {
                     per_page: per,
                     allow_empty: self.allow_empty,
                 };
-                number = c.page(asked).ok_or(ViewError::NotFound)?;
+                number = match c.page(asked) {
+                    Some(n) => n,
+                    // The admin's list, asked for a page past its last (its rows were deleted
+                    // or edited out of the filter, and the kept query leads back here): the
+                    // last page, not a 404 after a save.
+                    None if self.admin_list
+                        && asked.is_some_and(|p| python_int(p).is_ok_and(|n| n > 1)) =>
+                    {
+                        c.num_pages().max(1)
+                    }
+                    None => return Err(ViewError::NotFound),
+                };
                 counted = Some(c);
             } else {
                 number = uncounted_page(asked).ok_or(ViewError::NotFound)?;

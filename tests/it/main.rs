@@ -14,6 +14,8 @@
 mod common;
 
 mod admin;
+mod admin_filters;
+mod admin_raw_id;
 mod archives;
 mod attack_admin;
 mod attack_forms;
