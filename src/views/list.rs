@@ -67,6 +67,8 @@ pub struct ListView {
     pub facets: Vec<FacetSpec>,
     /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
     pub facet_choices: bool,
+    /// The admin's list: its table's cells, prepared as `rows` (see `admin::Cells`).
+    pub admin_cells: Option<crate::admin::Cells>,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
     pub path_pages: bool,
@@ -159,6 +161,10 @@ impl ListView {
             csv,
             facets,
             facet_choices: raw.facet_choices,
+            admin_cells: raw
+                .facet_choices
+                .then(|| crate::admin::Cells::of(raw))
+                .flatten(),
             path_pages,
         })
     }
@@ -249,6 +255,9 @@ impl ListView {
             if self.facet_choices {
                 extra.insert("facet_counts".into(), facets::counts_link(req));
             }
+        }
+        if let Some(cells) = &self.admin_cells {
+            extra.insert("rows".into(), cells.rows(&rows));
         }
         let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         extra.insert("objects".into(), objects);
