@@ -43,9 +43,10 @@ def wait_for(port, proc, timeout=120.0):
     raise RuntimeError("the server did not start")
 
 
-def send(port, path, n):
+def send(port, path, n, headers=None):
     """n GET requests on one keep-alive connection; each response read whole."""
-    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n").encode()
     with socket.create_connection(("127.0.0.1", port)) as s:
         f = s.makefile("rb")
         for _ in range(n):
@@ -62,16 +63,16 @@ def send(port, path, n):
                 f.read(length)
 
 
-def measure(cmd, port, path, n, out):
+def measure(cmd, port, path, n, out, headers=None):
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"] + cmd,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(port, proc)
-        send(port, path, 50)  # warm-up: caches, prepared statements, first allocations
+        send(port, path, 50, headers)  # warm-up: caches, prepared statements, first allocations
         subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True,
                        capture_output=True)
-        send(port, path, n)
+        send(port, path, n, headers)
         subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True,
                        capture_output=True)
     finally:

@@ -1,12 +1,14 @@
 //! The benchmark peer of Trellis: the two example sites (`sites/greetings`, `tests/sites/blog`) served
 //! by a hand-written actix-web + rusqlite + handlebars program, with the same HTML bodies.
 //!
-//! `baseline greetings ADDR SITE_DIR` or `baseline blog ADDR SITE_DIR`.
+//! `baseline greetings ADDR SITE_DIR`, `baseline blog ADDR SITE_DIR` or `baseline shop ADDR
+//! SITE_DIR` (`bench/admin_list.py`'s site: the admin's sign-in page and its list).
 
 mod blog;
 mod feed;
 mod greetings;
 mod markdown;
+mod shop;
 mod util;
 mod write;
 
@@ -234,7 +236,7 @@ fn content_type(ext: &str) -> &'static str {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: baseline greetings|blog ADDR SITE_DIR");
+    eprintln!("usage: baseline greetings|blog|shop ADDR SITE_DIR");
     std::process::exit(2)
 }
 
@@ -268,6 +270,7 @@ async fn main() -> std::io::Result<()> {
     match kind.as_str() {
         "greetings" => serve!(greetings::Site::load(dir)?, greetings::handle),
         "blog" => serve!(blog::Site::load(dir)?, blog::handle),
+        "shop" => serve!(shop::Site::load(dir)?, shop::handle),
         _ => usage(),
     }
 }

@@ -30,7 +30,7 @@ thread_local! {
     static WRITER: RefCell<Option<Connection>> = const { RefCell::new(None) };
 }
 
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let sync = std::env::var("BASELINE_SYNCHRONOUS").unwrap_or_else(|_| "NORMAL".into());
@@ -72,11 +72,46 @@ fn secret_of(token: &str) -> Option<Vec<u8>> {
     )
 }
 
+/// `n` random characters of `CHARS` from the operating system's generator (bytes past the
+/// last whole multiple of 62 drawn again), as Trellis makes its keys and masks.
+pub fn random_string(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        getrandom::fill(&mut buf).expect("the operating system's random generator failed");
+        for &b in &buf {
+            if out.len() == n {
+                break;
+            }
+            if usize::from(b) < 256 - 256 % CHARS.len() {
+                out.push(CHARS[usize::from(b) % CHARS.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// The request's CSRF secret (its cookie's, or a new one) and a token for a page's form: the
+/// secret masked with a fresh random mask (Django's `_mask_cipher_secret`).
+pub fn token(req: &HttpRequest) -> (String, String) {
+    let secret = cookie(req, "csrftoken")
+        .and_then(secret_of)
+        .map(|s| String::from_utf8_lossy(&s).into_owned())
+        .unwrap_or_else(|| random_string(SECRET_LENGTH));
+    let mask = random_string(SECRET_LENGTH);
+    let cipher: String = secret
+        .bytes()
+        .zip(mask.bytes())
+        .map(|(s, m)| CHARS[(index(s).unwrap_or(0) + index(m).unwrap_or(0)) % CHARS.len()] as char)
+        .collect();
+    (secret, format!("{mask}{cipher}"))
+}
+
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+pub fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers()
         .get_all(header::COOKIE)
         .filter_map(|v| v.to_str().ok())
@@ -86,8 +121,8 @@ fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn forbidden(reason: &str) -> HttpResponse {
-    eprintln!("Forbidden ({reason}): /blog/posts/new/");
+pub fn forbidden(reason: &str, path: &str) -> HttpResponse {
+    eprintln!("Forbidden ({reason}): {path}");
     respond(
         StatusCode::FORBIDDEN,
         HTML,
@@ -104,7 +139,7 @@ fn refused(why: &str) -> HttpResponse {
 }
 
 /// Django's CSRF check for a plain-HTTP request; `Err` is the 403 reason.
-fn csrf(req: &HttpRequest, form: &[(String, String)]) -> Result<(), &'static str> {
+pub fn csrf(req: &HttpRequest, form: &[(String, String)]) -> Result<(), &'static str> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let host = req.connection_info().host().to_string();
         let ok = origin
@@ -232,7 +267,7 @@ pub fn create(req: &HttpRequest, body: &[u8], db: &Path) -> HttpResponse {
     }
     let form = query_pairs(&String::from_utf8_lossy(body));
     if let Err(reason) = csrf(req, &form) {
-        return forbidden(reason);
+        return forbidden(reason, "/blog/posts/new/");
     }
     let post = match fields(&form) {
         Ok(p) => p,
