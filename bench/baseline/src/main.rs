@@ -195,16 +195,20 @@ fn collect(dir: &Path, prefix: &str, out: &mut HashMap<String, StaticFile>) -> s
             collect(&entry.path(), &format!("{rel}/"), out)?;
         } else if meta.is_file() {
             let modified = meta.modified()?;
-            let secs = modified
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let etag = format!("\"{:x}-{:x}\"", meta.len(), secs);
+            let bytes = std::fs::read(entry.path())?;
+            // Trellis's ETag: the content's SipHash-1-3 (`statics::content_hash`).
+            let etag = {
+                use std::hash::Hasher as _;
+                let mut h = siphasher::sip::SipHasher13::new();
+                h.write(&bytes);
+                format!("\"{:016x}\"", h.finish())
+            };
             let last_modified = header::HttpDate::from(modified).to_string();
             let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
             out.insert(
                 rel,
                 StaticFile {
-                    bytes: Bytes::from(std::fs::read(entry.path())?),
+                    bytes: Bytes::from(bytes),
                     content_type: content_type(ext),
                     etag: HeaderValue::from_str(&etag).expect("an ETag is ASCII"),
                     last_modified: HeaderValue::from_str(&last_modified)

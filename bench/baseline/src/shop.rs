@@ -30,7 +30,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::util::{decode_path, last, query_pairs};
-use crate::write::{cookie, csrf, forbidden, open, random_string, token};
+use crate::write::{cookie, csrf, csrf_cookie, forbidden, open, random_string, token};
 use crate::{bad_request, redirect, respond, HTML};
 
 /// The style sheet and the head every admin page starts with (Trellis's `admin/*` HEAD).
@@ -154,13 +154,9 @@ fn set_cookie(res: &mut HttpResponse, value: String) {
 /// The headers Trellis puts on a page that shows a CSRF field: the cookie, `Vary: Cookie`,
 /// never cached.
 fn no_cache(res: &mut HttpResponse, secret: &str) {
-    set_cookie(
-        res,
-        format!("csrftoken={secret}; Path=/; SameSite=Lax; Max-Age=31536000"),
-    );
-    let headers = res.headers_mut();
-    headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));
+    csrf_cookie(res, secret);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));
 }
 
 fn server_error(detail: &str) -> HttpResponse {
@@ -452,7 +448,7 @@ fn admin_list(site: &Site, req: &HttpRequest) -> rusqlite::Result<HttpResponse> 
     let Some((username, count, rows, authors, more_authors)) = page else {
         return Ok(redirect(
             StatusCode::FOUND,
-            "/admin/login/?next=/admin/post/",
+            "/admin/login/?next=%2Fadmin%2Fpost%2F",
         ));
     };
     let num_pages = ((count + PER_PAGE - 1) / PER_PAGE).max(1);
