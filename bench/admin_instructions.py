@@ -30,7 +30,7 @@ def measure(binary, site, path, n, out, cookie):
     port = compare.free_port()
     cmd = [binary, "serve", site, "--addr", f"127.0.0.1:{port}", "--quiet", "--no-reload",
            "--workers", "1"]
-    return instructions.measure(cmd, port, path, n, out, cookie=cookie, warmup=20)
+    return instructions.measure(cmd, port, path, n, out, headers={"Cookie": cookie}, warmup=20)
 
 
 def main():

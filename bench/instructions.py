@@ -43,10 +43,10 @@ def wait_for(port, proc, timeout=120.0):
     raise RuntimeError("the server did not start")
 
 
-def send(port, path, n, cookie=None):
-    """n GET requests on one keep-alive connection; each response read whole. With `cookie`
-    (a Cookie header's value), each is sent with it and must answer 200."""
-    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+def send(port, path, n, headers=None):
+    """n GET requests on one keep-alive connection; each response read whole. With `headers`
+    (a dict: a session's Cookie, Accept-Encoding), each is sent with them and must answer 200."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n").encode()
     with socket.create_connection(("127.0.0.1", port)) as s:
         f = s.makefile("rb")
@@ -54,7 +54,7 @@ def send(port, path, n, cookie=None):
             s.sendall(req)
             length = None
             status = f.readline()
-            if cookie and b" 200 " not in status:
+            if headers and b" 200 " not in status:
                 raise RuntimeError(f"{path}: {status!r}")
             while True:
                 line = f.readline()
@@ -67,16 +67,16 @@ def send(port, path, n, cookie=None):
                 f.read(length)
 
 
-def measure(cmd, port, path, n, out, cookie=None, warmup=50):
+def measure(cmd, port, path, n, out, headers=None, warmup=50):
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"] + cmd,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(port, proc, 300)
-        send(port, path, warmup, cookie)  # warm-up: caches, prepared statements, allocations
+        send(port, path, warmup, headers)  # warm-up: caches, prepared statements, allocations
         subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True,
                        capture_output=True)
-        send(port, path, n, cookie)
+        send(port, path, n, headers)
         subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True,
                        capture_output=True)
     finally:

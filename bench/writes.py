@@ -44,6 +44,8 @@ import compare  # noqa: E402  (the same sites, builds, wrk parsing)
 ROUTE = """
 # Added by bench/writes.py: the create form the write benchmark posts to.
 - { path: "posts/new/", name: post-new, view: create, model: Post, fields: [title, slug, body, published, author], success: "blog:post-by-slug" }
+# Added by bench/writes.py: the update form, whose page bench/forms.py measures.
+- { path: "posts/<int:pk>/edit/", name: post-edit, view: update, model: Post, fields: [title, slug, body, published, author], success: "blog:post-by-slug" }
 """
 # A well-formed CSRF secret (32 of Django's characters), in the cookie and in the field.
 SECRET = "benchmarkSecretForWrites0123456x"

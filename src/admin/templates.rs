@@ -110,7 +110,7 @@ TOP<nav class="crumbs" aria-label="Breadcrumb"><a href="{{url admin.index_route}
 <div class="scroll"><table>
 <thead><tr>{{#each admin.columns as |col|}}<th scope="col">{{#with (lookup @root.ordering.fields col.name)}}<a href="{{toggle_url}}">{{col.label}}</a>{{#if dir}} <small>({{dir}})</small>{{/if}}{{/with}}</th>{{/each}}</tr></thead>
 <tbody>
-{{#each objects as |row|}}<tr>{{#each @root.admin.columns as |col|}}{{#if @first}}<th scope="row"><a href="{{url @root.admin.change_route pk=row.pk}}PRESERVED">VALUE</a></th>{{else}}<td>VALUE</td>{{/if}}{{/each}}</tr>
+{{#each rows}}<tr><th scope="row"><a href="{{url @root.admin.change_route pk=pk}}PRESERVED">{{first}}</a></th>{{#each rest}}<td>{{this}}</td>{{/each}}</tr>
 {{else}}<tr><td colspan="99">No rows.</td></tr>
 {{/each}}</tbody>
 </table></div>

@@ -70,6 +70,8 @@ pub struct ListView {
     /// One of the admin's lists: its query goes with the links to the rows' pages, and a page
     /// past the last shows the last.
     admin_list: bool,
+    /// The admin's list: its table's cells, prepared as `rows` (see `admin::Cells`).
+    pub admin_cells: Option<crate::admin::Cells>,
     /// `pages: path`: pages 2 on at `…/page/N/` (the `page` capture of the route `pages: path`
     /// adds), `?page=` ignored.
     pub path_pages: bool,
@@ -183,6 +185,10 @@ impl ListView {
             facets,
             facet_choices: raw.facet_choices,
             admin_list: raw.admin_list,
+            admin_cells: raw
+                .facet_choices
+                .then(|| crate::admin::Cells::of(raw))
+                .flatten(),
             path_pages,
         })
     }
@@ -273,6 +279,9 @@ impl ListView {
             if self.facet_choices {
                 extra.insert("facet_counts".into(), facets::counts_link(req));
             }
+        }
+        if let Some(cells) = &self.admin_cells {
+            extra.insert("rows".into(), cells.rows(&rows));
         }
         let objects = Value::Array(rows.into_iter().map(Value::Object).collect());
         extra.insert("objects".into(), objects);

@@ -139,6 +139,7 @@ impl Site {
                 template!("partials/pagination"),
                 template!("404"),
                 template!("500"),
+                template!("form"),
             ]),
             files: StaticFiles::load(&dir.join("static"))?,
             db,
@@ -255,7 +256,15 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, site: web::Data<Site>) -
         Err(why) => return bad_request(why),
     };
     if path == "/blog/posts/new/" {
-        return crate::write::create(&req, &body, &site.db);
+        return crate::write::create(&req, &body, &site.db, &site.hb);
+    }
+    if let Some(pk) = path
+        .strip_prefix("/blog/posts/")
+        .and_then(|rest| rest.strip_suffix("edit/"))
+        .and_then(int_segment)
+    {
+        return crate::write::edit(&req, &site.db, &site.hb, pk)
+            .unwrap_or_else(|| site.not_found(&path));
     }
     if let Some(rest) = path.strip_prefix("/static/") {
         return site

@@ -1,12 +1,14 @@
 //! The benchmark peer of Trellis: the two example sites (`sites/greetings`, `tests/sites/blog`) served
 //! by a hand-written actix-web + rusqlite + handlebars program, with the same HTML bodies.
 //!
-//! `baseline greetings ADDR SITE_DIR` or `baseline blog ADDR SITE_DIR`.
+//! `baseline greetings ADDR SITE_DIR`, `baseline blog ADDR SITE_DIR` or `baseline shop ADDR
+//! SITE_DIR` (`bench/admin_list.py`'s site: the admin's sign-in page and its list).
 
 mod blog;
 mod feed;
 mod greetings;
 mod markdown;
+mod shop;
 mod util;
 mod write;
 
@@ -193,16 +195,20 @@ fn collect(dir: &Path, prefix: &str, out: &mut HashMap<String, StaticFile>) -> s
             collect(&entry.path(), &format!("{rel}/"), out)?;
         } else if meta.is_file() {
             let modified = meta.modified()?;
-            let secs = modified
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let etag = format!("\"{:x}-{:x}\"", meta.len(), secs);
+            let bytes = std::fs::read(entry.path())?;
+            // Trellis's ETag: the content's SipHash-1-3 (`statics::content_hash`).
+            let etag = {
+                use std::hash::Hasher as _;
+                let mut h = siphasher::sip::SipHasher13::new();
+                h.write(&bytes);
+                format!("\"{:016x}\"", h.finish())
+            };
             let last_modified = header::HttpDate::from(modified).to_string();
             let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
             out.insert(
                 rel,
                 StaticFile {
-                    bytes: Bytes::from(std::fs::read(entry.path())?),
+                    bytes: Bytes::from(bytes),
                     content_type: content_type(ext),
                     etag: HeaderValue::from_str(&etag).expect("an ETag is ASCII"),
                     last_modified: HeaderValue::from_str(&last_modified)
@@ -234,7 +240,7 @@ fn content_type(ext: &str) -> &'static str {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: baseline greetings|blog ADDR SITE_DIR");
+    eprintln!("usage: baseline greetings|blog|shop ADDR SITE_DIR");
     std::process::exit(2)
 }
 
@@ -268,6 +274,7 @@ async fn main() -> std::io::Result<()> {
     match kind.as_str() {
         "greetings" => serve!(greetings::Site::load(dir)?, greetings::handle),
         "blog" => serve!(blog::Site::load(dir)?, blog::handle),
+        "shop" => serve!(shop::Site::load(dir)?, shop::handle),
         _ => usage(),
     }
 }
