@@ -17,6 +17,7 @@ mod admin;
 mod archives;
 mod attack_admin;
 mod attack_forms;
+mod attack_recent;
 mod attacks;
 mod auth;
 mod backup;
