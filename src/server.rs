@@ -499,7 +499,15 @@ async fn catch_all(
             })
             .collect();
     }
-    request.origin = get(header::ORIGIN).map(str::to_string);
+    // Every `Origin` header, as text whatever its bytes, joined as Django's WSGI server joins
+    // repeated headers: one that is not visible ASCII, or a second one, is then a foreign
+    // origin (403), never taken as no `Origin` at all.
+    let origins: Vec<String> = req
+        .headers()
+        .get_all(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    request.origin = (!origins.is_empty()).then(|| origins.join(","));
     request.referer = get(header::REFERER).map(str::to_string);
     request.cookies = req
         .headers()

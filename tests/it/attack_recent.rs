@@ -353,3 +353,43 @@ fn multipart_bodies_write_nothing() {
     assert_eq!(r.status, 403);
     assert!(titles(server.site_path()).is_empty());
 }
+
+/// An `Origin` that is not text (a byte past ASCII), or sent twice, is a foreign origin, as
+/// Django reads it: the 403 of a failed Origin check, nothing written. Before, such a header
+/// was taken as no `Origin` at all, so over plain HTTP the token alone let the write through,
+/// and of two `Origin` headers only the first was checked.
+#[test]
+fn an_origin_that_is_not_text_or_is_sent_twice_is_refused() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    let body = format!("csrfmiddlewaretoken={CSRF_SECRET}&title=t&slug=t");
+    let own = format!("http://{}", server.addr);
+    let sends: [Vec<u8>; 2] = [
+        b"Origin: http://\xffevil.example\r\n".to_vec(),
+        format!("Origin: {own}\r\nOrigin: http://evil.example\r\n").into_bytes(),
+    ];
+    for origin in sends {
+        let mut raw = format!(
+            "POST /new/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: csrftoken={CSRF_SECRET}\r\n\
+             Content-Type: {FORM}\r\nContent-Length: {}\r\n",
+            server.addr,
+            body.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(&origin);
+        raw.extend_from_slice(b"\r\n");
+        raw.extend_from_slice(body.as_bytes());
+        let r = server.raw(&raw);
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&origin));
+        assert!(r.body.contains("Origin checking failed"), "{}", r.body);
+    }
+    // The refused origin is named on the 403 page, escaped.
+    let r = create(
+        &server,
+        &[("Origin", "http://<script>alert(1)</script>")],
+        "title=x&slug=x",
+    );
+    assert_eq!(r.status, 403);
+    assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    assert!(titles(server.site_path()).is_empty());
+}
