@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::common::{write_files, Resp, Server, SiteDir, CSRF_SECRET};
+use crate::common::{check_prints, write_files, Resp, Server, SiteDir, CSRF_SECRET};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -392,4 +392,37 @@ fn an_origin_that_is_not_text_or_is_sent_twice_is_refused() {
     assert_eq!(r.status, 403);
     assert!(!r.body.contains("<script>alert"), "{}", r.body);
     assert!(titles(server.site_path()).is_empty());
+}
+
+/// A trusted origin written as no browser writes an `Origin` (the scheme's default port, a
+/// host of non-ASCII letters, a port with a leading zero) could never match: every form posted
+/// from it was a 403 while `check` said the site was fine. It does not load now, and the hint
+/// says the origin as the browser sends it.
+#[test]
+fn a_trusted_origin_no_browser_sends_does_not_load() {
+    for (origin, canonical) in [
+        ("https://admin.example.com:443", "https://admin.example.com"),
+        ("http://admin.example.com:80", "http://admin.example.com"),
+        (
+            "https://b\u{fc}cher.example",
+            "https://xn--bcher-kva.example",
+        ),
+        (
+            "https://*.b\u{fc}cher.example",
+            "https://*.xn--bcher-kva.example",
+        ),
+        (
+            "https://admin.example.com:08443",
+            "https://admin.example.com:8443",
+        ),
+    ] {
+        let yaml = format!("site:\n  security:\n    csrf_trusted_origins: [\"{origin}\"]\n");
+        check_prints(
+            &yaml,
+            &[
+                &format!("site.security.csrf_trusted_origins[0]: {origin:?} is not how a browser writes this origin: it sends {canonical:?}"),
+                &format!("help: write \"{canonical}\""),
+            ],
+        );
+    }
 }
