@@ -426,3 +426,26 @@ fn a_trusted_origin_no_browser_sends_does_not_load() {
         );
     }
 }
+
+/// A NUL character in a posted value is refused, as Django's form fields refuse it
+/// (`ProhibitNullCharactersValidator`: "Null characters are not allowed."): the form comes
+/// back with the message and nothing is written. Before, `a%00b` was stored as it came, and
+/// went on into pages, feeds and CSV exports, where other programs cut text at a NUL.
+#[test]
+fn a_nul_character_in_a_form_is_refused() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    for fields in ["title=a%00b&slug=n1", "title=ok&slug=n2&rank=1%00"] {
+        let r = create(&server, &[], fields);
+        assert_eq!(r.status, 400, "{fields}: {}", r.body);
+        assert!(
+            r.body.contains("Null characters are not allowed."),
+            "{}",
+            r.body
+        );
+    }
+    assert!(titles(server.site_path()).is_empty());
+    // A value without one is saved as usual.
+    assert_eq!(create(&server, &[], "title=a%01b&slug=n3").status, 303);
+    assert_eq!(titles(server.site_path()), ["a\u{1}b"]);
+}
