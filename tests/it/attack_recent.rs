@@ -167,13 +167,26 @@ fn the_debug_page_masks_repeated_and_oddly_named_secrets() {
             ("x-api-key", "KEY2"),
             ("Authorization", "Bearer BEARER1"),
             ("X-Upstream-Password", "PASS1"),
+            // Django's META names them HTTP_COOKIE2 and HTTP_X_HTTP_COOKIE: masked there.
+            ("Cookie2", "COOKIE2VALUE"),
+            ("X-Http-Cookie", "XHTTPCOOKIE"),
             ("X-Note", "<img src=x onerror=alert(1)>"),
         ],
     );
     assert_eq!(r.status, 500);
     assert!(r.body.contains("trellis-debug"), "{}", r.body);
     for secret in [
-        "SESSION1", "SESSION2", "CSRF1", "API1", "AUTH1", "KEY1", "KEY2", "BEARER1", "PASS1",
+        "SESSION1",
+        "SESSION2",
+        "CSRF1",
+        "API1",
+        "AUTH1",
+        "KEY1",
+        "KEY2",
+        "BEARER1",
+        "PASS1",
+        "COOKIE2VALUE",
+        "XHTTPCOOKIE",
     ] {
         assert!(!r.body.contains(secret), "{secret} shown:\n{}", r.body);
     }
