@@ -539,11 +539,15 @@ async fn catch_all(
     if let Some(why) = undecodable {
         return respond(site.error(&request, ViewError::BadRequest(why.into())));
     }
+    // The query string and a form's body each count apart, as Django's
+    // DATA_UPLOAD_MAX_NUMBER_FIELDS counts each.
     let fields = site.limits.query_fields;
-    if request.pairs.len() > fields as usize {
-        let why = format!("more than {fields} query fields (site.limits.query_fields)");
-        let answer = site.answer(site.resolve(&request).as_ref());
-        return respond(site.error_as(&request, ViewError::BadRequest(why), answer));
+    for (count, what) in [(request.pairs.len(), "query"), (request.form.len(), "form")] {
+        if count > fields as usize {
+            let why = format!("more than {fields} {what} fields (site.limits.query_fields)");
+            let answer = site.answer(site.resolve(&request).as_ref());
+            return respond(site.error_as(&request, ViewError::BadRequest(why), answer));
+        }
     }
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &state, &site, &request, rest).await;

@@ -462,3 +462,24 @@ fn a_nul_character_in_a_form_is_refused() {
     assert_eq!(create(&server, &[], "title=a%01b&slug=n3").status, 303);
     assert_eq!(titles(server.site_path()), ["a\u{1}b"]);
 }
+
+/// A form's body with more fields than `site.limits.query_fields` is a 400, as Django's
+/// `DATA_UPLOAD_MAX_NUMBER_FIELDS` refuses it (`TooManyFieldsSent`), and nothing is written.
+/// Before, only the query string was counted: a body of 200 000 fields was read, scanned once
+/// per form field, and saved.
+#[test]
+fn a_form_with_too_many_fields_is_refused() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    let many = format!("title=many&slug=many{}", "&x=1".repeat(1000));
+    let r = create(&server, &[], &many);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(server
+        .log()
+        .contains("more than 1000 form fields (site.limits.query_fields)"));
+    assert!(titles(server.site_path()).is_empty());
+    // At the limit (the token, two fields and 997 more), the form is saved.
+    let enough = format!("title=enough&slug=enough{}", "&x=1".repeat(997));
+    assert_eq!(create(&server, &[], &enough).status, 303);
+    assert_eq!(titles(server.site_path()), ["enough"]);
+}
