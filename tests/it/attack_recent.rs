@@ -23,6 +23,7 @@ models:
       title: { type: string }
       slug: { type: slug, unique: true }
       rank: { type: integer, null: true }
+      labels: { type: many_to_many, to: Tag }
   Tag:
     fields:
       name: { type: string, primary_key: true }
@@ -33,6 +34,7 @@ routes:
   - { path: tags/, view: list, model: Tag, paginate_by: 2, keyset: true, template: tags.hbs }
   - { path: posts.csv, view: list, model: Post, format: csv, fields: [title, slug] }
   - { path: new/, view: create, model: Post, fields: [title, slug, rank], success: post-list }
+  - { path: labelled/, view: create, model: Post, fields: [title, slug, labels], success: post-list }
   - { path: posts/<slug:slug>/delete/, view: delete, model: Post, lookup: slug, success: post-list }
   - { path: boom/, view: template, template: boom.hbs }
 "#;
@@ -482,4 +484,62 @@ fn a_form_with_too_many_fields_is_refused() {
     let enough = format!("title=enough&slug=enough{}", "&x=1".repeat(997));
     assert_eq!(create(&server, &[], &enough).status, 303);
     assert_eq!(titles(server.site_path()), ["enough"]);
+}
+
+/// A many_to_many value sent twice, or as ` 1`, is one pair; a key no row has is a 400.
+#[test]
+fn a_repeated_many_to_many_value_is_one_pair() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    db(server.site_path())
+        .execute("INSERT INTO tag (name) VALUES ('rust'), ('yaml')", [])
+        .unwrap();
+    let cookie = format!("csrftoken={CSRF_SECRET}");
+    let headers = [("Cookie", cookie.as_str()), ("Content-Type", FORM)];
+    let post = |fields: &str| {
+        let body = format!("csrfmiddlewaretoken={CSRF_SECRET}&{fields}");
+        server.request_with_body("POST", "/labelled/", &headers, &body)
+    };
+    assert_eq!(
+        post("title=a&slug=a&labels=rust&labels=rust&labels=yaml").status,
+        303
+    );
+    assert_eq!(post("title=b&slug=b&labels=nope").status, 400);
+    let pairs: i64 = db(server.site_path())
+        .query_row("SELECT count(*) FROM post_labels", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pairs, 2);
+    assert_eq!(titles(server.site_path()), ["a"]);
+}
+
+/// Request smuggling: a body framed by both `Content-Length` and `Transfer-Encoding`, two
+/// `Content-Length`s, or an unknown transfer coding is a 400 from the HTTP layer; nothing is
+/// written, and the request hidden after the body is never answered.
+#[test]
+fn ambiguous_body_framing_is_refused() {
+    let dir = site();
+    let server = Server::start_site(&dir);
+    let body = format!("csrfmiddlewaretoken={CSRF_SECRET}&title=smuggled&slug=smuggled");
+    let head = format!(
+        "POST /new/ HTTP/1.1\r\nHost: {}\r\nCookie: csrftoken={CSRF_SECRET}\r\nContent-Type: {FORM}\r\n",
+        server.addr
+    );
+    let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    let sends = [
+        format!(
+            "{head}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n{chunked}GET /posts/ HTTP/1.1\r\nHost: {}\r\n\r\n",
+            server.addr
+        ),
+        format!(
+            "{head}Content-Length: {}\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        format!("{head}Transfer-Encoding: xchunked\r\nConnection: close\r\n\r\n{body}"),
+    ];
+    for raw in sends {
+        let r = server.raw(raw.as_bytes());
+        assert_eq!(r.status, 400, "{raw}");
+    }
+    assert!(titles(server.site_path()).is_empty());
+    assert!(!server.log().contains("GET /posts/"), "{}", server.log());
 }
