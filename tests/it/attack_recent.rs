@@ -71,6 +71,25 @@ fn create(server: &Server, headers: &[(&str, &str)], fields: &str) -> Resp {
     server.request_with_body("POST", "/new/", &all, &body)
 }
 
+/// Each case's value sent in `header` (besides `extra`) on a form POST that otherwise passes,
+/// with the status it got; a POST let through writes a row titled `{tag}{i}`.
+fn statuses<'a>(
+    server: &Server,
+    header: &str,
+    extra: &[(&str, &str)],
+    cases: &[(&'a str, u16)],
+    tag: &str,
+) -> Vec<(&'a str, u16)> {
+    let mut got = Vec::new();
+    for (i, (value, _)) in cases.iter().enumerate() {
+        let mut headers = extra.to_vec();
+        headers.push((header, value));
+        let fields = format!("title={tag}{i}&slug={tag}{i}");
+        got.push((*value, create(server, &headers, &fields).status));
+    }
+    got
+}
+
 /// Origins that look like a trusted one but are not it, over plain HTTP: only the site's own
 /// origin and the trusted ones, as a browser writes them, pass; nothing else is written.
 #[test]
@@ -101,16 +120,7 @@ fn trusted_origin_lookalikes_are_refused() {
         ("null", 403),
         ("", 403),
     ];
-    let mut got = Vec::new();
-    for (i, (origin, _)) in cases.iter().enumerate() {
-        let fields = format!("title=o{i}&slug=o{i}");
-        got.push((
-            *origin,
-            create(&server, &[("Origin", origin)], &fields).status,
-        ));
-    }
-    let want: Vec<(&str, u16)> = cases.to_vec();
-    assert_eq!(got, want);
+    assert_eq!(statuses(&server, "Origin", &[], cases, "o"), cases);
     assert_eq!(titles(server.site_path()), ["o0", "o1", "o2", "o3"]);
 }
 
@@ -140,13 +150,8 @@ fn trusted_referer_lookalikes_are_refused_over_https() {
         ("null", 403),
         ("not a url", 403),
     ];
-    let mut got = Vec::new();
-    for (i, (referer, _)) in cases.iter().enumerate() {
-        let headers = [("X-Forwarded-Proto", "https"), ("Referer", *referer)];
-        let fields = format!("title=r{i}&slug=r{i}");
-        got.push((*referer, create(&server, &headers, &fields).status));
-    }
-    assert_eq!(got, cases.to_vec());
+    let https = [("X-Forwarded-Proto", "https")];
+    assert_eq!(statuses(&server, "Referer", &https, cases, "r"), cases);
     assert_eq!(titles(server.site_path()).len(), 6);
 }
 
