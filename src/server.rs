@@ -499,7 +499,15 @@ async fn catch_all(
             })
             .collect();
     }
-    request.origin = get(header::ORIGIN).map(str::to_string);
+    // Every `Origin` header, as text whatever its bytes, joined as Django's WSGI server joins
+    // repeated headers: one that is not visible ASCII, or a second one, is then a foreign
+    // origin (403), never taken as no `Origin` at all.
+    let origins: Vec<String> = req
+        .headers()
+        .get_all(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    request.origin = (!origins.is_empty()).then(|| origins.join(","));
     request.referer = get(header::REFERER).map(str::to_string);
     request.cookies = req
         .headers()
@@ -531,11 +539,15 @@ async fn catch_all(
     if let Some(why) = undecodable {
         return respond(site.error(&request, ViewError::BadRequest(why.into())));
     }
+    // The query string and a form's body each count apart, as Django's
+    // DATA_UPLOAD_MAX_NUMBER_FIELDS counts each.
     let fields = site.limits.query_fields;
-    if request.pairs.len() > fields as usize {
-        let why = format!("more than {fields} query fields (site.limits.query_fields)");
-        let answer = site.answer(site.resolve(&request).as_ref());
-        return respond(site.error_as(&request, ViewError::BadRequest(why), answer));
+    for (count, what) in [(request.pairs.len(), "query"), (request.form.len(), "form")] {
+        if count > fields as usize {
+            let why = format!("more than {fields} {what} fields (site.limits.query_fields)");
+            let answer = site.answer(site.resolve(&request).as_ref());
+            return respond(site.error_as(&request, ViewError::BadRequest(why), answer));
+        }
     }
     if let Some(rest) = request.path.strip_prefix(site.static_url.as_str()) {
         return static_file(&req, &state, &site, &request, rest).await;

@@ -363,8 +363,8 @@ pub enum OpenerPolicy {
 pub struct RawLimits {
     /// Largest request body, in bytes (by its Content-Length); past it, 413.
     pub body_bytes: u64,
-    /// Most query-string fields a request may have (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS);
-    /// past it, 400.
+    /// Most fields a request's query string may have, and most a form's body may have, each
+    /// counted apart (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS); past it, 400.
     pub query_fields: u32,
     /// Longest request target (path and query), in bytes; past it, 414.
     pub url_bytes: u32,

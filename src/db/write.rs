@@ -42,6 +42,11 @@ impl From<rusqlite::Error> for WriteError {
 /// empty value is null when the field may be null and "required" otherwise; a many_to_many
 /// field gives an array of the target keys.
 pub fn read_field(field: &Field, posted: &[&str]) -> Result<Value, String> {
+    // Django's form fields refuse it (`ProhibitNullCharactersValidator`): other programs cut
+    // text at a NUL, and no field of a form is meant to hold one.
+    if posted.iter().any(|s| s.contains('\0')) {
+        return Err("Null characters are not allowed.".into());
+    }
     if field.ty == FieldType::ManyToMany {
         let keys = posted.iter().filter(|s| !s.is_empty()).map(|s| key(s));
         return Ok(Value::Array(keys.collect()));

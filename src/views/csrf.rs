@@ -255,7 +255,37 @@ fn parse_origin(origin: &str) -> Result<(String, String), (String, String)> {
             "`*` stands only for the subdomains, at the host's start: \"https://*.example.org\" trusts example.org and every subdomain of it".into(),
         ));
     }
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        as_browsers_write(scheme, host)?;
+    }
     Ok((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// An `http` or `https` origin must be written as a browser writes `Origin` (the WHATWG URL
+/// serialization: no default port, a port without leading zeros, an international name in
+/// punycode), since the check compares the two as text: one written otherwise never matches.
+fn as_browsers_write(scheme: &str, host: &str) -> Result<(), (String, String)> {
+    let origin = format!("{scheme}://{host}");
+    let (star, name) = match host.strip_prefix("*.") {
+        Some(name) => ("*.", name),
+        None => ("", host),
+    };
+    let url = url::Url::parse(&format!("{scheme}://{name}")).map_err(|e| {
+        (
+            format!("{origin:?} is not an origin: {e}"),
+            "write a scheme and a host, and a port when it is not the scheme's: \"https://example.com:8443\"".to_string(),
+        )
+    })?;
+    let sent = url.origin().ascii_serialization();
+    let written = format!("{scheme}://{name}").to_ascii_lowercase();
+    if sent == written {
+        return Ok(());
+    }
+    let sent = sent.replacen("://", &format!("://{star}"), 1);
+    Err((
+        format!("{origin:?} is not how a browser writes this origin: it sends {sent:?}"),
+        format!("write \"{sent}\""),
+    ))
 }
 
 /// Django's `is_same_domain`: `host` is `pattern`, or, for a pattern starting with a dot,

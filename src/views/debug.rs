@@ -5,7 +5,8 @@
 //! so; everywhere else a 500's detail goes to the log only. Every value on the page is
 //! HTML-escaped: the request's path, query, headers and cookies, and the error's own text,
 //! which may quote them. A header or cookie that may hold a secret is masked as Django's
-//! `SafeExceptionReporterFilter` masks it ([`sensitive`]).
+//! `SafeExceptionReporterFilter` masks it
+//! ([`sensitive_header`], [`sensitive_cookie`]).
 
 use super::context::Ctx;
 use super::error::html_escape;
@@ -69,9 +70,15 @@ pub fn page(
     body.push_str(&secrets_masked(
         "Request headers",
         &req.headers,
+        sensitive_header,
         "(none: the server copies them only when it may show this page)",
     ));
-    body.push_str(&secrets_masked("Cookies", &req.cookies, "(none)"));
+    body.push_str(&secrets_masked(
+        "Cookies",
+        &req.cookies,
+        sensitive_cookie,
+        "(none)",
+    ));
     body.push_str(&format!(
         "<section>\n<h2>In the log</h2>\n<pre>{}</pre>\n</section>\n",
         e(detail)
@@ -142,21 +149,42 @@ fn template_section(ctx: &Ctx, r: &RenderError) -> String {
 /// What a value that may be a secret shows instead: Django's `cleansed_substitute`.
 const MASK: &str = "********************";
 
-/// Whether a header's or a cookie's value is masked: Django's `hidden_settings`
-/// (`API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE`, any case) matched against the
-/// name — for a header, `cookie` is Django's `HTTP_COOKIE` — and the session cookie, which
-/// Django masks by name. The CSRF cookie, `csrftoken`, says TOKEN.
-fn sensitive(name: &str) -> bool {
+/// Django's `hidden_settings`: a name holding one of these (any case) has its value masked.
+const HIDDEN: [&str; 8] = [
+    "API",
+    "AUTH",
+    "TOKEN",
+    "KEY",
+    "SECRET",
+    "PASS",
+    "SIGNATURE",
+    "HTTP_COOKIE",
+];
+
+fn hidden(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper == "COOKIE"
-        || name == crate::auth::COOKIE
-        || ["API", "AUTH", "TOKEN", "KEY", "SECRET", "PASS", "SIGNATURE"]
-            .iter()
-            .any(|word| upper.contains(word))
+    HIDDEN.iter().any(|word| upper.contains(word))
+}
+
+/// Whether a header's value is masked: Django's `hidden_settings` matched against the name
+/// as Django's `META` has it (`Cookie2` is `HTTP_COOKIE2`, masked as `HTTP_COOKIE` is).
+fn sensitive_header(name: &str) -> bool {
+    hidden(&format!("HTTP_{}", name.replace('-', "_")))
+}
+
+/// Whether a cookie's value is masked: `hidden_settings` matched against its name, and the
+/// session cookie, which Django masks by name. The CSRF cookie, `csrftoken`, says TOKEN.
+fn sensitive_cookie(name: &str) -> bool {
+    name == crate::auth::COOKIE || hidden(name)
 }
 
 /// A section of names and values, sorted by name as Django sorts META, secrets masked.
-fn secrets_masked(title: &str, pairs: &[(String, String)], empty: &str) -> String {
+fn secrets_masked(
+    title: &str,
+    pairs: &[(String, String)],
+    sensitive: fn(&str) -> bool,
+    empty: &str,
+) -> String {
     let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = format!("<section>\n<h2>{title}</h2>\n<table>\n");
@@ -192,14 +220,16 @@ footer{padding:1em 1.5em;color:#555}";
 
 #[cfg(test)]
 mod tests {
-    use super::sensitive;
+    use super::{sensitive_cookie, sensitive_header};
 
-    /// The names Django's `SafeExceptionReporterFilter` masks (as META keys `HTTP_…`), and
-    /// names it shows.
+    /// The names Django's `SafeExceptionReporterFilter` masks (headers as META keys `HTTP_…`),
+    /// and names it shows.
     #[test]
     fn secrets_are_named_as_django_names_them() {
         for name in [
             "cookie",
+            "cookie2",
+            "x-http-cookie",
             "authorization",
             "proxy-authorization",
             "x-api-key",
@@ -208,21 +238,23 @@ mod tests {
             "x-hub-signature",
             "x-secret",
             "x-password",
-            "csrftoken",
-            "sessionid",
-            "my_api_cookie",
         ] {
-            assert!(sensitive(name), "{name}");
+            assert!(sensitive_header(name), "{name}");
+        }
+        for name in ["csrftoken", "sessionid", "my_api_cookie", "Auth"] {
+            assert!(sensitive_cookie(name), "{name}");
         }
         for name in [
             "user-agent",
             "accept",
             "host",
             "referer",
-            "theme",
             "x-cookie-consent",
         ] {
-            assert!(!sensitive(name), "{name}");
+            assert!(!sensitive_header(name), "{name}");
+        }
+        for name in ["theme", "SESSIONID", "cookie_consent"] {
+            assert!(!sensitive_cookie(name), "{name}");
         }
     }
 }

@@ -19,6 +19,7 @@ mod admin_raw_id;
 mod archives;
 mod attack_admin;
 mod attack_forms;
+mod attack_recent;
 mod attacks;
 mod auth;
 mod backup;
