@@ -164,7 +164,11 @@ def same_pages(trellis, baseline):
                             check(url, path, cookie if key != "login" else ""))
                   for url, cookie in (trellis, baseline)]
         if bodies[0] != bodies[1]:
-            sys.exit(f"{path}: the baseline's page differs from Trellis's")
+            import difflib
+            diff = difflib.unified_diff(bodies[0].splitlines(), bodies[1].splitlines(),
+                                        "trellis", "baseline", lineterm="", n=1)
+            sys.exit(f"{path}: the baseline's page differs from Trellis's\n"
+                     + "\n".join(list(diff)[:40]))
         print(f"{path}: identical ({len(bodies[0]):,} bytes, token normalised)", file=sys.stderr)
 
 
