@@ -294,6 +294,22 @@ pub fn set_messages(c: &Connection, key: &str, messages: &str) -> Result<(), DbE
     run(&sql, |sql| c.execute(sql, params![key, messages])).map(drop)
 }
 
+/// Replace a session's messages (JSON text) by what `keep` makes of them, in one write
+/// transaction (BEGIN IMMEDIATE): a message another request adds meanwhile is not lost.
+pub fn take_messages(
+    c: &mut Connection,
+    key: &str,
+    keep: impl FnOnce(&str) -> String,
+) -> Result<(), DbError> {
+    let tx = run("BEGIN IMMEDIATE", |_| {
+        c.transaction_with_behavior(TransactionBehavior::Immediate)
+    })?;
+    if let Some(now) = session_messages(&tx, key)? {
+        set_messages(&tx, key, &keep(&now))?;
+    }
+    run("COMMIT", |_| tx.commit())
+}
+
 /// How many failed sign-ins of `kind` (`user` or `address`) for `key` since `since`, and
 /// when the oldest of them was.
 pub fn failures(c: &Connection, kind: &str, key: &str, since: i64) -> Result<(u32, i64), DbError> {

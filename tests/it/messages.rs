@@ -231,3 +231,78 @@ routes:
         ],
     );
 }
+
+/// A signed-in user's messages wait for a page that shows them: a POST to a form whose page
+/// shows `messages` takes none of them when it is refused (no CSRF token) or redirects; the
+/// next page shows them all, in order, once. (They were taken when the route was entered, so
+/// the sign-in's message was lost.)
+#[test]
+fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
+    let site = format!(
+        "{SITE}  - {{ path: note/, name: note, view: create, model: Entry, template: note.hbs, success: home, success_message: 'Noted {{name}}.' }}\n"
+    );
+    let dir = write_files(&[
+        ("site.yaml", site.as_str()),
+        ("templates/home.hbs", HOME),
+        ("templates/plain.hbs", "Plain page"),
+        (
+            "templates/note.hbs",
+            "{{#each messages}}[{{text}}]{{/each}}<form method=post>{{csrf_input}}</form>",
+        ),
+    ]);
+    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
+    assert!(ok, "{err}");
+    let server = Server::start_site(&dir);
+    let login = post(
+        &server,
+        "/login/",
+        "username=ann&password=msg-pass-123",
+        "",
+        &[],
+    );
+    assert_eq!(login.status, 303, "{}", login.body);
+    let session = format!("sessionid={}", session_cookie(&login));
+    let stored = || column(server.site_path(), "SELECT messages FROM trellis_session");
+
+    let refused = server.request_with_body(
+        "POST",
+        "/note/",
+        &[
+            ("Cookie", session.as_str()),
+            ("Content-Type", crate::csrf::FORM),
+        ],
+        "name=Bo",
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+
+    let r = post(&server, "/note/", "name=Bo", &session, &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(names(server.site_path()), ["Bo"]);
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+
+    let home = get(&server, "/", &session);
+    assert_eq!(
+        home.body,
+        "Hello ann[success: Welcome back, ann!][success: Noted Bo.]"
+    );
+    assert_eq!(stored(), ["[]"]);
+    assert_eq!(get(&server, "/", &session).body, "Hello ann");
+
+    // The form's own page shows them too when it is rendered: a GET, or a POST with errors.
+    let _ = post(&server, "/note/", "name=Cy", &session, &[]);
+    let invalid = post(
+        &server,
+        "/note/",
+        &format!("name={}", "x".repeat(101)),
+        &session,
+        &[],
+    );
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert!(
+        invalid.body.starts_with("[Noted Cy.]<form"),
+        "{}",
+        invalid.body
+    );
+    assert_eq!(stored(), ["[]"]);
+}
