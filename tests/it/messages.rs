@@ -69,6 +69,19 @@ fn names(dir: &Path) -> Vec<String> {
     column(dir, "SELECT name FROM entry ORDER BY id")
 }
 
+fn add_ann(dir: &SiteDir) {
+    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
+    assert!(ok, "{err}");
+}
+
+/// Sign in as ann; her `sessionid` cookie as a browser sends it back.
+fn sign_in_as_ann(server: &Server) -> String {
+    let fields = "username=ann&password=msg-pass-123";
+    let login = post(server, "/login/", fields, "", &[]);
+    assert_eq!(login.status, 303, "{}", login.body);
+    format!("sessionid={}", session_cookie(&login))
+}
+
 /// A public guest book: the visitor who signs it is thanked on the next page, once, with the
 /// HTML they typed escaped; the cookie is HttpOnly, SameSite=Lax, lasts the browser's session,
 /// and is `Secure` over HTTPS; the pages that touch it are private to the visitor.
@@ -188,20 +201,11 @@ fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
 #[test]
 fn a_signed_in_users_messages_stay_in_the_session() {
     let dir = site();
-    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
-    assert!(ok, "{err}");
+    add_ann(&dir);
     let server = Server::start_site(&dir);
     let before = post(&server, "/sign/", "name=Early", "", &[]);
     let early = messages_cookie(&before);
-    let login = post(
-        &server,
-        "/login/",
-        "username=ann&password=msg-pass-123",
-        "",
-        &[],
-    );
-    assert_eq!(login.status, 303, "{}", login.body);
-    let session = format!("sessionid={}", session_cookie(&login));
+    let session = sign_in_as_ann(&server);
     let r = post(&server, "/sign/", "name=Ann", &session, &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(messages_line(&r), None, "{:?}", r.headers);
@@ -250,18 +254,9 @@ fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
             "{{#each messages}}[{{text}}]{{/each}}<form method=post>{{csrf_input}}</form>",
         ),
     ]);
-    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
-    assert!(ok, "{err}");
+    add_ann(&dir);
     let server = Server::start_site(&dir);
-    let login = post(
-        &server,
-        "/login/",
-        "username=ann&password=msg-pass-123",
-        "",
-        &[],
-    );
-    assert_eq!(login.status, 303, "{}", login.body);
-    let session = format!("sessionid={}", session_cookie(&login));
+    let session = sign_in_as_ann(&server);
     let stored = || column(server.site_path(), "SELECT messages FROM trellis_session");
 
     let refused = server.request_with_body(
