@@ -237,13 +237,14 @@ routes:
 }
 
 /// A signed-in user's messages wait for a page that shows them: a POST to a form whose page
-/// shows `messages` takes none of them when it is refused (no CSRF token) or redirects; the
-/// next page shows them all, in order, once. (They were taken when the route was entered, so
-/// the sign-in's message was lost.)
+/// shows `messages` takes none of them when it is refused (no CSRF token; no such row) or
+/// redirects; the next page shows them all, in order, once. (They were taken when the route
+/// was entered, past the CSRF check, so the sign-in's message was lost.)
 #[test]
 fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
     let site = format!(
-        "{SITE}  - {{ path: note/, name: note, view: create, model: Entry, template: note.hbs, success: home, success_message: 'Noted {{name}}.' }}\n"
+        "{SITE}  - {{ path: note/, name: note, view: create, model: Entry, template: note.hbs, success: home, success_message: 'Noted {{name}}.' }}
+  - {{ path: 'edit/<int:pk>/', name: edit, view: update, model: Entry, template: note.hbs, success: home }}\n"
     );
     let dir = write_files(&[
         ("site.yaml", site.as_str()),
@@ -269,6 +270,18 @@ fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
         "name=Bo",
     );
     assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+    // Past the CSRF check, a POST for a row that is not there: 404, no page of the route.
+    let page = server.get("/note/");
+    let (secret, _) = crate::csrf::csrf_cookie(&page);
+    let body = format!(
+        "csrfmiddlewaretoken={}&name=Bo",
+        crate::csrf::token_in(&page.body)
+    );
+    let cookie = format!("csrftoken={secret}; {session}");
+    let form = ("Content-Type", crate::csrf::FORM);
+    let gone = server.request_with_body("POST", "/edit/999/", &[("Cookie", &cookie), form], &body);
+    assert_eq!(gone.status, 404, "{}", gone.body);
     assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
 
     let r = post(&server, "/note/", "name=Bo", &session, &[]);
