@@ -214,15 +214,14 @@ pub fn add_message_to(
     text: &str,
 ) -> Result<(), DbError> {
     db.with(|c| {
-        let mut list: Vec<Message> = store::session_messages(&c.conn, key)?
-            .and_then(|m| serde_json::from_str(&m).ok())
-            .unwrap_or_default();
-        list.push(Message {
-            level: level.into(),
-            text: text.into(),
-        });
-        let text = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
-        store::set_messages(&c.conn, key, &text)
+        store::update_messages(&mut c.conn, key, |now| {
+            let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
+            list.push(Message {
+                level: level.into(),
+                text: text.into(),
+            });
+            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+        })
     })
 }
 
@@ -295,7 +294,7 @@ pub fn finish(ctx: &Ctx, req: &Request, r: &mut crate::views::Response) {
     }
     let shown = &s.messages;
     let taken = db.with(|c| {
-        store::take_messages(&mut c.conn, &s.key, |now| {
+        store::update_messages(&mut c.conn, &s.key, |now| {
             let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
             if list.starts_with(shown) {
                 list.drain(..shown.len());

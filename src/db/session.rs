@@ -283,7 +283,7 @@ pub fn purge(c: &Connection, now: i64, failures_before: i64) -> Result<(usize, u
 }
 
 /// A session's messages (JSON text), if the session exists.
-pub fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
+fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
     let sql = format!("SELECT messages FROM {SESSION_TABLE} WHERE session_key = ?1");
     run(&sql, |sql| c.query_row(sql, [key], |r| r.get(0)).optional())
 }
@@ -295,8 +295,9 @@ pub fn set_messages(c: &Connection, key: &str, messages: &str) -> Result<(), DbE
 }
 
 /// Replace a session's messages (JSON text) by what `keep` makes of them, in one write
-/// transaction (BEGIN IMMEDIATE): a message another request adds meanwhile is not lost.
-pub fn take_messages(
+/// transaction (BEGIN IMMEDIATE): two requests adding or taking messages at once each see
+/// the other's change, and none is lost or shown twice. Nothing when there is no such session.
+pub fn update_messages(
     c: &mut Connection,
     key: &str,
     keep: impl FnOnce(&str) -> String,

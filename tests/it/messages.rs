@@ -314,3 +314,30 @@ fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
     );
     assert_eq!(stored(), ["[]"]);
 }
+
+/// Messages added to one session by requests at once are all kept: each is added in a write
+/// transaction of its own (read, then written back, they could overwrite each other).
+#[test]
+fn messages_added_to_a_session_at_once_are_all_kept() {
+    let dir = site();
+    add_ann(&dir);
+    let server = Server::start_site(&dir);
+    let session = sign_in_as_ann(&server);
+    // The sign-in's message shown: the session starts with none.
+    assert!(get(&server, "/", &session).body.contains("Welcome back"));
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            let (server, session) = (&server, &session);
+            s.spawn(move || {
+                for i in 0..5 {
+                    let r = post(server, "/sign/", &format!("name=n{t}-{i}"), session, &[]);
+                    assert_eq!(r.status, 303, "{}", r.body);
+                }
+            });
+        }
+    });
+    let stored = column(server.site_path(), "SELECT messages FROM trellis_session");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(names(server.site_path()).len(), 30);
+    assert_eq!(list.len(), 30, "{stored:?}");
+}
