@@ -308,15 +308,22 @@ pub fn finish(ctx: &Ctx, req: &Request, r: &mut crate::views::Response) {
 }
 
 /// What templates see as `user` and `messages`, once the request's session was read: the
-/// messages of the `messages` cookie (taken now: the answer deletes it), then the session's.
-pub fn context(req: &Request) -> Option<(Value, Value)> {
+/// messages of the `messages` cookie, then the session's, taken now ([`finish`] deletes the
+/// cookie and takes them out of the session) when the template `shows_messages`; else none.
+pub fn context(req: &Request, shows_messages: bool) -> Option<(Value, Value)> {
     let s = req.session.get()?;
-    let mut messages = flash::take(req);
+    let mut messages = if shows_messages {
+        flash::take(req)
+    } else {
+        Vec::new()
+    };
     Some(match s {
         Some(s) => {
             let mut user = serde_json::to_value(&s.user).unwrap_or_default();
             user["is_authenticated"] = true.into();
-            messages.extend(s.messages.iter().cloned());
+            if shows_messages {
+                messages.extend(s.messages.iter().cloned());
+            }
             (user, serde_json::to_value(&messages).unwrap_or_default())
         }
         None => (

@@ -237,9 +237,10 @@ routes:
 }
 
 /// A signed-in user's messages wait for a page that shows them: a POST to a form whose page
-/// shows `messages` takes none of them when it is refused (no CSRF token; no such row) or
-/// redirects; the next page shows them all, in order, once. (They were taken when the route
-/// was entered, past the CSRF check, so the sign-in's message was lost.)
+/// shows `messages` takes none of them when it is refused (no CSRF token; no such row, its
+/// 404 page showing no messages) or redirects; the next page shows them all, in order, once.
+/// (They were taken when the route was entered, past the CSRF check, so the sign-in's message
+/// was lost; and a 404 page that did not show them took them, a visitor's cookie too.)
 #[test]
 fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
     let site = format!(
@@ -254,6 +255,7 @@ fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
             "templates/note.hbs",
             "{{#each messages}}[{{text}}]{{/each}}<form method=post>{{csrf_input}}</form>",
         ),
+        ("templates/404.hbs", "Not here ({{user.username}})"),
     ]);
     add_ann(&dir);
     let server = Server::start_site(&dir);
@@ -281,12 +283,21 @@ fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
     let cookie = format!("csrftoken={secret}; {session}");
     let form = ("Content-Type", crate::csrf::FORM);
     let gone = server.request_with_body("POST", "/edit/999/", &[("Cookie", &cookie), form], &body);
-    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert_eq!((gone.status, gone.body.as_str()), (404, "Not here (ann)"));
     assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+    // A visitor's cookie outlives that 404 page too (it does not show messages).
+    let cookie = messages_cookie(&post(&server, "/sign/", "name=Vi", "", &[]));
+    let gone = get(&server, "/edit/999/", &cookie);
+    assert_eq!((gone.status, gone.body.as_str()), (404, "Not here ()"));
+    assert_eq!(messages_line(&gone), None, "{:?}", gone.headers);
+    assert_eq!(
+        get(&server, "/", &cookie).body,
+        "Guest[success: Thanks, Vi!]"
+    );
 
     let r = post(&server, "/note/", "name=Bo", &session, &[]);
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(names(server.site_path()), ["Bo"]);
+    assert_eq!(names(server.site_path()), ["Vi", "Bo"]);
     assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
 
     let home = get(&server, "/", &session);
