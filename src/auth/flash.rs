@@ -8,7 +8,9 @@
 //! - `auth::add_message` with no session calls [`add`]: the answer (a form's 303) sets the
 //!   cookie to the messages it held and the new one;
 //! - `auth::guard` calls [`load`] for a page whose template names `messages`; `auth::context`
-//!   takes them with [`take`] when the page is rendered; the answer deletes the cookie;
+//!   takes them with [`take`] when a page that may show them is rendered (not a 404 page
+//!   that does not); the answer deletes the cookie, and `auth::finish` takes the session's
+//!   messages out of its row, as [`shown`] says;
 //! - a cookie that fails the check (tampered, truncated, another key or purpose) shows nothing
 //!   and is deleted by the page that read it — never an error page.
 //!
@@ -82,6 +84,11 @@ pub fn take(req: &Request) -> Vec<Message> {
     flash.read = Some(Vec::new());
     flash.shown = true;
     read
+}
+
+/// Whether this request rendered a page that shows `messages` (it took them with [`take`]).
+pub fn shown(req: &Request) -> bool {
+    req.flash.borrow().shown
 }
 
 /// Keep a message in the cookie for the visitor's next page; `false` when the site has no

@@ -214,20 +214,19 @@ pub fn add_message_to(
     text: &str,
 ) -> Result<(), DbError> {
     db.with(|c| {
-        let mut list: Vec<Message> = store::session_messages(&c.conn, key)?
-            .and_then(|m| serde_json::from_str(&m).ok())
-            .unwrap_or_default();
-        list.push(Message {
-            level: level.into(),
-            text: text.into(),
-        });
-        let text = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
-        store::set_messages(&c.conn, key, &text)
+        store::update_messages(&mut c.conn, key, |now| {
+            let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
+            list.push(Message {
+                level: level.into(),
+                text: text.into(),
+            });
+            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+        })
     })
 }
 
-/// Read the session for a route that needs it and, when its page shows `messages`, take them
-/// out of the session (shown once). Then `login_required` / `staff_required`: no user → a
+/// Read the session for a route that needs it (and, when its page shows `messages`, the
+/// `messages` cookie: both are taken only when the page is rendered, see [`finish`]). Then `login_required` / `staff_required`: no user → a
 /// redirect (302) to the sign-in route with `next=`; a user who is not staff → 403 on a site's
 /// own page, and on an admin page a redirect (302) to the admin's sign-in page with `next=`,
 /// which says who is signed in and offers another account (Django's admin does both).
@@ -252,12 +251,6 @@ pub fn guard(
     let s = session(ctx, req).map_err(db_error)?;
     if needs.messages {
         flash::load(ctx.settings, req);
-    }
-    if let (true, Some(s), Some(db)) = (needs.messages, s, ctx.db) {
-        if !s.messages.is_empty() {
-            db.with(|c| store::set_messages(&c.conn, &s.key, "[]"))
-                .map_err(db_error)?;
-        }
     }
     if !(needs.login || needs.staff) {
         return Ok(None);
@@ -286,16 +279,51 @@ pub fn guard(
     }
 }
 
+/// Write on the answer what its page took of the messages: the `messages` cookie
+/// ([`flash::finish`]), and the session's, taken out of its row — only when a page that shows
+/// `messages` was rendered, not on a POST that redirects or is refused, so that no message is
+/// lost before a page shows it. Messages added to the session meanwhile (another request's)
+/// stay. A database failure is logged: the messages are shown again rather than lost.
+pub fn finish(ctx: &Ctx, req: &Request, r: &mut crate::views::Response) {
+    flash::finish(ctx.settings, req, r);
+    let (Some(Some(s)), Some(db)) = (req.session.get(), ctx.db) else {
+        return;
+    };
+    if s.messages.is_empty() || !flash::shown(req) {
+        return;
+    }
+    let shown = &s.messages;
+    let taken = db.with(|c| {
+        store::update_messages(&mut c.conn, &s.key, |now| {
+            let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
+            if list.starts_with(shown) {
+                list.drain(..shown.len());
+            }
+            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+        })
+    });
+    if let Err(e) = taken {
+        tracing::error!("taking the shown messages out of the session: {e}");
+    }
+}
+
 /// What templates see as `user` and `messages`, once the request's session was read: the
-/// messages of the `messages` cookie (taken now: the answer deletes it), then the session's.
-pub fn context(req: &Request) -> Option<(Value, Value)> {
+/// messages of the `messages` cookie, then the session's, taken now ([`finish`] deletes the
+/// cookie and takes them out of the session) when the template `shows_messages`; else none.
+pub fn context(req: &Request, shows_messages: bool) -> Option<(Value, Value)> {
     let s = req.session.get()?;
-    let mut messages = flash::take(req);
+    let mut messages = if shows_messages {
+        flash::take(req)
+    } else {
+        Vec::new()
+    };
     Some(match s {
         Some(s) => {
             let mut user = serde_json::to_value(&s.user).unwrap_or_default();
             user["is_authenticated"] = true.into();
-            messages.extend(s.messages.iter().cloned());
+            if shows_messages {
+                messages.extend(s.messages.iter().cloned());
+            }
             (user, serde_json::to_value(&messages).unwrap_or_default())
         }
         None => (

@@ -283,7 +283,7 @@ pub fn purge(c: &Connection, now: i64, failures_before: i64) -> Result<(usize, u
 }
 
 /// A session's messages (JSON text), if the session exists.
-pub fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
+fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
     let sql = format!("SELECT messages FROM {SESSION_TABLE} WHERE session_key = ?1");
     run(&sql, |sql| c.query_row(sql, [key], |r| r.get(0)).optional())
 }
@@ -292,6 +292,23 @@ pub fn session_messages(c: &Connection, key: &str) -> Result<Option<String>, DbE
 pub fn set_messages(c: &Connection, key: &str, messages: &str) -> Result<(), DbError> {
     let sql = format!("UPDATE {SESSION_TABLE} SET messages = ?2 WHERE session_key = ?1");
     run(&sql, |sql| c.execute(sql, params![key, messages])).map(drop)
+}
+
+/// Replace a session's messages (JSON text) by what `keep` makes of them, in one write
+/// transaction (BEGIN IMMEDIATE): two requests adding or taking messages at once each see
+/// the other's change, and none is lost or shown twice. Nothing when there is no such session.
+pub fn update_messages(
+    c: &mut Connection,
+    key: &str,
+    keep: impl FnOnce(&str) -> String,
+) -> Result<(), DbError> {
+    let tx = run("BEGIN IMMEDIATE", |_| {
+        c.transaction_with_behavior(TransactionBehavior::Immediate)
+    })?;
+    if let Some(now) = session_messages(&tx, key)? {
+        set_messages(&tx, key, &keep(&now))?;
+    }
+    run("COMMIT", |_| tx.commit())
 }
 
 /// How many failed sign-ins of `kind` (`user` or `address`) for `key` since `since`, and

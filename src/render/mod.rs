@@ -92,6 +92,9 @@ pub struct Uses {
     pub query: bool,
     /// `csrf_token` or `csrf_input` (the CSRF token, made only for a page that shows it).
     pub csrf: bool,
+    /// `messages`: a page that may show them takes them (from the session and the cookie);
+    /// any other page, a 404 page among them, leaves them for the next.
+    pub messages: bool,
 }
 
 impl Uses {
@@ -102,6 +105,7 @@ impl Uses {
         query: true,
         // A CSRF token is made (and its cookie set) only for a page that names it.
         csrf: false,
+        messages: true,
     };
 }
 
@@ -209,6 +213,7 @@ impl Renderer {
             params: self.mentions(template, "params"),
             query: self.mentions(template, "query"),
             csrf,
+            messages: self.mentions(template, "messages"),
         }
     }
 
@@ -496,6 +501,7 @@ mod tests {
             params: false,
             query: false,
             csrf: false,
+            messages: false,
         };
         assert_eq!(r.uses("home"), only_site);
         assert_eq!(
@@ -514,6 +520,7 @@ mod tests {
                 params: false,
                 query: true,
                 csrf: true,
+                messages: false,
             }
         );
     }

@@ -172,8 +172,9 @@ impl Ctx<'_> {
             request.insert("query".into(), Value::Object(raw));
             ctx.insert("request".into(), Value::Object(request));
         }
-        // The session was read for this route (it needs the user or messages): both are shown.
-        if let Some((user, messages)) = crate::auth::context(req) {
+        // The session was read for this route (it needs the user or messages): both are shown,
+        // the messages taken only by a template that may show them.
+        if let Some((user, messages)) = crate::auth::context(req, uses.messages) {
             ctx.insert("user".into(), user);
             ctx.insert("messages".into(), messages);
         }
@@ -303,6 +304,7 @@ mod tests {
             params: false,
             query: false,
             csrf: false,
+            messages: false,
         };
         for (name, _) in PAGES {
             let render = |uses| {

@@ -147,6 +147,14 @@ impl CsvSpec {
                         Ok(_) if names[..i].contains(name) => {
                             errors.push(source.diag(&here, format!("`{name}` is listed twice")))
                         }
+                        // `pk` and the key's own name head the same column: a header row
+                        // naming a column twice is read back wrong.
+                        Ok((header, _)) if chosen.iter().any(|(h, _)| *h == header) => {
+                            errors.push(source.diag(
+                                &here,
+                                format!("`{name}` writes the column `{header}` a second time"),
+                            ))
+                        }
                         Ok(column) => chosen.push(column),
                     }
                 }

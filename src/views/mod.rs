@@ -379,7 +379,7 @@ fn around(
         r.vary("Cookie");
     }
     keep_private(ctx, endpoint, req, &mut r);
-    crate::auth::flash::finish(ctx.settings, req, &mut r);
+    crate::auth::finish(ctx, req, &mut r);
     if let Some(policy) = policy {
         policy.decorate(req, &mut r);
     }

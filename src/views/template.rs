@@ -122,6 +122,7 @@ pub fn own_or_builtin(
         params: false,
         query: false,
         csrf: true,
+        messages: false,
     };
     match &r.raw.template {
         Some(t) => {

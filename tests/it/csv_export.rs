@@ -236,13 +236,14 @@ fn csv_honours_fields_and_exclude_in_their_order() {
 #[test]
 fn csv_fields_name_columns_the_model_has() {
     check_prints(
-        "site: { database: db.sqlite3 }\nmodels:\n  Maker:\n    fields:\n      name: { type: string }\n  Note:\n    fields:\n      title: { type: string }\n      maker: { type: foreign_key, to: Maker, on_delete: cascade }\nroutes:\n  - { path: \"a.csv\", view: list, model: Note, format: csv, fields: [titel, maker__nom, title__x, title, title] }\n  - { path: \"b.csv\", view: list, model: Note, format: csv, exclude: [body] }\n  - { path: \"c.csv\", view: list, model: Note, format: csv, fields: [title], exclude: [maker] }\n",
+        "site: { database: db.sqlite3 }\nmodels:\n  Maker:\n    fields:\n      name: { type: string }\n  Note:\n    fields:\n      title: { type: string }\n      maker: { type: foreign_key, to: Maker, on_delete: cascade }\nroutes:\n  - { path: \"a.csv\", view: list, model: Note, format: csv, fields: [titel, maker__nom, title__x, title, title, pk, id] }\n  - { path: \"b.csv\", view: list, model: Note, format: csv, exclude: [body] }\n  - { path: \"c.csv\", view: list, model: Note, format: csv, fields: [title], exclude: [maker] }\n",
         &[
             "routes[0].fields[0]: model Note has no field `titel` to write",
             "help: did you mean `title`?",
             "routes[0].fields[1]: model Maker has no field `nom` to write (in `maker__nom`)",
             "routes[0].fields[2]: `title` of Note is not a foreign key, so `title__x` cannot follow it",
             "routes[0].fields[4]: `title` is listed twice",
+            "routes[0].fields[6]: `id` writes the column `id` a second time",
             "routes[1].exclude[0]: model Note has no field `body` to write",
             "routes[2].exclude: a route takes `fields` or `exclude`, not both",
         ],

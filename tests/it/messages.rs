@@ -69,6 +69,19 @@ fn names(dir: &Path) -> Vec<String> {
     column(dir, "SELECT name FROM entry ORDER BY id")
 }
 
+fn add_ann(dir: &SiteDir) {
+    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
+    assert!(ok, "{err}");
+}
+
+/// Sign in as ann; her `sessionid` cookie as a browser sends it back.
+fn sign_in_as_ann(server: &Server) -> String {
+    let fields = "username=ann&password=msg-pass-123";
+    let login = post(server, "/login/", fields, "", &[]);
+    assert_eq!(login.status, 303, "{}", login.body);
+    format!("sessionid={}", session_cookie(&login))
+}
+
 /// A public guest book: the visitor who signs it is thanked on the next page, once, with the
 /// HTML they typed escaped; the cookie is HttpOnly, SameSite=Lax, lasts the browser's session,
 /// and is `Secure` over HTTPS; the pages that touch it are private to the visitor.
@@ -188,20 +201,11 @@ fn a_forged_messages_cookie_shows_nothing_and_is_deleted() {
 #[test]
 fn a_signed_in_users_messages_stay_in_the_session() {
     let dir = site();
-    let (ok, _, err) = user(&dir.path, &["add", "ann"], "msg-pass-123\n");
-    assert!(ok, "{err}");
+    add_ann(&dir);
     let server = Server::start_site(&dir);
     let before = post(&server, "/sign/", "name=Early", "", &[]);
     let early = messages_cookie(&before);
-    let login = post(
-        &server,
-        "/login/",
-        "username=ann&password=msg-pass-123",
-        "",
-        &[],
-    );
-    assert_eq!(login.status, 303, "{}", login.body);
-    let session = format!("sessionid={}", session_cookie(&login));
+    let session = sign_in_as_ann(&server);
     let r = post(&server, "/sign/", "name=Ann", &session, &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(messages_line(&r), None, "{:?}", r.headers);
@@ -230,4 +234,121 @@ routes:
             "did you mean `username`?",
         ],
     );
+}
+
+/// A signed-in user's messages wait for a page that shows them: a POST to a form whose page
+/// shows `messages` takes none of them when it is refused (no CSRF token; no such row, its
+/// 404 page showing no messages) or redirects; the next page shows them all, in order, once.
+/// (They were taken when the route was entered, past the CSRF check, so the sign-in's message
+/// was lost; and a 404 page that did not show them took them, a visitor's cookie too.)
+#[test]
+fn a_signed_in_users_messages_outlive_a_post_that_shows_no_page() {
+    let site = format!(
+        "{SITE}  - {{ path: note/, name: note, view: create, model: Entry, template: note.hbs, success: home, success_message: 'Noted {{name}}.' }}
+  - {{ path: 'edit/<int:pk>/', name: edit, view: update, model: Entry, template: note.hbs, success: home }}\n"
+    );
+    let dir = write_files(&[
+        ("site.yaml", site.as_str()),
+        ("templates/home.hbs", HOME),
+        ("templates/plain.hbs", "Plain page"),
+        (
+            "templates/note.hbs",
+            "{{#each messages}}[{{text}}]{{/each}}<form method=post>{{csrf_input}}</form>",
+        ),
+        ("templates/404.hbs", "Not here ({{user.username}})"),
+    ]);
+    add_ann(&dir);
+    let server = Server::start_site(&dir);
+    let session = sign_in_as_ann(&server);
+    let stored = || column(server.site_path(), "SELECT messages FROM trellis_session");
+
+    let refused = server.request_with_body(
+        "POST",
+        "/note/",
+        &[
+            ("Cookie", session.as_str()),
+            ("Content-Type", crate::csrf::FORM),
+        ],
+        "name=Bo",
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+    // Past the CSRF check, a POST for a row that is not there: 404, no page of the route.
+    let page = server.get("/note/");
+    let (secret, _) = crate::csrf::csrf_cookie(&page);
+    let body = format!(
+        "csrfmiddlewaretoken={}&name=Bo",
+        crate::csrf::token_in(&page.body)
+    );
+    let cookie = format!("csrftoken={secret}; {session}");
+    let form = ("Content-Type", crate::csrf::FORM);
+    let gone = server.request_with_body("POST", "/edit/999/", &[("Cookie", &cookie), form], &body);
+    assert_eq!((gone.status, gone.body.as_str()), (404, "Not here (ann)"));
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+    // A visitor's cookie outlives that 404 page too (it does not show messages).
+    let cookie = messages_cookie(&post(&server, "/sign/", "name=Vi", "", &[]));
+    let gone = get(&server, "/edit/999/", &cookie);
+    assert_eq!((gone.status, gone.body.as_str()), (404, "Not here ()"));
+    assert_eq!(messages_line(&gone), None, "{:?}", gone.headers);
+    assert_eq!(
+        get(&server, "/", &cookie).body,
+        "Guest[success: Thanks, Vi!]"
+    );
+
+    let r = post(&server, "/note/", "name=Bo", &session, &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(names(server.site_path()), ["Vi", "Bo"]);
+    assert!(stored()[0].contains("Welcome back, ann!"), "{:?}", stored());
+
+    let home = get(&server, "/", &session);
+    assert_eq!(
+        home.body,
+        "Hello ann[success: Welcome back, ann!][success: Noted Bo.]"
+    );
+    assert_eq!(stored(), ["[]"]);
+    assert_eq!(get(&server, "/", &session).body, "Hello ann");
+
+    // The form's own page shows them too when it is rendered: a GET, or a POST with errors.
+    let _ = post(&server, "/note/", "name=Cy", &session, &[]);
+    let invalid = post(
+        &server,
+        "/note/",
+        &format!("name={}", "x".repeat(101)),
+        &session,
+        &[],
+    );
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert!(
+        invalid.body.starts_with("[Noted Cy.]<form"),
+        "{}",
+        invalid.body
+    );
+    assert_eq!(stored(), ["[]"]);
+}
+
+/// Messages added to one session by requests at once are all kept: each is added in a write
+/// transaction of its own (read, then written back, they could overwrite each other).
+#[test]
+fn messages_added_to_a_session_at_once_are_all_kept() {
+    let dir = site();
+    add_ann(&dir);
+    let server = Server::start_site(&dir);
+    let session = sign_in_as_ann(&server);
+    // The sign-in's message shown: the session starts with none.
+    assert!(get(&server, "/", &session).body.contains("Welcome back"));
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            let (server, session) = (&server, &session);
+            s.spawn(move || {
+                for i in 0..5 {
+                    let r = post(server, "/sign/", &format!("name=n{t}-{i}"), session, &[]);
+                    assert_eq!(r.status, 303, "{}", r.body);
+                }
+            });
+        }
+    });
+    let stored = column(server.site_path(), "SELECT messages FROM trellis_session");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(names(server.site_path()).len(), 30);
+    assert_eq!(list.len(), 30, "{stored:?}");
 }
