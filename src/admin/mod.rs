@@ -304,7 +304,11 @@ fn slug_clashes(chosen: &[String], path: &str, source: &Source, errors: &mut Vec
 
 /// A model's first two fields after the key, for a hint: `title, author`.
 fn some_columns(model: &Model) -> String {
-    let rest = model.fields.iter().enumerate().filter(|(i, _)| *i != model.pk);
+    let rest = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != model.pk);
     let names: Vec<&str> = rest.take(2).map(|(_, f)| f.name.as_str()).collect();
     names.join(", ")
 }

@@ -554,7 +554,8 @@ fn ambiguous_body_framing_is_refused() {
 /// Before, `trellis load`, `site.fixtures` and a collection stored `a\0b` as it came.
 #[test]
 fn a_nul_character_in_a_fixture_or_a_collection_file_is_refused() {
-    let fixture = "- model: Note\n  fields: { title: ok }\n- model: Note\n  fields: { title: \"a\\0b\" }\n";
+    let fixture =
+        "- model: Note\n  fields: { title: ok }\n- model: Note\n  fields: { title: \"a\\0b\" }\n";
     let site = write_files(&[
         (
             "site.yaml",
@@ -562,11 +563,8 @@ fn a_nul_character_in_a_fixture_or_a_collection_file_is_refused() {
         ),
         ("notes.yaml", fixture),
     ]);
-    let out = crate::common::trellis([
-        Path::new("load"),
-        &site.path,
-        &site.path.join("notes.yaml"),
-    ]);
+    let out =
+        crate::common::trellis([Path::new("load"), &site.path, &site.path.join("notes.yaml")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("notes.yaml:4:"), "{err}");
