@@ -1128,4 +1128,102 @@ mod tests {
             "{page}"
         );
     }
+
+    /// The page's fields as the template wrote them before `widget_html` (a chain of `if`/`eq`
+    /// helpers per field), kept here to hold `widget_html` to the same bytes.
+    const CHAIN: &str = r#"{{#each fields}}
+<p>
+{{#if html}}{{{html}}}
+{{else if (eq widget "checkbox")}}<label><input type="checkbox" name="{{name}}"{{#if checked}} checked{{/if}}> {{label}}</label>
+{{else}}<label for="id_{{name}}">{{label}}</label>
+{{#if (eq widget "textarea")}}<textarea id="id_{{name}}" name="{{name}}"{{#if required}} required{{/if}}>{{value}}</textarea>
+{{else if (eq widget "select")}}<select id="id_{{name}}" name="{{name}}">{{#unless required}}<option value="">---------</option>{{/unless}}{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else if (eq widget "select_multiple")}}<select id="id_{{name}}" name="{{name}}" multiple>{{#each options}}<option value="{{value}}"{{#if selected}} selected{{/if}}>{{label}}</option>{{/each}}</select>
+{{else}}<input id="id_{{name}}" type="{{widget}}" name="{{name}}" value="{{value}}"{{#if max_length}} maxlength="{{max_length}}"{{/if}}{{#if required}} required{{/if}}>
+{{/if}}{{/if}}{{#if error}}<br><strong class="error">{{error}}</strong>{{/if}}
+</p>
+{{/each}}"#;
+
+    /// Every widget, fresh and as posted with the characters HTML escapes (and `=`, a
+    /// backtick, a NUL), written by `widget_html` in the built-in page's loop, is byte for byte
+    /// what the helper chain wrote.
+    #[test]
+    fn widget_html_writes_what_the_template_chain_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let router = crate::routing::Router::new(Vec::new()).unwrap();
+        let (mut r, _) = crate::render::Renderer::load(
+            dir.path(),
+            std::sync::Arc::new(crate::routing::Router::new(Vec::new()).unwrap()),
+            &"/static/".into(),
+        );
+        let html = crate::render::Escape::Html;
+        let page = DEFAULT_TEMPLATE;
+        let each = &page[page.find("{{#each").unwrap()..page.find("{{/each}}").unwrap() + 9];
+        let lean = each.replace("form.fields", "fields");
+        r.register_inline("chain", CHAIN, html, &router).unwrap();
+        r.register_inline("lean", &lean, html, &router).unwrap();
+        let kinds = [
+            "{ type: string, max_length: 40, default: \"a \\\"q\\\" <b> `x` =y 'z' & w\" }",
+            "{ type: string, \"null\": true }",
+            "{ type: text }",
+            "{ type: text, \"null\": true }",
+            "{ type: boolean, default: true }",
+            "{ type: boolean }",
+            "{ type: integer, \"null\": true }",
+            "{ type: float, default: 0.5 }",
+            "{ type: date }",
+            "{ type: datetime, \"null\": true }",
+            "{ type: email }",
+            "{ type: url, \"null\": true }",
+            "{ type: string, choices: [draft, \"<live>\", \"a&b\"], default: draft }",
+            "{ type: string, choices: [x, \"y'\"], \"null\": true }",
+            "{ type: json, \"null\": true }",
+        ];
+        let weird = "<script>\"x\"</script> & ` = ' \0";
+        let posted: Vec<(String, String)> = [weird, "<live>", "on", "y'", ""]
+            .iter()
+            .map(|v| ("f".to_string(), v.to_string()))
+            .collect();
+        let mut fields = Vec::new();
+        for kind in kinds {
+            let f = field(kind);
+            for (shown, error) in [
+                (Shown::Defaults, None),
+                (Shown::Posted(&posted[..1]), Some("bad <b>")),
+                (Shown::Posted(&posted[1..2]), None),
+                (Shown::Posted(&posted[2..3]), None),
+                (Shown::Posted(&posted[3..4]), None),
+                (Shown::Posted(&posted[4..]), None),
+            ] {
+                fields.push(field_context(&f, shown, error));
+            }
+        }
+        // A foreign key's and a many_to_many's options, as `choices` puts them.
+        let mut target = field_context(&field("{ type: string }"), Shown::Defaults, None);
+        let options = json!([{"value": "1", "label": "Acme <&> \"co\"", "selected": true}, {"value": "2", "label": "B'x `=`", "selected": false}]);
+        for (widget, required) in [
+            ("select", true),
+            ("select", false),
+            ("select_multiple", false),
+        ] {
+            target["widget"] = widget.into();
+            target["required"] = required.into();
+            target["options"] = options.clone();
+            fields.push(target.clone());
+        }
+        let chain = r
+            .render_inline("chain", html, json!({ "fields": fields }))
+            .unwrap();
+        for f in &mut fields {
+            f["html"] = widget_html(f).into();
+        }
+        let lean = r
+            .render_inline("lean", html, json!({ "fields": fields }))
+            .unwrap();
+        assert_eq!(lean, chain);
+        assert!(
+            chain.contains("&lt;script&gt;&quot;x&quot;&lt;/script&gt; &amp; &#x60; &#x3D; &#x27;"),
+            "{chain}"
+        );
+    }
 }
