@@ -1065,10 +1065,8 @@ mod tests {
         assert_eq!(label("published_at"), "Published at");
     }
 
-    /// The built-in form, rendered as a page is: posted values come back escaped, each message
-    /// under its field, the CSRF field present.
-    #[test]
-    fn the_default_form_keeps_values_escaped_with_messages_and_the_csrf_field() {
+    /// A renderer of a site without templates, with `inline` registered as HTML templates.
+    fn renderer(inline: &[(&str, &str)]) -> crate::render::Renderer {
         let dir = tempfile::tempdir().unwrap();
         let router = crate::routing::Router::new(Vec::new()).unwrap();
         let (mut r, errors) = crate::render::Renderer::load(
@@ -1077,9 +1075,19 @@ mod tests {
             &"/static/".into(),
         );
         assert!(errors.is_empty(), "{errors:?}");
+        for (name, text) in inline {
+            r.register_inline(name, text, crate::render::Escape::Html, &router)
+                .unwrap();
+        }
+        r
+    }
+
+    /// The built-in form, rendered as a page is: posted values come back escaped, each message
+    /// under its field, the CSRF field present.
+    #[test]
+    fn the_default_form_keeps_values_escaped_with_messages_and_the_csrf_field() {
         let html = crate::render::Escape::Html;
-        r.register_inline("form", DEFAULT_TEMPLATE, html, &router)
-            .unwrap();
+        let r = renderer(&[("form", DEFAULT_TEMPLATE)]);
         let title = field("{ type: string, max_length: 40 }");
         let mut flag = field("{ type: boolean }");
         flag.name = "published".into();
@@ -1149,19 +1157,11 @@ mod tests {
     /// what the helper chain wrote.
     #[test]
     fn widget_html_writes_what_the_template_chain_wrote() {
-        let dir = tempfile::tempdir().unwrap();
-        let router = crate::routing::Router::new(Vec::new()).unwrap();
-        let (mut r, _) = crate::render::Renderer::load(
-            dir.path(),
-            std::sync::Arc::new(crate::routing::Router::new(Vec::new()).unwrap()),
-            &"/static/".into(),
-        );
         let html = crate::render::Escape::Html;
         let page = DEFAULT_TEMPLATE;
         let each = &page[page.find("{{#each").unwrap()..page.find("{{/each}}").unwrap() + 9];
         let lean = each.replace("form.fields", "fields");
-        r.register_inline("chain", CHAIN, html, &router).unwrap();
-        r.register_inline("lean", &lean, html, &router).unwrap();
+        let r = renderer(&[("chain", CHAIN), ("lean", &lean)]);
         let kinds = [
             "{ type: string, max_length: 40, default: \"a \\\"q\\\" <b> `x` =y 'z' & w\" }",
             "{ type: string, \"null\": true }",
