@@ -302,6 +302,17 @@ fn slug_clashes(chosen: &[String], path: &str, source: &Source, errors: &mut Vec
     }
 }
 
+/// A model's first two fields after the key, for a hint: `title, author`.
+fn some_columns(model: &Model) -> String {
+    let rest = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != model.pk);
+    let names: Vec<&str> = rest.take(2).map(|(_, f)| f.name.as_str()).collect();
+    names.join(", ")
+}
+
 /// The columns of each chosen model's list: `list_display`, checked, or its first fields
 /// after the key (a many_to_many field has no column to show).
 fn list_columns(
@@ -311,7 +322,21 @@ fn list_columns(
     source: &Source,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Vec<Field>> {
-    for name in full.list_display.keys() {
+    for (name, cols) in &full.list_display {
+        if cols.is_empty() && chosen.contains(name) {
+            // Django refuses an empty `list_display` too: a list needs a column to link rows by.
+            errors.push(
+                source
+                    .diag(
+                        &format!("admin.list_display.{name}"),
+                        format!("the list of {name} shows no column: each row needs one to link to its page"),
+                    )
+                    .with_hint(Some(format!(
+                        "name the columns to show (`{name}: [{}]`), or leave {name} out of `list_display` for its first {DEFAULT_COLUMNS} fields",
+                        some_columns(&models[name.as_str()])
+                    ))),
+            );
+        }
         if !chosen.contains(name) {
             errors.push(
                 source
@@ -327,7 +352,7 @@ fn list_columns(
         .iter()
         .map(|name| {
             let model = &models[name.as_str()];
-            match full.list_display.get(name) {
+            match full.list_display.get(name).filter(|cols| !cols.is_empty()) {
                 Some(cols) => cols
                     .iter()
                     .enumerate()

@@ -60,10 +60,19 @@ pub struct RawAdminFull {
     /// The columns of a model's list, by model (default: its first five fields, many_to_many
     /// ones left out).
     #[serde(default)]
+    #[schemars(transform = at_least_one_column)]
     pub list_display: IndexMap<String, Vec<String>>,
     /// Rows per page of each list (default 50).
     #[serde(default)]
     pub paginate_by: Option<u32>,
+}
+
+/// `list_display`'s lists name a column each at least: the loader refuses an empty one
+/// (`admin::list_columns`).
+fn at_least_one_column(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Object(lists)) = schema.get_mut("additionalProperties") {
+        lists.insert("minItems".into(), 1.into());
+    }
 }
 
 /// Site-wide settings (`site:`).

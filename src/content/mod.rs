@@ -25,7 +25,7 @@ use crate::config::diagnostic::{did_you_mean, suggestion};
 use crate::config::raw::{FieldType, RawModel, RawSource};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
-use crate::db::model::{validate, Now};
+use crate::db::model::{validate, Now, NUL_REFUSED};
 use crate::db::sync::{Problem, Row, Table, Val};
 use crate::db::{Field, Model, Models};
 use file::{File, Stamp};
@@ -417,7 +417,18 @@ fn row(
         None => file_key(c, f, errors, &mut values)?,
     };
     if let Some(b) = c.body {
-        values.push((b, Val::Value(Value::String(f.body.clone()))));
+        if f.body.contains('\0') {
+            // As `validate` refuses one in a front matter value; not reported again as missing.
+            refused.insert(b);
+            errors.push(problem(
+                f,
+                "",
+                format!("its Markdown holds a NUL character: {NUL_REFUSED}"),
+                Some("remove it; a NUL is no text a page can show".into()),
+            ));
+        } else {
+            values.push((b, Val::Value(Value::String(f.body.clone()))));
+        }
     } else if !f.body.trim().is_empty() {
         errors.push(problem(
             f,

@@ -666,6 +666,11 @@ impl Now {
     }
 }
 
+/// A text holding a NUL character, refused wherever a value comes in (Django's form fields'
+/// `ProhibitNullCharactersValidator`): other programs cut text at a NUL, and no field is meant
+/// to hold one.
+pub const NUL_REFUSED: &str = "Null characters are not allowed.";
+
 /// Validate a value on its way into the database: type, length, charset, shape, choices.
 /// Returns the value as it is stored.
 pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
@@ -678,6 +683,9 @@ pub fn validate(field: &Field, v: &Value) -> Result<Value, String> {
     }
     let v = check_type(field, v)?;
     if let Value::String(s) = &v {
+        if s.contains('\0') {
+            return Err(NUL_REFUSED.into());
+        }
         if let Some(max) = field.max_length {
             let n = s.chars().count();
             if n > max as usize {

@@ -42,10 +42,10 @@ impl From<rusqlite::Error> for WriteError {
 /// empty value is null when the field may be null and "required" otherwise; a many_to_many
 /// field gives an array of the target keys.
 pub fn read_field(field: &Field, posted: &[&str]) -> Result<Value, String> {
-    // Django's form fields refuse it (`ProhibitNullCharactersValidator`): other programs cut
-    // text at a NUL, and no field of a form is meant to hold one.
+    // Checked on the text as sent, before it is read: a JSON field's or a key's too
+    // (`model::validate` checks the text values it stores).
     if posted.iter().any(|s| s.contains('\0')) {
-        return Err("Null characters are not allowed.".into());
+        return Err(model::NUL_REFUSED.into());
     }
     if field.ty == FieldType::ManyToMany {
         let keys = posted.iter().filter(|s| !s.is_empty()).map(|s| key(s));

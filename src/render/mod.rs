@@ -109,6 +109,23 @@ impl Uses {
     };
 }
 
+/// What `{{key}}` writes in an HTML template: the value as Handlebars shows it, escaped by the
+/// same function. For HTML put together outside a template (`views::form`'s built-in inputs):
+/// byte for byte what the template would have written.
+pub fn push_escaped(out: &mut String, value: &Value) {
+    use handlebars::JsonRender;
+    match value {
+        Value::String(s) => out.push_str(&handlebars::html_escape(s)),
+        v => out.push_str(&handlebars::html_escape(&v.render())),
+    }
+}
+
+/// Whether `{{#if key}}` takes its first branch for this value (Handlebars' truthiness: `0`,
+/// `""`, `[]`, `null` and `false` do not).
+pub fn truthy(value: &Value) -> bool {
+    handlebars::JsonTruthy::is_truthy(value, false)
+}
+
 /// A template name as a route may write it (`home.hbs` or `home`), in canonical form.
 pub fn canonical(name: &str) -> &str {
     name.strip_suffix(".hbs").unwrap_or(name)

@@ -548,3 +548,52 @@ fn ambiguous_body_framing_is_refused() {
     assert!(titles(server.site_path()).is_empty());
     assert!(!server.log().contains("GET /posts/"), "{}", server.log());
 }
+
+/// A NUL character is refused in a fixture and in a collection's file as a form refuses it
+/// (the shared rule, `db::model::validate`), the file and its line named; nothing is loaded.
+/// Before, `trellis load`, `site.fixtures` and a collection stored `a\0b` as it came.
+#[test]
+fn a_nul_character_in_a_fixture_or_a_collection_file_is_refused() {
+    let fixture =
+        "- model: Note\n  fields: { title: ok }\n- model: Note\n  fields: { title: \"a\\0b\" }\n";
+    let site = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: site.sqlite3 }\nmodels:\n  Note:\n    fields:\n      title: { type: string }\n",
+        ),
+        ("notes.yaml", fixture),
+    ]);
+    let out =
+        crate::common::trellis([Path::new("load"), &site.path, &site.path.join("notes.yaml")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("notes.yaml:4:"), "{err}");
+    assert!(err.contains("Null characters are not allowed."), "{err}");
+    let db = Connection::open(site.path.join("site.sqlite3")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM note", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "a refused fixture file loads no row");
+
+    let collection = write_files(&[
+        (
+            "site.yaml",
+            "site: { database: site.sqlite3 }\nmodels:\n  Post:\n    source: content/posts/\n    fields:\n      title: { type: string }\n      slug: { type: slug, unique: true }\n      body: { type: text, format: markdown }\n",
+        ),
+        ("content/posts/good.md", "---\ntitle: Fine\n---\nText.\n"),
+        ("content/posts/front.md", "---\ntitle: \"a\\0b\"\n---\nText.\n"),
+        ("content/posts/body.md", "---\ntitle: B\n---\nSome\0text.\n"),
+    ]);
+    let out = crate::common::trellis([Path::new("check"), &collection.path]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("posts/front.md:2:8: title: field `title`: Null characters are not allowed."),
+        "{err}"
+    );
+    assert!(
+        err.contains("posts/body.md: its Markdown holds a NUL character"),
+        "{err}"
+    );
+    assert!(err.contains("2 errors found"), "{err}");
+}
