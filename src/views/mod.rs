@@ -587,8 +587,12 @@ pub struct CompileEnv<'a> {
 }
 
 /// Compile one route: the keys its view takes, its methods and query parameters, then its
-/// view kind. Every mistake is reported.
-pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagnostic>> {
+/// view kind. Every mistake is reported: the result is the route's endpoint and its warnings,
+/// or its errors (with any warnings).
+pub fn compile(
+    r: &RouteDef,
+    env: &mut CompileEnv,
+) -> Result<(Endpoint, Vec<Diagnostic>), Vec<Diagnostic>> {
     let raw = &r.raw;
     let src = &r.source;
     let mut errors = check_keys(r);
@@ -672,10 +676,12 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
     };
     let export = compile_export(r, &mut errors);
     let auth = auth::needs(r, env);
-    if !errors.is_empty() {
+    // A warning (a form's template without a CSRF token) is reported, and the route still
+    // answers: the router counts on one endpoint per route.
+    if errors.iter().any(|d| !d.warning) {
         return Err(errors);
     }
-    Ok(Endpoint {
+    let endpoint = Endpoint {
         view,
         allow,
         query,
@@ -686,7 +692,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         export,
         page_route: r.page_route,
         auth,
-    })
+    };
+    Ok((endpoint, errors))
 }
 
 /// `export:`: `false`, or values whose keys are exactly the path's captures.
