@@ -651,6 +651,9 @@ pub fn compile(
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
             }
+            if raw.view == ViewKind::List {
+                template::warn_django_list_names(r, env, &mut errors);
+            }
             let mut captures = r.pattern.param_names();
             if r.page_route {
                 captures.retain(|c| c != "page");
