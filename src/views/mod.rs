@@ -196,6 +196,7 @@ impl Endpoint {
             View::Redirect(v) => v.target(),
             View::Response(v) => format!("{} {}", v.status, v.content_type),
             View::NotFound => "404".into(),
+            View::List(v) if v.csv.is_some() => format!("{} (csv)", v.out.model.name),
             View::List(v) => format!("{}{}", v.out.model.name, json_or(&v.out.template)),
             View::Detail(v) => format!(
                 "{} by {}{}",
