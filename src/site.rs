@@ -576,7 +576,10 @@ fn compile_routes(
     let mut endpoints = Vec::new();
     for r in flat {
         match views::compile(r, env) {
-            Ok(e) => endpoints.push(e),
+            Ok((e, mut warned)) => {
+                endpoints.push(e);
+                errors.append(&mut warned);
+            }
             // The route `pages: path` adds has its list's keys: their mistakes are the list's,
             // reported once.
             Err(_) if r.page_route => {}

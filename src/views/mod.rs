@@ -196,6 +196,7 @@ impl Endpoint {
             View::Redirect(v) => v.target(),
             View::Response(v) => format!("{} {}", v.status, v.content_type),
             View::NotFound => "404".into(),
+            View::List(v) if v.csv.is_some() => format!("{} (csv)", v.out.model.name),
             View::List(v) => format!("{}{}", v.out.model.name, json_or(&v.out.template)),
             View::Detail(v) => format!(
                 "{} by {}{}",
@@ -587,8 +588,12 @@ pub struct CompileEnv<'a> {
 }
 
 /// Compile one route: the keys its view takes, its methods and query parameters, then its
-/// view kind. Every mistake is reported.
-pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagnostic>> {
+/// view kind. Every mistake is reported: the result is the route's endpoint and its warnings,
+/// or its errors (with any warnings).
+pub fn compile(
+    r: &RouteDef,
+    env: &mut CompileEnv,
+) -> Result<(Endpoint, Vec<Diagnostic>), Vec<Diagnostic>> {
     let raw = &r.raw;
     let src = &r.source;
     let mut errors = check_keys(r);
@@ -647,6 +652,9 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
             if let Some(template) = &raw.template {
                 template::check_template(r, env, template, &mut errors);
             }
+            if raw.view == ViewKind::List {
+                template::warn_django_list_names(r, env, &mut errors);
+            }
             let mut captures = r.pattern.param_names();
             if r.page_route {
                 captures.retain(|c| c != "page");
@@ -672,10 +680,12 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
     };
     let export = compile_export(r, &mut errors);
     let auth = auth::needs(r, env);
-    if !errors.is_empty() {
+    // A warning (a form's template without a CSRF token) is reported, and the route still
+    // answers: the router counts on one endpoint per route.
+    if errors.iter().any(|d| !d.warning) {
         return Err(errors);
     }
-    Ok(Endpoint {
+    let endpoint = Endpoint {
         view,
         allow,
         query,
@@ -686,7 +696,8 @@ pub fn compile(r: &RouteDef, env: &mut CompileEnv) -> Result<Endpoint, Vec<Diagn
         export,
         page_route: r.page_route,
         auth,
-    })
+    };
+    Ok((endpoint, errors))
 }
 
 /// `export:`: `false`, or values whose keys are exactly the path's captures.

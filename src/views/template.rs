@@ -162,6 +162,30 @@ pub fn warn_without_csrf(r: &RouteDef, uses: &Uses, errors: &mut Vec<Diagnostic>
     }
 }
 
+/// A warning for a list route whose template reads Django's `object_list` and never `objects`:
+/// the rows are `objects`, and `{{#each object_list}}` would show none of them, silently.
+pub fn warn_django_list_names(r: &RouteDef, env: &CompileEnv, errors: &mut Vec<Diagnostic>) {
+    let (Some(template), Some(renderer)) = (&r.raw.template, env.renderer.as_deref()) else {
+        return;
+    };
+    if renderer.has(template)
+        && renderer.mentions(template, "object_list")
+        && !renderer.mentions(template, "objects")
+    {
+        errors.push(
+            r.source
+                .diag(
+                    &r.key("template"),
+                    "the template reads `object_list`, which a list page does not have: its rows are `objects`",
+                )
+                .with_hint(Some(
+                    "write `{{#each objects}}` where Django writes `object_list`, and `page` for `page_obj`".into(),
+                ))
+                .as_warning(),
+        );
+    }
+}
+
 /// A route's `template` must name a template file that loaded.
 pub fn check_template(
     r: &RouteDef,

@@ -686,7 +686,7 @@ fn a_site_yaml_that_is_a_folder_is_named_as_one() {
 }
 
 /// `trellis routes` showed neither who may see a route nor a form's or sign-in page's own
-/// template.
+/// template, and called a CSV export "(json)".
 #[test]
 fn routes_shows_login_and_staff_required_and_a_form_routes_own_template() {
     let dir = common::write_files(&[
@@ -702,6 +702,8 @@ routes:
   - { path: logout/, name: logout, view: logout, success: home }
   - { path: write/, name: write, view: create, model: Note, template: note_form.hbs, success: home, login_required: true }
   - { path: 'edit/<int:pk>/', name: edit, view: update, model: Note, success: home, staff_required: true }
+  - { path: notes.csv, name: notes-csv, view: list, model: Note, format: csv, staff_required: true }
+  - { path: notes.json, name: notes-json, view: list, model: Note, format: json }
 ",
         ),
         ("templates/home.hbs", "home"),
@@ -728,6 +730,13 @@ routes:
             "update",
             "update Note (form) [staff_required]",
         ][..],
+        &[
+            "/notes.csv",
+            "notes-csv",
+            "list",
+            "Note (csv) [staff_required]",
+        ][..],
+        &["/notes.json", "notes-json", "list", "Note (json)"][..],
         &[
             "/manage/note/add/",
             "admin:note-add",

@@ -458,3 +458,37 @@ fn a_trusted_origin_without_a_scheme_or_with_a_path_does_not_load() {
         ],
     );
 }
+
+/// A form route whose own template shows no token is a warning, not a missing route: the
+/// site serves, the form page and every route after it answer (the server once panicked on
+/// them, indexing past the routes it had compiled), and the form's POST is the promised 403.
+#[test]
+fn a_form_template_without_a_token_is_warned_and_still_served() {
+    let site = "site:\n  database: s.sqlite3\nmodels:\n  Entry:\n    fields:\n      name: { type: string, max_length: 50 }\nroutes:\n  - { path: \"login/\", name: login, view: login, template: login.hbs }\n  - { path: \"sign/\", name: sign, view: create, model: Entry, success: after, template: sign.hbs }\n  - { path: \"after/\", name: after, view: template, template: after.hbs }\n";
+    let dir = write_site(
+        site,
+        &[
+            ("login.hbs", "<form method=\"post\">sign in</form>"),
+            ("sign.hbs", "<form method=\"post\">{{form.title}}</form>"),
+            ("after.hbs", "after"),
+        ],
+    );
+    let server = Server::start_site(&dir);
+    let log = server.wait_for_log("the template shows no CSRF token");
+    assert_eq!(
+        log.matches("the template shows no CSRF token").count(),
+        2,
+        "{log}"
+    );
+    let login = server.get("/login/");
+    assert_eq!(login.status, 200, "{login:?}");
+    assert!(login.body.contains("sign in"), "{login:?}");
+    let sign = server.get("/sign/");
+    assert_eq!(sign.status, 200, "{sign:?}");
+    assert!(sign.body.contains("New Entry"), "{sign:?}");
+    assert_eq!(server.get("/after/").body, "after");
+    let post = server.request_with_body("POST", "/sign/", &[("Content-Type", FORM)], "name=x");
+    assert_eq!(post.status, 403, "{post:?}");
+    assert!(server.is_running(), "{}", server.log());
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
