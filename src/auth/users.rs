@@ -50,7 +50,25 @@ pub fn read_password() -> Result<String, String> {
     if password.is_empty() {
         return Err("the password is empty; nothing was changed".into());
     }
+    strong_enough(&password)?;
     Ok(password)
+}
+
+/// The shortest password `trellis user` takes: Django's `MinimumLengthValidator` default.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Django's default password checks that need no word list (`MinimumLengthValidator`,
+/// `NumericPasswordValidator`), in its words, with what was kept.
+fn strong_enough(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "this password is too short: it must contain at least {MIN_PASSWORD_CHARS} characters; nothing was changed"
+        ));
+    }
+    if password.chars().all(|c| c.is_numeric()) {
+        return Err("this password is entirely numeric; nothing was changed".into());
+    }
+    Ok(())
 }
 
 /// Run `action` on the site's (migrated) database; `password` is asked only by `add` and

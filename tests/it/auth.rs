@@ -549,6 +549,14 @@ fn trellis_user_adds_changes_lists_and_removes_users() {
     assert!(!ok && err.contains("a user `ann` exists already"), "{err}");
     let (ok, _, err) = user(&dir.path, &["add", "bob"], "\n");
     assert!(!ok && err.contains("the password is empty"), "{err}");
+    // Django's default validators that need no word list: 8 characters, not all digits.
+    let (ok, _, err) = user(&dir.path, &["add", "bob"], "abc1234\n");
+    assert!(
+        !ok && err.contains("too short: it must contain at least 8 characters"),
+        "{err}"
+    );
+    let (ok, _, err) = user(&dir.path, &["add", "bob"], "12345678901\n");
+    assert!(!ok && err.contains("entirely numeric"), "{err}");
     let (ok, out, _) = user(&dir.path, &["list"], "");
     assert!(ok);
     assert!(
@@ -566,6 +574,12 @@ fn trellis_user_adds_changes_lists_and_removes_users() {
     assert!(ok, "{err}");
     let hash = password_of(&dir.path, "ann");
     assert!(trellis::auth::verify_password(&hash, "n3w-horse"));
+    let (ok, _, err) = user(&dir.path, &["passwd", "ann"], "short\n");
+    assert!(!ok && err.contains("too short"), "{err}");
+    assert!(trellis::auth::verify_password(
+        &password_of(&dir.path, "ann"),
+        "n3w-horse"
+    ));
     let (ok, _, err) = user(&dir.path, &["passwd", "nobody"], "x\n");
     assert!(!ok && err.contains("no user `nobody`"), "{err}");
     let (ok, out, _) = user(&dir.path, &["staff", "ann", "--revoke"], "");
