@@ -601,11 +601,19 @@ fn compile_fields(r: &RouteDef, model: &Model, errors: &mut Vec<Diagnostic>) -> 
                 let at = format!("{}[{i}]", r.key("fields"));
                 let f = model.field(n).or_else(|| model.many_field(n));
                 match f {
-                    None => errors.push(
-                        r.source
-                            .diag(&at, format!("{} has no field `{n}`", model.name))
-                            .with_hint(suggestion(n, model.field_names())),
-                    ),
+                    None => {
+                        // Only the fields a form may write: `id` or an `auto_now` time would
+                        // be refused in turn.
+                        let writable: Vec<&str> = (model.fields.iter().chain(&model.many))
+                            .filter(|f| not_writable(r, model, f).is_none())
+                            .map(|f| f.name.as_str())
+                            .collect();
+                        errors.push(
+                            r.source
+                                .diag(&at, format!("{} has no field `{n}`", model.name))
+                                .with_hint(suggestion(n, writable)),
+                        )
+                    }
                     Some(f) => {
                         if let Some(why) = not_writable(r, model, f) {
                             let hint = Some("leave it out of `fields:`".to_string());
