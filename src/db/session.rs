@@ -266,6 +266,25 @@ pub fn session_user(
     })
 }
 
+/// The messages (JSON text) of the session `key` if it is `user_id`'s and has not expired at
+/// `now`: what a sign-in of the same user carries to the new session, as Django's `login()`
+/// keeps the session's data when the user is the same one.
+pub fn own_messages(
+    c: &Connection,
+    key: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<Option<String>, DbError> {
+    let sql = format!(
+        "SELECT messages FROM {SESSION_TABLE} \
+         WHERE session_key = ?1 AND user_id = ?2 AND expires > ?3"
+    );
+    run(&sql, |sql| {
+        c.query_row(sql, params![key, user_id, now], |r| r.get(0))
+            .optional()
+    })
+}
+
 /// Delete a session, and every session that expired before `now`.
 pub fn delete_session(c: &Connection, key: &str, now: i64) -> Result<(), DbError> {
     let sql = format!("DELETE FROM {SESSION_TABLE} WHERE session_key = ?1 OR expires <= ?2");

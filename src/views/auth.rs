@@ -214,11 +214,19 @@ impl LoginView {
         let key = auth::new_key();
         let old = req.cookie(COOKIE).map(str::to_string);
         db.with(|c| {
+            // Signing in again as the same user keeps the messages not shown yet (Django's
+            // `login()` keeps the session's data then); another user's are never carried over.
+            let mut kept = None;
             if let Some(old) = &old {
+                kept = store::own_messages(&c.conn, old, user.id, now)?;
                 store::delete_session(&c.conn, old, now)?;
             }
             store::forget_attempt(&c.conn, &ids, ("user", username))?;
-            store::create_session(&c.conn, &key, user.id, now + settings.session_age)
+            store::create_session(&c.conn, &key, user.id, now + settings.session_age)?;
+            match kept {
+                Some(messages) => store::set_messages(&c.conn, &key, &messages),
+                None => Ok(()),
+            }
         })
         .map_err(|e| call.db(e))?;
         if let Some(message) = &self.message {

@@ -220,6 +220,45 @@ fn a_signed_in_users_messages_stay_in_the_session() {
     assert_eq!(get(&server, "/", &session).body, "Hello ann");
 }
 
+/// Signing in again as the same user keeps the messages not shown yet, as Django's `login()`
+/// keeps the session's data for the same user; signing in as another user carries none over.
+#[test]
+fn signing_in_again_keeps_the_same_users_messages_and_no_one_elses() {
+    let dir = site();
+    add_ann(&dir);
+    let (ok, _, err) = user(&dir.path, &["add", "bob"], "bob-pass-123\n");
+    assert!(ok, "{err}");
+    let server = Server::start_site(&dir);
+    let session = sign_in_as_ann(&server);
+    assert_eq!(
+        post(&server, "/sign/", "name=Ann", &session, &[]).status,
+        303
+    );
+    // Again as ann, from the signed-in browser: the thanks is still to be shown.
+    let fields = "username=ann&password=msg-pass-123";
+    let again = post(&server, "/login/", fields, &session, &[]);
+    assert_eq!(again.status, 303, "{}", again.body);
+    let renewed = format!("sessionid={}", session_cookie(&again));
+    assert_ne!(renewed, session, "the key is renewed");
+    assert_eq!(
+        get(&server, "/", &renewed).body,
+        "Hello ann[success: Welcome back, ann!][success: Thanks, Ann!][success: Welcome back, ann!]"
+    );
+    // ann leaves a message unread; bob signs in on the same browser and sees only his own.
+    assert_eq!(
+        post(&server, "/sign/", "name=Secret", &renewed, &[]).status,
+        303
+    );
+    let fields = "username=bob&password=bob-pass-123";
+    let bob = post(&server, "/login/", fields, &renewed, &[]);
+    assert_eq!(bob.status, 303, "{}", bob.body);
+    let bob = format!("sessionid={}", session_cookie(&bob));
+    assert_eq!(
+        get(&server, "/", &bob).body,
+        "Hello bob[success: Welcome back, bob!]"
+    );
+}
+
 /// On a sign-in route, `success_message:` knows one placeholder, `{username}`.
 #[test]
 fn a_login_success_message_naming_another_field_is_refused_at_load() {
