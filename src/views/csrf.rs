@@ -21,6 +21,7 @@
 use super::request::{set_cookie, Request, Response};
 use crate::config::yaml::Source;
 use crate::config::Diagnostic;
+use crate::hosts::validate_host;
 
 pub const COOKIE: &str = "csrftoken";
 pub const FIELD: &str = "csrfmiddlewaretoken";
@@ -214,13 +215,14 @@ impl Trusted {
         let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
         self.subdomains
             .iter()
-            .any(|(s, host)| s.eq_ignore_ascii_case(scheme) && same_domain(netloc, host))
+            .any(|(s, host)| s.eq_ignore_ascii_case(scheme) && validate_host(netloc, &[host]))
     }
 
     /// Django's `_check_referer`'s first test: the referer's host and port are a trusted
-    /// origin's host (its subdomains too, for a wildcard).
+    /// origin's host (its subdomains too, for a wildcard). `hosts::validate_host` matches as
+    /// Django's `is_same_domain` does (no trusted host is `*`: `parse_origin` refuses it).
     fn referer(&self, netloc: &str) -> bool {
-        self.hosts.iter().any(|host| same_domain(netloc, host))
+        validate_host(netloc, &self.hosts)
     }
 }
 
@@ -286,16 +288,6 @@ fn as_browsers_write(scheme: &str, host: &str) -> Result<(), (String, String)> {
         format!("{origin:?} is not how a browser writes this origin: it sends {sent:?}"),
         format!("write \"{sent}\""),
     ))
-}
-
-/// Django's `is_same_domain`: `host` is `pattern`, or, for a pattern starting with a dot,
-/// `pattern` without its dot or a subdomain of it at any depth. (The pattern is lower case;
-/// the host is compared as written, as Django compares it.)
-fn same_domain(host: &str, pattern: &str) -> bool {
-    match pattern.strip_prefix('.') {
-        Some(bare) => host.ends_with(pattern) || host == bare,
-        None => !pattern.is_empty() && host == pattern,
-    }
 }
 
 /// Check an unsafe request (see the module's comment); `Err` holds Django's reason for the
@@ -456,9 +448,10 @@ mod tests {
         assert_eq!(check(&header, &Trusted::default(), Some(&good)), Ok(()));
     }
 
-    /// Django's `is_same_domain`, and the origins `csrf_trusted_origins` takes or refuses.
+    /// Django's `is_same_domain` (`hosts::validate_host`), and the origins `csrf_trusted_origins` takes or refuses.
     #[test]
     fn trusted_origins_match_as_djangos_do() {
+        let same_domain = |host: &str, pattern: &str| validate_host(host, &[pattern]);
         assert!(same_domain("example.org", ".example.org"));
         assert!(same_domain("a.b.example.org", ".example.org"));
         assert!(!same_domain("evilexample.org", ".example.org"));
