@@ -213,13 +213,25 @@ pub fn add_message_to(
     level: &str,
     text: &str,
 ) -> Result<(), DbError> {
+    edit_messages(db, key, |list| {
+        list.push(Message {
+            level: level.into(),
+            text: text.into(),
+        })
+    })
+}
+
+/// Change the session `key`'s messages as they are now in its row (`store::update_messages`:
+/// one write transaction, so a concurrent request's change is seen, not overwritten).
+fn edit_messages(
+    db: &crate::db::Database,
+    key: &str,
+    edit: impl FnOnce(&mut Vec<Message>),
+) -> Result<(), DbError> {
     db.with(|c| {
         store::update_messages(&mut c.conn, key, |now| {
             let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
-            list.push(Message {
-                level: level.into(),
-                text: text.into(),
-            });
+            edit(&mut list);
             serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
         })
     })
@@ -293,14 +305,10 @@ pub fn finish(ctx: &Ctx, req: &Request, r: &mut crate::views::Response) {
         return;
     }
     let shown = &s.messages;
-    let taken = db.with(|c| {
-        store::update_messages(&mut c.conn, &s.key, |now| {
-            let mut list: Vec<Message> = serde_json::from_str(now).unwrap_or_default();
-            if list.starts_with(shown) {
-                list.drain(..shown.len());
-            }
-            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
-        })
+    let taken = edit_messages(db, &s.key, |list| {
+        if list.starts_with(shown) {
+            list.drain(..shown.len());
+        }
     });
     if let Err(e) = taken {
         tracing::error!("taking the shown messages out of the session: {e}");
