@@ -238,10 +238,11 @@ fn edit_messages(
 }
 
 /// Read the session for a route that needs it (and, when its page shows `messages`, the
-/// `messages` cookie: both are taken only when the page is rendered, see [`finish`]). Then `login_required` / `staff_required`: no user → a
-/// redirect (302) to the sign-in route with `next=`; a user who is not staff → 403 on a site's
-/// own page, and on an admin page a redirect (302) to the admin's sign-in page with `next=`,
-/// which says who is signed in and offers another account (Django's admin does both).
+/// `messages` cookie: both are taken only when the page is rendered, see [`finish`]). Then
+/// `login_required` / `staff_required`: no user → a redirect (302) to the sign-in route with
+/// `next=`; a user who is not staff → 403 on a site's own page, and on an admin page a
+/// redirect (302) to the admin's sign-in page with `next=`, which says who is signed in and
+/// offers another account (Django's admin does both).
 pub fn guard(
     ctx: &Ctx,
     needs: Needs,
@@ -320,25 +321,22 @@ pub fn finish(ctx: &Ctx, req: &Request, r: &mut crate::views::Response) {
 /// cookie and takes them out of the session) when the template `shows_messages`; else none.
 pub fn context(req: &Request, shows_messages: bool) -> Option<(Value, Value)> {
     let s = req.session.get()?;
-    let mut messages = if shows_messages {
-        flash::take(req)
-    } else {
-        Vec::new()
-    };
-    Some(match s {
+    let mut messages = Vec::new();
+    if shows_messages {
+        messages = flash::take(req);
+        messages.extend(s.iter().flat_map(|s| s.messages.iter().cloned()));
+    }
+    let user = match s {
         Some(s) => {
             let mut user = serde_json::to_value(&s.user).unwrap_or_default();
             user["is_authenticated"] = true.into();
-            if shows_messages {
-                messages.extend(s.messages.iter().cloned());
-            }
-            (user, serde_json::to_value(&messages).unwrap_or_default())
+            user
         }
-        None => (
-            json!({"username": "", "is_staff": false, "is_active": false, "is_authenticated": false}),
-            serde_json::to_value(&messages).unwrap_or_default(),
-        ),
-    })
+        None => {
+            json!({"username": "", "is_staff": false, "is_active": false, "is_authenticated": false})
+        }
+    };
+    Some((user, serde_json::to_value(&messages).unwrap_or_default()))
 }
 
 /// Whether `next` may be redirected to: a local path only (Django's
