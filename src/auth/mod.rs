@@ -525,46 +525,125 @@ pub fn compile(
 mod tests {
     use super::*;
 
+    /// A database with one user, ann, and a session of hers; the rest of what a `Ctx` holds.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: crate::db::Database,
+        router: std::sync::Arc<crate::routing::Router>,
+        renderer: crate::render::Renderer,
+        settings: crate::views::Settings,
+        /// Ann's session, as its cookie: `sessionid=…`.
+        cookie: String,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            use crate::render::Renderer;
+            use crate::routing::Router;
+            use crate::views::{ErrorPages, Settings};
+            use std::sync::Arc;
+            let dir = tempfile::TempDir::new().unwrap();
+            let path = dir.path().join("db.sqlite3");
+            let mut conn = crate::db::connect(&path).unwrap();
+            crate::db::migrate::migrate(&mut conn, &store::table_defs(), false).unwrap();
+            store::add_user(&conn, "ann", &hash_password("pw").unwrap(), false).unwrap();
+            let key = new_key();
+            store::create_session(&conn, &key, 1, now() + 100).unwrap();
+            let db = crate::db::Database::new(path, Default::default());
+            let router = Arc::new(Router::new(Vec::new()).unwrap());
+            let (renderer, _) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
+            let settings = Settings::new("S".into(), true, ErrorPages::default(), None);
+            Fixture {
+                _dir: dir,
+                db,
+                router,
+                renderer,
+                settings,
+                cookie: format!("{COOKIE}={key}"),
+            }
+        }
+
+        fn ctx(&self) -> Ctx<'_> {
+            Ctx {
+                router: &self.router,
+                renderer: &self.renderer,
+                db: Some(&self.db),
+                settings: &self.settings,
+                debug: false,
+            }
+        }
+
+        /// The messages a new request of ann's finds in her session, as `level:text`.
+        fn texts(&self) -> Vec<String> {
+            let next = Request::get("/").with_cookies(&self.cookie);
+            session(&self.ctx(), &next)
+                .unwrap()
+                .unwrap()
+                .messages
+                .iter()
+                .map(|m| format!("{}:{}", m.level, m.text))
+                .collect()
+        }
+    }
+
     /// `add_message` keeps a message in the request's session, which the next request reads;
     /// without a session it keeps nothing and says so.
     #[test]
     fn add_message_keeps_a_message_in_the_session() {
-        use crate::render::Renderer;
-        use crate::routing::Router;
-        use crate::views::{ErrorPages, Settings};
-        use std::sync::Arc;
-        let dir = tempfile::TempDir::new().unwrap();
-        let path = dir.path().join("db.sqlite3");
-        let mut conn = crate::db::connect(&path).unwrap();
-        crate::db::migrate::migrate(&mut conn, &store::table_defs(), false).unwrap();
-        store::add_user(&conn, "ann", &hash_password("pw").unwrap(), false).unwrap();
-        let key = new_key();
-        store::create_session(&conn, &key, 1, now() + 100).unwrap();
-        let db = crate::db::Database::new(path, Default::default());
-        let router = Arc::new(Router::new(Vec::new()).unwrap());
-        let (renderer, _) = Renderer::load(dir.path(), router.clone(), &"/static/".into());
-        let settings = Settings::new("S".into(), true, ErrorPages::default(), None);
-        let ctx = Ctx {
-            router: &router,
-            renderer: &renderer,
-            db: Some(&db),
-            settings: &settings,
-            debug: false,
-        };
-        let cookie = format!("{COOKIE}={key}");
-        let req = Request::get("/").with_cookies(&cookie);
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let req = Request::get("/").with_cookies(&f.cookie);
         assert!(add_message(&ctx, &req, "success", "Saved").unwrap());
         assert!(add_message(&ctx, &req, "info", "Again").unwrap());
-        let next = Request::get("/").with_cookies(&cookie);
-        let texts: Vec<String> = session(&ctx, &next)
-            .unwrap()
-            .unwrap()
-            .messages
-            .iter()
-            .map(|m| format!("{}:{}", m.level, m.text))
-            .collect();
-        assert_eq!(texts, ["success:Saved", "info:Again"]);
+        assert_eq!(f.texts(), ["success:Saved", "info:Again"]);
         assert!(!add_message(&ctx, &Request::get("/"), "info", "lost").unwrap());
+    }
+
+    /// A page that shows `messages` takes out of the session the ones it showed, and only
+    /// those: one added by another request while it was rendered stays for the next page. A
+    /// page that does not show them takes none.
+    #[test]
+    fn a_page_takes_only_the_messages_it_showed() {
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let first = Request::get("/").with_cookies(&f.cookie);
+        add_message(&ctx, &first, "success", "Saved").unwrap();
+
+        let plain = Request::get("/").with_cookies(&f.cookie);
+        let user_only = Needs {
+            user: true,
+            ..Default::default()
+        };
+        guard(&ctx, user_only, &plain).unwrap();
+        let (_, none) = context(&plain, false).unwrap();
+        assert_eq!(none, serde_json::json!([]));
+        finish(
+            &ctx,
+            &plain,
+            &mut crate::views::Response::html(200, String::new()),
+        );
+        assert_eq!(f.texts(), ["success:Saved"]);
+
+        let page = Request::get("/").with_cookies(&f.cookie);
+        let needs = Needs {
+            messages: true,
+            ..Default::default()
+        };
+        guard(&ctx, needs, &page).unwrap();
+        let (_, shown) = context(&page, true).unwrap();
+        assert_eq!(
+            shown,
+            serde_json::json!([{"level": "success", "text": "Saved"}])
+        );
+        // Another request adds one while the page is rendered.
+        let other = Request::get("/").with_cookies(&f.cookie);
+        add_message(&ctx, &other, "info", "Meanwhile").unwrap();
+        finish(
+            &ctx,
+            &page,
+            &mut crate::views::Response::html(200, String::new()),
+        );
+        assert_eq!(f.texts(), ["info:Meanwhile"]);
     }
 
     #[test]
