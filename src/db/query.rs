@@ -510,16 +510,8 @@ impl<'m> Query<'m> {
     /// direction of the key before it), with the values `row` holds in them: the condition for
     /// the rows after it.
     pub fn beyond(&self, row: &Map<String, Value>) -> Cond {
-        let pk = self.model.pk_field();
-        let mut keys: Vec<(&str, bool)> = self
-            .order
-            .iter()
-            .map(|o| (o.column.as_str(), o.desc))
-            .collect();
-        if !self.order.iter().any(|o| o.column == pk.column) {
-            keys.push((&pk.column, self.order.last().is_some_and(|o| o.desc)));
-        }
-        let keys = keys
+        let keys = self
+            .keys()
             .into_iter()
             .map(|(column, desc)| {
                 let field = self.model.fields.iter().find(|f| f.column == column);
@@ -537,17 +529,27 @@ impl<'m> Query<'m> {
 
     /// The ORDER BY clause, with the primary key last so that pages never overlap.
     fn order_sql(&self) -> String {
+        let keys: Vec<String> = self
+            .keys()
+            .into_iter()
+            .map(|(column, desc)| format!("{}{}", ident(column), if desc { " DESC" } else { "" }))
+            .collect();
+        format!(" ORDER BY {}", keys.join(", "))
+    }
+
+    /// The ordering's keys, each column with whether it descends, the primary key last (in
+    /// the last key's direction) unless the ordering names it: what pages are ordered by.
+    fn keys(&self) -> Vec<(&str, bool)> {
         let pk = &self.model.pk_field().column;
-        let mut keys: Vec<String> = self
+        let mut keys: Vec<(&str, bool)> = self
             .order
             .iter()
-            .map(|o| format!("{}{}", ident(&o.column), if o.desc { " DESC" } else { "" }))
+            .map(|o| (o.column.as_str(), o.desc))
             .collect();
         if !self.order.iter().any(|o| &o.column == pk) {
-            let desc = self.order.last().is_some_and(|o| o.desc);
-            keys.push(format!("{}{}", ident(pk), if desc { " DESC" } else { "" }));
+            keys.push((pk, self.order.last().is_some_and(|o| o.desc)));
         }
-        format!(" ORDER BY {}", keys.join(", "))
+        keys
     }
 
     pub fn select_sql(&self) -> (String, Vec<SqlValue>) {
@@ -857,15 +859,11 @@ impl Database {
     /// SQLite sorts them); `None` when `q` has no row. Only the keys' columns are read.
     pub fn beyond_first(&self, q: &Query) -> Result<Option<Cond>, DbError> {
         let model = q.model;
-        let pk = model.pk_field();
-        let mut keys: Vec<usize> = Vec::new();
-        for column in q.order.iter().map(|o| &o.column).chain([&pk.column]) {
-            if let Some(i) = model.fields.iter().position(|f| &f.column == column) {
-                if !keys.contains(&i) {
-                    keys.push(i);
-                }
-            }
-        }
+        let keys: Vec<usize> = q
+            .keys()
+            .into_iter()
+            .filter_map(|(column, _)| model.fields.iter().position(|f| f.column == column))
+            .collect();
         let mut first = q.clone();
         first.limit = Some(1);
         first.offset = 0;

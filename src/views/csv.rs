@@ -129,53 +129,7 @@ impl CsvSpec {
             }
             None => format!("{}.csv", raw.name.as_deref().unwrap_or(&model.table)),
         };
-        let all = every_column(models, model);
-        let (header, columns) = match (&raw.fields, &raw.exclude) {
-            (None, None) => all.into_iter().unzip(),
-            (Some(_), Some(_)) => {
-                errors.push(super::shape::fields_and_exclude(
-                    source, at, "columns", "written",
-                ));
-                (Vec::new(), Vec::new())
-            }
-            (Some(names), None) => {
-                let mut chosen = Vec::new();
-                for (i, name) in names.iter().enumerate() {
-                    let here = format!("{at}.fields[{i}]");
-                    match pick(models, model, &all, name) {
-                        Err((why, hint)) => errors.push(source.diag(&here, why).with_hint(hint)),
-                        Ok(_) if names[..i].contains(name) => {
-                            errors.push(source.diag(&here, format!("`{name}` is listed twice")))
-                        }
-                        // `pk` and the key's own name head the same column: a header row
-                        // naming a column twice is read back wrong.
-                        Ok((header, _)) if chosen.iter().any(|(h, _)| *h == header) => {
-                            errors.push(source.diag(
-                                &here,
-                                format!("`{name}` writes the column `{header}` a second time"),
-                            ))
-                        }
-                        Ok(column) => chosen.push(column),
-                    }
-                }
-                chosen.into_iter().unzip()
-            }
-            (None, Some(names)) => {
-                for (i, name) in names.iter().enumerate() {
-                    if !all.iter().any(|(n, _)| excludes(model, name, n)) {
-                        let (why, hint) = unknown(model, &all, name);
-                        errors.push(
-                            source
-                                .diag(&format!("{at}.exclude[{i}]"), why)
-                                .with_hint(hint),
-                        );
-                    }
-                }
-                all.into_iter()
-                    .filter(|(n, _)| !names.iter().any(|name| excludes(model, name, n)))
-                    .unzip()
-            }
-        };
+        let (header, columns) = chosen(raw, models, model, source, at, errors);
         CsvSpec {
             filename,
             header,
@@ -256,6 +210,65 @@ impl Column {
                     .collect();
                 keys.join(";")
             }
+        }
+    }
+}
+
+/// The columns `fields:` or `exclude:` choose (every one without them), each with its header;
+/// a wrong name is reported and left out.
+fn chosen(
+    raw: &RawRoute,
+    models: &Models,
+    model: &Model,
+    source: &Source,
+    at: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> (Vec<String>, Vec<Column>) {
+    let all = every_column(models, model);
+    match (&raw.fields, &raw.exclude) {
+        (None, None) => all.into_iter().unzip(),
+        (Some(_), Some(_)) => {
+            errors.push(super::shape::fields_and_exclude(
+                source, at, "columns", "written",
+            ));
+            (Vec::new(), Vec::new())
+        }
+        (Some(names), None) => {
+            let mut chosen = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                let here = format!("{at}.fields[{i}]");
+                match pick(models, model, &all, name) {
+                    Err((why, hint)) => errors.push(source.diag(&here, why).with_hint(hint)),
+                    Ok(_) if names[..i].contains(name) => {
+                        errors.push(source.diag(&here, format!("`{name}` is listed twice")))
+                    }
+                    // `pk` and the key's own name head the same column: a header row
+                    // naming a column twice is read back wrong.
+                    Ok((header, _)) if chosen.iter().any(|(h, _)| *h == header) => {
+                        errors.push(source.diag(
+                            &here,
+                            format!("`{name}` writes the column `{header}` a second time"),
+                        ))
+                    }
+                    Ok(column) => chosen.push(column),
+                }
+            }
+            chosen.into_iter().unzip()
+        }
+        (None, Some(names)) => {
+            for (i, name) in names.iter().enumerate() {
+                if !all.iter().any(|(n, _)| excludes(model, name, n)) {
+                    let (why, hint) = unknown(model, &all, name);
+                    errors.push(
+                        source
+                            .diag(&format!("{at}.exclude[{i}]"), why)
+                            .with_hint(hint),
+                    );
+                }
+            }
+            all.into_iter()
+                .filter(|(n, _)| !names.iter().any(|name| excludes(model, name, n)))
+                .unzip()
         }
     }
 }

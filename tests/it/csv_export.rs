@@ -306,3 +306,49 @@ fn an_export_loads_back_with_trellis_load() {
     assert_eq!(again.status, 200);
     assert!(again.body == exported, "the second export differs");
 }
+
+/// A many_to_many field is a column of its targets' keys separated by `;` (the CSV fixture
+/// format), after the model's fields; `fields:` may name it, or leave it out, and `exclude:`
+/// may leave it out. In process: a few rows, one chunk.
+#[test]
+fn a_many_to_many_column_is_its_targets_keys_and_fields_choose_it() {
+    let dir = write_files(&[
+        (
+            "site.yaml",
+            r#"site: { database: db.sqlite3, fixtures: [rows.yaml] }
+models:
+  Tag: { fields: { name: { type: string } } }
+  Note:
+    fields:
+      title: { type: string }
+      tags: { type: many_to_many, to: Tag }
+routes:
+  - { path: "all.csv", view: list, model: Note, format: csv, ordering: [id] }
+  - { path: "tags.csv", view: list, model: Note, format: csv, ordering: [id], fields: [tags, title] }
+  - { path: "titles.csv", view: list, model: Note, format: csv, ordering: [id], fields: [title] }
+  - { path: "no-tags.csv", view: list, model: Note, format: csv, ordering: [id], exclude: [tags] }
+"#,
+        ),
+        (
+            "rows.yaml",
+            "- { model: Tag, pk: 1, fields: { name: a } }\n\
+             - { model: Tag, pk: 2, fields: { name: b } }\n\
+             - { model: Note, pk: 1, fields: { title: one, tags: [1, 2] } }\n\
+             - { model: Note, pk: 2, fields: { title: two, tags: [] } }\n\
+             - { model: Note, pk: 3, fields: { title: three, tags: [2] } }\n",
+        ),
+    ]);
+    let local = crate::common::Local::load(&dir.path);
+    for (url, want) in [
+        (
+            "/all.csv",
+            "id,title,tags\r\n1,one,1;2\r\n2,two,\r\n3,three,2\r\n",
+        ),
+        ("/tags.csv", "tags,title\r\n1;2,one\r\n,two\r\n2,three\r\n"),
+        ("/titles.csv", "title\r\none\r\ntwo\r\nthree\r\n"),
+        ("/no-tags.csv", "id,title\r\n1,one\r\n2,two\r\n3,three\r\n"),
+    ] {
+        let r = local.get(url);
+        assert_eq!((r.status, r.body.as_str()), (200, want), "{url}");
+    }
+}
