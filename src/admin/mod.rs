@@ -179,7 +179,6 @@ pub fn routes(
                 .map_err(|e| errors.push(source.diag("admin", format!("the admin's {name}: {e}"))))
                 .ok()?;
             raw.view = view;
-            raw.facet_choices = view == ViewKind::List;
             raw.admin_list = view == ViewKind::List;
             if matches!(view, ViewKind::Create | ViewKind::Update | ViewKind::Delete) {
                 let s = name.rsplit_once('-').map_or(name.as_str(), |(s, _)| s);
