@@ -179,7 +179,6 @@ pub fn routes(
                 .map_err(|e| errors.push(source.diag("admin", format!("the admin's {name}: {e}"))))
                 .ok()?;
             raw.view = view;
-            raw.facet_choices = view == ViewKind::List;
             raw.admin_list = view == ViewKind::List;
             if matches!(view, ViewKind::Create | ViewKind::Update | ViewKind::Delete) {
                 let s = name.rsplit_once('-').map_or(name.as_str(), |(s, _)| s);
@@ -455,7 +454,7 @@ impl Cell {
         match self {
             Cell::Plain(name) => row.get(name).cloned().unwrap_or(Value::Null),
             Cell::Boolean(name) => {
-                let yes = row.get(name).is_some_and(truthy);
+                let yes = row.get(name).is_some_and(crate::render::truthy);
                 Value::String(if yes { "Yes" } else { "No" }.into())
             }
             Cell::Fk(name, label) => row
@@ -464,18 +463,6 @@ impl Cell {
                 .cloned()
                 .unwrap_or(Value::Null),
         }
-    }
-}
-
-/// Handlebars' `#if` (its `JsonTruthy`): false, null, 0, "", [] and {} are false.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(f64::is_normal),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 

@@ -14,10 +14,10 @@ use crate::routing::{Args, Params, Router};
 
 /// The keys a field's input holds, from the values posted (or shown): a foreign key's last
 /// one; a many_to_many's, each value split at its commas. Trimmed, empty ones left out.
-pub fn keys(f: &Field, values: &[String]) -> Vec<String> {
+pub fn keys(f: &Field, values: &[impl AsRef<str>]) -> Vec<String> {
     let keys: Vec<&str> = match f.ty {
-        FieldType::ManyToMany => values.iter().flat_map(|v| v.split(',')).collect(),
-        _ => values.last().map(String::as_str).into_iter().collect(),
+        FieldType::ManyToMany => values.iter().flat_map(|v| v.as_ref().split(',')).collect(),
+        _ => values.last().map(AsRef::as_ref).into_iter().collect(),
     };
     keys.into_iter()
         .map(str::trim)

@@ -778,11 +778,9 @@ pub struct RawRoute {
     #[serde(skip)]
     pub admin_form: Option<AdminForm>,
     /// Set by the admin on the list routes it generates, never read from YAML: its facets list
-    /// every choice, and count them only when the URL has `_facets` (Django's "Show counts").
-    #[serde(skip)]
-    pub facet_choices: bool,
-    /// Set by the admin on the list routes it generates, never read from YAML: the page gets
-    /// `preserved_filters`, its query for the links to the rows' pages (`admin::filters`).
+    /// every choice, and count them only when the URL has `_facets` (Django's "Show counts");
+    /// the page gets `preserved_filters`, its query for the links to the rows' pages
+    /// (`admin::filters`), and its table's cells prepared (`admin::Cells`).
     #[serde(skip)]
     pub admin_list: bool,
 }

@@ -238,6 +238,7 @@ impl FormView {
         let mut values = Vec::new();
         let mut messages = Vec::new();
         for f in &self.fields {
+            let split;
             let mut posted: Vec<&str> = req
                 .form
                 .iter()
@@ -246,11 +247,8 @@ impl FormView {
                 .collect();
             if f.ty == FieldType::ManyToMany && self.raw_id(ctx, call, f)? {
                 // The admin's text input holds the keys separated by commas.
-                posted = posted
-                    .iter()
-                    .flat_map(|v| v.split(','))
-                    .map(str::trim)
-                    .collect();
+                split = crate::admin::raw_id::keys(f, &posted);
+                posted = split.iter().map(String::as_str).collect();
             }
             match read_field(f, &posted) {
                 Ok(v) => values.push((f.name.as_str(), v)),

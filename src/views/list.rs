@@ -65,10 +65,9 @@ pub struct ListView {
     pub csv: Option<CsvSpec>,
     /// `facets:`: each field's values counted over the filtered list (see `facets`).
     pub facets: Vec<FacetSpec>,
-    /// The admin's list: its facets list every choice, counted only when asked (`_facets`).
-    pub facet_choices: bool,
-    /// One of the admin's lists: its query goes with the links to the rows' pages, and a page
-    /// past the last shows the last.
+    /// One of the admin's lists: its facets list every choice, counted only when asked
+    /// (`_facets`); its query goes with the links to the rows' pages, and a page past the last
+    /// shows the last.
     admin_list: bool,
     /// The admin's list: its table's cells, prepared as `rows` (see `admin::Cells`).
     pub admin_cells: Option<crate::admin::Cells>,
@@ -183,10 +182,9 @@ impl ListView {
             dates,
             csv,
             facets,
-            facet_choices: raw.facet_choices,
             admin_list: raw.admin_list,
             admin_cells: raw
-                .facet_choices
+                .admin_list
                 .then(|| crate::admin::Cells::of(raw))
                 .flatten(),
             path_pages,
@@ -214,7 +212,7 @@ impl ListView {
         let facets = if self.facets.is_empty() {
             None
         } else {
-            let mode = match self.facet_choices {
+            let mode = match self.admin_list {
                 false => Mode::Counted,
                 true => Mode::Listed {
                     counts: req.last(facets::COUNTS_PARAM).is_some(),
@@ -276,7 +274,7 @@ impl ListView {
         }
         if let Some(facets) = facets {
             extra.insert("facets".into(), facets);
-            if self.facet_choices {
+            if self.admin_list {
                 extra.insert("facet_counts".into(), facets::counts_link(req));
             }
         }

@@ -184,3 +184,29 @@ fn past_the_cap_a_many_to_many_takes_keys_separated_by_commas() {
     assert!(r.body.contains(r#"value="2,5000""#), "{}", r.body);
     assert_eq!(tags(), "1,1100", "nothing written");
 }
+
+/// The text input's keys as a person types them: spaces and stray commas are no keys, and an
+/// emptied input (the field is not required) saves no row.
+#[test]
+fn a_many_to_many_ignores_stray_commas_and_empties_when_cleared() {
+    let w = library(TAGS);
+    let tags = || {
+        rusqlite::Connection::open(w.site().join("db.sqlite3"))
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*), COALESCE(group_concat(tag_id), '') FROM (SELECT tag_id FROM book_tags WHERE book_id = 1 ORDER BY tag_id)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .unwrap()
+    };
+    let r = w.post(
+        "/manage/book/1/change/",
+        "title=Emma&author=1&tags=%2C2%2C+%2C1100%2C",
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(tags(), (2, "2,1100".to_string()));
+    let r = w.post("/manage/book/1/change/", "title=Emma&author=1&tags=");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(tags(), (0, String::new()));
+}
